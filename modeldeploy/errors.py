@@ -1,0 +1,113 @@
+"""One error hierarchy with stable codes; the CLI maps it to exit codes in one place.
+
+Every error a user can cause is a :class:`ModelDeployError`. Errors that point into a file carry
+:class:`Diagnostic` values (file, line, column) and print as ``FILE:LINE:COL: error: message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present
+EXIT_POLICY = 3  # signature policy violation
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located problem. ``line``/``col`` are 1-based; 0 means unknown."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    code: str = "MD100"
+    severity: str = "error"
+
+    def format(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.col or 1}"
+        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+
+
+class ModelDeployError(Exception):
+    """Base of every expected failure. ``code`` is stable and documented; ``exit_code`` is the CLI's."""
+
+    code: ClassVar[str] = "MD000"
+    exit_code: ClassVar[int] = EXIT_ERROR
+
+    def __init__(self, message: str, *, diagnostics: Iterable[Diagnostic] = (), hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.diagnostics = tuple(diagnostics)
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        """What the CLI prints, one entry per line."""
+        if self.diagnostics:
+            out = [d.format() for d in self.diagnostics]
+        else:
+            out = [f"error: {self.message} [{self.code}]"]
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return out
+
+
+class SpecError(ModelDeployError):
+    """deploy.yaml cannot be read or is invalid (YAML, schema, overlay)."""
+
+    code = "MD100"
+
+
+class ModelError(ModelDeployError):
+    """An MLflow model folder (MLmodel and its files) cannot be read."""
+
+    code = "MD200"
+
+
+class SourceError(ModelDeployError):
+    """A model source URI cannot be resolved or fetched (unknown model, auth, network)."""
+
+    code = "MD300"
+
+
+class RenderError(ModelDeployError):
+    """A value cannot be rendered safely, or a rendered artifact failed its parse-back check."""
+
+    code = "MD400"
+
+
+class PolicyViolation(ModelDeployError):
+    """The signature policy forbids this change (exit 3)."""
+
+    code = "MD500"
+    exit_code = EXIT_POLICY
+
+
+class PlanError(ModelDeployError):
+    """A plan cannot be computed, read, or applied (stale plan, already applied)."""
+
+    code = "MD600"
+
+
+class StalePlanError(PlanError):
+    code = "MD601"
+
+
+class TargetError(ModelDeployError):
+    """A target's SDK or service failed (the service's own message is kept)."""
+
+    code = "MD700"
+
+
+class MissingDependencyError(ModelDeployError):
+    """An optional extra (aws, azure, kubernetes) is needed for this command."""
+
+    code = "MD701"
+
+
+class ApplyError(TargetError):
+    code = "MD800"

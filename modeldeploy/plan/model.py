@@ -1,0 +1,105 @@
+"""Plans are typed values: a list of Changes plus the policy findings and the fingerprints they were
+computed against (so a saved plan can be refused when stale)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}[self.value]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource (or, against a folder/git ref, one file) and what happens to it.
+
+    ``before``/``after`` are JSON-able data already redacted (secret values never reach a Change).
+    ``reason`` always says why for a replace ("endpoint configs are immutable").
+    """
+
+    address: str
+    kind: str
+    name: str
+    action: Action
+    before: Any = None
+    after: Any = None
+    reason: str = ""
+    diff: str = ""  # unified diff of the changed fields/lines, noise removed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "name": self.name,
+            "action": self.action.value,
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A signature-policy finding (produced by modeldeploy.model.compat)."""
+
+    rule: str
+    severity: str  # breaking | warning | info
+    field: str
+    old: str
+    new: str
+    message: str
+    waived: str | None = None  # the waiver's reason, when waived
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "message": self.message,
+        }
+        if self.waived:
+            out["waived"] = self.waived
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plan for one deployment (one deploy.yaml + environment)."""
+
+    name: str
+    target: str
+    env: str | None
+    against: str  # "dir:PATH", "git:REF", "live"
+    changes: tuple[Change, ...]
+    policy: tuple[Finding, ...] = ()
+    policy_mode: str = "none"
+    model: Mapping[str, Any] = field(default_factory=dict)  # {"uri","pinned","digest","previous": {...}}
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.changes)
+
+    @property
+    def breaking(self) -> list[Finding]:
+        return [f for f in self.policy if f.severity == "breaking" and not f.waived]
+
+    def counts(self) -> dict[str, int]:
+        out = {a.value: 0 for a in Action}
+        for c in self.changes:
+            out[c.action.value] += 1
+        return out

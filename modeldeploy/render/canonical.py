@@ -1,0 +1,84 @@
+"""Canonical, byte-stable dumps of structured data, each parsed back before it is returned.
+
+Structured formats (Kubernetes objects, SageMaker request bodies, Azure ML specs) are built as data
+and dumped here; no template ever sees them. Keys are sorted (Kubernetes objects keep apiVersion,
+kind, metadata first for readability), strings that YAML would misread are quoted by the emitter,
+output ends with one newline.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from modeldeploy.errors import RenderError
+
+_K8S_FIRST = ("apiVersion", "kind", "metadata")
+_AZURE_FIRST = ("$schema", "name", "type")
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that never emits aliases, and writes multi-line strings as literal blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if "\n" in data and not any(ch in data for ch in "\r\x85\u2028\u2029") and data == data.strip(" ") and not data.endswith("\n\n"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def _ordered(data: Any, first: tuple[str, ...]) -> Any:
+    if isinstance(data, dict):
+        keys = sorted(data, key=lambda k: (first.index(k) if k in first else len(first), str(k)))
+        return {k: _ordered(data[k], first) for k in keys}
+    if isinstance(data, (list, tuple)):
+        return [_ordered(v, first) for v in data]
+    return data
+
+
+def dump_yaml(data: Any, *, first: tuple[str, ...] = _K8S_FIRST) -> bytes:
+    """Canonical YAML: keys sorted (``first`` keys leading), block style, no aliases, UTF-8, parsed back."""
+    ordered = _ordered(data, first)
+    text = yaml.dump(
+        ordered,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,
+        indent=2,
+    )
+    _check_roundtrip(ordered, yaml.safe_load(text), "YAML")
+    return text.encode("utf-8")
+
+
+def dump_azure_yaml(data: Any) -> bytes:
+    return dump_yaml(data, first=_AZURE_FIRST)
+
+
+def dump_json(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, ASCII-safe, trailing newline, parsed back."""
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    _check_roundtrip(data, json.loads(text), "JSON")
+    return text.encode("utf-8")
+
+
+def _normalise(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_normalise(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _normalise(x) for k, x in v.items()}
+    return v
+
+
+def _check_roundtrip(original: Any, parsed: Any, fmt: str) -> None:
+    if _normalise(original) != _normalise(parsed):
+        raise RenderError(f"rendered {fmt} does not parse back to the data it was made from")

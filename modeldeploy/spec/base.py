@@ -1,0 +1,54 @@
+"""The one config base model every deploy.yaml section derives from."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors (the loader adds a "did you mean"); values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def _dns1123_label(v: str) -> str:
+    if len(v) > 63 or not _DNS1123_LABEL.match(v):
+        raise ValueError(
+            "must be a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return v
+
+
+def _quantity(v: str) -> str:
+    if not _QUANTITY.match(v):
+        raise ValueError("must be a Kubernetes quantity such as '500m', '1', '2Gi' or '512Mi'")
+    return v
+
+
+def _env_name(v: str) -> str:
+    if not _ENV_NAME.match(v):
+        raise ValueError("must be an environment variable name: letters, digits and '_', not starting with a digit")
+    return v
+
+
+def _single_line(v: str) -> str:
+    """Reject control characters (newlines, NUL, Unicode line separators) in values that end up in
+    one-line contexts (names, images, tags); free-text values are escaped by the filters instead."""
+    for ch in v:
+        if ord(ch) < 0x20 or ch in "\x7f\u2028\u2029\u0085":
+            raise ValueError(f"must be a single line without control characters (found {ch!r})")
+    return v
+
+
+DNSLabel = Annotated[str, AfterValidator(_dns1123_label)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Line = Annotated[str, AfterValidator(_single_line)]

@@ -1,0 +1,468 @@
+"""Loading deploy.yaml as a named pipeline: read → parse (with positions) → migrate → overlay → validate.
+
+Every problem found is collected and reported as ``FILE:LINE:COL: error: message``; the first one
+does not hide the rest. YAML is parsed with PyYAML's safe composer; the node graph is then turned
+into plain data here, so that duplicate keys, non-standard tags and alias bombs are located errors
+rather than silent surprises or hangs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from modeldeploy.errors import Diagnostic, SpecError
+from modeldeploy.spec.models import API_VERSION, DeploySpec
+
+# Bounds that keep hostile files from hanging or exhausting memory. A real deploy.yaml has a few
+# hundred nodes and a depth under 10.
+MAX_FILE_BYTES = 1 << 20  # 1 MiB
+MAX_NODES = 100_000  # nodes visited while expanding aliases (billion laughs stops here)
+MAX_DEPTH = 64
+
+Path_ = tuple[Any, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass(frozen=True)
+class Positions:
+    """(line, col) of every value node and every mapping key, by data path; 1-based."""
+
+    values: Mapping[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: Mapping[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), (1, 1))
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A parsed deploy.yaml before validation: the raw data and where each value came from."""
+
+    path: Path
+    display: str
+    data: dict[str, Any]
+    positions: Positions
+    text: str
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Turns a composed YAML node graph into plain data, recording positions and refusing abuse."""
+
+    def __init__(self, display: str):
+        self.display = display
+        self.values: dict[Path_, tuple[int, int]] = {}
+        self.keys: dict[Path_, tuple[int, int]] = {}
+        self.diags: list[Diagnostic] = []
+        self.visited = 0
+        self._scalar = yaml.SafeLoader("")
+
+    def error(self, node: yaml.Node, message: str, code: str) -> None:
+        line, col = _mark(node)
+        self.diags.append(Diagnostic(self.display, line, col, message, code))
+
+    def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise _TooBig(node, f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise _TooBig(node, f"document is nested deeper than {MAX_DEPTH} levels")
+        self.values.setdefault(path, _mark(node))
+        if node.tag not in _STANDARD_TAGS:
+            self.error(node, f"YAML tag {node.tag!r} is not allowed; use plain values", "MD102")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.error(key_node, "YAML merge keys ('<<') are not supported; use environments overlays", "MD102")
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.error(key_node, "mapping keys must be plain scalars", "MD102")
+                    continue
+                key = self.build(key_node, path + ("<key>",), depth + 1)
+                if isinstance(key, (int, float, bool)) or key is None:
+                    key = key_node.value  # `1: x` or `on: x` as a key means the text the user wrote
+                if key in out:
+                    first = self.keys.get(path + (key,), (0, 0))
+                    self.error(key_node, f"duplicate key {key!r} (first defined at line {first[0]})", "MD103")
+                    continue
+                self.keys[path + (key,)] = _mark(key_node)
+                out[key] = self.build(value_node, path + (key,), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar.construct_object(node, deep=True)
+
+
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+def _decode(raw: bytes, display: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError(
+            "file is not UTF-8",
+            diagnostics=[Diagnostic(display, line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "MD101")],
+        ) from None
+
+
+def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
+    """Parse YAML text into data + positions, or raise SpecError with every located problem."""
+    for i, ch in enumerate(text):
+        if ch == "\x00":
+            line = text.count("\n", 0, i) + 1
+            raise SpecError("NUL byte", diagnostics=[Diagnostic(display, line, 1, "file contains a NUL byte", "MD101")])
+    try:
+        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, f"invalid YAML: {msg}", "MD101")]) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position too
+        line = getattr(exc, "position", None)
+        raise SpecError(
+            "invalid YAML", diagnostics=[Diagnostic(display, 1, 1, f"invalid YAML: {exc}".splitlines()[0], "MD101")]
+        ) from None
+    except RecursionError:
+        raise SpecError(
+            "too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")]
+        ) from None
+    docs = [d for d in docs if d is not None]
+    if not docs:
+        raise SpecError("empty file", diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")])
+    if len(docs) > 1:
+        line, col = _mark(docs[1])
+        raise SpecError(
+            "several documents",
+            diagnostics=[Diagnostic(display, line, col, "file holds several YAML documents; put one deployment per file", "MD100")],
+        )
+    builder = _Builder(display)
+    try:
+        data = builder.build(docs[0])
+    except _TooBig as exc:
+        line, col = _mark(exc.node)
+        raise SpecError(str(exc), diagnostics=[Diagnostic(display, line, col, str(exc), "MD104")]) from None
+    except RecursionError:
+        raise SpecError(
+            "too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")]
+        ) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError("invalid value", diagnostics=[Diagnostic(display, line, col, f"invalid value: {exc.problem}", "MD102")]) from None
+    if builder.diags:
+        raise SpecError("invalid YAML", diagnostics=builder.diags)
+    if not isinstance(data, dict):
+        raise SpecError(
+            "not a mapping",
+            diagnostics=[Diagnostic(display, 1, 1, "top level must be a mapping of deploy.yaml keys", "MD100")],
+        )
+    return LoadedFile(path or Path(display), display, data, Positions(builder.values, builder.keys), text)
+
+
+def read_file(path: Path | str, display: str | None = None) -> LoadedFile:
+    p = Path(path)
+    display = display or str(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpecError(
+                "too large",
+                diagnostics=[Diagnostic(display, 0, 0, f"file is {size} bytes; a deploy.yaml may be at most {MAX_FILE_BYTES}", "MD104")],
+            )
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{display}: no such file", diagnostics=[Diagnostic(display, 0, 0, "no such file", "MD100")]) from None
+    except IsADirectoryError:
+        raise SpecError(f"{display}: is a directory", diagnostics=[Diagnostic(display, 0, 0, "is a directory, expected a deploy.yaml", "MD100")]) from None
+    except PermissionError:
+        raise SpecError(f"{display}: permission denied", diagnostics=[Diagnostic(display, 0, 0, "permission denied", "MD100")]) from None
+    return parse_text(_decode(raw, display), display, p)
+
+
+# --- migrate -------------------------------------------------------------------------------------
+
+# apiVersion → function upgrading raw data one step. v1 is the first version, so none exist yet;
+# the hook is here so that a v2 can read v1 files without breaking anyone.
+MIGRATIONS: dict[str, Any] = {}
+
+
+def migrate(loaded: LoadedFile) -> dict[str, Any]:
+    data = loaded.data
+    version = data.get("apiVersion")
+    seen = set()
+    while version in MIGRATIONS and version not in seen:
+        seen.add(version)
+        data = MIGRATIONS[version](data)
+        version = data.get("apiVersion")
+    if version != API_VERSION:
+        line, col = loaded.positions.at(("apiVersion",))
+        msg = (
+            "apiVersion is missing; add 'apiVersion: modeldeploy/v1'"
+            if version is None
+            else f"unsupported apiVersion {version!r}; this modeldeploy reads {API_VERSION}"
+        )
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD105")])
+    return data
+
+
+# --- overlay -------------------------------------------------------------------------------------
+
+
+def deep_merge(base: Any, overlay: Any) -> Any:
+    """Maps merge key by key; lists and scalars in the overlay replace; ``null`` removes a key."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = dict(base)
+        for k, v in overlay.items():
+            if v is None:
+                out.pop(k, None)
+            elif k in out:
+                out[k] = deep_merge(out[k], v)
+            else:
+                out[k] = v
+        return out
+    return overlay
+
+
+def _overlay_positions(pos: Positions, env: str) -> Positions:
+    prefix = ("environments", env)
+    values = dict(pos.values)
+    keys = dict(pos.keys)
+    for table, src in ((values, pos.values), (keys, pos.keys)):
+        for p, mark in src.items():
+            if p[:2] == prefix and len(p) > 2:
+                table[p[2:]] = mark
+    return Positions(values, keys)
+
+
+def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None) -> tuple[dict[str, Any], Positions]:
+    if env is None:
+        return data, loaded.positions
+    envs = data.get("environments") or {}
+    if not isinstance(envs, dict) or env not in envs:
+        known = ", ".join(sorted(envs)) if isinstance(envs, dict) and envs else "none defined"
+        line, col = loaded.positions.at(("environments",))
+        msg = f"environment {env!r} is not defined (known: {known})"
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
+    overlay = envs[env]
+    if not isinstance(overlay, dict):
+        line, col = loaded.positions.at(("environments", env))
+        msg = f"environments.{env} must be a mapping of overrides"
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
+    for forbidden in ("environments", "apiVersion"):
+        if forbidden in overlay:
+            line, col = loaded.positions.at(("environments", env, forbidden), key=True)
+            msg = f"environments.{env} may not set {forbidden}"
+            raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
+    merged = deep_merge({k: v for k, v in data.items() if k != "environments"}, overlay)
+    merged["environments"] = envs
+    return merged, _overlay_positions(loaded.positions, env)
+
+
+# --- validate ------------------------------------------------------------------------------------
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last element of ``loc`` (for "did you mean")."""
+    from typing import get_args, get_origin
+
+    current: Any = DeploySpec
+    for part in loc[:-1]:
+        ann = current.model_fields[part].annotation if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields else None
+        if ann is None:
+            # Inside a discriminated union the loc carries the tag: pick the variant by kind.
+            for variant in _variants(current):
+                kind = variant.model_fields.get("kind")
+                if kind is not None and part in get_args(kind.annotation):
+                    current = variant
+                    break
+            else:
+                return None
+            continue
+        while get_origin(ann) is not None and not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            args = [a for a in get_args(ann) if a is not type(None)]
+            if get_origin(ann) in (dict,) and args:
+                ann = args[-1]
+                break
+            if len(args) == 1:
+                ann = args[0]
+            else:
+                break
+        current = ann
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _variants(ann: Any) -> list[type[BaseModel]]:
+    from typing import get_args
+
+    out = []
+    for a in get_args(ann):
+        out.extend(_variants(a) if not isinstance(a, type) else [a] if issubclass(a, BaseModel) else [])
+    return out
+
+
+def _suggest(loc: tuple[Any, ...]) -> str:
+    owner = _model_at(loc)
+    if owner is None:
+        return ""
+    names = [n for n in owner.model_fields]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; allowed keys: {', '.join(names)}"
+
+
+def _format_loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """pydantic puts the discriminator value in loc (target.docker.image); drop it to get the data path."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and node.get("kind") == part:
+            continue
+        elif part in ("[key]",):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def validation_diagnostics(exc: ValidationError, data: dict[str, Any], positions: Positions, display: str) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = _data_loc(loc, data)
+        kind = err["type"]
+        where = _format_loc(path)
+        if kind == "extra_forbidden":
+            line, col = positions.at(path, key=True)
+            msg = f"unknown key {where!r}{_suggest(loc)}"
+            code = "MD110"
+        elif kind == "missing":
+            line, col = positions.at(path[:-1])
+            msg = f"missing required key {where!r}"
+            code = "MD111"
+        elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
+            line, col = positions.at(path + ("kind",))
+            ctx = err.get("ctx", {})
+            msg = f"{where}.kind must be one of {ctx.get('expected_tags', 'docker, kubernetes, sagemaker, azureml')}"
+            if kind == "union_tag_not_found":
+                msg = f"{where} needs 'kind' (one of docker, kubernetes, sagemaker, azureml)"
+            code = "MD112"
+        else:
+            line, col = positions.at(path)
+            text = err["msg"]
+            if text.startswith("Value error, "):
+                text = text[len("Value error, ") :]
+            msg = f"{where}: {text}" if where else text
+            code = "MD112"
+        diags.append(Diagnostic(display, line, col, msg, code))
+    diags.sort(key=lambda d: (d.line, d.col, d.message))
+    return diags
+
+
+def validate_data(data: dict[str, Any], positions: Positions, display: str) -> DeploySpec:
+    try:
+        return DeploySpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError("invalid deploy file", diagnostics=validation_diagnostics(exc, data, positions, display)) from None
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with where it came from. ``env`` is the overlay applied (None for the base)."""
+
+    spec: DeploySpec
+    path: Path
+    display: str
+    env: str | None
+    positions: Positions
+    text: str
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def load_spec(path: Path | str, env: str | None = None, *, display: str | None = None) -> LoadedSpec:
+    """read → parse → migrate → overlay → validate. Raises SpecError with every located problem."""
+    loaded = read_file(path, display)
+    return load_loaded(loaded, env)
+
+
+def load_loaded(loaded: LoadedFile, env: str | None) -> LoadedSpec:
+    data = migrate(loaded)
+    merged, positions = apply_environment(loaded, data, env)
+    spec = validate_data(merged, positions, loaded.display)
+    return LoadedSpec(spec, loaded.path, loaded.display, env, positions, loaded.text)
+
+
+def load_all_environments(path: Path | str, *, display: str | None = None) -> list[LoadedSpec]:
+    """The base and every environment, all validated; errors from all of them are reported together."""
+    loaded = read_file(path, display)
+    data = migrate(loaded)
+    out: list[LoadedSpec] = []
+    diags: list[Diagnostic] = []
+    envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    for env in [None, *sorted(envs)]:
+        try:
+            out.append(load_loaded(loaded, env))
+        except SpecError as exc:
+            for d in exc.diagnostics:
+                if env is not None and d not in diags:
+                    d = Diagnostic(d.file, d.line, d.col, f"(environment {env}) {d.message}", d.code)
+                if d not in diags:
+                    diags.append(d)
+    if diags:
+        raise SpecError("invalid deploy file", diagnostics=diags)
+    return out

@@ -1,0 +1,156 @@
+"""deploy.yaml v1 as pydantic v2 models.
+
+The keys in the issue's example are a fixed contract. Target-specific sections live next to their
+target (``modeldeploy/targets/<kind>/config.py``) and are joined here as a discriminated union on
+``target.kind``; those modules must import nothing heavy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
+from modeldeploy.targets.azureml.config import AzureMLTarget
+from modeldeploy.targets.docker.config import DockerTarget
+from modeldeploy.targets.kubernetes.config import KubernetesTarget
+from modeldeploy.targets.sagemaker.config import SageMakerTarget
+
+API_VERSION = "modeldeploy/v1"
+
+
+class ModelRegistration(StrictModel):
+    """Register the model on apply where the target has a registry (MLflow, Azure ML, SageMaker)."""
+
+    name: Line = Field(description="Registered model name.")
+    tags: dict[str, Line] = Field(default_factory=dict, description="Tags added to the new version.")
+    description: str | None = Field(default=None, description="Description of the registered version.")
+
+
+class ModelSection(StrictModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: Line = Field(
+        description=(
+            "Where the model comes from: a local MLflow model folder (relative to this file), "
+            "runs:/RUN_ID/PATH, models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/latest, "
+            "s3://bucket/prefix, azureml:NAME:VERSION."
+        )
+    )
+    type: Literal["mlflow", "custom", "triton"] = Field(
+        default="mlflow", description="mlflow (MLmodel folder), custom (your scoring code), triton (model repository)."
+    )
+    tracking_uri: Line | None = Field(
+        default=None, description="MLflow tracking server for runs:/ and models:/ (default: $MLFLOW_TRACKING_URI)."
+    )
+    registration: ModelRegistration | None = Field(
+        default=None, alias="register", description="Register the model on apply."
+    )
+
+
+class Waiver(StrictModel):
+    """Accept one finding of the signature checker, with the reason recorded in every plan."""
+
+    rule: Line = Field(description="Rule id to waive, e.g. SIG102.")
+    field: Line | None = Field(default=None, description="Only for this input/output/param name (default: any).")
+    reason: str = Field(min_length=1, description="Why this change is acceptable; shown in plans.")
+
+
+class SignaturePolicy(StrictModel):
+    required: bool = Field(default=True, description="The model must carry a signature (validate exits 3 otherwise).")
+    compatibility: Literal["none", "backward", "forward", "full"] = Field(
+        default="backward",
+        description=(
+            "Allowed change against the deployed model: backward = every request valid for the old model is "
+            "accepted by the new one; forward = the reverse; full = both; none = no check."
+        ),
+    )
+    input_kinds: list[Literal["columns", "tensors"]] | None = Field(
+        default=None, description="Allowed input signature kinds (default: any)."
+    )
+    waivers: list[Waiver] = Field(default_factory=list, description="Findings accepted with a reason.")
+    check_input_example: bool = Field(
+        default=True, description="Check that the model's saved input example conforms to its signature."
+    )
+
+
+class SecretRef(StrictModel):
+    """A reference to a secret held by the platform; the value never appears in any artifact or plan."""
+
+    secret: Line = Field(description="Secret name (Kubernetes Secret, AWS Secrets Manager id, Key Vault secret).")
+    key: Line = Field(description="Key inside the secret.")
+
+
+class Serving(StrictModel):
+    env: dict[EnvName, str] = Field(default_factory=dict, description="Plain environment variables (no secrets).")
+    secrets: dict[EnvName, SecretRef] = Field(
+        default_factory=dict, description="Environment variables filled from secret references."
+    )
+    workers: int = Field(default=1, ge=1, le=64, description="Scoring server worker processes.")
+    timeout_seconds: int = Field(default=60, ge=1, le=3600, description="Request timeout.")
+    max_request_body: Quantity = Field(
+        default="100Mi", description="Largest request body accepted (MLflow's own image allows 5 MB)."
+    )
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> "Serving":
+        both = sorted(set(self.env) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} set both in env and in secrets")
+        return self
+
+
+class Resources(StrictModel):
+    cpu: Quantity = Field(default="1", description="CPU request (Kubernetes quantity).")
+    memory: Quantity = Field(default="2Gi", description="Memory request (Kubernetes quantity).")
+    gpu: int = Field(default=0, ge=0, le=16, description="GPUs per replica.")
+
+    @field_validator("cpu", "memory", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v: Any) -> Any:
+        # `cpu: 1` is natural YAML; quantities are strings everywhere downstream.
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+
+class Scaling(StrictModel):
+    min_replicas: int = Field(default=1, ge=0, le=1000)
+    max_replicas: int = Field(default=1, ge=1, le=1000)
+    target_cpu_percent: int = Field(default=70, ge=1, le=100, description="Kubernetes HPA CPU target.")
+    target_invocations_per_replica: int = Field(
+        default=100, ge=1, description="SageMaker target-tracking: invocations per instance per minute."
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> "Scaling":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})")
+        return self
+
+
+Target = Annotated[
+    Union[DockerTarget, KubernetesTarget, SageMakerTarget, AzureMLTarget],
+    Field(discriminator="kind"),
+]
+
+
+class DeploySpec(StrictModel):
+    """A deploy.yaml after environment overlays are applied."""
+
+    apiVersion: Literal["modeldeploy/v1"] = Field(description="Always modeldeploy/v1.")
+    name: DNSLabel = Field(description="DNS-1123 label; the base of every resource name.")
+    model: ModelSection
+    signature: SignaturePolicy = Field(default_factory=SignaturePolicy)
+    serving: Serving = Field(default_factory=Serving)
+    resources: Resources = Field(default_factory=Resources)
+    scaling: Scaling = Field(default_factory=Scaling)
+    labels: dict[Line, Line] = Field(
+        default_factory=dict, description="Labels/tags added to every resource modeldeploy creates."
+    )
+    target: Target
+    environments: dict[DNSLabel, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Overlays deep-merged over the base (maps merge, lists and scalars replace); pick one with --env.",
+    )

@@ -1,0 +1,155 @@
+"""The Target interface every deployment target implements, and the context it is given.
+
+render() is pure: no clock, no os.environ, no network, no randomness — everything it may depend on is
+in the RenderContext. observe() is read-only. apply() and destroy() are the only mutating calls.
+Targets import their SDK (boto3, azure.ai.ml, kubernetes) inside observe/apply, never at module level.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+
+from modeldeploy.render.artifact import Artifact
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modeldeploy.model.info import ModelInfo
+    from modeldeploy.plan.model import Plan
+    from modeldeploy.progress import Progress
+    from modeldeploy.spec.models import DeploySpec
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where the model came from and what it is, pinned: what every render records.
+
+    ``uri`` is what deploy.yaml says; ``pinned_uri`` is the immutable form (an alias or ``latest``
+    resolved to a version; a local folder stays as written, relative to deploy.yaml). ``digest`` is the
+    sha256 over the model folder's files (see modeldeploy.model.digest).
+    """
+
+    uri: str
+    pinned_uri: str
+    digest: str
+    local_path: Path
+    version: str | None = None
+    alias: str | None = None
+    registered_name: str | None = None
+
+    @property
+    def short_digest(self) -> str:
+        return self.digest.split(":", 1)[-1][:12]
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Everything a target's render() may read. ``spec`` has the environment overlay applied."""
+
+    spec: "DeploySpec"
+    model: "ModelInfo"
+    ref: ModelRef
+    env: str | None = None
+    tool_version: str = "0"
+    # The deploy.yaml's directory; only to find files the spec names (never written into artifacts).
+    base_dir: Path = field(default_factory=lambda: Path("."))
+
+    @property
+    def target(self) -> Any:
+        return self.spec.target
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One object a live target manages (a SageMaker endpoint config, a Deployment, an Azure endpoint).
+
+    ``body`` is the desired state as canonical JSON-able data in the same shape observe() reports, so
+    that a generic diff works. ``immutable`` objects are replaced on any change; ``replace_on`` lists
+    dotted paths whose change forces a replace (with ``replace_reason``). ``sensitive_paths`` are dotted
+    paths whose values plans show as ``(sensitive)``.
+    """
+
+    address: str  # stable, unique: "<kind>.<name>", e.g. "sagemaker_endpoint.iris-classifier"
+    kind: str
+    name: str
+    body: Mapping[str, Any]
+    immutable: bool = False
+    replace_on: tuple[str, ...] = ()
+    replace_reason: str = ""
+    sensitive_paths: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """What observe() found for one address. ``fingerprint`` (ETag, resourceVersion, LastModifiedTime…)
+    is recorded in saved plans so apply can refuse a stale plan."""
+
+    address: str
+    kind: str
+    name: str
+    body: Mapping[str, Any]
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The live state relevant to one deployment.
+
+    ``resources`` holds what exists for desired addresses and any other object owned by this deployment
+    (by label/tag) that is no longer desired — the plan deletes those. ``deployed_signature`` is the
+    canonical signature (dict) recorded on the live deployment, if any, for the signature policy;
+    ``deployed_model`` is the pinned model URI recorded there (for "champion: 3 → 4").
+    """
+
+    resources: Mapping[str, LiveResource] = field(default_factory=dict)
+    deployed_signature: Mapping[str, Any] | None = None
+    deployed_model: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changed: tuple[str, ...] = ()
+    outputs: Mapping[str, str] = field(default_factory=dict)  # e.g. endpoint URL, image reference
+
+
+class Target(ABC):
+    """A deployment target. Subclasses set ``kind`` and implement render; live targets also implement
+    desired/observe/apply/destroy. One instance per process; it may cache SDK clients."""
+
+    kind: ClassVar[str]
+    #: What `plan` compares with by default: "live" (cloud targets) or "dir" (docker).
+    default_against: ClassVar[str] = "live"
+    #: Extra that provides the SDK, for the "pip install modeldeploy[...]" hint.
+    extra: ClassVar[str | None] = None
+
+    @abstractmethod
+    def render(self, ctx: RenderContext) -> list[Artifact]:
+        """Pure: the files for this deployment, in any order (callers sort by path)."""
+
+    def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
+        """The live objects the artifacts describe (cloud targets)."""
+        raise NotImplementedError(f"target {self.kind!r} has no live state; plan it against a folder or git ref")
+
+    def observe(self, ctx: RenderContext, desired: list[Resource], options: "ObserveOptions") -> Observed:
+        """Read-only: what exists now for this deployment."""
+        raise NotImplementedError(f"target {self.kind!r} has no live state; plan it against a folder or git ref")
+
+    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+        """Make the live state match the plan; wait until ready; leave nothing half-done."""
+        raise NotImplementedError(f"target {self.kind!r} cannot be applied live")
+
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+        """Remove everything modeldeploy created for this deployment, nothing else."""
+        raise NotImplementedError(f"target {self.kind!r} cannot be destroyed live")
+
+
+@dataclass(frozen=True)
+class ObserveOptions:
+    """Per-run settings for observe/apply that are not part of the spec (CLI flags)."""
+
+    context: str | None = None  # kubeconfig context
+    parallelism: int = 8
+    timeout_seconds: float = 1800.0
+    extra: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from modeldeploy.spec.base import Line, StrictModel
+
+
+class DockerTarget(StrictModel):
+    """A complete, reproducible docker build context for the model's scoring server."""
+
+    kind: Literal["docker"]
+    image: Line | None = Field(
+        default=None,
+        description="Image reference to build/push (default: NAME:<first 12 hex of the model digest>).",
+    )
+    base_image: Line | None = Field(
+        default=None, description="Base image (default: python:<the model's python_version>-slim)."
+    )
+    push: bool = Field(default=False, description="apply pushes the image after building it.")
+    platform: Line | None = Field(default=None, description="docker build --platform, e.g. linux/amd64.")
+    pip_index_url: Line | None = Field(default=None, description="Extra build argument: pip index to install from.")
