@@ -1,0 +1,190 @@
+"""The model digest: one sha256 that names the exact bytes of a model folder.
+
+Definition (stable; documented in docs/sources.md)::
+
+    for every regular file under the folder, in sorted order of its relative POSIX path:
+        line = f"{relative_path}\\0{size}\\0{sha256_hex_of_contents}\\n"
+    model_digest = "sha256:" + sha256(concatenation of all lines)
+
+Symlinks are followed only while they stay inside the folder; a link that leaves it (or dangles) is a
+:class:`ModelError` — a digest must not depend on files outside what is deployed. Empty directories
+do not count. Files are hashed with large buffered reads in a small thread pool (hashlib releases the
+GIL), and each file's sha256 is remembered in a small JSON cache keyed by (path, size, mtime_ns,
+inode) so a re-plan does not re-read a multi-gigabyte model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from modeldeploy.errors import ModelError
+
+_BUFFER = 1 << 20  # 1 MiB reads: near sha256sum speed without large memory
+_MAX_CACHE_ENTRIES = 20_000
+_CACHE_FILE = "digests.json"
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of the folder: its relative POSIX path, the real file it reads and its stat key."""
+
+    rel: str
+    real: Path
+    size: int
+    stat_key: str
+
+
+def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: int | None = None) -> str:
+    """``"sha256:<hex>"`` over the folder's files (see the module docstring for the definition).
+
+    ``cache_dir`` holds the per-file hash cache (no caching when None).
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ModelError(f"model folder not found: {root}")
+    entries = list_files(root)
+    cache = _DigestCache.load(cache_dir) if cache_dir is not None else None
+    hashes = _hash_all(entries, cache, workers)
+    if cache is not None:
+        cache.save()
+    outer = hashlib.sha256()
+    for entry in entries:
+        outer.update(f"{entry.rel}\0{entry.size}\0{hashes[entry.rel]}\n".encode("utf-8"))
+    return "sha256:" + outer.hexdigest()
+
+
+def list_files(root: Path) -> list[FileEntry]:
+    """Every regular file under root (symlinks inside root followed), sorted by relative POSIX path."""
+    real_root = Path(os.path.realpath(root))
+    found: dict[str, FileEntry] = {}
+    _walk(root, real_root, "", found, visiting=frozenset({str(real_root)}))
+    return [found[k] for k in sorted(found)]
+
+
+def _walk(directory: Path, real_root: Path, prefix: str, found: dict[str, FileEntry], visiting: frozenset[str]) -> None:
+    try:
+        children = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        raise ModelError(f"cannot read model folder {directory}: {exc.strerror or exc}") from None
+    for child in children:
+        rel = f"{prefix}{child.name}"
+        real = Path(os.path.realpath(child.path)) if child.is_symlink() else None
+        if real is not None:
+            _check_inside(real, real_root, rel)
+        if child.is_dir(follow_symlinks=True):
+            key = str(real) if real is not None else os.path.realpath(child.path)
+            if key in visiting:  # a symlink loop inside the folder: count each directory once per path
+                continue
+            _walk(Path(child.path), real_root, rel + "/", found, visiting | {key})
+        elif child.is_file(follow_symlinks=True):
+            st = child.stat(follow_symlinks=True)
+            found[rel] = FileEntry(
+                rel=rel,
+                real=real or Path(child.path),
+                size=st.st_size,
+                stat_key=f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}",
+            )
+        elif real is not None:
+            raise ModelError(f"symlink {rel} in the model folder points to nothing (dangling link)")
+        # sockets, fifos, devices: not model content; ignored
+
+
+def _check_inside(real: Path, real_root: Path, rel: str) -> None:
+    if real != real_root and real_root not in real.parents:
+        raise ModelError(
+            f"symlink {rel} in the model folder points outside it ({real}); "
+            "copy the file into the folder instead — the digest only covers the folder's own files"
+        )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of one file, read in large buffered chunks (hashlib releases the GIL)."""
+    h = hashlib.sha256()
+    buf = bytearray(_BUFFER)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: int | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    todo: list[FileEntry] = []
+    for entry in entries:
+        hit = cache.get(entry) if cache is not None else None
+        if hit is None:
+            todo.append(entry)
+        else:
+            out[entry.rel] = hit
+    if todo:
+        n = workers or min(4, os.cpu_count() or 1, len(todo))
+        try:
+            if n <= 1:
+                results = [file_sha256(e.real) for e in todo]
+            else:
+                with ThreadPoolExecutor(max_workers=n) as pool:
+                    results = list(pool.map(lambda e: file_sha256(e.real), todo))
+        except OSError as exc:
+            raise ModelError(f"cannot read model file {exc.filename}: {exc.strerror or exc}") from None
+        for entry, digest in zip(todo, results):
+            out[entry.rel] = digest
+            if cache is not None:
+                cache.put(entry, digest)
+    return out
+
+
+class _DigestCache:
+    """``{real path: [stat key, sha256]}`` in ``<cache_dir>/digests.json``; written atomically."""
+
+    def __init__(self, file: Path, entries: dict[str, list[str]]):
+        self.file = file
+        self.entries = entries
+        self.dirty = False
+
+    @classmethod
+    def load(cls, cache_dir: Path) -> "_DigestCache":
+        file = Path(cache_dir) / _CACHE_FILE
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            entries = data["files"] if data.get("version") == _CACHE_VERSION else {}
+            if not isinstance(entries, dict):
+                entries = {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            entries = {}  # missing or corrupt cache: start again, never fail a plan over it
+        return cls(file, entries)
+
+    def get(self, entry: FileEntry) -> str | None:
+        hit = self.entries.get(str(entry.real))
+        if isinstance(hit, list) and len(hit) == 2 and hit[0] == entry.stat_key:
+            return hit[1]
+        return None
+
+    def put(self, entry: FileEntry, digest: str) -> None:
+        self.entries.pop(str(entry.real), None)  # re-insert last: dict order is recency
+        self.entries[str(entry.real)] = [entry.stat_key, digest]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        items = list(self.entries.items())[-_MAX_CACHE_ENTRIES:]
+        payload = json.dumps({"version": _CACHE_VERSION, "files": dict(items)}, separators=(",", ":"))
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".digests-", dir=self.file.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(payload)
+            os.replace(tmp, self.file)
+        except OSError:
+            pass  # a read-only cache dir only costs speed

@@ -1,0 +1,55 @@
+"""Model sources: turn deploy.yaml's ``model.source`` into a local, pinned, digested :class:`ModelRef`.
+
+``resolve`` is the one entry point. Local folders are read in place; registry and cloud sources
+(models:/, runs:/, mlflow-artifacts:/, s3://, azureml:) are downloaded once into a content-addressed
+cache (see modeldeploy.model.cache) and pinned to an immutable form (an alias or ``latest`` becomes a
+version). Only this function reads the environment, and only the mapping it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from modeldeploy.model.sources.local import resolve_local
+from modeldeploy.model.sources.uri import LocalUri, SourceUri, parse
+from modeldeploy.progress import Progress
+from modeldeploy.targets.base import ModelRef
+
+__all__ = ["resolve", "default_cache_dir", "parse", "SourceUri"]
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """``$MODELDEPLOY_CACHE_DIR``, else ``$XDG_CACHE_HOME/modeldeploy``, else ``~/.cache/modeldeploy``."""
+    if environ.get("MODELDEPLOY_CACHE_DIR"):
+        return Path(environ["MODELDEPLOY_CACHE_DIR"]).expanduser()
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]).expanduser() / "modeldeploy"
+    return Path.home() / ".cache" / "modeldeploy"
+
+
+def resolve(
+    uri: str,
+    *,
+    base_dir: Path,
+    tracking_uri: str | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ModelRef:
+    """Resolve ``uri`` to a ModelRef whose ``local_path`` holds the model's files.
+
+    ``tracking_uri`` (deploy.yaml's ``model.tracking_uri``) wins over ``MLFLOW_TRACKING_URI``.
+    Raises SourceError (one line, naming the URI) or ModelError (unreadable folder).
+    """
+    env = dict(os.environ if environ is None else environ)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+    parsed = parse(uri)
+    if isinstance(parsed, LocalUri):
+        return resolve_local(uri, parsed, base_dir=Path(base_dir), cache_dir=cache)
+    from modeldeploy.model.sources.remote import resolve_remote
+
+    return resolve_remote(
+        uri, parsed, tracking_uri=tracking_uri, cache_dir=cache, progress=progress or Progress(), environ=env
+    )
