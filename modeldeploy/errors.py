@@ -28,6 +28,8 @@ class Diagnostic:
 
     def format(self) -> str:
         where = self.file
+        if not where:
+            return f"{self.severity}: {self.message} [{self.code}]"
         if self.line:
             where += f":{self.line}:{self.col or 1}"
         return f"{where}: {self.severity}: {self.message} [{self.code}]"

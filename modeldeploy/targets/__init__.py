@@ -1,0 +1,47 @@
+"""Target registry: the four built-in targets plus any registered under the entry-point group
+``modeldeploy.targets`` (``name = "package.module:Class"``), as MLflow's deployment plugins are.
+
+Target modules are imported only when a deployment of that kind is rendered, so the CLI's start-up
+does not pay for them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import import_module
+
+from modeldeploy.errors import SpecError
+from modeldeploy.targets.base import Target
+
+ENTRY_POINT_GROUP = "modeldeploy.targets"
+
+BUILTIN = {
+    "docker": "modeldeploy.targets.docker.target:DockerTargetImpl",
+    "kubernetes": "modeldeploy.targets.kubernetes.target:KubernetesTargetImpl",
+    "sagemaker": "modeldeploy.targets.sagemaker.target:SageMakerTargetImpl",
+    "azureml": "modeldeploy.targets.azureml.target:AzureMLTargetImpl",
+}
+
+
+def _load(spec: str) -> type[Target]:
+    module, _, attr = spec.partition(":")
+    return getattr(import_module(module), attr)
+
+
+@lru_cache(maxsize=None)
+def plugin_specs() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
+
+
+@lru_cache(maxsize=None)
+def get_target(kind: str) -> Target:
+    spec = BUILTIN.get(kind) or plugin_specs().get(kind)
+    if spec is None:
+        known = ", ".join(sorted({*BUILTIN, *plugin_specs()}))
+        raise SpecError(f"unknown target kind {kind!r} (known: {known})")
+    cls = _load(spec)
+    if not (isinstance(cls, type) and issubclass(cls, Target)):
+        raise SpecError(f"target plugin {kind!r} ({spec}) is not a modeldeploy Target")
+    return cls()

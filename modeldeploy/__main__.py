@@ -1,0 +1,3 @@
+from modeldeploy.cli.app import main
+
+main()

@@ -1,0 +1,299 @@
+"""The operations the CLI is made of: load → render → plan → apply (and destroy).
+
+Each stage takes the previous stage's value and returns a new immutable one. Only plan against
+``live``, apply and destroy touch the network; everything before them is pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from modeldeploy import __version__
+from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
+from modeldeploy.plan.model import Finding, Plan
+from modeldeploy.progress import Progress
+from modeldeploy.render.artifact import Artifact, RenderResult
+from modeldeploy.render.canonical import dump_json
+from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
+from modeldeploy.targets import get_target
+from modeldeploy.targets.base import ModelRef, ObserveOptions, Observed, RenderContext, Target
+
+LOCK_FILE = "modeldeploy.json"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deploy.yaml (with one environment applied) and its resolved model."""
+
+    loaded: LoadedSpec
+    ref: ModelRef
+    model: Any  # ModelInfo
+    target: Target
+
+    @property
+    def spec(self):
+        return self.loaded.spec
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.name
+
+    def context(self) -> RenderContext:
+        return RenderContext(
+            spec=self.loaded.spec,
+            model=self.model,
+            ref=self.ref,
+            env=self.loaded.env,
+            tool_version=__version__,
+            base_dir=self.loaded.base_dir,
+        )
+
+
+def load(
+    path: str | Path,
+    env: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    display: str | None = None,
+) -> Deployment:
+    """Validate deploy.yaml (with the environment overlay), resolve and read its model."""
+    loaded = load_spec(path, env, display=display)
+    return resolve(loaded, environ=environ, progress=progress)
+
+
+def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
+    from modeldeploy.model.info import read_model
+    from modeldeploy.model.sources import resolve as resolve_source
+
+    environ = os.environ if environ is None else environ
+    spec = loaded.spec
+    ref = resolve_source(
+        spec.model.source,
+        base_dir=loaded.base_dir,
+        tracking_uri=spec.model.tracking_uri,
+        progress=progress,
+        environ=environ,
+    )
+    model = read_model(ref.local_path)
+    return Deployment(loaded, ref, model, get_target(spec.target.kind))
+
+
+def lock_data(dep: Deployment) -> dict[str, Any]:
+    """What every render records about the model it was made from (the GitOps lock file)."""
+    sig = dep.model.signature
+    return {
+        "apiVersion": "modeldeploy/v1",
+        "name": dep.name,
+        "environment": dep.loaded.env,
+        "target": dep.spec.target.kind,
+        "model": {
+            "uri": dep.ref.uri,
+            "pinned_uri": dep.ref.pinned_uri,
+            "digest": dep.ref.digest,
+            "version": dep.ref.version,
+            "alias": dep.ref.alias,
+            "signature": sig.to_canonical() if sig is not None else None,
+        },
+    }
+
+
+def render(dep: Deployment) -> RenderResult:
+    """The deployment's files, sorted by path, plus the lock file."""
+    artifacts = list(dep.target.render(dep.context()))
+    artifacts.append(Artifact(LOCK_FILE, "application/json", dump_json(lock_data(dep))))
+    paths = [a.path for a in artifacts]
+    dupes = sorted({p for p in paths if paths.count(p) > 1})
+    if dupes:
+        raise ModelDeployError(f"target {dep.target.kind} rendered {', '.join(dupes)} twice")
+    return RenderResult(dep.name, dep.spec.target.kind, tuple(sorted(artifacts, key=lambda a: a.path)))
+
+
+# --- policy --------------------------------------------------------------------------------------
+
+
+def policy_findings(dep: Deployment, old_signature: Mapping[str, Any] | None, *, has_previous: bool) -> list[Finding]:
+    """Signature policy: required, allowed input kinds, input example, and compatibility with what is
+    deployed now (``old_signature``; ``has_previous`` False for a first deployment)."""
+    from modeldeploy.model import compat
+    from modeldeploy.model.example import check_input_example
+    from modeldeploy.model.signature import Signature
+
+    policy = dep.spec.signature
+    new = dep.model.signature
+    out: list[Finding] = []
+    if policy.required and new is None:
+        out.append(Finding("SIG001", "breaking", "signature", "", "(none)", "the model has no signature and signature.required is true"))
+    if new is not None and policy.input_kinds is not None:
+        out.extend(compat.check_input_kinds(new, policy.input_kinds))
+    if policy.check_input_example:
+        out.extend(check_input_example(dep.model))
+    if has_previous and policy.compatibility != "none":
+        old = Signature.from_canonical(old_signature) if old_signature else None
+        out.extend(compat.check(old, new, policy.compatibility, policy.waivers))
+    return out
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def default_against(dep: Deployment) -> str:
+    return "live" if dep.target.default_against == "live" else "dir:deploy/rendered"
+
+
+def plan(
+    dep: Deployment,
+    against: str | None = None,
+    *,
+    options: ObserveOptions | None = None,
+    repo_root: Path | None = None,
+) -> tuple[Plan, RenderResult]:
+    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
+    from modeldeploy.plan.diff import diff_files, diff_resources
+
+    against = against or default_against(dep)
+    result = render(dep)
+    artifacts = list(result.artifacts)
+    notes: list[str] = []
+    fingerprints: dict[str, str] = {}
+    previous: dict[str, Any] | None = None
+    if against == "live":
+        target = dep.target
+        ctx = dep.context()
+        desired = target.desired(ctx, artifacts)
+        observed = target.observe(ctx, desired, options or ObserveOptions())
+        changes = diff_resources(desired, observed)
+        fingerprints = {a: r.fingerprint for a, r in sorted(observed.resources.items())}
+        old_sig = observed.deployed_signature
+        has_previous = bool(observed.resources)
+        if observed.deployed_model:
+            previous = dict(observed.deployed_model)
+    elif against.startswith("git:"):
+        ref = against[4:]
+        old = _render_at_git_ref(dep, ref, repo_root)
+        if old is None:
+            current: dict[str, bytes] = {}
+            notes.append(f"{dep.loaded.display} does not exist at {ref}: everything is new")
+            old_sig, has_previous = None, False
+        else:
+            current = {a.path: a.content for a in old[1].artifacts}
+            old_sig = old[0].model.signature.to_canonical() if old[0].model.signature is not None else None
+            has_previous = True
+            previous = lock_data(old[0])["model"]
+        changes = diff_files(artifacts, current, dep.name)
+        fingerprints = {"git:" + ref: _git_rev(ref, repo_root or dep.loaded.base_dir)}
+    else:
+        folder = Path(against[4:] if against.startswith("dir:") else against)
+        from modeldeploy.render.write import read_tree
+
+        current = read_tree(folder / dep.name)
+        changes = diff_files(artifacts, current, dep.name)
+        lock = _read_lock(current.get(LOCK_FILE))
+        old_sig = (lock.get("model") or {}).get("signature") if lock else None
+        has_previous = bool(current)
+        previous = (lock or {}).get("model")
+        fingerprints = {f"file.{dep.name}/{p}": "sha256:" + hashlib.sha256(c).hexdigest() for p, c in sorted(current.items())}
+        against = f"dir:{folder.as_posix()}"
+    findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    model_info: dict[str, Any] = {
+        "uri": dep.ref.uri,
+        "pinned": dep.ref.pinned_uri,
+        "digest": dep.ref.digest,
+        "version": dep.ref.version,
+        "alias": dep.ref.alias,
+    }
+    if previous:
+        model_info["previous"] = {k: previous.get(k) for k in ("pinned_uri", "digest", "version") if previous.get(k) is not None}
+    p = Plan(
+        name=dep.name,
+        target=dep.spec.target.kind,
+        env=dep.loaded.env,
+        against=against,
+        changes=tuple(changes),
+        policy=tuple(findings),
+        policy_mode=dep.spec.signature.compatibility,
+        model=model_info,
+        fingerprints=fingerprints,
+        notes=tuple(notes),
+    )
+    return p, result
+
+
+def _read_lock(raw: bytes | None) -> dict[str, Any] | None:
+    import json
+
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True)
+    except FileNotFoundError:
+        raise PlanError("git is not installed; --against git:REF needs it") from None
+
+
+def _git_rev(ref: str, cwd: Path) -> str:
+    proc = _git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"], cwd)
+    if proc.returncode != 0:
+        raise PlanError(f"git ref {ref!r} not found (fetch it first, e.g. git fetch origin main)")
+    return proc.stdout.decode().strip()
+
+
+def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tuple[Deployment, RenderResult] | None:
+    """Render the same deploy.yaml (and, for a local model folder, the same model) as of ``ref``."""
+    spec_path = dep.loaded.path.resolve()
+    cwd = spec_path.parent
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if top.returncode != 0:
+        raise PlanError(f"{dep.loaded.display} is not inside a git repository; --against git:REF needs one")
+    root = Path(top.stdout.decode().strip())
+    _git_rev(ref, root)
+    rel = spec_path.relative_to(root.resolve()).as_posix()
+    shown = _git(["show", f"{ref}:{rel}"], root)
+    if shown.returncode != 0:
+        return None
+    with tempfile.TemporaryDirectory(prefix="modeldeploy-git-") as tmp:
+        tmpdir = Path(tmp)
+        # Recreate the deploy.yaml's folder as of ref, so a relative model folder resolves there.
+        folder = spec_path.parent.relative_to(root.resolve()).as_posix()
+        archive = _git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
+        if archive.returncode != 0:
+            raise PlanError(f"cannot read {folder} at {ref}: {archive.stderr.decode().strip()}")
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmpdir, filter="data")
+        old_spec_path = tmpdir / rel
+        try:
+            loaded_file = parse_text(shown.stdout.decode("utf-8"), f"{dep.loaded.display}@{ref}", old_spec_path)
+            old_loaded = load_loaded(loaded_file, dep.loaded.env)
+        except SpecError as exc:
+            raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
+        old_dep = resolve(old_loaded)
+        # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
+        return old_dep, render(old_dep)
+
+
+def enforce_policy(plans: Sequence[Plan], *, allow_breaking: bool) -> None:
+    broken = [(p, f) for p in plans for f in p.breaking]
+    if broken and not allow_breaking:
+        first = broken[0]
+        raise PolicyViolation(
+            f"{len(broken)} breaking signature change(s) under the {first[0].policy_mode} policy "
+            f"(first: {first[1].rule} {first[1].field}: {first[1].message})",
+            hint="fix the model, add a waiver with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
+        )
+

@@ -1,0 +1,32 @@
+"""Validation shared by validate/render/plan: spec, model, and the parts of the signature policy that
+need no deployed model (required, allowed input kinds, input example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modeldeploy.errors import PolicyViolation
+from modeldeploy.spec.loader import load_all_environments, load_spec
+
+
+def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
+    from modeldeploy import api
+
+    loaded_all = [load_spec(path, env)] if env is not None else load_all_environments(path)
+    if offline:
+        return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
+    lines = []
+    for loaded in loaded_all:
+        dep = api.resolve(loaded)
+        findings = api.policy_findings(dep, None, has_previous=False)
+        label = f"{path}" + (f" [{loaded.env}]" if loaded.env else "")
+        breaking = [f for f in findings if f.severity == "breaking" and not f.waived]
+        for f in findings:
+            lines.append(f"{label}: {f.severity}: {f.rule} {f.field}: {f.message}" + (f" (waived: {f.waived})" if f.waived else ""))
+        if breaking:
+            raise PolicyViolation(
+                f"{label}: {breaking[0].message}",
+                hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG001" else None,
+            )
+        lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")
+    return lines

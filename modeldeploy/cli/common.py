@@ -1,0 +1,86 @@
+"""What every command shares: the one place errors become exit codes, and finding deploy files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import typer
+
+from modeldeploy.errors import EXIT_ERROR, ModelDeployError, SpecError, Diagnostic
+
+DEPLOY_FILE_NAMES = ("deploy.yaml", "deploy.yml")
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".modeldeploy-cache", "rendered"}
+
+
+def err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Run a command body: expected errors print located lines and exit with their code; anything
+    unexpected prints one line (the traceback only with MODELDEPLOY_DEBUG=1)."""
+    try:
+        yield
+    except ModelDeployError as exc:
+        for line in exc.lines():
+            err(line)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err("interrupted")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: say so plainly, without a traceback
+        if os.environ.get("MODELDEPLOY_DEBUG"):
+            raise
+        err(f"internal error: {type(exc).__name__}: {exc} (set MODELDEPLOY_DEBUG=1 for a traceback and please report it)")
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def expand_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; folders are searched for deploy.yaml/deploy.yml (hidden and venv folders skipped).
+    The order is stable: as given, folders expanded in sorted path order."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = []
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+                found.extend(Path(dirpath, f) for f in sorted(filenames) if f in DEPLOY_FILE_NAMES)
+            if not found:
+                raise SpecError(f"{p}: no deploy.yaml found in this folder", diagnostics=[Diagnostic(str(p), 0, 0, "no deploy.yaml found in this folder")])
+            out.extend(sorted(found))
+        else:
+            out.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def collect(fn, items):
+    """Apply ``fn`` to every item; gather every ModelDeployError so one bad file doesn't hide the rest.
+    Returns the results and raises one combined error at the end if any failed."""
+    results, errors = [], []
+    for item in items:
+        try:
+            results.append(fn(item))
+        except ModelDeployError as exc:
+            errors.append(exc)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        diags = [d for e in errors for d in (e.diagnostics or [Diagnostic("", 0, 0, e.message, e.code)])]
+        combined = ModelDeployError(f"{len(errors)} files failed", diagnostics=diags)
+        combined.exit_code = max(e.exit_code for e in errors)  # type: ignore[misc]
+        raise combined
+    return results

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from modeldeploy.cli.common import collect, err, expand_files, handled
+
+EPILOG = """Without --env the base and every environment overlay are checked. Exit 0 valid, 1 invalid,
+3 signature policy violation (e.g. signature.required and the model has none).
+
+  modeldeploy validate deploy.yaml
+
+  modeldeploy validate services/ --env prod"""
+
+
+def validate(
+    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: Optional[str] = typer.Option(None, "--env", "-e", help="Validate only this environment overlay."),
+    offline: bool = typer.Option(False, "--offline", help="Check the file only; do not resolve or read the model."),
+) -> None:
+    """Check deploy.yaml files: schema, overlays, the model, and the signature policy."""
+    with handled():
+        from modeldeploy.cli.checks import validate_file
+
+        paths = expand_files(files)
+        results = collect(lambda p: validate_file(p, env, offline=offline), paths)
+        for lines in results:
+            for line in lines:
+                err(line)

@@ -1,0 +1,90 @@
+"""Writing rendered trees: atomically per file, deterministic modes, stale files removed.
+
+A render of deployment NAME owns exactly ``OUT/NAME/``: files that are no longer rendered are removed
+from there, nothing outside it is touched. Each file is written to a temp file in the same folder and
+renamed over the old one, so a crash never leaves a half-written artifact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from modeldeploy.render.artifact import Artifact
+
+
+def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
+    """Write atomically; returns False (and leaves the file alone) when the bytes are already there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.is_file() and not path.is_symlink() and path.read_bytes() == content:
+            if (path.stat().st_mode & 0o777) != mode:
+                os.chmod(path, mode)
+            return False
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
+    """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed."""
+    root = Path(root)
+    wanted = {a.path: a for a in artifacts}
+    changed: list[str] = []
+    for rel in sorted(wanted):
+        a = wanted[rel]
+        target = root / rel
+        if target.is_symlink() or (target.exists() and target.is_dir()):
+            _remove(target)
+        if write_file(target, a.content, a.mode):
+            changed.append(rel)
+    if prune and root.exists():
+        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+            for f in filenames:
+                full = Path(dirpath, f)
+                rel = full.relative_to(root).as_posix()
+                if rel not in wanted:
+                    full.unlink()
+                    changed.append(rel)
+            for d in dirnames:
+                full = Path(dirpath, d)
+                if full.is_dir() and not full.is_symlink() and not any(full.iterdir()):
+                    full.rmdir()
+    return sorted(set(changed))
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every regular file under root by relative POSIX path (symlinks are not followed)."""
+    out: dict[str, bytes] = {}
+    root = Path(root)
+    if not root.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for f in sorted(filenames):
+            full = Path(dirpath, f)
+            if full.is_symlink() or not full.is_file():
+                continue
+            out[full.relative_to(root).as_posix()] = full.read_bytes()
+    return out
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        import shutil
+
+        shutil.rmtree(path)
