@@ -89,6 +89,8 @@ class Plan:
     model: Mapping[str, Any] = field(default_factory=dict)  # {"uri","pinned","digest","previous": {...}}
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
+    allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
 
     @property
     def has_changes(self) -> bool:
