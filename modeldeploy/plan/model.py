@@ -36,6 +36,8 @@ class Change:
     after: Any = None
     reason: str = ""
     diff: str = ""  # unified diff of the changed fields/lines, noise removed
+    # Dotted paths (Resource.sensitive_paths) that printers redact again in before/after (defence in depth).
+    sensitive_paths: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,234 @@
+"""Keep secret values out of every plan output (text, markdown, JSON, saved plan files).
+
+Secrets are references by design (``serving.secrets``), so a correct target never puts a value into a
+Resource body. This module is the defence in depth for when one does anyway:
+
+* :func:`redact` replaces the values at declared dotted paths (``Resource.sensitive_paths``);
+* :func:`redact_env_like` replaces the values of secret-looking keys in environment-like data
+  (``[{"name": K, "value": V}]`` lists and plain ``{str: str}`` maps);
+* :func:`redact_text` does the same line by line for text that is already a diff (YAML, JSON,
+  Dockerfile ``ENV K=V``) and masks passwords in URLs (``https://user:PASS@host``).
+
+Paths are dotted (``spec.template.spec.containers.*.env.*.value``); ``*`` matches every list item or
+map key, a number matches that list index, and ``\\.`` is a literal dot inside a key
+(``metadata.annotations.example\\.com/token``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+SENSITIVE = "(sensitive)"
+SENSITIVE_CHANGED = "(sensitive, changed)"
+
+Segment = str | int
+Path = tuple[Segment, ...]
+
+# Words (after splitting snake_case, kebab-case and camelCase) that mark a key as holding a secret.
+_SECRET_WORDS = re.compile(r"password|passwd|secret|credential|apikey|privatekey|accesskey")
+_SECRET_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("client", "secret")}
+# A key whose last word is one of these names a secret rather than holding one (secretName, secretKeyRef,
+# TOKEN_FILE, DB_SECRET_ARN): references are shown, they are the point of the design.
+_REFERENCE_WORDS = {"name", "names", "ref", "refs", "arn", "file", "path", "id", "ids"}
+_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/\s:@]*):(?P<password>[^/\s@]+)@")
+
+
+def _words(key: str) -> list[str]:
+    return [w.lower() for w in _WORD_SPLIT.split(key) if w]
+
+
+def is_sensitive_key(key: str) -> bool:
+    """True for keys like ``DB_PASSWORD``, ``apiKey``, ``HF_TOKEN``, ``client-secret``, ``credentials``.
+
+    Not for references (``secretName``, ``secretKeyRef``, ``TOKEN_FILE``) nor for look-alikes that are
+    common model settings (``MAX_TOKENS``, ``TOKENIZERS_PARALLELISM``).
+    """
+    words = _words(str(key))
+    if not words or words[-1] in _REFERENCE_WORDS:
+        return False
+    if any(_SECRET_WORDS.search(w) for w in words):
+        return True
+    if any(w == "token" or (w.endswith("token") and len(w) > 5) for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+
+
+def parse_path(path: str) -> tuple[str, ...]:
+    """``"a.b\\.c.*"`` → ``("a", "b.c", "*")``."""
+    segments: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for ch in path:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ".":
+            segments.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    segments.append("".join(current))
+    return tuple(segments)
+
+
+def format_path(path: Sequence[Segment]) -> str:
+    """The dotted form of a concrete path, escaping dots inside keys."""
+    return ".".join(str(s).replace("\\", "\\\\").replace(".", "\\.") if isinstance(s, str) else str(s) for s in path)
+
+
+def segment_matches(pattern: str, segment: Segment) -> bool:
+    return pattern == "*" or pattern == str(segment)
+
+
+def plain(data: Any) -> Any:
+    """A deep copy as plain JSON-like data: mappings → dict, lists/tuples → list."""
+    if isinstance(data, Mapping):
+        return {k: plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [plain(v) for v in data]
+    return data
+
+
+def _redact_at(node: Any, segments: tuple[str, ...]) -> Any:
+    if not segments:
+        return node if node is None else SENSITIVE
+    head, rest = segments[0], segments[1:]
+    if isinstance(node, dict):
+        return {k: (_redact_at(v, rest) if segment_matches(head, k) else v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [(_redact_at(v, rest) if segment_matches(head, i) else v) for i, v in enumerate(node)]
+    return node
+
+
+def redact(body: Any, sensitive_paths: Iterable[str]) -> Any:
+    """A copy of ``body`` with the value at every matching path replaced by ``(sensitive)``.
+
+    Missing paths are ignored; ``None`` values stay ``None`` (nothing to hide); the input is not changed.
+    """
+    out = plain(body)
+    for path in sensitive_paths:
+        out = _redact_at(out, parse_path(path))
+    return out
+
+
+def _is_env_entry(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item
+
+
+def _is_string_map(node: dict) -> bool:
+    return bool(node) and all(isinstance(v, (str, int, float, bool)) or v is None for v in node.values())
+
+
+def _is_secret_reference(node: dict, key: str) -> bool:
+    """``{"secret": "db", "key": "password"}`` is the spec's SecretRef shape: a reference."""
+    return key == "secret" and set(node) <= {"secret", "key"}
+
+
+def redact_env_like(body: Any) -> Any:
+    """A copy of ``body`` with secret-looking values hidden in environment-like data, at any depth."""
+    if isinstance(body, (list, tuple)):
+        return [_redact_env_entry(v) if _is_env_entry(v) else redact_env_like(v) for v in body]
+    if isinstance(body, Mapping):
+        node = {k: redact_env_like(v) for k, v in body.items()}
+        if _is_string_map(node):
+            return {
+                k: (SENSITIVE if v is not None and is_sensitive_key(str(k)) and not _is_secret_reference(node, k) else v)
+                for k, v in node.items()
+            }
+        return node
+    return body
+
+
+def _redact_env_entry(item: dict) -> dict:
+    out = {k: redact_env_like(v) for k, v in item.items()}
+    if is_sensitive_key(item["name"]) and out.get("value") is not None:
+        out["value"] = SENSITIVE
+    return out
+
+
+def mask_url_credentials(text: str) -> str:
+    """``https://user:pass@host`` → ``https://user:(sensitive)@host``."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{SENSITIVE}@", text)
+
+
+def _mask_strings(body: Any) -> Any:
+    if isinstance(body, str):
+        return mask_url_credentials(body)
+    if isinstance(body, dict):
+        return {k: _mask_strings(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_mask_strings(v) for v in body]
+    return body
+
+
+def scrub(body: Any, sensitive_paths: Iterable[str] = ()) -> Any:
+    """Every data redaction at once: declared paths, env-like secrets, URL passwords."""
+    return _mask_strings(redact_env_like(redact(body, sensitive_paths)))
+
+
+# ---- text (diffs) ---------------------------------------------------------------------------------
+
+# One diff line: optional diff marker, indentation, optional YAML list dash / Dockerfile keyword, a key
+# (optionally quoted), ":" or "=", the value, an optional trailing JSON comma.
+_KV_LINE = re.compile(
+    r"""^(?P<lead>[-+ ]?(?P<indent>\s*)(?:-\s+)?(?:(?:ENV|ARG|export)\s+)?)
+        (?P<q>["']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-/]*)(?P=q)
+        (?P<sep>\s*[:=]\s*)(?P<value>.*?)(?P<tail>,?)\s*$""",
+    re.VERBOSE,
+)
+_INLINE_ASSIGN = re.compile(r"""(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>"[^"]*"|'[^']*'|[^\s"']+)""")
+_BLOCK_SCALAR = re.compile(r"^[|>][+-]?\d*$")
+
+
+def _quote_like(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return f"{value[0]}{SENSITIVE}{value[0]}"
+    return SENSITIVE
+
+
+def _strip_marker(line: str) -> str:
+    return line[1:] if line[:1] in "+- " else line
+
+
+def redact_text(text: str) -> str:
+    """Hide secret-looking values in diff text line by line (YAML, JSON, ``KEY=value``, URLs).
+
+    Handles ``password: x``, ``"apiKey": "x",``, ``ENV HF_TOKEN=x``, YAML block scalars under a secret
+    key, and env entries (``- name: DB_PASSWORD`` followed by ``value: x``).
+    """
+    out: list[str] = []
+    block_indent: int | None = None  # inside a block scalar under a secret key: hide deeper lines
+    env_secret_indent: int | None = None  # after "name: SECRET_KEY": hide the entry's "value:"
+    for line in text.split("\n"):
+        body = _strip_marker(line)
+        indent = len(body) - len(body.lstrip(" "))
+        if block_indent is not None:
+            if body.strip() and indent > block_indent:
+                out.append(line[: len(line) - len(body)] + " " * indent + SENSITIVE)
+                continue
+            block_indent = None
+        m = _KV_LINE.match(line)
+        if m:
+            key, value = m["key"], m["value"]
+            key_col = len(m["lead"]) - (1 if line[:1] in "+- " else 0)
+            if key == "name":
+                env_secret_indent = key_col if is_sensitive_key(value.strip("\"'")) else None
+            elif key == "value" and env_secret_indent is not None and key_col == env_secret_indent and value:
+                line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
+                env_secret_indent = None
+            elif is_sensitive_key(key.rsplit("/", 1)[-1]) and value and value[:1] not in "{[":
+                if _BLOCK_SCALAR.match(value):
+                    block_indent = indent
+                else:
+                    line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
+            if env_secret_indent is not None and key_col < env_secret_indent:
+                env_secret_indent = None
+        line = _INLINE_ASSIGN.sub(
+            lambda a: f"{a['key']}={_quote_like(a['value'])}" if is_sensitive_key(a["key"]) else a.group(0), line
+        )
+        out.append(mask_url_credentials(line))
+    return "\n".join(out)
