@@ -1,12 +1,14 @@
-"""Dispatch of remote sources to their resolvers (each imported only when used)."""
+"""Remote sources: pin the URI, fill the cache once, digest the folder. Each backend is imported lazily."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from modeldeploy.errors import SourceError
-from modeldeploy.model.sources.uri import SourceUri
+from modeldeploy.model.cache import ModelCache
+from modeldeploy.model.digest import model_digest
+from modeldeploy.model.sources.uri import AzureMLUri, S3Uri, SourceUri
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ModelRef
 
@@ -20,4 +22,61 @@ def resolve_remote(
     progress: Progress,
     environ: Mapping[str, str],
 ) -> ModelRef:
-    raise SourceError(f"model source {uri!r}: remote sources are being added; use a local folder for now")
+    cache = ModelCache(cache_dir)
+    if isinstance(parsed, S3Uri):
+        from modeldeploy.model.sources.s3 import resolve_s3
+
+        return resolve_s3(uri, parsed, cache=cache, progress=progress, environ=environ)
+    if isinstance(parsed, AzureMLUri):
+        from modeldeploy.model.sources.azureml import resolve_azureml
+
+        return resolve_azureml(uri, parsed, cache=cache, progress=progress, environ=environ)
+    return _resolve_mlflow(uri, parsed, tracking_uri=tracking_uri, cache=cache, progress=progress, environ=environ)
+
+
+def _resolve_mlflow(
+    uri: str,
+    parsed: SourceUri,
+    *,
+    tracking_uri: str | None,
+    cache: ModelCache,
+    progress: Progress,
+    environ: Mapping[str, str],
+) -> ModelRef:
+    from modeldeploy.model.sources.artifacts import fetch_location
+    from modeldeploy.model.sources.http import MlflowRest
+    from modeldeploy.model.sources.mlflow import pin
+
+    rest = MlflowRest.connect(tracking_uri, environ, uri=uri)
+    pinned = pin(rest, parsed)  # type: ignore[arg-type]
+    if pinned.pinned_uri != uri:
+        progress.step(f"{uri} → {pinned.pinned_uri}")
+    key = f"mlflow\n{rest.base_url}\n{pinned.location}"
+    path = materialize(
+        cache,
+        key,
+        lambda tmp: fetch_location(pinned.location, tmp, rest=rest, environ=environ, progress=progress, uri=uri),
+        label=pinned.pinned_uri,
+        progress=progress,
+    )
+    return ModelRef(
+        uri=uri,
+        pinned_uri=pinned.pinned_uri,
+        digest=model_digest(path, cache_dir=cache.root),
+        local_path=path,
+        version=pinned.version,
+        alias=pinned.alias,
+        registered_name=pinned.registered_name,
+    )
+
+
+def materialize(
+    cache: ModelCache, key: str, fill: Callable[[Path], None], *, label: str, progress: Progress
+) -> Path:
+    """The cached folder for ``key``, downloading it with ``fill`` on a miss."""
+    path, downloaded = cache.ensure(key, fill, label=label)
+    if not downloaded:
+        progress.step(f"{label}: using cached download")
+    elif not any(path.iterdir()):
+        raise SourceError(f"{label}: the download is empty")
+    return path

@@ -35,6 +35,13 @@ class ModelsUri:
 
 
 @dataclass(frozen=True)
+class LoggedModelUri:
+    """models:/m-<32 hex> — an MLflow 3 logged model by id (already immutable)."""
+
+    model_id: str
+
+
+@dataclass(frozen=True)
 class RunsUri:
     run_id: str
     path: str  # artifact path inside the run, may be ""
@@ -61,8 +68,9 @@ class AzureMLUri:
     registry: str | None = None
 
 
-SourceUri = LocalUri | ModelsUri | RunsUri | ArtifactsUri | S3Uri | AzureMLUri
+SourceUri = LocalUri | ModelsUri | LoggedModelUri | RunsUri | ArtifactsUri | S3Uri | AzureMLUri
 
+_LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _AZ_REGISTRY = re.compile(r"^azureml://registries/([^/]+)/models/([^/]+)(?:/(versions|labels)/([^/]+))?/?$")
 _AZ_SHORT = re.compile(r"^azureml:([^:@/]+)(?::([^:@/]+)|@([^:@/]+))?$")
@@ -96,11 +104,13 @@ def _file(text: str, uri: str) -> LocalUri:
     return LocalUri(unquote(rest))
 
 
-def _models(text: str, uri: str) -> ModelsUri:
+def _models(text: str, uri: str) -> ModelsUri | LoggedModelUri:
     rest = text[len("models:") :]
     if not rest.startswith("/") or rest.startswith("//"):
         raise SourceError(f"malformed model URI {uri!r}: expected models:/NAME/VERSION or models:/NAME@ALIAS")
     rest = rest[1:].rstrip("/")
+    if _LOGGED_MODEL_ID.match(rest):
+        return LoggedModelUri(rest)
     if "@" in rest and "/" not in rest.split("@", 1)[1]:
         name, alias = rest.rsplit("@", 1)
         if name and alias:
