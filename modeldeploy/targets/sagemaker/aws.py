@@ -1,0 +1,90 @@
+"""boto3 clients (one per service per target instance) and error helpers.
+
+Clients are created plainly with ``boto3.client(service, region_name=..., config=...)`` so that
+boto3's own configuration applies: credentials chain, ``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_<SERVICE>`` (any AWS-compatible endpoint, moto's server in tests), profiles.
+Throttling and transient errors are retried by botocore's ``standard`` retry mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, TypeVar
+
+from modeldeploy.errors import MissingDependencyError, TargetError
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 8
+_NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+
+
+class Clients:
+    """Lazily created boto3 clients, cached per (service, region)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            client = self._cache.get(key)
+            if client is None:
+                client = self._cache[key] = _new_client(service, region)
+            return client
+
+
+def _new_client(service: str, region: str) -> Any:
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:  # pragma: no cover - depends on the install
+        raise MissingDependencyError(
+            "the sagemaker target needs boto3", hint="pip install 'modeldeploy[aws]'"
+        ) from None
+    config = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, user_agent_extra="modeldeploy")
+    return boto3.client(service, region_name=region, config=config)
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str((response.get("Error") or {}).get("Code", ""))
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str((response.get("Error") or {}).get("Message", "")) or str(exc)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """SageMaker reports a missing object as ValidationException "Could not find ..."."""
+    code = error_code(exc)
+    if code in _NOT_FOUND_CODES:
+        return True
+    return code in ("ValidationException", "ValidationError") and "could not find" in error_message(exc).lower()
+
+
+def call(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Call an SDK method; turn its failures into TargetError naming ``what`` (the resource)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn(**kwargs)
+    except ClientError as exc:
+        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
+    except BotoCoreError as exc:
+        raise TargetError(f"{what}: {exc}") from None
+
+
+def find(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T | None:
+    """Like :func:`call` but a missing object is ``None``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn(**kwargs)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
+    except BotoCoreError as exc:
+        raise TargetError(f"{what}: {exc}") from None
