@@ -49,10 +49,10 @@ def environment() -> SandboxedEnvironment:
     return env
 
 
-def render_template(name: str, **values: Any) -> str:
+def render_template(template: str, /, **values: Any) -> str:
     try:
-        return environment().get_template(name).render(**values)
+        return environment().get_template(template).render(**values)
     except RenderError:
         raise
     except TemplateError as exc:
-        raise RenderError(f"template {name}: {exc}") from None
+        raise RenderError(f"template {template}: {exc}") from None

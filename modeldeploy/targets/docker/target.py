@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError
 from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.canonical import dump_json
 from modeldeploy.render.jinja import render_template, templates_dir
 from modeldeploy.targets.base import ApplyResult, RenderContext, Target
 
@@ -59,20 +58,23 @@ def requirements(ctx: RenderContext) -> tuple[list[str], list[str]]:
     """pip requirement lines for the image, and notes about what had to be translated or added."""
     notes: list[str] = []
     reqs = [r.strip() for r in ctx.model.requirements if r.strip() and not r.strip().startswith("#")]
-    if not reqs and ctx.model.conda:
-        # Conda-only model (MLflow < 1.20 or a hand-written conda.yaml): take the pip section and
+    source = getattr(ctx.model, "requirements_source", None)
+    if ctx.model.conda and source in (None, "conda.yaml"):
+        # Conda-only model (MLflow < 1.20 or a hand-written conda.yaml): besides its pip section,
         # translate conda pins (name=1.2) to pip pins (name==1.2).
+        translated = []
         for dep in ctx.model.conda.get("dependencies") or []:
             if isinstance(dep, dict):
-                reqs.extend(str(x).strip() for x in dep.get("pip") or [])
+                translated.extend(str(x).strip() for x in dep.get("pip") or [] if str(x).strip() not in reqs)
             elif isinstance(dep, str):
                 name = re.split(r"[=<>! ]", dep, maxsplit=1)[0].split("::")[-1]
                 if name.lower() in _CONDA_SKIP:
                     continue
                 m = re.fullmatch(r"([A-Za-z0-9_.\-]+(?:::[A-Za-z0-9_.\-]+)?)=([0-9][^=\s]*)(=.*)?", dep.strip())
-                reqs.append(f"{m.group(1).split('::')[-1]}=={m.group(2)}" if m else name)
-        if reqs:
+                translated.append(f"{m.group(1).split('::')[-1]}=={m.group(2)}" if m else name)
+        if any(t not in reqs for t in translated):
             notes.append("requirements translated from conda.yaml (conda-only model)")
+        reqs = [t for t in translated if t not in reqs] + reqs
     for line in reqs:
         if line.startswith("-") and not line.startswith(("-r ", "-c ")):
             continue
@@ -147,7 +149,6 @@ class DockerTargetImpl(Target):
         notes += req_notes
         base = target.base_image or f"python:{py}-slim"
         build = target.base_image or f"python:{py}"
-        signature = ctx.model.signature.to_canonical() if ctx.model.signature is not None else None
         dockerfile = render_template(
             "docker/Dockerfile.j2",
             tool_version=ctx.tool_version,
@@ -156,7 +157,7 @@ class DockerTargetImpl(Target):
             notes=notes,
             model_uri=ctx.ref.pinned_uri,
             model_digest=ctx.ref.digest,
-            signature_json=dump_json(signature).decode().replace("\n", "").replace("  ", "") if signature else "",
+            signature_json=ctx.model.signature.canonical_json() if ctx.model.signature is not None else "",
             build_image=build,
             base_image=base,
             pip_index_url=target.pip_index_url,

@@ -1,0 +1,38 @@
+# The two Quick start commands: `make example` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out/rendered
+
+.PHONY: example test bench schema goldens clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The main job on the bundled example, no cloud account needed: validate, plan against the
+# (empty) render folder, render, and plan again (now: no changes).
+example: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/modeldeploy validate examples/iris/deploy.yaml
+	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod
+	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
+	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
+
+# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint) and runs them all.
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+schema: $(BIN)/python
+	$(BIN)/modeldeploy schema > schemas/deploy.schema.json
+
+goldens: $(BIN)/python
+	$(BIN)/python -m pytest -q -p no:cacheprovider --update-goldens tests/golden
+
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf out .pytest_cache

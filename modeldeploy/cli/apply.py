@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from modeldeploy.cli.common import err, expand_files, handled
+
+EPILOG = """With deploy.yaml files: plans, shows the plan, asks for confirmation (or --auto-approve; a
+non-interactive run without it is refused). With a saved plan (from plan --out): re-checks that
+nothing changed since it was made, refuses a stale or already-applied plan, then applies it.
+
+  modeldeploy apply deploy.yaml --env prod --auto-approve
+
+  modeldeploy apply prod.plan.json --timeout 45m"""
+
+DESTROY_EPILOG = """Removes everything modeldeploy created for the deployment (found by its labels/tags) and
+nothing else. Against a folder, removes DIR/<name>/.
+
+  modeldeploy destroy deploy.yaml --env staging --auto-approve"""
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text)
+    if not text.strip() or not m or not any(m.groups()):
+        from modeldeploy.errors import ModelDeployError
+
+        raise ModelDeployError(f"--timeout {text!r}: use a duration such as 900, 900s, 30m or 1h30m")
+    h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return float(h * 3600 + mi * 60 + s)
+
+
+def _looks_like_plan(paths: List[Path]) -> bool:
+    if len(paths) != 1 or not paths[0].is_file():
+        return False
+    try:
+        with paths[0].open("rb") as f:
+            return f.read(64).lstrip().startswith(b"{")
+    except OSError:
+        return False
+
+
+def _confirm(question: str, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        from modeldeploy.errors import ModelDeployError
+
+        raise ModelDeployError(
+            "refusing to apply without confirmation in a non-interactive shell",
+            hint="review the plan, then pass --auto-approve (or apply a saved plan from 'plan --out')",
+        )
+    if not typer.confirm(question, default=False):
+        err("apply cancelled; nothing was changed")
+        raise typer.Exit(1)
+
+
+def apply(
+    files: List[Path] = typer.Argument(..., help="deploy.yaml files (or folders), or one saved plan file."),
+    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
+    timeout: str = typer.Option("30m", "--timeout", help="How long to wait for readiness, e.g. 900s, 30m."),
+    allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Apply despite breaking signature changes."),
+    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
+) -> None:
+    """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
+    with handled():
+        from modeldeploy import rollout
+        from modeldeploy.cli.planning import inputs_of, make_plans, print_plans
+        from modeldeploy.errors import PolicyViolation
+        from modeldeploy.progress import for_stream
+
+        seconds = parse_duration(timeout)
+        opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
+        saved = None
+        if _looks_like_plan(files):
+            from modeldeploy.plan.planfile import check_fresh, ensure_not_applied, load_plan
+
+            plan_path = files[0]
+            saved = load_plan(plan_path)
+            ensure_not_applied(saved)
+            plans = []
+            for p in saved.plans:
+                plans.extend(make_plans([Path(p.source)], p.env, p.against, allow_breaking=p.allow_breaking, **opts))
+            check_fresh(saved, inputs_of(plans), {a: f for p, _, _ in plans for a, f in p.fingerprints.items()})
+        else:
+            plans = make_plans(expand_files(files), env, against, allow_breaking=allow_breaking, **opts)
+            print_plans([p for p, _, _ in plans], "text")
+        broken = [p for p, _, _ in plans if p.breaking and not p.allow_breaking]
+        if broken:
+            f = broken[0].breaking[0]
+            raise PolicyViolation(
+                f"{broken[0].name}: breaking signature change {f.rule} {f.field}: {f.message}",
+                hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking",
+            )
+        if not any(p.has_changes for p, _, _ in plans) and not any(p.against.startswith("dir:") for p, _, _ in plans):
+            err("No changes. The deployment matches deploy.yaml.")
+            return
+        if saved is None:
+            _confirm("Apply these changes?", auto_approve)
+        progress = for_stream(sys.stderr)
+        for p, dep, result in plans:
+            outcome = rollout.apply(dep, p, result=result, progress=progress)
+            for key, value in sorted(outcome.outputs.items()):
+                err(f"{dep.name}: {key} = {value}")
+        if saved is not None:
+            from modeldeploy.plan.planfile import mark_applied
+
+            mark_applied(files[0], saved.plan_id)
+        err(f"Apply complete: {len(plans)} deployment(s).")
+
+
+def destroy(
+    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
+    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+) -> None:
+    """Remove everything modeldeploy created for these deployments, and nothing else."""
+    with handled():
+        from modeldeploy import api, rollout
+        from modeldeploy.cli.common import collect
+        from modeldeploy.cli.planning import options
+        from modeldeploy.progress import for_stream
+
+        deps = collect(lambda p: api.load(p, env), expand_files(files))
+        names = ", ".join(d.name + (f" [{d.loaded.env}]" if d.loaded.env else "") for d in deps)
+        _confirm(f"Destroy {names}?", auto_approve)
+        progress = for_stream(sys.stderr)
+        for dep in deps:
+            rollout.destroy(dep, against=against, progress=progress, options=options(context=context))
+        err(f"Destroy complete: {len(deps)} deployment(s).")

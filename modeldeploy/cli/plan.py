@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from modeldeploy.cli.common import collect, expand_files, handled
+
+EPILOG = """--against: DIR (a folder of rendered files, e.g. deploy/rendered committed for Argo CD/Flux),
+git:REF (the same deploy.yaml and model as of a git ref, rendered in memory: no credentials
+needed), or live (the target's real state, read-only). Default: live for cloud targets,
+deploy/rendered for docker.
+
+Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
+(--detailed-exitcode), 3 breaking signature change under the policy.
+
+  modeldeploy plan deploy.yaml --against git:origin/main --format markdown > plan.md
+
+  modeldeploy plan deploy.yaml --env prod --out prod.plan.json --detailed-exitcode"""
+
+
+def plan(
+    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR, git:REF or live."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Save the plan for 'modeldeploy apply PLANFILE'."),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 2 when there are changes."),
+    show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List resources without changes too."),
+    allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
+    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
+) -> None:
+    """Show what would change, against a folder, a git ref, or live state."""
+    with handled():
+        from modeldeploy.cli.planning import make_plans, print_plans, save
+
+        if fmt not in {"text", "markdown", "json"}:
+            from modeldeploy.errors import ModelDeployError
+
+            raise ModelDeployError(f"--format must be text, markdown or json, not {fmt!r}")
+        paths = expand_files(files)
+        plans = make_plans(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism)
+        print_plans([p for p, _, _ in plans], fmt, show_unchanged=show_unchanged)
+        if out is not None:
+            save(out, plans)
+        from modeldeploy.errors import EXIT_CHANGES, EXIT_POLICY
+
+        if any(p.breaking for p, _, _ in plans) and not allow_breaking:
+            raise typer.Exit(EXIT_POLICY)
+        if detailed_exitcode and any(p.has_changes for p, _, _ in plans):
+            raise typer.Exit(EXIT_CHANGES)

