@@ -185,6 +185,8 @@ _BLOCK_SCALAR = re.compile(r"^[|>][+-]?\d*$")
 
 
 def _quote_like(value: str) -> str:
+    if value.strip("\"'") in (SENSITIVE, SENSITIVE_CHANGED):
+        return value
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return f"{value[0]}{SENSITIVE}{value[0]}"
     return SENSITIVE

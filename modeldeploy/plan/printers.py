@@ -1,0 +1,399 @@
+"""Three views of the same plans: Terraform-like text, a GitHub PR comment (markdown), versioned JSON.
+
+All three are pure and deterministic (identical plans → identical bytes; no clock) and all of them
+redact again on the way out: declared sensitive paths, secret-looking env values and URL passwords
+in before/after, the same in diff text. See docs/plan.md for the formats.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from modeldeploy.plan.model import Action, Change, Finding, Plan
+from modeldeploy.plan.redact import mask_url_credentials, redact_text, scrub
+from modeldeploy.render.canonical import dump_json
+
+FORMAT_VERSION = "1"
+GITHUB_COMMENT_LIMIT = 65_536
+MARKDOWN_BUDGET = 60_000  # leave room for what a CI wrapper adds around the comment
+
+_SUMMARY_KEYS = (("add", Action.CREATE), ("change", Action.UPDATE), ("replace", Action.REPLACE), ("destroy", Action.DELETE))
+_NO_CHANGES = "No changes. The current state matches the desired deployment."
+
+_RESET = "\x1b[0m"
+_COLORS = {
+    Action.CREATE: "\x1b[32m",  # green
+    Action.UPDATE: "\x1b[33m",  # yellow
+    Action.DELETE: "\x1b[31m",  # red
+    Action.REPLACE: "\x1b[35m",  # magenta
+    Action.NOOP: "",
+}
+_BOLD, _RED, _GREEN, _YELLOW, _CYAN, _DIM = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[2m"
+
+
+# ---- shared helpers -------------------------------------------------------------------------------
+
+
+def summary(plans: Sequence[Plan]) -> dict[str, int]:
+    """``{"add", "change", "replace", "destroy"}`` summed over plans (no-ops not counted)."""
+    out = {key: 0 for key, _ in _SUMMARY_KEYS}
+    for plan in plans:
+        for change in plan.changes:
+            for key, action in _SUMMARY_KEYS:
+                if change.action is action:
+                    out[key] += 1
+    return out
+
+
+def summary_line(plans: Sequence[Plan]) -> str:
+    counts = summary(plans)
+    if not any(counts.values()):
+        return _NO_CHANGES
+    return (
+        f"Plan: {counts['add']} to add, {counts['change']} to change, "
+        f"{counts['replace']} to replace, {counts['destroy']} to destroy."
+    )
+
+
+def _safe_change(change: Change) -> Change:
+    """The change with before/after/diff redacted again (changes built elsewhere are not trusted)."""
+    return Change(
+        address=change.address,
+        kind=change.kind,
+        name=change.name,
+        action=change.action,
+        before=scrub(change.before, change.sensitive_paths),
+        after=scrub(change.after, change.sensitive_paths),
+        reason=mask_url_credentials(change.reason),
+        diff=redact_text(change.diff),
+        sensitive_paths=change.sensitive_paths,
+    )
+
+
+def _short_digest(digest: str) -> str:
+    algo, _, hexpart = str(digest).partition(":")
+    if not hexpart:
+        return str(digest)[:12] + ("…" if len(str(digest)) > 12 else "")
+    return f"{algo}:{hexpart[:12]}…" if len(hexpart) > 12 else f"{algo}:{hexpart}"
+
+
+_VERSION_IN_URI = re.compile(r"^models:/[^/@]+/(\d+)$")
+
+
+def model_line(model: Mapping[str, Any]) -> str:
+    """``models:/iris@champion → models:/iris/4 (champion: 3 → 4), digest sha256:abcd… → sha256:ef01…``."""
+    model = scrub(model)
+    if not model or not model.get("uri"):
+        return ""
+    uri, pinned = str(model["uri"]), str(model.get("pinned") or "")
+    previous = model.get("previous") or {}
+    text = uri if not pinned or pinned == uri else f"{uri} → {pinned}"
+    version = model.get("version")
+    if version is None and (m := _VERSION_IN_URI.match(pinned)):
+        version = m.group(1)
+    old_version = previous.get("version")
+    if version is None and old_version is None and previous.get("pinned"):
+        text += f" (was {previous['pinned']})" if previous["pinned"] != pinned else " (unchanged)"
+    elif version is not None:
+        label = model.get("alias") or "version"
+        if old_version is not None and str(old_version) != str(version):
+            text += f" ({label}: {old_version} → {version})"
+        else:
+            text += f" ({label}: {version})"
+    digest, old_digest = model.get("digest"), previous.get("digest")
+    if digest:
+        if old_digest and old_digest != digest:
+            text += f", digest {_short_digest(old_digest)} → {_short_digest(digest)}"
+        else:
+            text += f", digest {_short_digest(digest)}"
+    return text
+
+
+def _plan_title(plan: Plan) -> str:
+    parts = [plan.target] + ([f"env {plan.env}"] if plan.env else [])
+    return f"{plan.name} ({', '.join(parts)}) against {plan.against}"
+
+
+def _finding_status(finding: Finding) -> str:
+    return "waived" if finding.waived else finding.severity
+
+
+def _sorted_findings(plan: Plan) -> list[Finding]:
+    rank = {"breaking": 0, "warning": 1, "info": 2}
+    return sorted(plan.policy, key=lambda f: (bool(f.waived), rank.get(f.severity, 3), f.rule, f.field))
+
+
+def _visible(plan: Plan, show_unchanged: bool) -> list[Change]:
+    return [c for c in plan.changes if show_unchanged or c.action is not Action.NOOP]
+
+
+def _unchanged_count(plan: Plan) -> int:
+    return sum(1 for c in plan.changes if c.action is Action.NOOP)
+
+
+def _breaking_total(plans: Sequence[Plan]) -> int:
+    return sum(len(p.breaking) for p in plans)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+# ---- text -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Paint:
+    enabled: bool
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.enabled and code and text else text
+
+    def diff_line(self, line: str) -> str:
+        if line.startswith(("---", "+++")):
+            return self(_BOLD, line)
+        if line.startswith("@@"):
+            return self(_CYAN, line)
+        if line.startswith("+"):
+            return self(_GREEN, line)
+        if line.startswith("-"):
+            return self(_RED, line)
+        return line
+
+
+_FINDING_MARK = {"breaking": "✗", "warning": "!", "info": "i", "waived": "✓"}
+
+
+def _text_finding(finding: Finding, paint: _Paint) -> str:
+    status = _finding_status(finding)
+    color = {"breaking": _RED, "warning": _YELLOW}.get(status, "")
+    line = f"{_FINDING_MARK.get(status, '?')} {status:<8} {finding.rule} {finding.field}: {finding.old} → {finding.new}: {finding.message}"
+    if finding.waived:
+        line += f" (waived: {finding.waived})"
+    return paint(color, line)
+
+
+def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
+    out = [paint(_BOLD, _plan_title(plan))]
+    if plan.source:
+        out.append(f"  from: {plan.source}")
+    if line := model_line(plan.model):
+        out.append(f"  model: {line}")
+    out.extend(f"  note: {mask_url_credentials(note)}" for note in plan.notes)
+    if plan.policy:
+        out.append(f"  signature policy ({plan.policy_mode}):")
+        out.extend(f"    {_text_finding(f, paint)}" for f in _sorted_findings(plan))
+    if plan.allow_breaking:
+        out.append("  breaking signature changes allowed (--allow-breaking)")
+    visible = _visible(plan, show_unchanged)
+    for change in map(_safe_change, visible):
+        out.append("")
+        head = f"  {paint(_COLORS[change.action], change.action.symbol)} {change.address}"
+        if change.action is Action.REPLACE:
+            head += f" (replace: {change.reason})"
+        elif change.action is Action.NOOP:
+            head = f"    {change.address} (no changes)"
+        out.append(head)
+        out.extend(f"      {paint.diff_line(line)}".rstrip() for line in change.diff.split("\n") if change.diff)
+    hidden = 0 if show_unchanged else _unchanged_count(plan)
+    if not plan.has_changes:
+        out.append("")
+        out.append("  no changes" + (f" ({_plural(hidden, 'resource')} up to date)" if hidden else ""))
+    elif hidden:
+        out.append("")
+        out.append(f"  {_plural(hidden, 'unchanged resource')} not shown")
+    return out
+
+
+def format_text(plans: Sequence[Plan], *, color: bool, show_unchanged: bool = False) -> str:
+    """Terraform-like plan text for a terminal; ANSI colour only when ``color`` (the CLI passes isatty)."""
+    paint = _Paint(color)
+    lines: list[str] = []
+    for plan in plans:
+        lines.extend(_text_plan(plan, paint, show_unchanged))
+        lines.append("")
+    lines.append(paint(_BOLD, summary_line(plans)))
+    breaking = _breaking_total(plans)
+    if breaking:
+        lines.append(paint(_RED, f"Signature policy: {_plural(breaking, 'breaking finding')} not waived."))
+    return "\n".join(lines) + "\n"
+
+
+# ---- markdown -------------------------------------------------------------------------------------
+
+_MD_MARK = {"breaking": "❌", "warning": "⚠️", "info": "ℹ️", "waived": "✅"}
+_TRUNCATION_NOTE_RESERVE = 160
+
+
+def _md_cell(text: str) -> str:
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _md_code(text: str) -> str:
+    text = str(text).replace("\n", " ")
+    if not text:
+        return ""
+    if "`" in text:
+        return f"`` {text} ``".replace("|", "\\|")
+    return f"`{text}`".replace("|", "\\|")
+
+
+def _fence_for(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _md_findings(plans: Sequence[Plan]) -> list[str]:
+    rows = [(plan, f) for plan in plans for f in _sorted_findings(plan)]
+    if not rows:
+        return []
+    breaking = _breaking_total(plans)
+    title = f"### {'❌' if breaking else '⚠️'} Signature policy"
+    if breaking:
+        title += f": {_plural(breaking, 'breaking change')} not waived"
+    out = [title, "", "| | Deployment | Rule | Field | Change | Finding |", "|---|---|---|---|---|---|"]
+    for plan, f in rows:
+        status = _finding_status(f)
+        message = _md_cell(f.message) + (f" — waived: {_md_cell(f.waived)}" if f.waived else "")
+        out.append(
+            f"| {_MD_MARK.get(status, '')} {status} | {_md_cell(plan.name)} | {_md_code(f.rule)} | "
+            f"{_md_code(f.field)} | {_md_code(f.old)} → {_md_code(f.new)} | {message} |"
+        )
+    out.append("")
+    return out
+
+
+def _md_diff_lines(diff: str) -> list[str]:
+    return [line if line[:1] in ("+", "-", " ", "@", "\\") else f" {line}" for line in diff.split("\n")]
+
+
+@dataclass
+class _MdBlock:
+    head: str
+    diff_lines: list[str]
+    fence: str
+
+
+def _md_plan_head(plan: Plan) -> list[str]:
+    env = f", env {_md_code(plan.env)}" if plan.env else ""
+    out = [f"#### {_md_cell(plan.name)} ({_md_cell(plan.target)}{env}) — against {_md_code(plan.against)}", ""]
+    if plan.source:
+        out += [f"from {_md_code(plan.source)}", ""]
+    if line := model_line(plan.model):
+        out += [f"model: {_md_cell(line)}", ""]
+    out += [f"> note: {_md_cell(mask_url_credentials(n))}" for n in plan.notes]
+    if plan.allow_breaking:
+        out += ["> ⚠️ breaking signature changes allowed (`--allow-breaking`)"]
+    if plan.notes or plan.allow_breaking:
+        out.append("")
+    return out
+
+
+def _md_blocks(plan: Plan) -> list[_MdBlock]:
+    blocks = []
+    for change in map(_safe_change, _visible(plan, False)):
+        label = f"{change.action.symbol} {change.address} ({change.action.value}"
+        label += f": {change.reason})" if change.action is Action.REPLACE else ")"
+        lines = _md_diff_lines(change.diff) if change.diff else []
+        blocks.append(_MdBlock(f"<details><summary>{html.escape(label, quote=False)}</summary>", lines, _fence_for(change.diff)))
+    return blocks
+
+
+def _render_block(block: _MdBlock, cap: int | None) -> list[str]:
+    lines = block.diff_lines
+    if cap is not None and sum(len(line) + 1 for line in lines) > cap:
+        kept: list[str] = []
+        used = 0
+        for line in lines:
+            if used + len(line) + 1 > cap:
+                break
+            kept.append(line)
+            used += len(line) + 1
+        lines = kept + [f" … {len(block.diff_lines) - len(kept)} more lines not shown (comment size limit)"]
+    if not block.diff_lines:
+        return [block.head, "", "(no diff to show)", "", "</details>"]
+    return [block.head, "", f"{block.fence}diff", *lines, block.fence, "", "</details>"]
+
+
+def _diff_cap(sizes: list[int], budget: int) -> int | None:
+    """The largest per-diff size so that all diffs together fit ``budget`` (None: everything fits)."""
+    if sum(sizes) <= budget:
+        return None
+    remaining, left = budget, len(sizes)
+    for size in sorted(sizes):
+        share = remaining // left
+        if size > share:
+            return max(share, 0)
+        remaining -= size
+        left -= 1
+    return max(remaining, 0)
+
+
+def format_markdown(plans: Sequence[Plan]) -> str:
+    """A PR comment: summary, policy findings table, then one collapsible diff per changed resource.
+
+    Diffs are truncated (fairly: small ones kept whole) when the comment would exceed ~60,000
+    characters, well inside GitHub's 65,536 limit.
+    """
+    top = ["### modeldeploy plan", "", f"**{summary_line(plans)}**", ""]
+    top += _md_findings(plans)
+    sections: list[tuple[list[str], list[_MdBlock], list[str]]] = []
+    for plan in plans:
+        hidden = _unchanged_count(plan)
+        tail = [f"_{_plural(hidden, 'unchanged resource')} not shown._", ""] if hidden else []
+        if not plan.has_changes:
+            tail = ["No changes." + (f" ({_plural(hidden, 'resource')} up to date)" if hidden else ""), ""]
+        sections.append((_md_plan_head(plan), _md_blocks(plan), tail))
+
+    def assemble(cap: int | None, truncated: bool) -> str:
+        out = list(top)
+        if truncated:
+            out += ["> ⚠️ Some diffs were shortened to fit a GitHub comment; run `modeldeploy plan` for the full plan.", ""]
+        for head, blocks, tail in sections:
+            out += head
+            for block in blocks:
+                out += _render_block(block, cap) + [""]
+            out += tail
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    full = assemble(None, False)
+    if len(full) <= MARKDOWN_BUDGET:
+        return full
+    blocks = [b for _, bs, _ in sections for b in bs]
+    fixed = len(assemble(0, True)) + _TRUNCATION_NOTE_RESERVE * len(blocks)
+    cap = _diff_cap([sum(len(line) + 1 for line in b.diff_lines) for b in blocks], MARKDOWN_BUDGET - fixed)
+    text = assemble(cap if cap is not None else 0, True)
+    if len(text) > GITHUB_COMMENT_LIMIT:  # even the headings do not fit: cut whole lines at the end
+        cut = text[: GITHUB_COMMENT_LIMIT - 200].rsplit("\n", 1)[0]
+        text = cut + "\n\n… plan cut here (comment size limit); run `modeldeploy plan` for the full plan.\n"
+    return text
+
+
+# ---- JSON -----------------------------------------------------------------------------------------
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """One plan in the documented JSON shape (format_version 1), redacted."""
+    return {
+        "name": plan.name,
+        "target": plan.target,
+        "env": plan.env,
+        "against": plan.against,
+        "source": plan.source,
+        "model": scrub(dict(plan.model)),
+        "policy_mode": plan.policy_mode,
+        "allow_breaking": plan.allow_breaking,
+        "policy": [f.to_json() for f in plan.policy],
+        "notes": [mask_url_credentials(n) for n in plan.notes],
+        "changes": [_safe_change(c).to_json() for c in plan.changes],
+        "summary": summary([plan]),
+    }
+
+
+def format_json(plans: Sequence[Plan]) -> str:
+    """``{"format_version": "1", "plans": [...], "summary": {...}}``, sorted keys; see schemas/plan.schema.json."""
+    doc = {"format_version": FORMAT_VERSION, "plans": [plan_to_json(p) for p in plans], "summary": summary(plans)}
+    return dump_json(doc).decode("utf-8")
