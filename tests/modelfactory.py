@@ -73,6 +73,9 @@ def tensor_spec(dtype: str = "float64", shape: Sequence[int] = (-1, 4), name: st
 
 def _pyfunc_class():
     import mlflow.pyfunc
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*type hints.*")
 
     class Echo(mlflow.pyfunc.PythonModel):
         """Returns its input: enough for the scoring server to load and serve the model."""
@@ -104,7 +107,7 @@ def make_pyfunc_model(
     dest = Path(dest)
     signature = make_signature(inputs, outputs, params) if inputs is not None else None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # "add type hints to predict": irrelevant for an echo model
         mlflow.pyfunc.save_model(
             str(dest),
             python_model=_pyfunc_class()(),
