@@ -66,10 +66,7 @@ app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG)(apply_cmd.destroy)
 
 
 def _signature_app() -> None:
-    try:  # TODO-LEAD remove guard once cli/signature.py lands
-        from modeldeploy.cli import signature
-    except ImportError:
-        return
+    from modeldeploy.cli import signature
 
     app.add_typer(signature.app, name="signature", help="Compare model signatures (compatibility check).")
 

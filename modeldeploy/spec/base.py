@@ -15,7 +15,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class StrictModel(BaseModel):
     """Unknown keys are errors (the loader adds a "did you mean"); values are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _dns1123_label(v: str) -> str:

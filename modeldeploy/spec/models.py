@@ -29,7 +29,7 @@ class ModelRegistration(StrictModel):
 
 
 class ModelSection(StrictModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     source: Line = Field(
         description=(
