@@ -1,17 +1,176 @@
+"""The ``target:`` section for ``kind: kubernetes`` (plain Deployment, KServe, or a batch Job/CronJob).
+
+Only pydantic here: this module is imported by the spec models and must stay light.
+"""
+
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, Line, StrictModel
+
+# Schemes KServe's storage initializer understands (kserve/kserve python/storage).
+_STORAGE_URI = re.compile(r"^(s3|gs|pvc|https?|hdfs|webhdfs|oci|hf)://[^\s]+$")
+_K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
+_CRON_FIELDS = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
+
+
+class IngressConfig(StrictModel):
+    """An Ingress in front of the Service (flavor deployment, mode online)."""
+
+    host: Line = Field(description="Host name the Ingress answers for, e.g. iris.example.com.")
+    path: Line = Field(default="/", description="Path prefix routed to the model server.")
+    class_name: Line | None = Field(default=None, description="spec.ingressClassName (default: the cluster default).")
+    tls_secret: Line | None = Field(default=None, description="Secret holding the TLS certificate for host.")
+    annotations: dict[Line, Line] = Field(default_factory=dict, description="Annotations for the ingress controller.")
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("must start with '/'")
+        return v
+
+
+class ServiceAccountConfig(StrictModel):
+    create: bool = Field(default=True, description="Render a ServiceAccount for the pods.")
+    name: Line | None = Field(default=None, description="ServiceAccount name (default: the deployment name).")
+    annotations: dict[Line, Line] = Field(
+        default_factory=dict, description="ServiceAccount annotations (e.g. IRSA role, workload identity)."
+    )
+
+
+class KServeConfig(StrictModel):
+    """Settings that only flavor kserve uses."""
+
+    scale_metric: Literal["cpu", "memory", "concurrency", "rps"] = Field(
+        default="cpu", description="predictor.scaleMetric."
+    )
+    scale_target: int | None = Field(
+        default=None, ge=1, description="predictor.scaleTarget (default: scaling.target_cpu_percent for cpu)."
+    )
+    canary_traffic_percent: int | None = Field(
+        default=None, ge=0, le=100, description="predictor.canaryTrafficPercent: share of traffic for the new revision."
+    )
+    runtime: Line | None = Field(
+        default=None, description="predictor.model.runtime (default: KServe picks the runtime for modelFormat mlflow)."
+    )
+
+
+class BatchConfig(StrictModel):
+    """mode batch: one run of the serving image's `predict INPUT OUTPUT` over files on a volume."""
+
+    input: Line = Field(description="Input file inside the container, e.g. /data/in/batch.csv.")
+    output: Line = Field(description="Output file inside the container, e.g. /data/out/predictions.json.")
+    content_type: Literal["csv", "json"] = Field(default="csv", description="Format of the input file.")
+    claim: Line = Field(description="PersistentVolumeClaim holding input and output, mounted at mount_path.")
+    mount_path: Line = Field(default="/data", description="Where the claim is mounted.")
+    backoff_limit: int = Field(default=2, ge=0, le=100, description="Retries before the Job is failed.")
+    active_deadline_seconds: int | None = Field(default=None, ge=1, description="Kill the run after this long.")
+    ttl_seconds_after_finished: int | None = Field(
+        default=None,
+        ge=0,
+        description="Delete finished Jobs after this long (leave unset for plan/apply: a vanished Job is re-created).",
+    )
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
+        default="Forbid", description="CronJob only: what happens when a run is still going at the next schedule."
+    )
+    time_zone: Line | None = Field(default=None, description="CronJob only: spec.timeZone, e.g. Europe/Berlin.")
+
+    @model_validator(mode="after")
+    def _paths(self) -> "BatchConfig":
+        mount = self.mount_path.rstrip("/") or "/"
+        if not self.mount_path.startswith("/"):
+            raise ValueError("mount_path must be an absolute path")
+        for key in ("input", "output"):
+            value = getattr(self, key)
+            if not value.startswith(mount + "/"):
+                raise ValueError(f"{key} {value!r} must be a file under mount_path {self.mount_path!r}")
+        return self
 
 
 class KubernetesTarget(StrictModel):
     kind: Literal["kubernetes"]
     namespace: DNSLabel = Field(default="default")
     flavor: Literal["deployment", "kserve"] = "deployment"
-    image: Line | None = Field(default=None, description="Serving image (flavor deployment).")
-    storage_uri: Line | None = Field(default=None, description="Model storage URI (flavor kserve).")
+    image: Line | None = Field(
+        default=None,
+        description=(
+            "Serving image (flavor deployment and batch; default NAME:<first 12 hex of the model digest>, the "
+            "image the docker target builds). With flavor kserve an image means a custom container predictor."
+        ),
+    )
+    storage_uri: Line | None = Field(
+        default=None, description="Model storage URI (flavor kserve): the folder holding MLmodel (s3://, gs://, pvc://…)."
+    )
     mode: Literal["online", "batch"] = "online"
     schedule: Line | None = Field(default=None, description="Cron schedule for mode batch (a CronJob).")
+
+    kubernetes_version: Line = Field(
+        default="1.31", description="Kubernetes version the manifests are validated against (kubernetes-validate)."
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(default="IfNotPresent")
+    image_pull_secrets: list[Line] = Field(default_factory=list, description="Secrets for pulling the image.")
+    service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(default="ClusterIP")
+    service_port: int = Field(default=80, ge=1, le=65535, description="Port the Service exposes (to 8080 in the pod).")
+    ingress: IngressConfig | None = Field(default=None, description="Render an Ingress (flavor deployment).")
+    service_account: ServiceAccountConfig = Field(default_factory=ServiceAccountConfig)
+    pdb_max_unavailable: int = Field(
+        default=1, ge=0, description="PodDisruptionBudget maxUnavailable (0 blocks voluntary evictions)."
+    )
+    progress_deadline_seconds: int = Field(
+        default=600, ge=30, description="Deployment progressDeadlineSeconds: a rollout stuck this long has failed."
+    )
+    read_only_root_filesystem: bool = Field(
+        default=True, description="Mount the container's root filesystem read-only (an emptyDir serves /tmp)."
+    )
+    kserve: KServeConfig = Field(default_factory=KServeConfig)
+    batch: BatchConfig | None = Field(default=None, description="mode batch: input/output files and the volume.")
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        v = v[1:] if v.startswith("v") else v
+        if not _K8S_VERSION.match(v):
+            raise ValueError("must be a Kubernetes minor version such as '1.31'")
+        return v
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _storage(cls, v: str | None) -> str | None:
+        if v is not None and not _STORAGE_URI.match(v):
+            raise ValueError(
+                "must be a URI KServe can download from: s3://, gs://, pvc://, https://, hdfs://, webhdfs://, oci:// or hf://"
+            )
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None and not _CRON_FIELDS.match(v.strip()):
+            raise ValueError("must be a cron expression with five fields (e.g. '0 2 * * *') or @daily/@hourly/…")
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> "KubernetesTarget":
+        if self.flavor == "kserve":
+            if self.mode == "batch":
+                raise ValueError("mode batch needs flavor deployment (KServe serves online only)")
+            if self.image is None and self.storage_uri is None:
+                raise ValueError("flavor kserve needs storage_uri (the folder holding MLmodel) or a custom image")
+            if self.image is not None and self.storage_uri is not None:
+                raise ValueError("flavor kserve takes either storage_uri (mlflow runtime) or image (custom container), not both")
+            if self.ingress is not None:
+                raise ValueError("ingress is for flavor deployment; KServe exposes the InferenceService itself")
+        elif self.storage_uri is not None:
+            raise ValueError("storage_uri is only used by flavor kserve")
+        if self.mode == "batch" and self.batch is None:
+            raise ValueError("mode batch needs a batch section (input, output, claim)")
+        if self.mode == "online" and (self.batch is not None or self.schedule is not None):
+            raise ValueError("batch and schedule are only used with mode batch")
+        if self.mode == "batch" and self.ingress is not None:
+            raise ValueError("ingress is only used with mode online")
+        return self

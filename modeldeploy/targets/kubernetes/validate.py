@@ -1,0 +1,99 @@
+"""Offline validation of every rendered object before it is written.
+
+Built-in kinds go through kubernetes-validate's strict schemas (unknown fields are errors) for the
+configured Kubernetes version. InferenceService goes through KServe's own CRD schema, shipped in
+``schemas/`` and tightened the way kubernetes-validate tightens built-in schemas: an object schema that
+lists properties and does not preserve unknown fields rejects any other key (the API server would
+silently prune it, which hides typos).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from modeldeploy.errors import MissingDependencyError, RenderError
+from modeldeploy.targets.kubernetes import meta
+
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+CRD_SCHEMAS = {("serving.kserve.io/v1beta1", "InferenceService"): "inferenceservice-v1beta1.json"}
+INSTALL_HINT = "pip install 'modeldeploy[kubernetes]'"
+
+
+def describe(obj: Mapping[str, Any]) -> str:
+    md = obj.get("metadata") or {}
+    return f"{obj.get('kind', '?')} {md.get('namespace', '')}/{md.get('name', '?')}".replace(" /", " ")
+
+
+def validate_object(obj: Mapping[str, Any], kubernetes_version: str) -> None:
+    """Raise RenderError naming the object and the offending field, or return quietly."""
+    where = describe(obj)
+    meta.check_metadata(obj, where)
+    crd = CRD_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+    if crd is not None:
+        _validate_crd(obj, crd, where)
+    else:
+        _validate_builtin(obj, kubernetes_version, where)
+
+
+def _field(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(object)"
+
+
+def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
+    try:
+        import kubernetes_validate
+        from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
+    except ImportError:
+        raise MissingDependencyError(
+            f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT
+        ) from None
+    try:
+        kubernetes_validate.validate(dict(obj), version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        raise RenderError(f"{where}: {_field(exc.path)}: {exc.message} (Kubernetes {version} schema)") from None
+    except SchemaNotFoundError as exc:
+        raise RenderError(f"{where}: {exc.message}") from None
+    except VersionNotSupportedError as exc:
+        raise RenderError(f"target.kubernetes_version: {exc.message}") from None
+
+
+@lru_cache(maxsize=None)
+def crd_validator(filename: str) -> Any:
+    import jsonschema
+
+    schema = json.loads((SCHEMA_DIR / filename).read_text(encoding="utf-8"))
+    strict = _close_objects(copy.deepcopy(schema))
+    return jsonschema.Draft7Validator(strict)
+
+
+def _close_objects(node: Any) -> Any:
+    if isinstance(node, dict):
+        if (
+            "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            node["additionalProperties"] = False
+        for value in node.values():
+            _close_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_objects(value)
+    return node
+
+
+def _validate_crd(obj: Mapping[str, Any], filename: str, where: str) -> None:
+    import jsonschema
+
+    validator = crd_validator(filename)
+    errors = sorted(validator.iter_errors(obj), key=lambda e: (list(map(str, e.path)), e.message))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise RenderError(f"{where}: {_field(best.path)}: {best.message} (KServe CRD schema)")
