@@ -80,14 +80,16 @@ def _select(node: Any, segments: tuple[str, ...], prefix: Path = ()) -> dict[Pat
 
 
 def forcing_paths(before: Any, after: Any, patterns: Iterable[str]) -> list[str]:
-    """Concrete paths under ``patterns`` (Resource.replace_on) whose values differ, sorted."""
+    """The changed concrete paths at or under ``patterns`` (Resource.replace_on), sorted."""
     found: set[str] = set()
     for pattern in patterns:
         segments = parse_path(pattern)
         old, new = _select(before, segments), _select(after, segments)
         for path in set(old) | set(new):
-            if path not in old or path not in new or changed_paths(old[path], new[path]):
+            if path not in old or path not in new:
                 found.add(format_path(path))
+            else:
+                found.update(format_path(path + leaf) for leaf in changed_paths(old[path], new[path]))
     return sorted(found)
 
 

@@ -177,10 +177,15 @@ def scrub(body: Any, sensitive_paths: Iterable[str] = ()) -> Any:
 _KV_LINE = re.compile(
     r"""^(?P<lead>[-+ ]?(?P<indent>\s*)(?:-\s+)?(?:(?:ENV|ARG|export)\s+)?)
         (?P<q>["']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-/]*)(?P=q)
-        (?P<sep>\s*[:=]\s*)(?P<value>.*?)(?P<tail>,?)\s*$""",
+        (?P<sep>\s*:\s*)(?P<value>.*?)(?P<tail>,?)\s*$""",
     re.VERBOSE,
 )
 _INLINE_ASSIGN = re.compile(r"""(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>"[^"]*"|'[^']*'|[^\s"']+)""")
+# "key": "value" or {key: value} inside a line (JSON objects, YAML flow mappings).
+_INLINE_PAIR = re.compile(
+    r"""(?P<pre>(?P<q>["'])(?P<qkey>[^"'\s]+)(?P=q)\s*:\s*|(?<=[{,])\s*(?P<bkey>[A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s+)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]\s]+)"""
+)
 _BLOCK_SCALAR = re.compile(r"^[|>][+-]?\d*$")
 
 
@@ -221,7 +226,6 @@ def redact_text(text: str) -> str:
                 env_secret_indent = key_col if is_sensitive_key(value.strip("\"'")) else None
             elif key == "value" and env_secret_indent is not None and key_col == env_secret_indent and value:
                 line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
-                env_secret_indent = None
             elif is_sensitive_key(key.rsplit("/", 1)[-1]) and value and value[:1] not in "{[":
                 if _BLOCK_SCALAR.match(value):
                     block_indent = indent
@@ -229,6 +233,12 @@ def redact_text(text: str) -> str:
                     line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
             if env_secret_indent is not None and key_col < env_secret_indent:
                 env_secret_indent = None
+        line = _INLINE_PAIR.sub(
+            lambda a: a["pre"] + _quote_like(a["value"])
+            if is_sensitive_key(a["qkey"] or a["bkey"]) and a["value"][:1] not in "{["
+            else a.group(0),
+            line,
+        )
         line = _INLINE_ASSIGN.sub(
             lambda a: f"{a['key']}={_quote_like(a['value'])}" if is_sensitive_key(a["key"]) else a.group(0), line
         )
