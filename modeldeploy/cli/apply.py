@@ -70,10 +70,8 @@ def apply(
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
-        from modeldeploy import rollout
         from modeldeploy.cli.planning import inputs_of, make_plans, print_plans
         from modeldeploy.errors import PolicyViolation
-        from modeldeploy.progress import for_stream
 
         seconds = parse_duration(timeout)
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
@@ -103,16 +101,28 @@ def apply(
             return
         if saved is None:
             _confirm("Apply these changes?", auto_approve)
-        progress = for_stream(sys.stderr)
-        for p, dep, result in plans:
-            outcome = rollout.apply(dep, p, result=result, progress=progress)
-            for key, value in sorted(outcome.outputs.items()):
-                err(f"{dep.name}: {key} = {value}")
-        if saved is not None:
-            from modeldeploy.plan.planfile import mark_applied
+            outputs = _apply_all(plans)
+        else:
+            from modeldeploy.plan.planfile import applying, mark_applied
 
-            mark_applied(files[0], saved.plan_id)
+            with applying(files[0], saved.plan_id):
+                outputs = _apply_all(plans)
+                mark_applied(files[0], saved.plan_id, result=outputs)
         err(f"Apply complete: {len(plans)} deployment(s).")
+
+
+def _apply_all(plans) -> dict[str, str]:
+    from modeldeploy import rollout
+    from modeldeploy.progress import for_stream
+
+    progress = for_stream(sys.stderr)
+    outputs: dict[str, str] = {}
+    for p, dep, result in plans:
+        outcome = rollout.apply(dep, p, result=result, progress=progress)
+        for key, value in sorted(outcome.outputs.items()):
+            err(f"{dep.name}: {key} = {value}")
+            outputs[f"{dep.name}.{key}"] = value
+    return outputs
 
 
 def destroy(
