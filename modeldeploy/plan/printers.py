@@ -88,8 +88,9 @@ def model_line(model: Mapping[str, Any]) -> str:
     model = scrub(model)
     if not model or not model.get("uri"):
         return ""
-    uri, pinned = str(model["uri"]), str(model.get("pinned") or "")
-    previous = model.get("previous") or {}
+    uri, pinned = str(model["uri"]), str(model.get("pinned") or model.get("pinned_uri") or "")
+    previous = dict(model.get("previous") or {})
+    previous.setdefault("pinned", previous.get("pinned_uri"))
     text = uri if not pinned or pinned == uri else f"{uri} → {pinned}"
     version = model.get("version")
     if version is None and (m := _VERSION_IN_URI.match(pinned)):
