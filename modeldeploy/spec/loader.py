@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, SpecError
-from modeldeploy.spec.models import API_VERSION, DeploySpec
+from modeldeploy.spec.models import API_VERSION, DeploySpec, PluginTarget
 
 # Bounds that keep hostile files from hanging or exhausting memory. A real deploy.yaml has a few
 # hundred nodes and a depth under 10.
@@ -413,9 +413,32 @@ def validation_diagnostics(exc: ValidationError, data: dict[str, Any], positions
 
 def validate_data(data: dict[str, Any], positions: Positions, display: str) -> DeploySpec:
     try:
-        return DeploySpec.model_validate(data)
+        spec = DeploySpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError("invalid deploy file", diagnostics=validation_diagnostics(exc, data, positions, display)) from None
+    if isinstance(spec.target, PluginTarget):
+        spec = _validate_plugin_target(spec, data, positions, display)
+    return spec
+
+
+def _validate_plugin_target(spec: DeploySpec, data: dict[str, Any], positions: Positions, display: str) -> DeploySpec:
+    """A plugin's target section is checked by the plugin's own ``config_model`` (located errors too)."""
+    from modeldeploy.targets import get_target
+
+    target = get_target(spec.target.kind)
+    config_model = getattr(target, "config_model", None)
+    if config_model is None:
+        return spec
+    try:
+        config = config_model.model_validate(data["target"])
+    except ValidationError as exc:
+        diags = []
+        for err in exc.errors(include_url=False):
+            path = ("target",) + tuple(err["loc"])
+            line, col = positions.at(path, key=err["type"] == "extra_forbidden")
+            diags.append(Diagnostic(display, line, col, f"{_format_loc(path)}: {err['msg']}", "MD112"))
+        raise SpecError("invalid deploy file", diagnostics=diags) from None
+    return spec.model_copy(update={"target": config})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
 from modeldeploy.targets.azureml.config import AzureMLTarget
@@ -130,9 +130,37 @@ class Scaling(StrictModel):
         return self
 
 
+BUILTIN_KINDS = ("docker", "kubernetes", "sagemaker", "azureml")
+
+
+class PluginTarget(StrictModel):
+    """A target provided by a plugin (entry-point group ``modeldeploy.targets``). Its keys are checked
+    by the plugin's own ``config_model`` after this model accepts them (see spec.loader)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    kind: Line = Field(json_schema_extra={"not": {"enum": list(BUILTIN_KINDS)}}, description="A plugin target's kind.")
+
+
+def _target_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    if not isinstance(kind, str):
+        return None
+    if kind in BUILTIN_KINDS:
+        return kind
+    from modeldeploy.targets import plugin_specs
+
+    return "plugin" if kind in plugin_specs() else kind
+
+
 Target = Annotated[
-    Union[DockerTarget, KubernetesTarget, SageMakerTarget, AzureMLTarget],
-    Field(discriminator="kind"),
+    Union[
+        Annotated[DockerTarget, Tag("docker")],
+        Annotated[KubernetesTarget, Tag("kubernetes")],
+        Annotated[SageMakerTarget, Tag("sagemaker")],
+        Annotated[AzureMLTarget, Tag("azureml")],
+        Annotated[PluginTarget, Tag("plugin")],
+    ],
+    Discriminator(_target_tag),
 ]
 
 

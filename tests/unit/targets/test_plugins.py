@@ -1,0 +1,83 @@
+"""Third-party targets register through the `modeldeploy.targets` entry-point group.
+
+The plugin here is a real distribution (a .dist-info with entry_points.txt on sys.path), found by
+importlib.metadata exactly as an installed package would be.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE_MODEL = REPO / "examples" / "iris" / "model"
+
+PLUGIN = '''
+from typing import Literal
+from pydantic import BaseModel, ConfigDict
+from modeldeploy.render.artifact import Artifact
+from modeldeploy.targets.base import Target
+
+
+class EchoConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["echo"]
+    message: str
+
+
+class EchoTarget(Target):
+    kind = "echo"
+    default_against = "dir"
+    config_model = EchoConfig
+
+    def render(self, ctx):
+        text = f"{ctx.spec.target.message} {ctx.ref.digest}\\n"
+        return [Artifact("echo.txt", "text/plain", text.encode())]
+'''
+
+
+@pytest.fixture()
+def plugin_path(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "echo_target.py").write_text(PLUGIN)
+    info = site / "modeldeploy_echo-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: modeldeploy-echo\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[modeldeploy.targets]\necho = echo_target:EchoTarget\n")
+    return site
+
+
+def run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
+    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def spec(tmp_path: Path, target: str) -> Path:
+    p = tmp_path / "deploy.yaml"
+    p.write_text(f"apiVersion: modeldeploy/v1\nname: echo\nmodel: {{source: {EXAMPLE_MODEL}}}\ntarget:\n{target}")
+    return p
+
+
+def test_plugin_target_renders(tmp_path: Path, plugin_path: Path) -> None:
+    p = spec(tmp_path, "  kind: echo\n  message: hello\n")
+    r = run(["render", str(p), "-o", str(tmp_path / "out")], plugin_path, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "echo" / "echo.txt").read_text().startswith("hello sha256:")
+
+
+def test_plugin_config_errors_are_located(tmp_path: Path, plugin_path: Path) -> None:
+    p = spec(tmp_path, "  kind: echo\n  mesage: hello\n")
+    r = run(["validate", "--offline", str(p)], plugin_path, tmp_path)
+    assert r.returncode == 1
+    assert f"{p}:6:3: error: target.mesage: Extra inputs are not permitted" in r.stderr, r.stderr
+
+
+def test_unknown_kind_without_plugin_is_an_error(tmp_path: Path, plugin_path: Path) -> None:
+    p = spec(tmp_path, "  kind: nomad\n")
+    r = run(["validate", "--offline", str(p)], plugin_path, tmp_path)
+    assert r.returncode == 1 and f"{p}:5:9: error: target.kind" in r.stderr, r.stderr
