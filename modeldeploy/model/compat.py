@@ -28,6 +28,7 @@ picks the severity for the mode. :data:`RULES` is the table ``docs/signature.md`
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
@@ -129,8 +130,6 @@ def _describe(value: Any) -> str:
         return f"{value.type_text()} {value.shape_text()}"
     if isinstance(value, ParamSpec):
         shape = "" if value.shape is None else f" shape={list(value.shape)}"
-        import json
-
         return f"{value.type_text()} default={json.dumps(value.default, sort_keys=True)}{shape}"
     if isinstance(value, Schema):
         return value.kind + ("" if value.has_names else " (unnamed)")
@@ -716,8 +715,6 @@ class ParamDefaultChanged(Rule):
 
     @classmethod
     def message(cls, change: Change) -> str:
-        import json
-
         return f"{_name(change.field)}: default {json.dumps(change.old.default)} → {json.dumps(change.new.default)}"
 
 
@@ -889,7 +886,6 @@ def check_input_kinds(sig: Signature | None, allowed: Iterable[str] | None) -> l
     allowed = list(allowed)
     if sig.inputs.kind in allowed:
         return []
-    change = Change("policy.input_kinds", ", ".join(allowed), sig.inputs.kind)
     return [
         Finding(
             rule=InputKindNotAllowed.id,
@@ -899,7 +895,7 @@ def check_input_kinds(sig: Signature | None, allowed: Iterable[str] | None) -> l
             new=sig.inputs.kind,
             message=f"inputs are {sig.inputs.kind}; signature.input_kinds allows {', '.join(allowed)}",
         )
-    ] if InputKindNotAllowed.applies(change) else []
+    ]
 
 
 def check_required(sig: Signature | None, required: bool) -> list[Finding]:
