@@ -135,6 +135,11 @@ def _unchanged_count(plan: Plan) -> int:
     return sum(1 for c in plan.changes if c.action is Action.NOOP)
 
 
+def _noun(plan: Plan) -> str:
+    """"file" when the plan compares files (against a folder or git ref), else "resource"."""
+    return "file" if plan.changes and all(c.kind == "file" for c in plan.changes) else "resource"
+
+
 def _breaking_total(plans: Sequence[Plan]) -> int:
     return sum(len(p.breaking) for p in plans)
 
@@ -202,10 +207,10 @@ def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
     hidden = 0 if show_unchanged else _unchanged_count(plan)
     if not plan.has_changes:
         out.append("")
-        out.append("  no changes" + (f" ({_plural(hidden, 'resource')} up to date)" if hidden else ""))
+        out.append("  no changes" + (f" ({_plural(hidden, _noun(plan))} up to date)" if hidden else ""))
     elif hidden:
         out.append("")
-        out.append(f"  {_plural(hidden, 'unchanged resource')} not shown")
+        out.append(f"  {_plural(hidden, 'unchanged ' + _noun(plan))} not shown")
     return out
 
 
@@ -344,9 +349,9 @@ def format_markdown(plans: Sequence[Plan]) -> str:
     sections: list[tuple[list[str], list[_MdBlock], list[str]]] = []
     for plan in plans:
         hidden = _unchanged_count(plan)
-        tail = [f"_{_plural(hidden, 'unchanged resource')} not shown._", ""] if hidden else []
+        tail = [f"_{_plural(hidden, 'unchanged ' + _noun(plan))} not shown._", ""] if hidden else []
         if not plan.has_changes:
-            tail = ["No changes." + (f" ({_plural(hidden, 'resource')} up to date)" if hidden else ""), ""]
+            tail = ["No changes." + (f" ({_plural(hidden, _noun(plan))} up to date)" if hidden else ""), ""]
         sections.append((_md_plan_head(plan), _md_blocks(plan), tail))
 
     def assemble(cap: int | None, truncated: bool) -> str:
