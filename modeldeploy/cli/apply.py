@@ -117,8 +117,20 @@ def _apply_all(plans) -> dict[str, str]:
 
     progress = for_stream(sys.stderr)
     outputs: dict[str, str] = {}
+    finished: list[str] = []
     for p, dep, result in plans:
-        outcome = rollout.apply(dep, p, result=result, progress=progress)
+        try:
+            outcome = rollout.apply(dep, p, result=result, progress=progress)
+        except KeyboardInterrupt:
+            # Each target leaves every object it touched either in its old or its new state; say
+            # exactly how far this run got so the next plan/apply can be read against it.
+            err(f"interrupted while applying {dep.name}; completed deployments: {', '.join(finished) or 'none'}")
+            done = [e for e in progress.events if e.startswith("✓")]
+            for line in done:
+                err(f"  done: {line[2:]}")
+            err("run 'modeldeploy plan' to see what remains; apply again to finish")
+            raise
+        finished.append(dep.name)
         for key, value in sorted(outcome.outputs.items()):
             err(f"{dep.name}: {key} = {value}")
             outputs[f"{dep.name}.{key}"] = value
