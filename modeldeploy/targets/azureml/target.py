@@ -243,11 +243,15 @@ class _ApplyRun:
         model = None
         if res.model_address(self.specs.model_name) in self.changes or dep_addr in self.changes:
             model = self.ensure_model()
-        self.endpoint()
+        # A new endpoint must exist before its deployment; an update (tags naming the model it
+        # serves, network or auth settings) is made once the new deployment serves, so a failed
+        # rollout leaves the endpoint describing what still serves.
+        self.endpoint(first=True)
         if dep_addr in self.changes:
             assert model is not None
             self.deployment(model, self.changes[dep_addr].action)
         self.traffic()
+        self.endpoint(first=False)
         self.delete_superseded()
         outputs = {"endpoint": self.ep, "deployment": self.dep}
         live = self.client.get_endpoint(self.ep)
@@ -269,12 +273,14 @@ class _ApplyRun:
         self.changed.append(res.model_address(name))
         return mv
 
-    def endpoint(self) -> None:
+    def endpoint(self, *, first: bool) -> None:
         addr = res.endpoint_address(self.mode, self.ep)
         change = self.changes.get(addr)
-        if change is None or change.action is Action.DELETE:
+        if change is None or change.action is Action.DELETE or addr in self.changed:
             return
         live = self.client.get_endpoint(self.ep)
+        if first and live is not None and change.action is Action.UPDATE:
+            return  # updated after the rollout
         if change.action is Action.REPLACE and live is not None:
             self.progress.warn(f"replacing endpoint {self.ep}: {change.reason or 'its compute changed'}")
             with self.progress.wait(f"deleting endpoint {self.ep}") as h:

@@ -1,0 +1,76 @@
+"""Building RenderContexts and plans for the Azure ML target tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from modeldeploy.model.info import read_model
+from modeldeploy.plan.model import Action, Change, Plan
+from modeldeploy.spec.loader import load_spec
+from modeldeploy.targets.base import ModelRef, Observed, RenderContext, Resource
+
+REPO = Path(__file__).resolve().parents[4]
+GOLDEN = REPO / "tests" / "golden" / "azureml"
+MODEL = GOLDEN / "_model"
+DIGEST = "sha256:" + "ab" * 32
+
+BASE_SPEC = """\
+apiVersion: modeldeploy/v1
+name: {name}
+model: {{source: {source}}}
+target:
+  kind: azureml
+  subscription_id: 00000000-0000-0000-0000-000000000000
+  resource_group: rg
+  workspace: ws
+{target}"""
+
+
+def context(spec_path: Path, *, digest: str = DIGEST, env: str | None = None) -> RenderContext:
+    loaded = load_spec(spec_path, env)
+    source = (loaded.base_dir / loaded.spec.model.source).resolve()
+    ref = ModelRef(uri=loaded.spec.model.source, pinned_uri=loaded.spec.model.source, digest=digest, local_path=source)
+    return RenderContext(spec=loaded.spec, model=read_model(source), ref=ref, env=env, tool_version="0.0.0", base_dir=loaded.base_dir)
+
+
+def write_spec(tmp: Path, *, name: str = "iris-classifier", target: str = "", extra: str = "", model: Path = MODEL, file: str = "deploy.yaml") -> Path:
+    text = BASE_SPEC.format(name=name, source=model.resolve().as_posix(), target=target) + extra
+    path = tmp / file
+    path.write_text(text)
+    return path
+
+
+def simple_plan(desired: Iterable[Resource], observed: Observed, name: str = "x") -> Plan:
+    """The changes a plan engine makes (create/update/replace/delete/no-op by body equality); kept
+    local so these tests do not depend on the plan printer's details."""
+    changes: list[Change] = []
+    want = {r.address: r for r in desired}
+    for addr, r in sorted(want.items()):
+        live = observed.resources.get(addr)
+        if live is None:
+            action = Action.CREATE
+        elif dict(live.body) == dict(r.body):
+            action = Action.NOOP
+        elif r.immutable or any(_get(live.body, p) != _get(r.body, p) for p in r.replace_on):
+            action = Action.REPLACE
+        else:
+            action = Action.UPDATE
+        changes.append(Change(addr, r.kind, r.name, action, live.body if live else None, r.body, r.replace_reason if action is Action.REPLACE else ""))
+    for addr, live in sorted(observed.resources.items()):
+        if addr not in want:
+            changes.append(Change(addr, live.kind, live.name, Action.DELETE, live.body, None))
+    return Plan(name=name, target="azureml", env=None, against="live", changes=tuple(changes))
+
+
+def _get(body, dotted: str):
+    node = body
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def actions(plan: Plan) -> dict[str, str]:
+    return {c.address: c.action.value for c in plan.changes}
