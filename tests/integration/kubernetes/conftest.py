@@ -1,0 +1,53 @@
+"""Fixtures for the Kubernetes target's live tests.
+
+By default every test runs the real ``kubernetes`` client against :mod:`fakeapi` (an in-process HTTP
+server on 127.0.0.1). Set ``MODELDEPLOY_K8S_KUBECONFIG`` to a kubeconfig (e.g. a kind cluster's) to
+run the tests that need no status driving against that cluster instead; they use the namespace in
+``MODELDEPLOY_K8S_NAMESPACE`` (default ``modeldeploy-test``, which must exist) and do not wait for
+rollouts (no serving image is available there). Tests that drive rollouts, failures or API errors
+from the fake are skipped in that mode.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from modeldeploy.targets.base import ObserveOptions
+from tests.integration.kubernetes.fakeapi import FakeApiServer, FakeCluster
+
+REAL_KUBECONFIG = os.environ.get("MODELDEPLOY_K8S_KUBECONFIG")
+REAL_NAMESPACE = os.environ.get("MODELDEPLOY_K8S_NAMESPACE", "modeldeploy-test")
+
+
+@dataclass
+class Cluster:
+    fake: FakeCluster | None  # None against a real cluster
+    kubeconfig: str
+    namespace: str
+
+    def options(self, **extra: Any) -> ObserveOptions:
+        base: dict[str, Any] = {"kubeconfig": self.kubeconfig, "poll_seconds": 0.01 if self.fake else 1.0}
+        if self.fake is None:
+            base["wait"] = False
+        base.update(extra)
+        timeout = base.pop("timeout", 5.0 if self.fake else 120.0)
+        return ObserveOptions(timeout_seconds=timeout, extra=base)
+
+    def need_fake(self) -> FakeCluster:
+        if self.fake is None:
+            pytest.skip("drives object status from the fake API server; not possible against a real cluster")
+        return self.fake
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    if REAL_KUBECONFIG:
+        yield Cluster(None, REAL_KUBECONFIG, REAL_NAMESPACE)
+        return
+    with FakeApiServer() as server:
+        yield Cluster(server.cluster, server.kubeconfig(tmp_path / "kubeconfig"), "models")
