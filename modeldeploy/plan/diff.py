@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import heapq
+from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 from modeldeploy.errors import PlanError
@@ -231,10 +232,10 @@ def _resource_change(resource: Resource, live: LiveResource | None) -> Change:
     return Change(resource.address, resource.kind, resource.name, action, before, after, reason, redact_text(diff), paths)
 
 
-def _delete_change(live: LiveResource) -> Change:
-    before = scrub(plain(live.body))
+def _delete_change(live: LiveResource, paths: tuple[str, ...]) -> Change:
+    before = scrub(plain(live.body), paths)
     diff = unified(_yaml_lines(before), [], f"live/{live.address}", "/dev/null", context=0)
-    return Change(live.address, live.kind, live.name, Action.DELETE, before, None, "", redact_text(diff))
+    return Change(live.address, live.kind, live.name, Action.DELETE, before, None, "", redact_text(diff), paths)
 
 
 def diff_resources(desired: Sequence[Resource], observed: Observed) -> list[Change]:
@@ -246,18 +247,21 @@ def diff_resources(desired: Sequence[Resource], observed: Observed) -> list[Chan
     last, dependents first (by kind, reversing the desired order), then by address.
     """
     addresses = [r.address for r in desired]
-    duplicates = sorted({a for a in addresses if addresses.count(a) > 1})
+    duplicates = sorted(a for a, n in Counter(addresses).items() if n > 1)
     if duplicates:
         raise PlanError(f"two desired resources share an address: {', '.join(duplicates)}")
     ordered = _dependency_order(desired)
     changes = [_resource_change(r, observed.resources.get(r.address)) for r in ordered]
     kind_rank: dict[str, int] = {}
+    kind_sensitive: dict[str, tuple[str, ...]] = {}  # a leftover is redacted like desired objects of its kind
     for i, resource in enumerate(ordered):
         kind_rank.setdefault(resource.kind, i)
+        known = kind_sensitive.get(resource.kind, ())
+        kind_sensitive[resource.kind] = known + tuple(p for p in resource.sensitive_paths if p not in known)
     wanted = set(addresses)
     leftovers = [lr for address, lr in observed.resources.items() if address not in wanted]
     leftovers.sort(key=lambda lr: (-kind_rank.get(lr.kind, -1), lr.address))
-    changes.extend(_delete_change(lr) for lr in leftovers)
+    changes.extend(_delete_change(lr, kind_sensitive.get(lr.kind, ())) for lr in leftovers)
     return changes
 
 

@@ -148,6 +148,14 @@ def test_sensitive_path_values_never_reach_the_change_and_a_change_is_still_visi
     assert c.after["conn"]["password"] == SENSITIVE
 
 
+def test_deleted_leftover_is_redacted_like_desired_objects_of_its_kind():
+    desired = [res("model.new", {"conn": {"pw": "p-new"}}, sensitive_paths=("conn.pw",))]
+    changes = diff_resources(desired, observed(live("model.old", {"conn": {"pw": "p-old"}})))
+    gone = changes[-1]
+    assert gone.action is Action.DELETE and gone.before == {"conn": {"pw": SENSITIVE}}
+    assert gone.sensitive_paths == ("conn.pw",) and "p-old" not in gone.diff
+
+
 def test_sample_plan_hides_every_planted_secret():
     desired, obs = live_resources()
     for c in diff_resources(desired, obs):
