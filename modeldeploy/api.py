@@ -128,10 +128,8 @@ def policy_findings(dep: Deployment, old_signature: Mapping[str, Any] | None, *,
     policy = dep.spec.signature
     new = dep.model.signature
     out: list[Finding] = []
-    if policy.required and new is None:
-        out.append(Finding("SIG001", "breaking", "signature", "", "(none)", "the model has no signature and signature.required is true"))
-    if new is not None and policy.input_kinds is not None:
-        out.extend(compat.check_input_kinds(new, policy.input_kinds))
+    out.extend(compat.check_required(new, policy.required))
+    out.extend(compat.check_input_kinds(new, policy.input_kinds))
     if policy.check_input_example:
         out.extend(check_input_example(dep.model))
     if has_previous and policy.compatibility != "none":

@@ -26,7 +26,7 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
         if breaking:
             raise PolicyViolation(
                 f"{label}: {breaking[0].message}",
-                hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG001" else None,
+                hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
             )
         lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")
     return lines
