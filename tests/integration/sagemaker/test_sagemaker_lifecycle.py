@@ -307,3 +307,28 @@ def test_batch_lifecycle(aws: Any, models: dict[str, Path], tmp_path: Path) -> N
     target.destroy(ctx, _empty_observed(), progress)
     live = _ours(aws)
     assert live["models"] == [] and live["objects"] == []
+
+
+def test_failed_endpoint_reports_failure_reason(aws: Any, models: dict[str, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto endpoints are InService at once; this test makes moto's backend mark the new endpoint
+    Failed with a reason (in-process patch, like UpdateEndpoint above) to check that the waiter's
+    terminal failure surfaces SageMaker's FailureReason."""
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    from modeldeploy.errors import ApplyError
+
+    original = SageMakerModelBackend.create_endpoint
+
+    def failing_create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        endpoint = original(self, *args, **kwargs)
+        endpoint.endpoint_status = "Failed"
+        endpoint.failure_reason = "The primary container for production variant AllTraffic did not pass the ping health check."
+        return endpoint
+
+    monkeypatch.setattr(SageMakerModelBackend, "create_endpoint", failing_create)
+    target = SageMakerTargetImpl(poll_seconds=0.05, timeout_seconds=30)
+    ctx = _ctx(tmp_path, models["v1"])
+    plan, artifacts, _ = _plan(target, ctx)
+    with pytest.raises(ApplyError, match="did not pass the ping health check"):
+        target.apply(ctx, plan, artifacts, Progress(io.StringIO()))
