@@ -47,7 +47,29 @@ class Cluster:
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     if REAL_KUBECONFIG:
+        _clean_real(REAL_KUBECONFIG, REAL_NAMESPACE)
         yield Cluster(None, REAL_KUBECONFIG, REAL_NAMESPACE)
+        _clean_real(REAL_KUBECONFIG, REAL_NAMESPACE)
         return
     with FakeApiServer() as server:
         yield Cluster(server.cluster, server.kubeconfig(tmp_path / "kubeconfig"), "models")
+
+
+def _clean_real(kubeconfig: str, namespace: str) -> None:
+    """Delete what the tests' deployment ("iris") left in the real cluster: its ApplySet only."""
+    from modeldeploy.targets.kubernetes import meta
+    from modeldeploy.targets.kubernetes.api import MEMBER_KINDS, connect
+    from modeldeploy.targets.kubernetes.rollout import wait_gone
+
+    api = connect(None, kubeconfig)
+    parent = meta.parent_name("iris")
+    set_id = meta.applyset_id(parent, namespace)
+    doomed = [(kind, o["metadata"]["name"]) for kind in MEMBER_KINDS
+              for o in api.list(kind, namespace, label_selector=f"{meta.APPLYSET_PART_OF}={set_id}")]
+    p = api.get("configmap", namespace, parent)
+    if p is not None and (p["metadata"].get("labels") or {}).get(meta.APPLYSET_ID) == set_id:
+        doomed.append(("configmap", parent))
+    for kind, name in doomed:
+        api.delete(kind, namespace, name)
+    for kind, name in doomed:
+        wait_gone(api, kind, namespace, name, timeout=120, poll=1)
