@@ -293,3 +293,32 @@ def test_traffic_steps_first_deploy_goes_straight_to_100() -> None:
     assert traffic_steps({}, "n", [10, 100]) == [{"n": 100}]
     assert traffic_steps({"n": 100}, "n", [10, 100]) == [{"n": 100}]
     assert traffic_steps({"o": 100}, "n", [10, 100]) == [{"n": 10, "o": 90}, {"n": 100}]
+
+
+def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+    """With the project's own diff (not simple_plan): a new model is +model, +deployment, ~traffic,
+    ~endpoint tags, -old deployment; applying that plan converges to no changes."""
+    diff = pytest.importorskip("modeldeploy.plan.diff")
+    from modeldeploy.plan.model import Plan
+
+    target = make_target(ws, clock)
+    spec = write_spec(tmp_path)
+
+    def plan_for(ctx):
+        desired = target.desired(ctx, [])
+        changes = diff.diff_resources(desired, target.observe(ctx, desired, ObserveOptions()))
+        return Plan("iris-classifier", "azureml", None, "live", tuple(changes))
+
+    ctx1 = context(spec, digest=DIGEST_1)
+    target.apply(ctx1, plan_for(ctx1), target.render(ctx1), Progress())
+    (old,) = serving(ws)
+    ctx2 = context(spec, digest=DIGEST_2)
+    plan = plan_for(ctx2)
+    got = {c.address: c.action.value for c in plan.changes if c.action.value != "no-op"}
+    assert got.pop(f"azureml_online_deployment.iris-classifier/{old}") == "delete"
+    assert got.pop("azureml_model.iris-classifier") == "create"
+    assert got.pop("azureml_traffic.iris-classifier") == "update"
+    assert got.pop("azureml_online_endpoint.iris-classifier") == "update"
+    assert list(got.values()) == ["create"]
+    target.apply(ctx2, plan, target.render(ctx2), Progress())
+    assert not plan_for(ctx2).has_changes
