@@ -67,6 +67,7 @@ class KubernetesTargetImpl(Target):
         self._options = options
         self._api: "KubeApi | None" = None
         self._previous: dict[str, dict[str, Any]] = {}  # address -> live object seen by observe()
+        self._observed = False  # rollback needs to know what existed before this apply
 
     # ---------------------------------------------------------------- render
 
@@ -142,6 +143,7 @@ class KubernetesTargetImpl(Target):
                 continue
             found[addr] = LiveResource(addr, obj["kind"].lower(), obj["metadata"]["name"], strip_server_fields(obj), _fingerprint(obj))
             self._previous[addr] = obj
+        self._observed = True
         return Observed(resources=found, **_deployed(self._previous, desired))
 
     @staticmethod
@@ -164,7 +166,11 @@ class KubernetesTargetImpl(Target):
         set_id = meta.applyset_id(parent, ns)
         out = []
         for kind in MEMBER_KINDS:
-            out += api.list(kind, ns, label_selector=f"{meta.APPLYSET_PART_OF}={set_id}")
+            for obj in api.list(kind, ns, label_selector=f"{meta.APPLYSET_PART_OF}={set_id}"):
+                # Objects a controller made from ours (KServe's predictor Deployment, a CronJob's Jobs)
+                # inherit our labels but belong to their owner: never plan or delete them.
+                if not (obj.get("metadata") or {}).get("ownerReferences"):
+                    out.append(obj)
         p = api.get("configmap", ns, parent)
         if p is not None and (p["metadata"].get("labels") or {}).get(meta.APPLYSET_ID) == set_id:
             out.append({**p, "kind": "ConfigMap", "apiVersion": "v1"})
@@ -225,8 +231,11 @@ class KubernetesTargetImpl(Target):
             progress.warn(line)
         note = ""
         if self._opts().extra.get("rollback_on_failure"):
-            self._rollback(ctx, api, applied, progress)
-            note = "; rolled back to the previously observed objects"
+            if self._observed:
+                self._rollback(ctx, api, applied, progress)
+                note = "; rolled back to the previously observed objects"
+            else:
+                note = "; not rolled back: the cluster was not observed before this apply"
         detail = f" ({problems[0]})" if problems else ""
         raise ApplyError(f"rollout of {res.kind} {ns}/{res.name} failed: {why}{detail}{note}")
 
@@ -302,8 +311,11 @@ def _fingerprint(obj: Mapping[str, Any]) -> str:
 
 
 def _owned(obj: Mapping[str, Any], set_id: str) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels.get(meta.APPLYSET_PART_OF) == set_id or labels.get(meta.APPLYSET_ID) == set_id
+    """In this deployment's ApplySet, and not a controller's child that merely inherited our labels."""
+    md = obj.get("metadata") or {}
+    labels = md.get("labels") or {}
+    in_set = labels.get(meta.APPLYSET_PART_OF) == set_id or labels.get(meta.APPLYSET_ID) == set_id
+    return in_set and not md.get("ownerReferences")
 
 
 def _reapplicable(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -386,3 +386,23 @@ def test_missing_kubernetes_package_names_the_extra(tmp_path: Path, monkeypatch:
     with pytest.raises(MissingDependencyError) as err:
         target.observe(ctx, [], ObserveOptions())
     assert err.value.hint == "pip install 'modeldeploy[kubernetes]'"
+
+
+def test_children_that_inherit_our_labels_are_never_planned_or_deleted(cluster: Cluster, tmp_path: Path) -> None:
+    """A CronJob's Jobs (and KServe's predictor Deployment) copy our labels but belong to their owner."""
+    fake = cluster.need_fake()
+    batch = {"mode": "batch", "schedule": "0 2 * * *",
+             "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "scoring"}}
+    d = Deploy(cluster, tmp_path, target=batch)
+    d.apply()
+    cron = fake.get("cronjobs", "models", "iris")
+    child_labels = dict(cron["spec"]["jobTemplate"]["metadata"]["labels"])
+    fake.put({"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "name": "iris-29000000", "namespace": "models", "labels": child_labels,
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "iris", "uid": cron["metadata"]["uid"]}]},
+        "spec": {"template": {"metadata": {}, "spec": {"containers": []}}}})
+    assert d.actions() == {}
+    target, ctx, _, _, observed = d.plan()
+    assert "job.models.iris-29000000" not in observed.resources
+    target.destroy(ctx, observed, d.progress)
+    assert [name for (_, _, name) in fake.objects] == ["iris-29000000"]  # left for the garbage collector
