@@ -138,6 +138,8 @@ class SageMakerTargetImpl(Target):
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         from modeldeploy.targets.sagemaker.live import observe
 
+        # apply() receives no options; the CLI's --timeout reaches targets only through observe.
+        self.timeout_seconds = options.timeout_seconds
         return observe(self.clients, ctx, desired)
 
     def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
