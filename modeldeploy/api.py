@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from modeldeploy import __version__
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
-from modeldeploy.plan.model import Finding, Plan
+from modeldeploy.plan.model import Action, Change, Finding, Plan
 from modeldeploy.progress import Progress
 from modeldeploy.render.artifact import Artifact, RenderResult
 from modeldeploy.render.canonical import dump_json
@@ -153,7 +153,7 @@ def plan(
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
     """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
-    from modeldeploy.plan.diff import diff_files, diff_resources
+    from modeldeploy.plan.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 
     against = against or default_against(dep)
     result = render(dep)
@@ -167,7 +167,7 @@ def plan(
         desired = target.desired(ctx, artifacts)
         observed = target.observe(ctx, desired, options or ObserveOptions())
         changes = diff_resources(desired, observed)
-        fingerprints = {a: r.fingerprint for a, r in sorted(observed.resources.items())}
+        fingerprints = live_fingerprints(observed)
         old_sig = observed.deployed_signature
         has_previous = bool(observed.resources)
         if observed.deployed_model:
@@ -196,8 +196,13 @@ def plan(
         old_sig = (lock.get("model") or {}).get("signature") if lock else None
         has_previous = bool(current)
         previous = (lock or {}).get("model")
-        fingerprints = {f"file.{dep.name}/{p}": "sha256:" + hashlib.sha256(c).hexdigest() for p, c in sorted(current.items())}
+        fingerprints = file_fingerprints(current, dep.name)
         against = f"dir:{folder.as_posix()}"
+    registration = _registration_change(dep, live=against == "live")
+    if isinstance(registration, Change):
+        changes = [*changes, registration]
+    elif registration:
+        notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
     model_info: dict[str, Any] = {
         "uri": dep.ref.uri,
@@ -207,7 +212,8 @@ def plan(
         "alias": dep.ref.alias,
     }
     if previous:
-        model_info["previous"] = {k: previous.get(k) for k in ("pinned_uri", "digest", "version") if previous.get(k) is not None}
+        previous = {"pinned": previous.get("pinned_uri", previous.get("pinned")), **previous}
+        model_info["previous"] = {k: previous.get(k) for k in ("pinned", "digest", "version", "alias") if previous.get(k) is not None}
     p = Plan(
         name=dep.name,
         target=dep.spec.target.kind,
@@ -221,6 +227,30 @@ def plan(
         notes=tuple(notes),
     )
     return p, result
+
+
+def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
+    """``model.register`` on a target without its own registry: a new MLflow model version (or none,
+    when a version with the same digest exists). Only live plans ask the registry; review plans say
+    what apply will do, so a pull request needs no credentials."""
+    reg = dep.spec.model.registration
+    if reg is None or dep.target.registers_model:
+        return None
+    if not live:
+        return f"apply registers the model in the MLflow registry as {reg.name!r} (a new version unless one with digest {dep.ref.digest[:19]}… exists)"
+    from modeldeploy.model.register import planned_registration
+
+    planned = planned_registration(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri)
+    after = {"name": reg.name, "digest": dep.ref.digest, "tags": dict(sorted(reg.tags.items()))}
+    action = Action.NOOP if planned.action == "no-op" else Action.CREATE
+    return Change(
+        address=f"mlflow_model_version.{reg.name}",
+        kind="mlflow_model_version",
+        name=reg.name,
+        action=action,
+        before={**after, "version": planned.version} if planned.version else None,
+        after=after,
+    )
 
 
 def _read_lock(raw: bytes | None) -> dict[str, Any] | None:

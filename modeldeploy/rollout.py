@@ -49,11 +49,26 @@ def apply(
         folder = Path(plan.against[4:]) / dep.name
         written = write_tree(folder, artifacts)
         progress.done(f"{folder}: {len(written)} file(s) written")
-        return ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
+        result = ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
+        return _register(dep, result, progress)
     if not plan.has_changes:
         progress.done(f"{plan.name}: no changes")
         return ApplyResult()
-    return dep.target.apply(ctx, plan, artifacts, progress)
+    result = dep.target.apply(ctx, plan, artifacts, progress)
+    return _register(dep, result, progress)
+
+
+def _register(dep: Deployment, result: ApplyResult, progress: Progress) -> ApplyResult:
+    """After a successful apply, register the model in MLflow's registry when deploy.yaml asks and the
+    target has no registry of its own. Idempotent: the same digest never makes a new version."""
+    reg = dep.spec.model.registration
+    if reg is None or dep.target.registers_model:
+        return result
+    from modeldeploy.model.register import register_mlflow
+
+    version = register_mlflow(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri, progress=progress)
+    progress.done(f"registered {reg.name} version {version}")
+    return ApplyResult(changed=result.changed + (f"mlflow_model_version.{reg.name}",), outputs={**result.outputs, "registered_version": f"{reg.name}/{version}"})
 
 
 def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None) -> ApplyResult:

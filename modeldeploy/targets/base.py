@@ -123,6 +123,9 @@ class Target(ABC):
     default_against: ClassVar[str] = "live"
     #: Extra that provides the SDK, for the "pip install modeldeploy[...]" hint.
     extra: ClassVar[str | None] = None
+    #: True when the target registers ``model.register`` in its own registry (Azure ML model assets,
+    #: SageMaker model packages) as part of apply; otherwise modeldeploy registers it in MLflow's.
+    registers_model: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[Artifact]:

@@ -58,6 +58,7 @@ class AzureMLTargetImpl(Target):
     kind = "azureml"
     default_against = "live"
     extra = "azure"
+    registers_model = True  # model.register becomes an Azure ML model asset, not an MLflow version
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class AzureMLTargetImpl(Target):
     # --- render ----------------------------------------------------------------------------------
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
-        from modeldeploy.targets.docker.target import model_artifacts
+        from modeldeploy.render.model_files import model_artifacts
 
         specs = build_specs(ctx)
         artifacts = [
