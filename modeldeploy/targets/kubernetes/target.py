@@ -346,7 +346,8 @@ def _deployed(live: Mapping[str, Mapping[str, Any]], desired: list[Resource]) ->
                 signature = json.loads(ann[meta.A_SIGNATURE])
             except ValueError:
                 signature = None
-        model = {"uri": ann.get(meta.A_MODEL_URI), "digest": ann.get(meta.A_MODEL_DIGEST)}
+        uri = ann.get(meta.A_MODEL_URI)
+        model = {"uri": uri, "pinned_uri": uri, "digest": ann.get(meta.A_MODEL_DIGEST)}
         if ann.get(meta.A_MODEL_VERSION):
             model["version"] = ann[meta.A_MODEL_VERSION]
         if ann.get(meta.A_SIGNATURE_DIGEST):
