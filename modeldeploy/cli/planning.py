@@ -29,7 +29,42 @@ def make_plans(paths: Sequence[Path], env: str | None, against: str | None, *, a
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
+    if against == "live" or against is None:
+        # Reading live state is network-bound: plan files concurrently, bounded by --parallelism,
+        # in the order given (results and errors are reported in file order).
+        return collect_concurrently(one, paths, observe.parallelism)
     return collect(one, paths)
+
+
+def collect_concurrently(fn, items, parallelism: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = list(items)
+    if len(items) <= 1 or parallelism <= 1:
+        return collect(fn, items)
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="modeldeploy-plan") as pool:
+        futures = [pool.submit(_capture, fn, item) for item in items]
+        outcomes = [f.result() for f in futures]
+    return collect(lambda outcome: outcome.unwrap(), outcomes)
+
+
+class _Outcome:
+    def __init__(self, value=None, error=None):
+        self.value, self.error = value, error
+
+    def unwrap(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _capture(fn, item) -> _Outcome:
+    from modeldeploy.errors import ModelDeployError
+
+    try:
+        return _Outcome(value=fn(item))
+    except ModelDeployError as exc:
+        return _Outcome(error=exc)
 
 
 def print_plans(plans: Sequence[Plan], fmt: str, *, show_unchanged: bool = False) -> None:
