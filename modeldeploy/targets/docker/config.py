@@ -21,3 +21,11 @@ class DockerTarget(StrictModel):
     push: bool = Field(default=False, description="apply pushes the image after building it.")
     platform: Line | None = Field(default=None, description="docker build --platform, e.g. linux/amd64.")
     pip_index_url: Line | None = Field(default=None, description="Extra build argument: pip index to install from.")
+    extra_requirements: list[Line] = Field(
+        default_factory=list,
+        description="pip requirements added to the model's own (e.g. boto3 to resolve SageMaker secret references).",
+    )
+    run_as_root: bool = Field(
+        default=False,
+        description="Run as root instead of the non-root user 10001 (SageMaker's container contract expects root).",
+    )

@@ -85,6 +85,9 @@ def requirements(ctx: RenderContext) -> tuple[list[str], list[str]]:
         pin = f"=={ctx.model.mlflow_version}" if ctx.model.mlflow_version else ""
         reqs.append(f"mlflow-skinny{pin}")
         notes.append("the model's requirements do not name mlflow; added mlflow-skinny" + pin)
+    for extra in ctx.spec.target.extra_requirements if ctx.spec.target.kind == "docker" else ():
+        if extra not in reqs:
+            reqs.append(extra)
     # `-r`/`-c` lines point at files the build context does not have: refuse them clearly.
     for line in reqs:
         if line.startswith(("-r ", "-c ", "--requirement", "--constraint")):
@@ -136,6 +139,7 @@ class DockerTargetImpl(Target):
             max_body_bytes=str(quantity_bytes(spec.serving.max_request_body)),
             env_vars=sorted(spec.serving.env.items()),
             secret_names=sorted(spec.serving.secrets),
+            run_as_root=target.run_as_root,
         )
         serving = ["# Serving dependencies added by modeldeploy (versions bounded by the model's mlflow)."]
         if mlflow_major(ctx, reqs) < 3:

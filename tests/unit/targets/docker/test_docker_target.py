@@ -135,3 +135,35 @@ def test_quantities() -> None:
     assert quantity_bytes("20Mi") == 20 * 2**20 and quantity_bytes("5M") == 5_000_000
     with pytest.raises(RenderError):
         quantity_bytes("1.5Gi")
+
+
+def test_run_as_root_for_sagemaker_is_explicit_and_lint_clean(tmp_path: Path) -> None:
+    files = render(tmp_path, EXAMPLE_MODEL, extra=", run_as_root: true, extra_requirements: [boto3==1.40.0]")
+    d = files["Dockerfile"].decode()
+    assert "USER 10001" not in d and "useradd" not in d and "checkov:skip=CKV_DOCKER_3" in d
+    assert hadolint(files["Dockerfile"], tmp_path) == ""
+    assert "boto3==1.40.0" in files["requirements.txt"].decode().splitlines()
+
+
+def test_entrypoint_resolves_secret_references_without_printing_them(monkeypatch) -> None:
+    """The entrypoint's resolver against a stand-in boto3 module (no AWS here): only the seam that
+    reads Secrets Manager is replaced."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.spec_from_file_location("md_entrypoint", REPO / "templates" / "docker" / "entrypoint.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    calls = []
+
+    class Client:
+        def get_secret_value(self, SecretId):
+            calls.append(SecretId)
+            return {"SecretString": '{"token": "s3cr3t", "other": "x"}'}
+
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: Client()))
+    env = {"API_TOKEN__SECRET_REF": "secretsmanager:md-secrets#token", "OTHER__SECRET_REF": "secretsmanager:md-secrets#other"}
+    mod.resolve_secret_refs(env)
+    assert env == {"API_TOKEN": "s3cr3t", "OTHER": "x"} and calls == ["md-secrets"]
+    with pytest.raises(SystemExit, match="key 'missing' not found"):
+        mod.resolve_secret_refs({"X__SECRET_REF": "secretsmanager:md-secrets#missing"})

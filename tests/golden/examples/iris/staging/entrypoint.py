@@ -145,8 +145,48 @@ def healthcheck():
         sys.exit(1)
 
 
+SECRET_SUFFIX = "__SECRET_REF"
+
+
+def resolve_secret_refs(environ):
+    """NAME__SECRET_REF=secretsmanager:<secret id>#<key> (written by the SageMaker target, which has
+    no secret references of its own) becomes NAME=<value> in this process only; the value is never
+    printed or written anywhere."""
+    refs = dict((k[: -len(SECRET_SUFFIX)], v) for k, v in environ.items() if k.endswith(SECRET_SUFFIX))
+    if not refs:
+        return
+    try:
+        import boto3
+    except ImportError:
+        sys.exit("secret references need boto3 in the image (docker target: extra_requirements: [boto3])")
+    import json
+
+    client = boto3.client("secretsmanager")
+    cache = {}
+    for name, ref in sorted(refs.items()):
+        if not ref.startswith("secretsmanager:") or "#" not in ref:
+            sys.exit("%s%s: expected secretsmanager:<secret>#<key>" % (name, SECRET_SUFFIX))
+        secret_id, key = ref[len("secretsmanager:"):].rsplit("#", 1)
+        if secret_id not in cache:
+            cache[secret_id] = client.get_secret_value(SecretId=secret_id)["SecretString"]
+        raw = cache[secret_id]
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            if key not in data:
+                sys.exit("%s: key %r not found in secret %s" % (name, key, secret_id))
+            environ[name] = str(data[key])
+        else:
+            environ[name] = raw
+        del environ[name + SECRET_SUFFIX]
+
+
 def main(argv):
     command = argv[1] if len(argv) > 1 else "serve"
+    if command in ("serve", "predict"):
+        resolve_secret_refs(os.environ)
     if command == "serve":
         serve()
     elif command == "predict" and len(argv) == 4:
