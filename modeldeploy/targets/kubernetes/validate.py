@@ -62,6 +62,11 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         raise RenderError(f"{where}: {exc.message}") from None
     except VersionNotSupportedError as exc:
         raise RenderError(f"target.kubernetes_version: {exc.message}") from None
+    except IndexError:  # kubernetes-validate has no schema at or below this version
+        oldest = kubernetes_validate.utils.all_versions()[0]
+        raise RenderError(
+            f"target.kubernetes_version: {version} is older than any schema kubernetes-validate ships (oldest {oldest})"
+        ) from None
 
 
 @lru_cache(maxsize=None)

@@ -276,9 +276,14 @@ def test_scale_to_zero_needs_kserve(tmp_path: Path) -> None:
         render(tmp_path, scaling={"min_replicas": 0, "max_replicas": 2})
 
 
-def test_unsupported_kubernetes_version(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.99", "1.20"])
+def test_unsupported_kubernetes_version(tmp_path: Path, version: str) -> None:
     with pytest.raises(RenderError, match="kubernetes_version"):
-        render(tmp_path, target={"kubernetes_version": "1.99"})
+        render(tmp_path, target={"kubernetes_version": version})
+
+
+def test_other_kubernetes_versions_validate(tmp_path: Path) -> None:
+    assert render(tmp_path, target={"kubernetes_version": "1.27"})["k8s/deployment.yaml"]["kind"] == "Deployment"
 
 
 def _objects(case: str) -> dict[str, dict]:
