@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from modeldeploy.errors import ApplyError, RenderError
 from modeldeploy.render.artifact import Artifact
 from modeldeploy.render.model_files import model_artifacts
+from modeldeploy.render.serving import serving_env
 from modeldeploy.render.jinja import render_template, templates_dir
 from modeldeploy.targets.base import ApplyResult, RenderContext, Target
 
@@ -26,16 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.progress import Progress
 
 DEFAULT_PYTHON = "3.11"
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 # Conda packages that are the interpreter or its tooling, not model dependencies.
 _CONDA_SKIP = {"python", "pip", "setuptools", "wheel", "conda"}
-
-
-def quantity_bytes(q: str) -> int:
-    m = re.fullmatch(r"([0-9]+)(k|M|G|Ki|Mi|Gi)?", q)
-    if not m:
-        raise RenderError(f"serving.max_request_body {q!r}: use a whole number with k, M, G, Ki, Mi or Gi")
-    return int(m.group(1)) * _UNITS[m.group(2) or ""]
 
 
 def python_version(ctx: RenderContext) -> tuple[str, list[str]]:
@@ -134,9 +127,7 @@ class DockerTargetImpl(Target):
             build_image=build,
             base_image=base,
             pip_index_url=target.pip_index_url,
-            workers=str(spec.serving.workers),
-            timeout_seconds=str(spec.serving.timeout_seconds),
-            max_body_bytes=str(quantity_bytes(spec.serving.max_request_body)),
+            serving_env=sorted(serving_env(spec.serving).items()),
             env_vars=sorted(spec.serving.env.items()),
             secret_names=sorted(spec.serving.secrets),
             run_as_root=target.run_as_root,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modeldeploy.targets.docker.target import quantity_bytes
+from modeldeploy.render.serving import serving_env
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.base import RenderContext
@@ -65,11 +65,7 @@ def env(ctx: "RenderContext", extra: dict[str, str] | None = None) -> list[dict[
     """serving.env as values and serving.secrets as secretKeyRef (never values), sorted by name.
     The serving settings are set too, so this deploy.yaml wins over whatever the image was built with."""
     s = ctx.spec.serving
-    plain = {
-        "MODELDEPLOY_WORKERS": str(s.workers),
-        "MODELDEPLOY_TIMEOUT_SECONDS": str(s.timeout_seconds),
-        "MODELDEPLOY_MAX_BODY_BYTES": str(quantity_bytes(s.max_request_body)),
-    }
+    plain = serving_env(s)
     plain.update(extra or {})
     plain.update(s.env)
     out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in plain.items()]

@@ -6,10 +6,10 @@ Every body is plain JSON-able data, validated against botocore's service model b
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeldeploy.render.serving import MODEL_PATH, serving_env
 from modeldeploy.errors import RenderError
 from modeldeploy.targets.base import RenderContext
 from modeldeploy.targets.sagemaker.config import RolloutSettings, SageMakerTarget
@@ -30,7 +30,6 @@ POLICY_NAME = "modeldeploy-target-tracking"
 SECRET_REF_SUFFIX = "__SECRET_REF"
 META_DIGEST = "modeldeploy-model-digest"
 META_NAME = "modeldeploy-name"
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 _SERVING_ENV = ("MODELDEPLOY_WORKERS", "MODELDEPLOY_TIMEOUT_SECONDS", "MODELDEPLOY_MAX_BODY_BYTES", "MODELDEPLOY_MODEL_PATH")
 
 
@@ -61,13 +60,6 @@ class Requests:
         return next((c for c in self.calls if c.operation == operation), None)
 
 
-def quantity_bytes(q: str) -> int:
-    m = re.fullmatch(r"([0-9]+)(k|M|G|T|Ki|Mi|Gi|Ti)?", q)
-    if not m:
-        raise RenderError(f"serving.max_request_body {q!r}: use a whole number with k, M, G, Ki, Mi or Gi")
-    return int(m.group(1)) * _UNITS[m.group(2) or ""]
-
-
 def container_environment(ctx: RenderContext) -> dict[str, str]:
     """serving.env + the serving settings the modeldeploy image reads + secret *references*.
 
@@ -77,12 +69,7 @@ def container_environment(ctx: RenderContext) -> dict[str, str]:
     """
     serving = ctx.spec.serving
     target: SageMakerTarget = ctx.spec.target
-    env = {
-        "MODELDEPLOY_WORKERS": str(serving.workers),
-        "MODELDEPLOY_TIMEOUT_SECONDS": str(serving.timeout_seconds),
-        "MODELDEPLOY_MAX_BODY_BYTES": str(quantity_bytes(serving.max_request_body)),
-        "MODELDEPLOY_MODEL_PATH": "/opt/ml/model",
-    }
+    env = {**serving_env(serving), "MODELDEPLOY_MODEL_PATH": MODEL_PATH}
     for name, value in serving.env.items():
         if name in _SERVING_ENV:
             raise RenderError(f"serving.env.{name} is set by modeldeploy from serving.*; remove it from serving.env")
