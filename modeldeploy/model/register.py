@@ -20,6 +20,7 @@ from modeldeploy.errors import SourceError
 from modeldeploy.model.digest import list_files
 from modeldeploy.model.sources.artifacts import Proxied, S3Location, classify, join
 from modeldeploy.model.sources.http import MlflowRest, RestError
+from modeldeploy.model.sources.mlflow import model_exists
 from modeldeploy.progress import Progress
 from modeldeploy.spec.models import ModelRegistration
 from modeldeploy.targets.base import ModelRef
@@ -57,7 +58,7 @@ def planned_registration(
 ) -> PlannedRegistration:
     """Read-only: whether apply would create a version, and which existing version matches the digest."""
     rest = _client(registration, tracking_uri, environ)
-    exists = _model_exists(rest, registration.name)
+    exists = model_exists(rest, registration.name)
     version = _same_model(rest, ref, registration) if exists else None
     return PlannedRegistration(
         name=registration.name,
@@ -79,7 +80,7 @@ def register_mlflow(
     """Register ``ref`` under ``registration.name``; the version number (existing one if same digest)."""
     progress = progress or Progress()
     rest = _client(registration, tracking_uri, environ)
-    if _model_exists(rest, registration.name):
+    if model_exists(rest, registration.name):
         existing = _same_model(rest, ref, registration)
         if existing:
             progress.step(f"registered model {registration.name!r} version {existing} already holds this model")
@@ -113,16 +114,6 @@ def _call(rest: MlflowRest, fn: Any) -> dict[str, Any]:
         return fn()
     except RestError as exc:
         raise SourceError(f"registering {rest.uri}: {str(exc).split(': ', 1)[-1]}") from None
-
-
-def _model_exists(rest: MlflowRest, name: str) -> bool:
-    try:
-        rest.get("registered-models/get", name=name)
-        return True
-    except RestError as exc:
-        if exc.not_found:
-            return False
-        raise
 
 
 def _same_model(rest: MlflowRest, ref: ModelRef, registration: ModelRegistration) -> str | None:

@@ -100,7 +100,7 @@ def _model_version(rest: MlflowRest, parsed: ModelsUri) -> dict[str, Any]:
 
 def _raise_specific(rest: MlflowRest, parsed: ModelsUri, exc: RestError) -> None:
     """Turn the server's error into: unknown model, missing version, or missing alias."""
-    if not _model_exists(rest, parsed.name):
+    if not model_exists(rest, parsed.name):
         raise SourceError(f"{rest.uri}: registered model {parsed.name!r} not found on {rest.base_url}") from None
     if parsed.version is not None and exc.not_found:
         raise SourceError(f"{rest.uri}: registered model {parsed.name!r} has no version {parsed.version}") from None
@@ -109,7 +109,8 @@ def _raise_specific(rest: MlflowRest, parsed: ModelsUri, exc: RestError) -> None
     raise exc from None
 
 
-def _model_exists(rest: MlflowRest, name: str) -> bool:
+def model_exists(rest: MlflowRest, name: str) -> bool:
+    """Whether the registry has a registered model of this name (other errors propagate)."""
     try:
         rest.get("registered-models/get", name=name)
         return True
