@@ -6,7 +6,6 @@ Each stage takes the previous stage's value and returns a new immutable one. Onl
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import tempfile
@@ -22,7 +21,7 @@ from modeldeploy.render.artifact import Artifact, RenderResult
 from modeldeploy.render.canonical import dump_json
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
 from modeldeploy.targets import get_target
-from modeldeploy.targets.base import ModelRef, ObserveOptions, Observed, RenderContext, Target
+from modeldeploy.targets.base import ModelRef, ObserveOptions, RenderContext, Target
 
 LOCK_FILE = "modeldeploy.json"
 
@@ -69,7 +68,7 @@ def load(
 
 
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
-    from modeldeploy.model.info import read_model
+    from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
@@ -81,7 +80,7 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         progress=progress,
         environ=environ,
     )
-    model = read_model(ref.local_path)
+    model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 

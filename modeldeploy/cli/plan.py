@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from modeldeploy.cli.common import collect, expand_files, handled
+from modeldeploy.cli.common import expand_files, handled
 
 EPILOG = """--against: DIR (a folder of rendered files, e.g. deploy/rendered committed for Argo CD/Flux),
 git:REF (the same deploy.yaml and model as of a git ref, rendered in memory: no credentials

@@ -43,7 +43,6 @@ from modeldeploy.model.signature import (
     ScalarType,
     Schema,
     Signature,
-    Spec,
     TensorSpec,
 )
 from modeldeploy.plan.model import Finding
