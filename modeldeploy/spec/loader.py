@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, SpecError
+from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, DeploySpec, PluginTarget
 
 # Bounds that keep hostile files from hanging or exhausting memory. A real deploy.yaml has a few
@@ -418,6 +419,10 @@ def validate_data(data: dict[str, Any], positions: Positions, display: str) -> D
         raise SpecError("invalid deploy file", diagnostics=validation_diagnostics(exc, data, positions, display)) from None
     if isinstance(spec.target, PluginTarget):
         spec = _validate_plugin_target(spec, data, positions, display)
+    # Plain env values that look like credentials (MD120) would be baked into every artifact and plan.
+    leaks = check_env(spec.serving, positions, display)
+    if leaks:
+        raise SpecError("credential in serving.env", diagnostics=leaks)
     return spec
 
 

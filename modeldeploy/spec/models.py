@@ -87,6 +87,13 @@ class Serving(StrictModel):
     secrets: dict[EnvName, SecretRef] = Field(
         default_factory=dict, description="Environment variables filled from secret references."
     )
+    allow_plain: dict[EnvName, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description=(
+            "env variables whose plain value may look like a credential (MD120), each with the reason "
+            "it is not a secret, e.g. {DEMO_KEY: public sandbox key}."
+        ),
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Scoring server worker processes.")
     timeout_seconds: int = Field(default=60, ge=1, le=3600, description="Request timeout.")
     max_request_body: Quantity = Field(

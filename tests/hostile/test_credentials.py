@@ -1,0 +1,147 @@
+"""MD120: plain serving.env values that look like credentials are refused at their position, with a
+pointer to serving.secrets, unless serving.allow_plain names the variable with a reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modeldeploy.errors import SpecError
+from modeldeploy.spec.credentials import DETECTORS, detect
+from modeldeploy.spec.loader import load_all_environments, load_spec
+
+# Assembled at run time so that secret scanners do not flag this test file itself.
+AWS = "AKIA" + "IOSFODNN7" + "EXAMPLE"
+PEM = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----"
+GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+GITHUB_PAT = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
+SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+JWT = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+PASSWORD = "host=db user=app password=hunter2"
+URL = "postgresql://app:" + "hunter2@db.internal:5432/app"
+
+POSITIVE = {
+    "aws-access-key-id": [AWS, f"key {AWS} in text", "ASIA" + "Y34FZKBOKMUTVV7A"],
+    "private-key": [PEM, "-----BEGIN " + "OPENSSH PRIVATE KEY-----", "-----BEGIN " + "PRIVATE KEY-----"],
+    "github-token": [GITHUB, GITHUB_PAT],
+    "slack-token": [SLACK, "xoxp-" + "1234567890-abcdef"],
+    "jwt": [JWT, "Bearer " + JWT],
+    "url-password": [URL, "https://user:" + "pa55@example.com/x"],
+    "password-assignment": [PASSWORD, "PASSWORD: s3cr3t", "api_key=abc", "Secret = x1"],
+}
+NEGATIVE = [
+    "info", "", "AKIA", "AKIAshort", "akia" + "iosfodnn7example", "ghp_short", "xoxb-", "eyJhbGciOiJIUzI1NiJ9",
+    "https://example.com/path?x=1", "https://user@example.com/", "password", "password=", "no_password here",
+    "use the secrets section for the password", "-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----",
+    "redis://cache:6379/0", "MAX_TOKENS=10", "passwords are references", "x" * 100_000,
+]
+
+
+def test_every_detector_has_an_id_a_description_and_a_positive_case() -> None:
+    ids = [d.id for d in DETECTORS]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(POSITIVE), "each detector needs positive cases here"
+    for d in DETECTORS:
+        assert d.description and d.description[0].islower()
+
+
+@pytest.mark.parametrize("detector_id,value", [(k, v) for k, vs in POSITIVE.items() for v in vs])
+def test_detectors_find_credentials(detector_id: str, value: str) -> None:
+    found = detect(value)
+    assert found is not None and found.id == detector_id
+
+
+@pytest.mark.parametrize("value", NEGATIVE, ids=lambda v: repr(v[:30]))
+def test_detectors_leave_ordinary_values_alone(value: str) -> None:
+    assert detect(value) is None
+
+
+SPEC = """\
+apiVersion: modeldeploy/v1
+name: m
+model: {{source: ./model}}
+serving:
+  env:
+    LOG_LEVEL: info
+    AWS_KEY: {value}
+{extra}target: {{kind: docker}}
+"""
+
+
+def write(tmp_path: Path, value: str, extra: str = "") -> Path:
+    p = tmp_path / "deploy.yaml"
+    p.write_text(SPEC.format(value=json.dumps(value), extra=extra))
+    return p
+
+
+@pytest.mark.parametrize("detector_id,value", [(k, vs[0]) for k, vs in POSITIVE.items()])
+def test_credential_in_env_is_a_located_md120_that_never_echoes_the_value(tmp_path: Path, detector_id: str, value: str) -> None:
+    p = write(tmp_path, value)
+    with pytest.raises(SpecError) as info:
+        load_spec(p)
+    (diag,) = info.value.diagnostics
+    assert (diag.line, diag.col, diag.code) == (7, 14, "MD120")
+    assert diag.message.startswith(f"serving.env.AWS_KEY looks like ")
+    assert f"({detector_id})" in diag.message
+    assert "serving.secrets: {AWS_KEY: {secret: NAME, key: KEY}}" in diag.message
+    assert 'serving.allow_plain.AWS_KEY: "<reason>"' in diag.message
+    for line in info.value.lines():
+        assert value.splitlines()[0] not in line
+
+
+def test_allow_plain_with_a_reason_overrides_one_key(tmp_path: Path) -> None:
+    p = write(tmp_path, AWS, "  allow_plain: {AWS_KEY: \"AWS documentation example key, not a credential\"}\n")
+    spec = load_spec(p).spec
+    assert spec.serving.env["AWS_KEY"] == AWS
+    assert spec.serving.allow_plain == {"AWS_KEY": "AWS documentation example key, not a credential"}
+
+
+def test_allow_plain_needs_a_reason_and_only_covers_its_own_key(tmp_path: Path) -> None:
+    p = write(tmp_path, AWS, '  allow_plain: {AWS_KEY: ""}\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(p)
+    assert [d.code for d in info.value.diagnostics] == ["MD112"]
+    assert "allow_plain" in info.value.diagnostics[0].message
+    p = write(tmp_path, AWS, "  allow_plain: {OTHER: because}\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(p)
+    assert [d.code for d in info.value.diagnostics] == ["MD120"]
+
+
+def test_credential_set_in_an_environment_overlay_is_located_in_the_overlay(tmp_path: Path) -> None:
+    p = tmp_path / "deploy.yaml"
+    p.write_text(
+        "apiVersion: modeldeploy/v1\nname: m\nmodel: {source: ./model}\ntarget: {kind: docker}\n"
+        "environments:\n  prod:\n    serving:\n      env:\n        TOKEN: " + json.dumps(GITHUB) + "\n"
+    )
+    assert load_spec(p).spec.serving.env == {}
+    with pytest.raises(SpecError) as info:
+        load_spec(p, "prod")
+    (diag,) = info.value.diagnostics
+    assert (diag.line, diag.col, diag.code) == (9, 16, "MD120")
+    with pytest.raises(SpecError) as info:
+        load_all_environments(p)
+    assert [(d.line, d.code) for d in info.value.diagnostics] == [(9, "MD120")]
+    assert "(environment prod)" in info.value.diagnostics[0].message
+
+
+def test_secret_references_are_fine(tmp_path: Path) -> None:
+    p = tmp_path / "deploy.yaml"
+    p.write_text(
+        "apiVersion: modeldeploy/v1\nname: m\nmodel: {source: ./model}\ntarget: {kind: docker}\n"
+        "serving: {secrets: {AWS_KEY: {secret: aws, key: access-key-id}}, env: {DB_HOST: db.internal}}\n"
+    )
+    assert load_spec(p).spec.serving.secrets["AWS_KEY"].key == "access-key-id"
+
+
+def test_a_huge_value_is_scanned_quickly() -> None:
+    import time
+
+    values = ["a" * (1 << 20), "password" * 100_000, "eyJ" * 300_000, "-----BEGIN " * 90_000, "x://" + ":" * (1 << 20),
+              ".eyJ" + "a" * (1 << 20), "xoxb-" * 200_000, "a://b:" * 170_000, "-----BEGIN " + "A " * 500_000]
+    start = time.perf_counter()
+    for v in values:
+        detect(v)
+    assert time.perf_counter() - start < 5.0
