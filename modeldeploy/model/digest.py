@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: in
     if not root.is_dir():
         raise ModelError(f"model folder not found: {root}")
     entries = list_files(root)
-    cache = _DigestCache.load(cache_dir) if cache_dir is not None else None
+    cache = _DigestCache.shared(cache_dir) if cache_dir is not None else None
     hashes = _hash_all(entries, cache, workers)
     if cache is not None:
         cache.save()
@@ -145,12 +146,37 @@ def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: i
 
 
 class _DigestCache:
-    """``{real path: [stat key, sha256]}`` in ``<cache_dir>/digests.json``; written atomically."""
+    """``{real path: [stat key, sha256]}`` in ``<cache_dir>/digests.json``; written atomically.
+
+    One instance per cache folder is kept for the life of the process (a monorepo plan digests
+    hundreds of deploy.yaml's models; the JSON is parsed once, not once per model) and re-read only
+    when the file on disk changed under it (another modeldeploy process). Its methods take a lock:
+    deployments planned concurrently share it, and hash their files outside the lock.
+    """
+
+    _shared: dict[Path, "_DigestCache"] = {}
+    _shared_lock = threading.Lock()
 
     def __init__(self, file: Path, entries: dict[str, list[str]]):
         self.file = file
         self.entries = entries
         self.dirty = False
+        self.lock = threading.RLock()
+        self.seen = _file_key(file)
+
+    @classmethod
+    def shared(cls, cache_dir: Path) -> "_DigestCache":
+        key = Path(os.path.abspath(cache_dir))
+        with cls._shared_lock:
+            cache = cls._shared.get(key)
+            if cache is None:
+                cache = cls._shared[key] = cls.load(key)
+                return cache
+        with cache.lock:
+            if not cache.dirty and _file_key(cache.file) != cache.seen:
+                fresh = cls.load(key)
+                cache.entries, cache.seen = fresh.entries, fresh.seen
+        return cache
 
     @classmethod
     def load(cls, cache_dir: Path) -> "_DigestCache":
@@ -165,17 +191,23 @@ class _DigestCache:
         return cls(file, entries)
 
     def get(self, entry: FileEntry) -> str | None:
-        hit = self.entries.get(str(entry.real))
+        with self.lock:
+            hit = self.entries.get(str(entry.real))
         if isinstance(hit, list) and len(hit) == 2 and hit[0] == entry.stat_key:
             return hit[1]
         return None
 
     def put(self, entry: FileEntry, digest: str) -> None:
-        self.entries.pop(str(entry.real), None)  # re-insert last: dict order is recency
-        self.entries[str(entry.real)] = [entry.stat_key, digest]
-        self.dirty = True
+        with self.lock:
+            self.entries.pop(str(entry.real), None)  # re-insert last: dict order is recency
+            self.entries[str(entry.real)] = [entry.stat_key, digest]
+            self.dirty = True
 
     def save(self) -> None:
+        with self.lock:
+            self._save()
+
+    def _save(self) -> None:
         if not self.dirty:
             return
         items = list(self.entries.items())[-_MAX_CACHE_ENTRIES:]
@@ -186,5 +218,15 @@ class _DigestCache:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(payload)
             os.replace(tmp, self.file)
+            self.dirty = False
+            self.seen = _file_key(self.file)
         except OSError:
             pass  # a read-only cache dir only costs speed
+
+
+def _file_key(file: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(file)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)

@@ -8,7 +8,11 @@ are kept (``ModelInfo.raw``), as MLflow itself does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -144,9 +148,12 @@ def _error(file: str, message: str, where: tuple[int, int] = (0, 0)) -> ModelErr
 
 def _read_bytes(path: Path, display: str, limit: int) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise _error(display, f"file is {size} bytes; at most {limit} are read")
+        st = path.stat()
+        if st.st_size > limit:
+            raise _error(display, f"file is {st.st_size} bytes; at most {limit} are read")
+        reads = getattr(_reading, "files", None)
+        if reads is not None:
+            reads.append((str(path), _stat_key(st)))
         return path.read_bytes()
     except FileNotFoundError:
         raise _error(display, "no such file") from None
@@ -423,7 +430,69 @@ def read_model(path: Path | str, *, display: str | None = None) -> ModelInfo:
         raise _error(shown, "is not a folder; expected an MLflow model folder holding an MLmodel file")
     if not (root / "MLmodel").is_file():
         raise _error(shown, "no MLmodel file here; is this an MLflow model folder?")
-    return _Reader(root, shown).load()
+    return _cached_read(root, shown)
+
+
+# --- one read per model per process --------------------------------------------------------------
+#
+# A monorepo plan reads the same few shared models for hundreds of deploy.yaml files. A successful
+# read is remembered per real folder and reused while nothing it depends on changed: the stat of
+# every file it read (MLmodel, env files, requirement includes) and of their folders (a file that
+# appears or disappears, e.g. input_example.json, changes the folder's mtime). Like git's "racy"
+# rule, a read is only remembered when all of those are older than _SETTLED_NS, so a file rewritten
+# within the clock's granularity is never served stale. ModelInfo.path stays the path the caller gave.
+
+_SETTLED_NS = 2_000_000_000
+_MAX_CACHED = 256
+_reading = threading.local()
+_cache: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], ModelInfo]] = {}
+_cache_lock = threading.Lock()
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def _fingerprint(files: list[tuple[str, tuple[int, ...]]], root: Path) -> tuple[tuple[str, tuple[int, ...]], ...] | None:
+    """The read files' stat keys plus their folders' (None when any is too recent to trust)."""
+    folders = {str(root), *(os.path.dirname(f) for f, _ in files)}
+    out = dict(files)
+    try:
+        for folder in folders:
+            out[folder] = _stat_key(os.stat(folder))
+    except OSError:
+        return None
+    newest = max(key[1] for key in out.values())
+    if time.time_ns() - newest < _SETTLED_NS:
+        return None
+    return tuple(sorted(out.items()))
+
+
+def _still_valid(fingerprint: tuple[tuple[str, tuple[int, ...]], ...]) -> bool:
+    try:
+        return all(_stat_key(os.stat(f)) == key for f, key in fingerprint)
+    except OSError:
+        return False
+
+
+def _cached_read(root: Path, shown: str) -> ModelInfo:
+    real = os.path.realpath(root)
+    with _cache_lock:
+        hit = _cache.get(real)
+    if hit is not None and _still_valid(hit[0]):
+        return dataclasses.replace(hit[1], path=root)
+    _reading.files = []
+    try:
+        info = _Reader(root, shown).load()
+        fingerprint = _fingerprint(_reading.files, root)
+    finally:
+        _reading.files = None
+    if fingerprint is not None:
+        with _cache_lock:
+            if len(_cache) >= _MAX_CACHED:
+                _cache.pop(next(iter(_cache)))
+            _cache[real] = (fingerprint, info)
+    return info
 
 
 def read_json(path: Path, display: str, limit: int = 64 << 20) -> Any:
