@@ -50,20 +50,26 @@ def apply(
         written = write_tree(folder, artifacts)
         progress.done(f"{folder}: {len(written)} file(s) written")
         result = ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
-        return _register(dep, result, progress)
+        return _register(dep, result, artifacts, progress)
     if not plan.has_changes:
         progress.done(f"{plan.name}: no changes")
         return ApplyResult()
     result = dep.target.apply(ctx, plan, artifacts, progress)
-    return _register(dep, result, progress)
+    return _register(dep, result, artifacts, progress)
 
 
-def _register(dep: Deployment, result: ApplyResult, progress: Progress) -> ApplyResult:
+def _register(dep: Deployment, result: ApplyResult, artifacts: list, progress: Progress) -> ApplyResult:
     """After a successful apply, register the model in MLflow's registry when deploy.yaml asks and the
     target has no registry of its own. Idempotent: the same digest never makes a new version."""
     reg = dep.spec.model.registration
-    if reg is None or dep.target.registers_model:
+    if reg is None:
         return result
+    if dep.target.registers_model:
+        registered = dep.target.register_model(dep.context(), artifacts, progress)
+        if registered is None:
+            return result
+        progress.done(f"registered {reg.name}: {registered}")
+        return ApplyResult(changed=result.changed + (f"model_package.{reg.name}",), outputs={**result.outputs, "registered": registered})
     from modeldeploy.model.register import register_mlflow
 
     version = register_mlflow(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri, progress=progress)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 from modeldeploy.render.artifact import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
+    from modeldeploy.lease import LeaseBackend
     from modeldeploy.model.info import ModelInfo
     from modeldeploy.plan.model import Plan
     from modeldeploy.progress import Progress
@@ -146,6 +147,25 @@ class Target(ABC):
     def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
         raise NotImplementedError(f"target {self.kind!r} cannot be destroyed live")
+
+    def lease(self, ctx: RenderContext, options: "ObserveOptions") -> "LeaseBackend | None":
+        """Where live apply/destroy keep this deployment's lease (see modeldeploy.lease); None: no lease.
+        Built-in targets provide ``backend()`` in ``modeldeploy/targets/<kind>/lease.py``; plugins may
+        override this."""
+        from modeldeploy.lease import builtin_backend
+
+        return builtin_backend(self, ctx, options)
+
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+        """For targets with ``registers_model`` whose registry is separate from the deployment
+        (SageMaker model packages): register after a successful apply, idempotent per model digest,
+        and return what was registered. Targets that register inside apply() return None."""
+        return None
+
+    def planned_registration(self, ctx: RenderContext) -> Mapping[str, Any] | None:
+        """Read-only counterpart of register_model for live plans: {"address", "action": "create" |
+        "no-op", "after": {...}}; None when the target registers inside apply()."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ def desired_resources(ctx: RenderContext, artifacts: list[Artifact]) -> list[Res
 
 class SageMakerTargetImpl(Target):
     kind = "sagemaker"
+    registers_model = True  # model.register becomes a SageMaker model package (see registry.py)
     default_against = "live"
     extra = "aws"
 
@@ -151,3 +152,29 @@ class SageMakerTargetImpl(Target):
         from modeldeploy.targets.sagemaker.apply import Applier
 
         return Applier(self, ctx, progress).destroy()
+
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+        """model.register → a model package (version) in the group model.register.name."""
+        from modeldeploy.targets.sagemaker import registry
+
+        if ctx.spec.model.registration is None:
+            return None
+        arn, created = registry.register(self.clients, ctx, artifacts)
+        progress.step(("created " if created else "already registered: ") + arn)
+        return arn
+
+    def planned_registration(self, ctx: RenderContext) -> dict[str, Any] | None:
+        from modeldeploy.targets.sagemaker import registry
+
+        reg = ctx.spec.model.registration
+        if reg is None:
+            return None
+        planned = registry.planned(self.clients, ctx)
+        return {
+            "address": f"sagemaker_model_package.{reg.name}",
+            "kind": "sagemaker_model_package",
+            "name": reg.name,
+            "action": planned.action,
+            "before": {"arn": planned.arn, "digest": ctx.ref.digest} if planned.arn else None,
+            "after": {"group": reg.name, "digest": ctx.ref.digest, "tags": dict(sorted(reg.tags.items()))},
+        }
