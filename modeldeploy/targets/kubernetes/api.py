@@ -46,6 +46,7 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices"),
         KindInfo("Pod", "v1", "pods"),
         KindInfo("Event", "v1", "events"),
+        KindInfo("Lease", "coordination.k8s.io/v1", "leases"),
     )
 }
 
@@ -78,11 +79,21 @@ class NotFound(Exception):
     pass
 
 
-class KubeApi:
-    """GET / LIST / server-side apply / DELETE for namespaced objects."""
+class Conflict(TargetError):
+    """409: the object exists (create) or changed since it was read (resourceVersion precondition)."""
 
-    def __init__(self, api_client: Any):
+
+class KubeApi:
+    """GET / LIST / server-side apply / DELETE for namespaced objects (plus create/replace, for the
+    lease). Transient failures (429/5xx, dropped or refused connections, timeouts) are retried with
+    modeldeploy.retry's policy; every verb is idempotent or guarded (apply is declarative, DELETE of a
+    gone object is "already gone", create/replace fail with Conflict rather than overwrite)."""
+
+    def __init__(self, api_client: Any, policy: Any = None):
+        from modeldeploy import retry
+
         self.api_client = api_client
+        self.policy = policy or retry.default_policy("kubernetes")
         from kubernetes.client.exceptions import ApiException
 
         self._api_exception = ApiException
@@ -98,21 +109,29 @@ class KubeApi:
             method=method, resource_path=path, query_params=query or None, header_params=headers,
             body=body, auth_settings=["BearerToken"],
         )
-        try:
+
+        def once() -> Any:
             response = self.api_client.call_api(*request)
             response.read()
             if not 200 <= response.status <= 299:
                 raise self._api_exception.from_response(
                     http_resp=response, body=response.data.decode("utf-8", "replace"), data=None
                 )
+            return response
+
+        from modeldeploy.retry import gave_up
+
+        try:
+            response = self.policy.call(once)
         except self._api_exception as exc:
             if exc.status == 404:
                 raise NotFound(_api_message(exc)) from None
-            raise TargetError(f"Kubernetes API: {method} {what or path}: {_api_message(exc)}") from None
+            error = Conflict if exc.status == 409 else TargetError
+            raise error(f"Kubernetes API: {method} {what or path}: {_api_message(exc)}{gave_up(exc)}") from None
         except Exception as exc:  # urllib3 connection errors, TLS, DNS
             if isinstance(exc, (TargetError, NotFound)):
                 raise
-            raise TargetError(f"Kubernetes API: {method} {what or path}: {exc}".splitlines()[0]) from None
+            raise TargetError(f"Kubernetes API: {method} {what or path}: {exc}".splitlines()[0] + gave_up(exc)) from None
         return json.loads(response.data) if response.data else None
 
     # -- verbs --
@@ -158,11 +177,31 @@ class KubeApi:
         except NotFound as exc:  # the kind itself is not served (CRD missing) or the namespace is gone
             raise TargetError(f"Kubernetes API: {what}: {exc}") from None
 
-    def delete(self, kind: str, namespace: str, name: str, *, propagation: str = "Foreground") -> bool:
-        """Delete one object; False when it was already gone."""
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new object; Conflict when one of that name exists."""
+        info = kind_info(obj["kind"])
+        md = obj["metadata"]
+        return self._call("POST", info.collection(md["namespace"]), [], body=dict(obj),
+                          content_type="application/json", what=f"create {info.kind} {md['namespace']}/{md['name']}")
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT an object carrying ``metadata.resourceVersion``; Conflict when it changed since then,
+        NotFound when it is gone."""
+        info = kind_info(obj["kind"])
+        md = obj["metadata"]
+        path = f"{info.collection(md['namespace'])}/{quote(md['name'], safe='')}"
+        return self._call("PUT", path, [], body=dict(obj), content_type="application/json",
+                          what=f"replace {info.kind} {md['namespace']}/{md['name']}")
+
+    def delete(self, kind: str, namespace: str, name: str, *, propagation: str = "Foreground",
+               resource_version: str | None = None) -> bool:
+        """Delete one object; False when it was already gone. With ``resource_version`` the delete is
+        refused (Conflict) when the object changed since."""
         info = kind_info(kind)
         path = f"{info.collection(namespace)}/{quote(name, safe='')}"
-        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        if resource_version is not None:
+            body["preconditions"] = {"resourceVersion": resource_version}
         try:
             self._call("DELETE", path, [("propagationPolicy", propagation)], body=body,
                        content_type="application/json", what=f"{info.kind} {namespace}/{name}")
@@ -178,6 +217,8 @@ def connect(context: str | None, kubeconfig: str | None) -> KubeApi:
     except ImportError:
         raise MissingDependencyError("the kubernetes target needs the kubernetes client", hint=INSTALL_HINT) from None
     cfg = client.Configuration()
+    # One retry policy (modeldeploy.retry, with backoff) instead of urllib3's immediate re-sends.
+    cfg.retries = False
     try:
         config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
                                 persist_config=False)
