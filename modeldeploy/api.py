@@ -68,7 +68,7 @@ def load(
 
 
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
-    from modeldeploy.model.info import read_model
+    from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
@@ -80,7 +80,7 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         progress=progress,
         environ=environ,
     )
-    model = read_model(ref.local_path)
+    model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
 from modeldeploy.targets.azureml.config import AzureMLTarget
@@ -26,6 +26,25 @@ class ModelRegistration(StrictModel):
     name: Line = Field(description="Registered model name.")
     tags: dict[str, Line] = Field(default_factory=dict, description="Tags added to the new version.")
     description: str | None = Field(default=None, description="Description of the registered version.")
+
+
+class CustomEnvironment(StrictModel):
+    """Where a custom model's scoring code runs: an image, a conda or pip requirements file, or an image
+    plus one of the files (installed on top of it). Paths are relative to deploy.yaml."""
+
+    image: Line | None = Field(
+        default=None, description="Base image the code runs in (docker FROM, Azure ML environment image)."
+    )
+    conda_file: Line | None = Field(default=None, description="conda environment file (its pip section is installed).")
+    requirements_file: Line | None = Field(default=None, description="pip requirements file.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CustomEnvironment":
+        if self.conda_file and self.requirements_file:
+            raise ValueError("give conda_file or requirements_file, not both")
+        if not (self.image or self.conda_file or self.requirements_file):
+            raise ValueError("needs image, conda_file or requirements_file (or image plus one of the files)")
+        return self
 
 
 class ModelSection(StrictModel):
@@ -47,6 +66,35 @@ class ModelSection(StrictModel):
     registration: ModelRegistration | None = Field(
         default=None, alias="register", description="Register the model on apply."
     )
+    code: Line | None = Field(
+        default=None,
+        validate_default=True,
+        description="model.type custom: folder with your scoring code (relative to this file).",
+    )
+    entry: Line | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "model.type custom: the module inside code with init() and run(data) (e.g. score.py), "
+            "or a command that serves /ping and /invocations on port 8080 itself."
+        ),
+    )
+    environment: CustomEnvironment | None = Field(
+        default=None, validate_default=True, description="model.type custom: image and/or conda/requirements file."
+    )
+
+    @field_validator("code", "entry", "environment")
+    @classmethod
+    def _custom_only(cls, v: Any, info: ValidationInfo) -> Any:
+        kind = info.data.get("type")
+        if kind is None:  # type itself was invalid; that error is reported
+            return v
+        if kind == "custom" and v is None and info.field_name in ("code", "entry"):
+            what = "the folder with your scoring code" if info.field_name == "code" else "the module (score.py) or command to run"
+            raise ValueError(f"model.type custom needs model.{info.field_name}: {what}")
+        if kind != "custom" and v is not None:
+            raise ValueError(f"only used with model.type custom (this model is type {kind})")
+        return v
 
 
 class Waiver(StrictModel):

@@ -134,10 +134,8 @@ class AzureMLTarget(StrictModel):
     )
     environment_image: Line = Field(
         default="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest",
-        description="Base image of the environment for model.type custom.",
+        description="model.type custom: environment image when model.environment.image is not set.",
     )
-    code: Line | None = Field(default=None, description="model.type custom: folder with the scoring script (relative to deploy.yaml).")
-    scoring_script: Line = Field(default="score.py", description="model.type custom: scoring script inside code.")
     batch: BatchSettings = Field(default_factory=BatchSettings)
     destroy_model_versions: bool = Field(
         default=False, description="destroy also archives the model versions modeldeploy registered (Azure cannot delete them)."

@@ -14,6 +14,7 @@ TAG_DIGEST = "modeldeploy.model.digest"
 TAG_URI = "modeldeploy.model.uri"
 TAG_SIG_DIGEST = "modeldeploy.signature.digest"
 TAG_SIG = "modeldeploy.signature"
+TAG_CODE_DIGEST = "modeldeploy.code.digest"
 RESERVED_PREFIX = "modeldeploy."
 
 #: Endpoints and deployments are ARM resources: tag values are limited to 256 characters.

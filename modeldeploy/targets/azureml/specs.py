@@ -66,7 +66,7 @@ def build_specs(ctx: "RenderContext") -> Specs:
     t: AzureMLTarget = ctx.spec.target
     mode = target_mode(t)
     model_type = ctx.spec.model.type
-    _check_supported(mode, model_type, t)
+    _check_supported(ctx, mode, model_type, t)
     ep_name = naming.endpoint_name(ctx.spec.name, t.endpoint_name)
     model = model_spec(ctx)
     endpoint = endpoint_spec(ctx, mode, ep_name)
@@ -81,11 +81,27 @@ def build_specs(ctx: "RenderContext") -> Specs:
     return Specs(mode, endpoint, deployment, model, conda)
 
 
-def _check_supported(mode: str, model_type: str, t: AzureMLTarget) -> None:
+#: Azure ML VM sizes with NVIDIA GPUs: the N-series (NC, ND, NV families).
+GPU_SIZES = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
+
+
+def _check_supported(ctx: "RenderContext", mode: str, model_type: str, t: AzureMLTarget) -> None:
     if model_type == "triton" and mode != "managed":
-        raise RenderError(f"model.type triton is only supported on managed online endpoints (this is {mode}); custom Triton images are a later issue")
-    if model_type == "custom" and not t.code:
-        raise RenderError("model.type custom needs target.code: the folder with your scoring script (init()/run())")
+        raise RenderError(
+            f"model.type triton: Azure ML serves triton_model without code on managed online endpoints only (this is {mode}); "
+            "for Kubernetes or batch use model.type custom with a scoring script"
+        )
+    entry = ctx.spec.model.entry
+    if model_type == "custom" and entry is not None and not entry.endswith(".py"):
+        raise RenderError(
+            f"model.entry {entry!r}: Azure ML runs a scoring script with init() and run(raw_data), e.g. score.py, not a command"
+        )
+    gpu = ctx.spec.resources.gpu
+    if gpu and mode == "managed" and not GPU_SIZES.match(t.instance_type):
+        raise RenderError(
+            f"resources.gpu {gpu}: instance_type {t.instance_type} has no GPU; use an N-series size such as "
+            "Standard_NC6s_v3, Standard_NC4as_T4_v3 or Standard_ND96asr_v4"
+        )
 
 
 # --- tags ----------------------------------------------------------------------------------------
@@ -237,16 +253,26 @@ def _scale_settings(ctx: "RenderContext", mode: str) -> dict[str, Any]:
 
 def _custom_parts(ctx: "RenderContext") -> dict[str, Any]:
     t: AzureMLTarget = ctx.spec.target
+    env = ctx.spec.model.environment
     return {
-        "code_configuration": {"code": CODE_DIR, "scoring_script": t.scoring_script},
-        "environment": {"image": t.environment_image, "conda_file": CONDA_FILE},
+        "code_configuration": {"code": CODE_DIR, "scoring_script": ctx.spec.model.entry},
+        "environment": {"image": (env.image if env and env.image else t.environment_image), "conda_file": CONDA_FILE},
     }
+
+
+def code_digest_tag(ctx: "RenderContext") -> dict[str, str]:
+    """Custom models: the code's digest, so a code-only change is a new (blue/green) deployment."""
+    if ctx.spec.model.type != "custom":
+        return {}
+    from modeldeploy.model.custom import code_digest
+
+    return {naming.TAG_CODE_DIGEST: code_digest(code_folder(ctx))}
 
 
 def deployment_body(ctx: "RenderContext", mode: str, endpoint: str, model: dict[str, Any]) -> dict[str, Any]:
     """The deployment spec without ``$schema`` and ``name`` (the name is a hash of this)."""
     t: AzureMLTarget = ctx.spec.target
-    body: dict[str, Any] = {"endpoint_name": endpoint, "model": inline_model(model), "tags": resource_tags(ctx)}
+    body: dict[str, Any] = {"endpoint_name": endpoint, "model": inline_model(model), "tags": {**resource_tags(ctx), **code_digest_tag(ctx)}}
     if ctx.spec.model.type == "custom":
         body.update(_custom_parts(ctx))
     env = environment_variables(ctx)
@@ -297,7 +323,8 @@ def deployment_body(ctx: "RenderContext", mode: str, endpoint: str, model: dict[
 
 
 def custom_conda(ctx: "RenderContext") -> dict[str, Any]:
-    """The model's conda environment plus the Azure ML inference server (custom models)."""
+    """The conda environment of a custom model (model.environment.conda_file, or Python plus the pip
+    requirements of model.environment.requirements_file) plus the Azure ML inference server."""
     conda = copy.deepcopy(dict(ctx.model.conda)) if ctx.model.conda else None
     if conda is None:
         py = ctx.model.python_version or "3.11"
@@ -316,10 +343,19 @@ def custom_conda(ctx: "RenderContext") -> dict[str, Any]:
 
 
 def code_folder(ctx: "RenderContext") -> Path:
-    t: AzureMLTarget = ctx.spec.target
-    folder = (ctx.base_dir / (t.code or "")).resolve()
-    if not folder.is_dir():
-        raise RenderError(f"target.code {t.code!r}: no such folder next to deploy.yaml")
-    if not (folder / t.scoring_script).is_file():
-        raise RenderError(f"target.code {t.code!r} has no scoring script {t.scoring_script!r}")
+    """model.code, resolved against deploy.yaml's folder (it exists and holds model.entry)."""
+    from modeldeploy.model.custom import code_folder as resolve_code
+
+    folder = resolve_code(ctx.spec.model, ctx.base_dir)
+    if folder is None:
+        raise RenderError("model.type custom needs model.code and model.entry")
     return folder
+
+
+def model_prefix(ctx: "RenderContext") -> str:
+    """Where the model files go under azureml/: triton_model assets are a model repository, so a
+    single Triton model folder goes into model/<its name>/."""
+    repo = getattr(ctx.model, "repository", None)
+    if ctx.spec.model.type == "triton" and repo is not None and repo.single:
+        return f"azureml/{MODEL_DIR}/{repo.models[0].name}"
+    return f"azureml/{MODEL_DIR}"

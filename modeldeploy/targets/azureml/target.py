@@ -10,7 +10,6 @@ returning. Everything touching Azure goes through the adapter in client.py.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml import resources as res
 from modeldeploy.targets.azureml.client import AzureMLAPI, AzureMLClient, DeploymentFailed, DeploymentState, ModelVersion, parse_model_id
 from modeldeploy.targets.azureml.rollout import TrafficShift
-from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder
+from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix
 from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, validate_artifacts, write_tree
 from modeldeploy.targets.base import ApplyResult, LiveResource, ObserveOptions, Observed, RenderContext, Resource, Target
 
@@ -39,19 +38,6 @@ LOG_LINES = 50
 def _connect(ctx: RenderContext) -> AzureMLAPI:
     t = ctx.spec.target
     return AzureMLClient.connect(t.subscription_id, t.resource_group, t.workspace, t.mode)
-
-
-def _files(folder: Path, prefix: str) -> list[Artifact]:
-    out: list[Artifact] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__", ".git"})
-        for f in sorted(filenames):
-            if f.endswith(".pyc"):
-                continue
-            full = Path(dirpath, f)
-            rel = full.relative_to(folder).as_posix()
-            out.append(Artifact(f"{prefix}/{rel}", "application/octet-stream", full.read_bytes(), source=rel))
-    return out
 
 
 class AzureMLTargetImpl(Target):
@@ -89,11 +75,16 @@ class AzureMLTargetImpl(Target):
             Artifact(ENDPOINT, "application/yaml", dump_azure_yaml(specs.endpoint)),
             Artifact(DEPLOYMENT, "application/yaml", dump_azure_yaml(specs.deployment)),
             Artifact(MODEL, "application/yaml", dump_azure_yaml(specs.model)),
-            *model_artifacts(ctx, prefix="azureml/model"),
+            *model_artifacts(ctx, prefix=model_prefix(ctx)),
         ]
         if specs.conda is not None:
+            from modeldeploy.model.custom import code_files
+
             artifacts.append(Artifact(f"azureml/{CONDA_FILE}", "application/yaml", dump_azure_yaml(specs.conda)))
-            artifacts.extend(_files(code_folder(ctx), f"azureml/{CODE_DIR}"))
+            artifacts.extend(
+                Artifact(f"azureml/{CODE_DIR}/{rel}", "application/octet-stream", content, source=rel, mode=mode)
+                for rel, content, mode in code_files(code_folder(ctx))
+            )
         validate_artifacts(artifacts, specs.mode)
         return artifacts
 

@@ -29,3 +29,8 @@ class DockerTarget(StrictModel):
         default=False,
         description="Run as root instead of the non-root user 10001 (SageMaker's container contract expects root).",
     )
+    triton_version: Line = Field(
+        default="24.12",
+        pattern=r"^[0-9]{2}\.[0-9]{2}$",
+        description="model.type triton: NVIDIA Triton release, FROM nvcr.io/nvidia/tritonserver:<version>-py3.",
+    )

@@ -47,8 +47,9 @@ def python_version(ctx: RenderContext) -> tuple[str, list[str]]:
     return v, notes
 
 
-def requirements(ctx: RenderContext) -> tuple[list[str], list[str]]:
-    """pip requirement lines for the image, and notes about what had to be translated or added."""
+def requirements(ctx: RenderContext, *, add_mlflow: bool = True) -> tuple[list[str], list[str]]:
+    """pip requirement lines for the image, and notes about what had to be translated or added.
+    ``add_mlflow`` False (custom models): the image does not serve with MLflow, so none is added."""
     notes: list[str] = []
     reqs = [r.strip() for r in ctx.model.requirements if r.strip() and not r.strip().startswith("#")]
     source = getattr(ctx.model, "requirements_source", None)
@@ -74,7 +75,7 @@ def requirements(ctx: RenderContext) -> tuple[list[str], list[str]]:
         if any(ch in line for ch in "\n\r\x00"):
             raise RenderError(f"requirement line contains a control character: {line!r}")
     names = {re.split(r"[=<>!~\[ ;@]", r, maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
-    if not names & {"mlflow", "mlflow-skinny"}:
+    if add_mlflow and not names & {"mlflow", "mlflow-skinny"}:
         pin = f"=={ctx.model.mlflow_version}" if ctx.model.mlflow_version else ""
         reqs.append(f"mlflow-skinny{pin}")
         notes.append("the model's requirements do not name mlflow; added mlflow-skinny" + pin)
@@ -99,7 +100,15 @@ def mlflow_major(ctx: RenderContext, reqs: list[str]) -> int:
 
 
 def image_reference(ctx: RenderContext) -> str:
-    return ctx.spec.target.image or f"{ctx.spec.name}:{ctx.ref.short_digest}"
+    """target.image, else NAME:<12 hex>: of the model digest, or for custom models of the model and
+    code digests together (a code-only change is a new image)."""
+    if ctx.spec.target.image:
+        return ctx.spec.target.image
+    if ctx.spec.model.type == "custom":
+        from modeldeploy.targets.docker.kinds import custom_tag
+
+        return f"{ctx.spec.name}:{custom_tag(ctx)}"
+    return f"{ctx.spec.name}:{ctx.ref.short_digest}"
 
 
 class DockerTargetImpl(Target):
@@ -108,6 +117,15 @@ class DockerTargetImpl(Target):
     extra = None
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
+        if ctx.spec.model.type != "mlflow":
+            from modeldeploy.targets.docker.kinds import render_custom, render_triton
+
+            artifacts = render_custom(ctx) if ctx.spec.model.type == "custom" else render_triton(ctx)
+            _check_dockerfile(next(a.content.decode() for a in artifacts if a.path == "Dockerfile"))
+            return artifacts
+        return self._render_mlflow(ctx)
+
+    def _render_mlflow(self, ctx: RenderContext) -> list[Artifact]:
         spec = ctx.spec
         target = spec.target
         py, notes = python_version(ctx)

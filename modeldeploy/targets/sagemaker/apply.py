@@ -93,7 +93,7 @@ class Applier:
 
     def _upload(self, res: Resource) -> None:
         from modeldeploy.model.digest import model_digest
-        from modeldeploy.targets.sagemaker.package import write_model_tar
+        from modeldeploy.targets.sagemaker.package import layout_for, write_model_tar
 
         bucket, key = res.body["Bucket"], res.body["Key"]
         head = self.r.head(bucket, key)
@@ -107,7 +107,7 @@ class Applier:
                 f"model folder {folder} changed since it was resolved ({self.ctx.ref.digest} → {actual}); plan again"
             )
         with tempfile.NamedTemporaryFile(prefix="modeldeploy-", suffix=".tar.gz") as tmp:
-            write_model_tar(folder, tmp)
+            write_model_tar(folder, tmp, layout=layout_for(self.ctx.spec.model.type, self.ctx.model))
             tmp.flush()
             size = tmp.tell()
             self.progress.step(f"uploading model.tar.gz ({size} bytes) to {res.name}")

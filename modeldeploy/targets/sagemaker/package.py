@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,17 +31,44 @@ def _info(rel: str, real: Path, size: int) -> tarfile.TarInfo:
     return info
 
 
-def write_model_tar(root: Path, dest: BinaryIO, *, compresslevel: int = 6) -> None:
+@dataclass(frozen=True)
+class Layout:
+    """What the archive must hold at its top (``required``) and where the folder goes (``prefix``)."""
+
+    required: str | None = "MLmodel"
+    prefix: str = ""
+
+
+MLFLOW_LAYOUT = Layout()
+
+
+def layout_for(model_type: str, model: object) -> Layout:
+    """MLflow: MLmodel at the root. Custom: the folder as it is. Triton: a model repository at the
+    root (SageMaker's Triton container serves /opt/ml/model as the repository), so a single model
+    folder goes under its model name."""
+    if model_type == "custom":
+        return Layout(required=None)
+    if model_type == "triton":
+        repo = getattr(model, "repository", None)
+        if repo is not None and repo.single:
+            name = repo.models[0].name
+            return Layout(required=f"{name}/config.pbtxt", prefix=f"{name}/")
+        return Layout(required=None)
+    return MLFLOW_LAYOUT
+
+
+def write_model_tar(root: Path, dest: BinaryIO, *, compresslevel: int = 6, layout: Layout = MLFLOW_LAYOUT) -> None:
     """Write the deterministic model.tar.gz of the folder ``root`` to ``dest``."""
     entries = list_files(Path(root))
-    if not any(e.rel == "MLmodel" for e in entries):
-        raise ModelError(f"{root}: no MLmodel file at the top of the model folder")
+    names = [layout.prefix + e.rel for e in entries]
+    if layout.required is not None and layout.required not in names:
+        raise ModelError(f"{root}: no {layout.required} file at the top of the model folder")
     with gzip.GzipFile(filename="", mode="wb", fileobj=dest, mtime=0, compresslevel=compresslevel) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-            for entry in entries:
+            for entry, name in zip(entries, names):
                 with open(entry.real, "rb") as f:
                     size = os.fstat(f.fileno()).st_size
-                    tar.addfile(_info(entry.rel, entry.real, size), f)
+                    tar.addfile(_info(name, entry.real, size), f)
 
 
 def read_member(stream: BinaryIO, name: str, *, limit: int = 16 << 20) -> bytes | None:

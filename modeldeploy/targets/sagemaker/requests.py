@@ -6,6 +6,7 @@ Every body is plain JSON-able data, validated against botocore's service model b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ POLICY_NAME = "modeldeploy-target-tracking"
 SECRET_REF_SUFFIX = "__SECRET_REF"
 META_DIGEST = "modeldeploy-model-digest"
 META_NAME = "modeldeploy-name"
+TRITON_DEFAULT_MODEL = "SAGEMAKER_TRITON_DEFAULT_MODEL_NAME"
 _SERVING_ENV = ("MODELDEPLOY_WORKERS", "MODELDEPLOY_TIMEOUT_SECONDS", "MODELDEPLOY_MAX_BODY_BYTES", "MODELDEPLOY_MODEL_PATH")
 
 
@@ -86,6 +88,44 @@ def container_environment(ctx: RenderContext) -> dict[str, str]:
     return dict(sorted(env.items()))
 
 
+def triton_environment(ctx: RenderContext) -> dict[str, str]:
+    """The SageMaker Triton container's settings: which model of the repository answers /invocations,
+    plus serving.env. Triton does not run modeldeploy's entrypoint, so secret references cannot be
+    resolved in it."""
+    serving = ctx.spec.serving
+    if serving.secrets:
+        raise RenderError("serving.secrets: the SageMaker Triton container cannot resolve secret references; use env or IAM")
+    repo = getattr(ctx.model, "repository", None)
+    default = repo.default_model if repo is not None else None
+    if default is None:
+        raise RenderError(
+            "model.type triton on SageMaker: the repository holds several models and no single ensemble; "
+            "SageMaker serves one default model (SAGEMAKER_TRITON_DEFAULT_MODEL_NAME) — deploy one model or add an ensemble"
+        )
+    env = {name: value for name, value in serving.env.items()}
+    if TRITON_DEFAULT_MODEL in env:
+        raise RenderError(f"serving.env.{TRITON_DEFAULT_MODEL} is set by modeldeploy from the repository; remove it")
+    env[TRITON_DEFAULT_MODEL] = default.name
+    return dict(sorted(env.items()))
+
+
+GPU_FAMILIES = re.compile(r"^ml\.(g[0-9]+[a-z]*|p[0-9]+[a-z]*)\.")
+
+
+def check_gpu(ctx: RenderContext) -> None:
+    """resources.gpu > 0 asks for a GPU instance (ml.g*/ml.p*); serverless endpoints have none."""
+    gpu = ctx.spec.resources.gpu
+    target: SageMakerTarget = ctx.spec.target
+    if not gpu:
+        return
+    if target.mode == "serverless":
+        raise RenderError(f"resources.gpu {gpu}: SageMaker serverless endpoints have no GPUs; use mode realtime or async")
+    if not GPU_FAMILIES.match(target.instance_type):
+        raise RenderError(
+            f"resources.gpu {gpu}: instance_type {target.instance_type} has no GPU; use a GPU type such as ml.g5.xlarge or ml.p3.2xlarge"
+        )
+
+
 def system_tags(ctx: RenderContext) -> dict[str, str]:
     sig = ctx.model.signature
     return {
@@ -106,6 +146,7 @@ def model_data_location(ctx: RenderContext) -> tuple[str, str]:
 def build(ctx: RenderContext) -> Requests:
     spec = ctx.spec
     target: SageMakerTarget = spec.target
+    check_gpu(ctx)
     tags = build_tags(system_tags(ctx), {**spec.labels, **target.tags})
     bucket, key = model_data_location(ctx)
     base = spec.name
@@ -139,7 +180,7 @@ def _create_model(ctx: RenderContext, target: SageMakerTarget, tags: list[dict[s
         "PrimaryContainer": {
             "Image": target.image,
             "ModelDataUrl": data_url,
-            "Environment": container_environment(ctx),
+            "Environment": triton_environment(ctx) if ctx.spec.model.type == "triton" else container_environment(ctx),
         },
         "Tags": tags,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from modeldeploy.model.info import read_model
+from modeldeploy.model.kinds import read_for_spec
 from modeldeploy.plan.model import Action, Change, Plan
 from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.base import ModelRef, Observed, RenderContext, Resource
@@ -31,7 +31,7 @@ def context(spec_path: Path, *, digest: str = DIGEST, env: str | None = None) ->
     loaded = load_spec(spec_path, env)
     source = (loaded.base_dir / loaded.spec.model.source).resolve()
     ref = ModelRef(uri=loaded.spec.model.source, pinned_uri=loaded.spec.model.source, digest=digest, local_path=source)
-    return RenderContext(spec=loaded.spec, model=read_model(source), ref=ref, env=env, tool_version="0.0.0", base_dir=loaded.base_dir)
+    return RenderContext(spec=loaded.spec, model=read_for_spec(source, loaded.spec.model, loaded.base_dir), ref=ref, env=env, tool_version="0.0.0", base_dir=loaded.base_dir)
 
 
 def write_spec(tmp: Path, *, name: str = "iris-classifier", target: str = "", extra: str = "", model: Path = MODEL, file: str = "deploy.yaml") -> Path:

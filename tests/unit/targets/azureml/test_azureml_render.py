@@ -168,15 +168,19 @@ def test_batch_rejects_other_auth_and_needs_compute(tmp_path: Path) -> None:
 
 
 def test_triton_outside_managed_and_custom_without_code_are_clear_errors(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, target="  compute: k8s\n")
+    from tests.unit.model.test_custom_triton import write_triton_model
+
+    triton = write_triton_model(tmp_path / "repo" / "densenet")
+    spec = write_spec(tmp_path, target="  compute: k8s\n", model=triton)
     text = spec.read_text().replace("model: {source: ", "model: {type: triton, source: ")
     spec.write_text(text)
     with pytest.raises(RenderError, match="triton"):
         render(spec)
     spec2 = write_spec(tmp_path)
     spec2.write_text(spec2.read_text().replace("model: {source: ", "model: {type: custom, source: "))
-    with pytest.raises(RenderError, match="target.code"):
+    with pytest.raises(SpecError) as err:
         render(spec2)
+    assert "model.type custom needs model.code" in "\n".join(err.value.lines())
 
 
 def test_sdk_loader_rejection_becomes_render_error(tmp_path: Path) -> None:
