@@ -1,0 +1,201 @@
+"""modeldeploy's container entrypoint (copied verbatim into every image; no user data in here).
+
+  serve         start the MLflow scoring server on $MODELDEPLOY_PORT (default 8080): GET /ping,
+                /health, /version, POST /invocations. `docker run IMAGE serve` is SageMaker's contract.
+  predict I O   score the file I into O once (batch jobs); content type from $MODELDEPLOY_INPUT_TYPE.
+  healthcheck   exit 0 when /ping answers 200 (used by HEALTHCHECK).
+
+The environment is installed at build time; nothing is created or downloaded at start-up. Request
+bodies larger than $MODELDEPLOY_MAX_BODY_BYTES are refused with 413 before the model sees them.
+Kept compatible with Python 3.7+, the oldest python_version found in real MLmodel files.
+"""
+
+import os
+import sys
+
+MODEL_PATH = os.environ.get("MODELDEPLOY_MODEL_PATH", "/opt/ml/model")
+
+
+def _int_env(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        sys.exit("%s must be an integer" % name)
+
+
+PORT = _int_env("MODELDEPLOY_PORT", 8080)
+WORKERS = _int_env("MODELDEPLOY_WORKERS", 1)
+TIMEOUT = _int_env("MODELDEPLOY_TIMEOUT_SECONDS", 60)
+MAX_BODY = _int_env("MODELDEPLOY_MAX_BODY_BYTES", 100 * 1024 * 1024)
+
+
+class AsgiBodyLimit(object):
+    """Refuse requests whose body exceeds the limit (declared or streamed) with 413."""
+
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
+                return await self._too_large(send)
+        seen = [0]
+
+        async def limited_receive():
+            message = await receive()
+            seen[0] += len(message.get("body", b""))
+            if seen[0] > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            return await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            return await self._too_large(send)
+
+    async def _too_large(self, send):
+        body = b'{"error_code": "REQUEST_TOO_LARGE", "message": "request body exceeds the limit"}'
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class WsgiBodyLimit(object):
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > self.limit:
+            start_response("413 Request Entity Too Large", [("Content-Type", "application/json")])
+            return [b'{"error_code": "REQUEST_TOO_LARGE", "message": "request body exceeds the limit"}']
+        return self.app(environ, start_response)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _mlflow_major():
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7
+        import importlib_metadata as metadata
+    for dist in ("mlflow", "mlflow-skinny"):
+        try:
+            return int(metadata.version(dist).split(".")[0])
+        except Exception:
+            continue
+    return 0
+
+
+def _asgi_app():
+    """MLflow 3 serves with FastAPI under uvicorn; the model is loaded once per worker."""
+    from mlflow import pyfunc
+    from mlflow.pyfunc import scoring_server
+
+    return AsgiBodyLimit(scoring_server.init(pyfunc.load_model(MODEL_PATH)), MAX_BODY)
+
+
+def serve():
+    os.environ.setdefault("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", str(TIMEOUT))
+    if _mlflow_major() >= 3:
+        import uvicorn
+
+        uvicorn.run("entrypoint:_asgi_app", factory=True, host="0.0.0.0", port=PORT,
+                    workers=WORKERS, timeout_keep_alive=5, app_dir=os.path.dirname(os.path.abspath(__file__)))
+        return
+    # MLflow 1.x/2.x: a Flask app under gunicorn.
+    from gunicorn.app.base import BaseApplication
+
+    class App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", "0.0.0.0:%d" % PORT)
+            self.cfg.set("workers", WORKERS)
+            self.cfg.set("timeout", TIMEOUT)
+
+        def load(self):
+            from mlflow import pyfunc
+            from mlflow.pyfunc import scoring_server
+
+            return WsgiBodyLimit(scoring_server.init(pyfunc.load_model(MODEL_PATH)), MAX_BODY)
+
+    App().run()
+
+
+def predict(input_path, output_path):
+    from mlflow.pyfunc import scoring_server
+
+    content_type = os.environ.get("MODELDEPLOY_INPUT_TYPE", "csv")
+    scoring_server._predict(MODEL_PATH, input_path, output_path, content_type)
+
+
+def healthcheck():
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/ping" % PORT, timeout=5) as resp:
+            sys.exit(0 if resp.status == 200 else 1)
+    except Exception:
+        sys.exit(1)
+
+
+SECRET_SUFFIX = "__SECRET_REF"
+
+
+def resolve_secret_refs(environ):
+    """NAME__SECRET_REF=secretsmanager:<secret id>#<key> (written by the SageMaker target, which has
+    no secret references of its own) becomes NAME=<value> in this process only; the value is never
+    printed or written anywhere."""
+    refs = dict((k[: -len(SECRET_SUFFIX)], v) for k, v in environ.items() if k.endswith(SECRET_SUFFIX))
+    if not refs:
+        return
+    try:
+        import boto3
+    except ImportError:
+        sys.exit("secret references need boto3 in the image (docker target: extra_requirements: [boto3])")
+    import json
+
+    client = boto3.client("secretsmanager")
+    cache = {}
+    for name, ref in sorted(refs.items()):
+        if not ref.startswith("secretsmanager:") or "#" not in ref:
+            sys.exit("%s%s: expected secretsmanager:<secret>#<key>" % (name, SECRET_SUFFIX))
+        secret_id, key = ref[len("secretsmanager:"):].rsplit("#", 1)
+        if secret_id not in cache:
+            cache[secret_id] = client.get_secret_value(SecretId=secret_id)["SecretString"]
+        raw = cache[secret_id]
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            if key not in data:
+                sys.exit("%s: key %r not found in secret %s" % (name, key, secret_id))
+            environ[name] = str(data[key])
+        else:
+            environ[name] = raw
+        del environ[name + SECRET_SUFFIX]
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else "serve"
+    if command in ("serve", "predict"):
+        resolve_secret_refs(os.environ)
+    if command == "serve":
+        serve()
+    elif command == "predict" and len(argv) == 4:
+        predict(argv[2], argv[3])
+    elif command == "healthcheck":
+        healthcheck()
+    else:
+        sys.exit("usage: entrypoint.py serve | predict INPUT OUTPUT | healthcheck")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
