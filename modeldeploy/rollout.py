@@ -7,10 +7,13 @@ readiness. A plan made against a git ref is for review only.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from modeldeploy.api import Deployment, plan as make_plan
 from modeldeploy.errors import PlanError
+from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
 from modeldeploy.plan.model import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.render.artifact import RenderResult
@@ -25,17 +28,46 @@ def apply(
     result: RenderResult | None = None,
     progress: Progress | None = None,
     options: ObserveOptions | None = None,
+    lease: LeaseSettings | None = None,
 ) -> ApplyResult:
-    """Carry out ``plan`` (computed now when not given) for one deployment."""
+    """Carry out ``plan`` (computed now when not given) for one deployment, holding its lease."""
     progress = progress or Progress()
     if plan is None or result is None:
         plan, result = make_plan(dep, plan.against if plan else None, options=options)
-    artifacts = list(result.artifacts)
     if plan.against.startswith("git:"):
         raise PlanError(
             f"the plan for {plan.name} compares with {plan.against}; such plans are for review only",
             hint="apply against the rendered folder (--against DIR) or the live target (--against live)",
         )
+    if not plan.has_changes and not plan.against.startswith("dir:"):
+        progress.done(f"{plan.name}: no changes")
+        return ApplyResult()
+    with _leased(dep, plan.against, options, lease, "apply", progress):
+        return _apply(dep, plan, result, progress)
+
+
+@contextmanager
+def _leased(dep: Deployment, against: str, options: ObserveOptions | None, settings: LeaseSettings | None,
+            operation: str, progress: Progress) -> Iterator[None]:
+    """Hold the deployment's lease (a lock file beside a render folder, or the target's own backend
+    for live state) around ``operation``; released however the block ends."""
+    settings = settings or LeaseSettings()
+    backend: LeaseBackend | None = None
+    if settings.enabled:
+        if against != "live":
+            folder = Path(against[4:] if against.startswith("dir:") else against)
+            backend = FileLeaseBackend(folder_lease_path(folder, dep.name))
+        else:
+            backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    if backend is None:
+        yield
+        return
+    with Lease(backend, dep.name, settings, operation=operation, warn=progress.warn):
+        yield
+
+
+def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress) -> ApplyResult:
+    artifacts = list(result.artifacts)
     ctx = dep.context()
     if plan.against.startswith("dir:"):
         changed: tuple[str, ...] = ()
@@ -77,12 +109,18 @@ def _register(dep: Deployment, result: ApplyResult, artifacts: list, progress: P
     return ApplyResult(changed=result.changed + (f"mlflow_model_version.{reg.name}",), outputs={**result.outputs, "registered_version": f"{reg.name}/{version}"})
 
 
-def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None) -> ApplyResult:
-    """Remove everything modeldeploy created for this deployment (and nothing else)."""
+def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None,
+            lease: LeaseSettings | None = None) -> ApplyResult:
+    """Remove everything modeldeploy created for this deployment (and nothing else), holding its lease."""
     progress = progress or Progress()
     against = against or ("live" if dep.target.default_against == "live" else "dir:deploy/rendered")
     if against.startswith("git:"):
         raise PlanError("destroy works against a folder or live state, not a git ref")
+    with _leased(dep, against, options, lease, "destroy", progress):
+        return _destroy(dep, against, progress, options)
+
+
+def _destroy(dep: Deployment, against: str, progress: Progress, options: ObserveOptions | None) -> ApplyResult:
     if against != "live":
         folder = Path(against[4:] if against.startswith("dir:") else against) / dep.name
         removed = write_tree(folder, [], prune=True)

@@ -67,12 +67,16 @@ def apply(
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Apply despite breaking signature changes."),
     context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
+    lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
+    steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
         from modeldeploy.cli.planning import inputs_of, make_plans, print_plans
         from modeldeploy.errors import PolicyViolation
+        from modeldeploy.lease import LeaseSettings
 
+        lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease)
         seconds = parse_duration(timeout)
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
         saved = None
@@ -101,17 +105,17 @@ def apply(
             return
         if saved is None:
             _confirm("Apply these changes?", auto_approve)
-            outputs = _apply_all(plans)
+            outputs = _apply_all(plans, lease)
         else:
             from modeldeploy.plan.planfile import applying, mark_applied
 
             with applying(files[0], saved.plan_id):
-                outputs = _apply_all(plans)
+                outputs = _apply_all(plans, lease)
                 mark_applied(files[0], saved.plan_id, result=outputs)
         err(f"Apply complete: {len(plans)} deployment(s).")
 
 
-def _apply_all(plans) -> dict[str, str]:
+def _apply_all(plans, lease) -> dict[str, str]:
     from modeldeploy import rollout
     from modeldeploy.progress import for_stream
 
@@ -120,7 +124,7 @@ def _apply_all(plans) -> dict[str, str]:
     finished: list[str] = []
     for p, dep, result in plans:
         try:
-            outcome = rollout.apply(dep, p, result=result, progress=progress)
+            outcome = rollout.apply(dep, p, result=result, progress=progress, lease=lease)
         except KeyboardInterrupt:
             # Each target leaves every object it touched either in its old or its new state; say
             # exactly how far this run got so the next plan/apply can be read against it.
@@ -143,12 +147,15 @@ def destroy(
     against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
+    steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():
         from modeldeploy import api, rollout
         from modeldeploy.cli.common import collect
         from modeldeploy.cli.planning import options
+        from modeldeploy.lease import LeaseSettings
         from modeldeploy.progress import for_stream
 
         deps = collect(lambda p: api.load(p, env), expand_files(files))
@@ -156,5 +163,6 @@ def destroy(
         _confirm(f"Destroy {names}?", auto_approve)
         progress = for_stream(sys.stderr)
         for dep in deps:
-            rollout.destroy(dep, against=against, progress=progress, options=options(context=context))
+            rollout.destroy(dep, against=against, progress=progress, options=options(context=context),
+                            lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease))
         err(f"Destroy complete: {len(deps)} deployment(s).")

@@ -1,0 +1,350 @@
+"""Leases: one apply (or destroy) of a deployment at a time.
+
+A lease is a small record kept *on the target* — a Kubernetes ``coordination.k8s.io/v1`` Lease, an S3
+object written with a conditional put, a lock file beside a render folder — naming its holder
+(``user@host:pid:random``), when it was taken and when it expires. apply/destroy take it before the
+first change, renew it in a background thread while they run (every third of its duration), and
+release it in ``finally`` — after success, after an error and after Ctrl-C. A second apply of the same
+deployment meanwhile stops at once with a message naming the holder and the expiry. A lease left
+behind by a killed process stays until it expires; after that ``--steal-lease`` takes it over (a
+compare-and-set replace, so two stealers cannot both win). Stealing a lease that has not expired is
+refused: an unexpired lease means its holder renewed it recently.
+
+Each backend offers four compare-and-set operations (see :class:`LeaseBackend`); everything else —
+expiry, stealing, recognising our own retried write, renewal — is here, once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from modeldeploy.errors import TargetError
+
+DEFAULT_SECONDS = 300.0
+STEAL_HINT = "wait, or pass --steal-lease after it expires"
+
+
+class LeaseHeld(TargetError):
+    """Another run holds this deployment's lease."""
+
+    code = "MD702"
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """CLI flags: ``seconds`` is the lease duration (0 turns leasing off); ``steal`` takes over an
+    expired lease."""
+
+    seconds: float = DEFAULT_SECONDS
+    steal: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.seconds > 0
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    holder: str
+    operation: str
+    acquired: float  # epoch seconds
+    renewed: float
+    expires: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "LeaseRecord":
+        data = json.loads(text)
+        return cls(str(data["holder"]), str(data.get("operation", "apply")), float(data["acquired"]),
+                   float(data["renewed"]), float(data["expires"]))
+
+
+class LeaseBackend(Protocol):
+    """Where a lease lives. ``token`` is the store's version marker (resourceVersion, ETag, file
+    content); writes with a stale token must fail rather than overwrite."""
+
+    where: str  # for messages: "Lease models/iris-modeldeploy", "s3://bucket/key"
+
+    def read(self) -> tuple[LeaseRecord, Any] | None: ...
+    def create(self, record: LeaseRecord) -> Any | None: ...  # token, or None when one exists
+    def replace(self, record: LeaseRecord, token: Any) -> Any | None: ...  # new token, or None on conflict
+    def delete(self, token: Any) -> bool: ...  # False when it changed or is gone
+
+
+def holder_id() -> str:
+    """``user@host:pid:random`` — unique per run, readable in the busy message."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Lease:
+    """Acquire/renew/release one deployment's lease through a backend.
+
+    ``with lease:`` acquires, keeps it renewed from a daemon thread and releases on exit whatever
+    the exit (exception, KeyboardInterrupt). ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        backend: LeaseBackend,
+        name: str,
+        settings: LeaseSettings = LeaseSettings(),
+        *,
+        operation: str = "apply",
+        holder: str | None = None,
+        clock: Callable[[], float] = time.time,
+        warn: Callable[[str], None] | None = None,
+    ):
+        self.backend = backend
+        self.name = name
+        self.settings = settings
+        self.operation = operation
+        self.holder = holder or holder_id()
+        self.clock = clock
+        self.warn = warn or (lambda message: None)
+        self.record: LeaseRecord | None = None
+        self.token: Any = None
+        self.lost: str | None = None  # set when a renewal finds someone else holding it
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- the protocol --
+
+    def _new(self, acquired: float | None = None) -> LeaseRecord:
+        now = self.clock()
+        return LeaseRecord(self.holder, self.operation, acquired or now, now, now + self.settings.seconds)
+
+    def acquire(self) -> None:
+        for _ in range(5):  # each round loses at most one race with another run
+            mine = self._new()
+            token = self.backend.create(mine)
+            if token is not None:
+                self.record, self.token = mine, token
+                return
+            found = self.backend.read()
+            if found is None:
+                continue  # released between our create and read: try again
+            theirs, token = found
+            if theirs.holder == self.holder:  # our own create, retried after a dropped answer
+                self.record, self.token = theirs, token
+                return
+            if theirs.expires > self.clock():
+                raise LeaseHeld(
+                    f"{self.name} is being {_verb(theirs.operation)} by {theirs.holder} since {iso(theirs.acquired)} "
+                    f"(lease expires {iso(theirs.expires)}); {STEAL_HINT}",
+                    hint=f"the lease is {self.backend.where}",
+                )
+            if not self.settings.steal:
+                raise LeaseHeld(
+                    f"{self.name}: the lease held by {theirs.holder} since {iso(theirs.acquired)} expired at "
+                    f"{iso(theirs.expires)} (that run probably died); pass --steal-lease to take it over",
+                    hint=f"the lease is {self.backend.where}; check that {theirs.holder} is not still running",
+                )
+            new_token = self.backend.replace(mine, token)
+            if new_token is not None:
+                self.warn(f"took over the expired lease of {theirs.holder} (expired {iso(theirs.expires)})")
+                self.record, self.token = mine, new_token
+                return
+        raise LeaseHeld(f"{self.name}: could not take the lease at {self.backend.where}: other runs keep changing it")
+
+    def renew(self) -> bool:
+        """Push the expiry forward; False (and ``lost`` set) when someone else holds it now."""
+        with self._lock:
+            if self.record is None or self.lost:
+                return False
+            mine = self._new(self.record.acquired)
+            token = self.backend.replace(mine, self.token)
+            if token is None:
+                found = self.backend.read()
+                if found is None or found[0].holder != self.holder:
+                    self.lost = found[0].holder if found else "nobody (it was deleted)"
+                    self.warn(f"lost the lease of {self.name} to {self.lost}; finishing this step but not renewing")
+                    return False
+                mine, token = found  # our own replace, retried after a dropped answer
+            self.record, self.token = mine, token
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self.record is None:
+                return
+            try:
+                if self.lost is None and not self.backend.delete(self.token):
+                    found = self.backend.read()
+                    if found is not None and found[0].holder == self.holder:
+                        self.backend.delete(found[1])
+            finally:
+                self.record = self.token = None
+
+    # -- context manager with renewal --
+
+    def __enter__(self) -> "Lease":
+        self.acquire()
+        interval = max(self.settings.seconds / 3.0, 0.05)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._renew_loop, args=(interval,), daemon=True,
+                                        name=f"modeldeploy-lease-{self.name}")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        try:
+            self.release()
+        except Exception as err:  # never hide the apply's own outcome behind a release problem
+            self.warn(f"could not release the lease of {self.name} at {self.backend.where}: {err}; "
+                      f"it expires by itself")
+
+    def _renew_loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                if not self.renew():
+                    return
+            except Exception as err:  # transient trouble: the next tick tries again before expiry
+                self.warn(f"renewing the lease of {self.name} failed: {err}")
+
+
+def _verb(operation: str) -> str:
+    return {"apply": "applied", "destroy": "destroyed"}.get(operation, operation)
+
+
+# -- a lock file (render folders, the docker target) -------------------------------------------------
+
+
+class FileLeaseBackend:
+    """A lease file created atomically (written aside, hard-linked into place: fails when it exists);
+    replace/delete compare the content under ``flock`` and check the file was not unlinked meanwhile
+    (POSIX; without fcntl the compare-and-set is best effort)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.where = str(self.path)
+        self._made: list[Path] = []  # folders create() made, removed again on delete when empty
+
+    def read(self) -> tuple[LeaseRecord, Any] | None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            _flock(fd, shared=True)  # never see a replace half-written
+            text = os.read(fd, 1 << 16).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
+        try:
+            return LeaseRecord.from_json(text), text
+        except (ValueError, KeyError, TypeError):
+            # A torn or foreign file: treat as expired so --steal-lease can replace it.
+            return LeaseRecord("(unreadable lease file)", "apply", 0.0, 0.0, 0.0), text
+
+    def create(self, record: LeaseRecord) -> Any | None:
+        missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._made = missing
+        text = record.to_json()
+        # Written aside, then hard-linked into place: the link appears atomically *with* its content
+        # and fails when the name exists (O_EXCL alone would let a reader see an empty file).
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            return None
+        finally:
+            tmp.unlink()
+        return text
+
+    def _locked(self, token: Any, action: Callable[[int], Any]) -> Any:
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        try:
+            _flock(fd, shared=False)
+            if os.fstat(fd).st_nlink == 0:
+                return None  # deleted while we waited for the lock
+            current = os.read(fd, 1 << 16).decode("utf-8", "replace")
+            if current != token:
+                return None
+            return action(fd)
+        finally:
+            os.close(fd)
+
+    def replace(self, record: LeaseRecord, token: Any) -> Any | None:
+        text = record.to_json()
+
+        def write(fd: int) -> str:
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, text.encode())
+            return text
+
+        return self._locked(token, write)
+
+    def delete(self, token: Any) -> bool:
+        def unlink(fd: int) -> bool:
+            self.path.unlink()
+            for folder in self._made:  # innermost first: a failed apply leaves no empty render folder
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            return True
+
+        return bool(self._locked(token, unlink))
+
+
+def _flock(fd: int, *, shared: bool) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: compare-and-set without the lock
+        return
+    fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+
+
+def folder_lease_path(folder: Path, name: str) -> Path:
+    """The lock file for deployment ``name`` rendered into ``folder`` (beside, not inside, its
+    ``folder/name/`` tree, which apply makes hold exactly the render)."""
+    return Path(folder) / f".{name}.modeldeploy-lease"
+
+
+def builtin_backend(target: Any, ctx: Any, options: Any) -> LeaseBackend | None:
+    """The backend a built-in target ships in ``modeldeploy/targets/<kind>/lease.py`` (its
+    ``backend(target, ctx, options)``); None for plugin targets and targets without one."""
+    import importlib
+
+    module_name = type(target).__module__
+    if not module_name.startswith("modeldeploy.targets."):
+        return None
+    try:
+        module = importlib.import_module(f"modeldeploy.targets.{target.kind}.lease")
+    except ModuleNotFoundError:
+        return None
+    return module.backend(target, ctx, options)
