@@ -1,0 +1,9 @@
+import json
+
+
+def init():
+    pass
+
+
+def run(data):
+    return {"echo": json.loads(data)}
