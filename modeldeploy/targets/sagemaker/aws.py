@@ -15,6 +15,10 @@ from modeldeploy.errors import MissingDependencyError, TargetError
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
+# One client per service is shared by every deployment planned at once (--parallelism, up to 64) and
+# the reads each observe runs side by side; botocore's default pool of 10 connections would make the
+# rest open and drop a connection per call.
+MAX_POOL_CONNECTIONS = 128
 _NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "404", "NotFound", "NoSuchBucket"}
 
 
@@ -42,7 +46,11 @@ def _new_client(service: str, region: str) -> Any:
         raise MissingDependencyError(
             "the sagemaker target needs boto3", hint="pip install 'modeldeploy[aws]'"
         ) from None
-    config = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, user_agent_extra="modeldeploy")
+    config = Config(
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        user_agent_extra="modeldeploy",
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
     return boto3.client(service, region_name=region, config=config)
 
 

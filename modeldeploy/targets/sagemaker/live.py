@@ -13,9 +13,11 @@ Models and model.tar.gz objects are kept while a kept config (or model) still us
 from __future__ import annotations
 
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from modeldeploy.errors import TargetError
 from modeldeploy.targets.base import LiveResource, Observed, RenderContext, Resource
@@ -41,6 +43,8 @@ from modeldeploy.targets.sagemaker.target import (
     address,
     split_s3,
 )
+
+T = TypeVar("T")
 
 # Maps whose entries are all meaningful (not projected key by key).
 _MAPS = {"Environment", "Metadata"}
@@ -88,10 +92,36 @@ class Owned:
     created: str
 
 
-class Reader:
-    """Read-only access to one deployment's objects; shared by observe, apply and destroy."""
+class _Memo:
+    """Results of read calls by key, computed once even when threads ask at the same time."""
 
-    def __init__(self, clients: Clients, ctx: RenderContext):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[Any, Future] = {}
+
+    def get(self, key: Any, fn: Callable[[], T]) -> T:
+        with self._lock:
+            fut = self._futures.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._futures[key] = Future()
+        if owner:
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+        return fut.result()
+
+
+class Reader:
+    """Read-only access to one deployment's objects; shared by observe, apply and destroy.
+
+    ``memo=True`` (observe) reads each object's tags and each S3 head once: the endpoint's config
+    and model are also found again while listing owned objects. apply/destroy read fresh each time.
+    """
+
+    def __init__(self, clients: Clients, ctx: RenderContext, *, memo: bool = False):
+        self.memo = _Memo() if memo else None
         self.ctx = ctx
         self.target = ctx.spec.target
         region = self.target.region
@@ -104,6 +134,11 @@ class Reader:
     # -- single objects --------------------------------------------------------------------------
 
     def tags(self, arn: str) -> list[dict[str, str]]:
+        if self.memo is not None:
+            return list(self.memo.get(("tags", arn), lambda: self._tags(arn)))
+        return self._tags(arn)
+
+    def _tags(self, arn: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         for page in self.sm.get_paginator("list_tags").paginate(ResourceArn=arn):
             out.extend(page.get("Tags") or [])
@@ -123,6 +158,11 @@ class Reader:
         return find(f"transform job {name}", self.sm.describe_transform_job, TransformJobName=name)
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
+        if self.memo is not None:
+            return self.memo.get(("head", bucket, key), lambda: self._head(bucket, key))
+        return self._head(bucket, key)
+
+    def _head(self, bucket: str, key: str) -> dict[str, Any] | None:
         return find(f"s3://{bucket}/{key}", self.s3.head_object, Bucket=bucket, Key=key)
 
     def owns(self, arn: str) -> bool:
@@ -217,9 +257,22 @@ def kept(owned: Iterable[str], desired: str | None, current: str | None, created
     return keep
 
 
+@dataclass(frozen=True)
+class _Owned:
+    """The deployment's owned objects, listed while the endpoint chain is read."""
+
+    configs: list[Owned] | None
+    models: list[Owned]
+    objects: list[str]
+
+
 class Observer:
+    """Reads one deployment. The endpoint → config → model → S3 chain is read in order (each step
+    names the next); the scaling target/policy and the listings of owned objects do not depend on
+    it and are read at the same time, so a plan costs a few round trips, not one per call."""
+
     def __init__(self, clients: Clients, ctx: RenderContext, desired: list[Resource]):
-        self.r = Reader(clients, ctx)
+        self.r = Reader(clients, ctx, memo=True)
         self.ctx = ctx
         self.by_kind = {res.kind: res for res in desired}
         self.found: dict[str, LiveResource] = {}
@@ -228,15 +281,23 @@ class Observer:
         self.found[addr] = LiveResource(addr, kind, name, body, _iso(fingerprint))
 
     def run(self) -> Observed:
-        endpoint = self._endpoint()
-        config = self._config(endpoint)
-        model = self._model(config)
-        self._s3(model)
-        if endpoint is not None:
-            self._scaling()
-        self._job()
-        self._leftovers(config, model)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="modeldeploy-observe") as pool:
+            owned = pool.submit(self._owned)
+            scaling = pool.submit(self._read_scaling) if K_ENDPOINT in self.by_kind else None
+            endpoint = self._endpoint()
+            config = self._config(endpoint)
+            model = self._model(config)
+            self._s3(model)
+            if endpoint is not None:
+                self._scaling(scaling.result() if scaling is not None else self._read_scaling())
+            self._job()
+            self._leftovers(config, model, owned.result())
         return Observed(self.found, self._signature(model), self._deployed(model))
+
+    def _owned(self) -> _Owned:
+        configs = self.r.owned_configs() if K_CONFIG in self.by_kind else None
+        bucket = split_s3(self.by_kind[K_S3].name)[0]
+        return _Owned(configs, self.r.owned_models(), self.r.owned_objects(bucket))
 
     def _endpoint(self) -> dict[str, Any] | None:
         ep = self.r.endpoint()
@@ -291,15 +352,19 @@ class Observer:
             body = {"Bucket": bucket, "Key": key, "Metadata": dict(head.get("Metadata") or {})}
             self.add(res.address, K_S3, url, body, head.get("ETag", ""))
 
-    def _scaling(self) -> None:
+    def _read_scaling(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         rid = rq.scaling_resource_id(self.r.endpoint_name, self.r.target.variant_name)
         target = self.r.scalable_target(rid)
+        return target, (self.r.scaling_policy(rid) if target is not None else None)
+
+    def _scaling(self, read: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> None:
+        rid = rq.scaling_resource_id(self.r.endpoint_name, self.r.target.variant_name)
+        target, policy = read
         if target is None:
             return
         res = self.by_kind.get(K_SCALING_TARGET)
         template = res.body if res else {k: 0 for k in ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity")}
         self.add(address(K_SCALING_TARGET, self.r.endpoint_name), K_SCALING_TARGET, rid, project(target, template), target.get("CreationTime"))
-        policy = self.r.scaling_policy(rid)
         if policy is not None:
             pres = self.by_kind.get(K_SCALING_POLICY)
             ptemplate = pres.body if pres else {"PolicyName": "", "ResourceId": "", "PolicyType": ""}
@@ -315,11 +380,11 @@ class Observer:
             body = {**project(job, res.body), "Tags": self.r.tags(job["TransformJobArn"])}
             self.add(res.address, K_JOB, res.name, body, job.get("CreationTime"))
 
-    def _leftovers(self, config: dict[str, Any] | None, model: dict[str, Any] | None) -> None:
+    def _leftovers(self, config: dict[str, Any] | None, model: dict[str, Any] | None, listed: _Owned) -> None:
         cres, mres, sres = self.by_kind.get(K_CONFIG), self.by_kind[K_MODEL], self.by_kind[K_S3]
         keep_models = {mres.name}
         if cres is not None or config is not None:
-            owned = self.r.owned_configs()
+            owned = listed.configs if listed.configs is not None else self.r.owned_configs()
             created = {o.name: o.created for o in owned}
             current = config["EndpointConfigName"] if config else None
             keep = kept(created, cres.name if cres else None, current, created) if cres else set()
@@ -329,7 +394,7 @@ class Observer:
                     keep_models.update(v["ModelName"] for v in (cfg or {}).get("ProductionVariants") or [])
                 else:
                     self.add(address(K_CONFIG, o.name), K_CONFIG, o.name, {"EndpointConfigName": o.name, "CreationTime": o.created})
-        owned_models = self.r.owned_models()
+        owned_models = listed.models
         if cres is None:  # batch: no configs hold models; keep the desired one and the previous
             created = {o.name: o.created for o in owned_models}
             keep_models = kept(created, mres.name, model["ModelName"] if model else None, created)
@@ -343,7 +408,7 @@ class Observer:
             else:
                 self.add(address(K_MODEL, o.name), K_MODEL, o.name, {"ModelName": o.name, "CreationTime": o.created})
         bucket = split_s3(sres.name)[0]
-        for key in self.r.owned_objects(bucket):
+        for key in listed.objects:
             if key not in keep_keys:
                 url = f"s3://{bucket}/{key}"
                 self.add(address(K_S3, url), K_S3, url, {"Bucket": bucket, "Key": key})

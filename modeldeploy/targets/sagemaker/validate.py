@@ -14,6 +14,7 @@ must not pay it.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -22,11 +23,22 @@ from modeldeploy.errors import RenderError
 _SKIPPED: set[str] = set()
 
 
-@lru_cache(maxsize=None)
-def _service_model(service: str) -> Any:
-    import botocore.session
+_MODELS: dict[str, Any] = {}
+_MODELS_LOCK = threading.Lock()
 
-    return botocore.session.get_session().get_service_model(service)
+
+def _service_model(service: str) -> Any:
+    """botocore's service model, loaded once per process. A lock, not just a cache: a live plan
+    renders deployments on several threads, and each would otherwise parse the same large JSON."""
+    model = _MODELS.get(service)
+    if model is None:
+        with _MODELS_LOCK:
+            model = _MODELS.get(service)
+            if model is None:
+                import botocore.session
+
+                model = _MODELS[service] = botocore.session.get_session().get_service_model(service)
+    return model
 
 
 @lru_cache(maxsize=None)
