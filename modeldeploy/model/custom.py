@@ -49,7 +49,7 @@ class CustomModelInfo(ModelInfo):
 
     @property
     def entry_is_module(self) -> bool:
-        return bool(self.entry) and str(self.entry).endswith(".py")
+        return is_module_entry(self.entry)
 
     @property
     def entry_module(self) -> str | None:
@@ -57,6 +57,11 @@ class CustomModelInfo(ModelInfo):
         if not self.entry_is_module:
             return None
         return str(self.entry)[:-3].replace("/", ".")
+
+
+def is_module_entry(entry: str | None) -> bool:
+    """``score.py`` / ``pkg/score.py`` is a module with init()/run(); anything else is a command."""
+    return bool(entry) and str(entry).endswith(".py") and not any(ch.isspace() for ch in str(entry))
 
 
 def _error(display: str, message: str) -> ModelError:
@@ -89,7 +94,7 @@ def _code(section: "ModelSection", base: Path) -> Path:
     folder = _inside(base, section.code, "model.code")
     if not folder.is_dir():
         raise _error(section.code, "model.code: no such folder next to deploy.yaml")
-    if section.entry.endswith(".py"):
+    if is_module_entry(section.entry):
         entry = _inside(folder, section.entry, "model.entry")
         if not entry.is_file():
             raise _error(f"{section.code}/{section.entry}", "model.entry: no such file in model.code")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import RenderError
+from modeldeploy.model.custom import is_module_entry
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml.config import AzureMLTarget, Probe
 
@@ -92,7 +93,7 @@ def _check_supported(ctx: "RenderContext", mode: str, model_type: str, t: AzureM
             "for Kubernetes or batch use model.type custom with a scoring script"
         )
     entry = ctx.spec.model.entry
-    if model_type == "custom" and entry is not None and not entry.endswith(".py"):
+    if model_type == "custom" and entry is not None and not is_module_entry(entry):
         raise RenderError(
             f"model.entry {entry!r}: Azure ML runs a scoring script with init() and run(raw_data), e.g. score.py, not a command"
         )

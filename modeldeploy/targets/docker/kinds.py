@@ -65,7 +65,9 @@ def custom_tag(ctx: RenderContext) -> str:
 
 def entry_command(entry: str) -> list[str] | None:
     """None for a module entry (score.py), else the command as an exec-form list."""
-    if entry.endswith(".py"):
+    from modeldeploy.model.custom import is_module_entry
+
+    if is_module_entry(entry):
         return None
     try:
         argv = shlex.split(entry)
@@ -112,7 +114,7 @@ def render_custom(ctx: RenderContext) -> list[Artifact]:
         base_image=base,
         pip_index_url=target.pip_index_url,
         serving_env=sorted(serving_env(spec.serving).items()),
-        entry_module=entry[:-3].replace("/", ".") if entry.endswith(".py") else None,
+        entry_module=None if command else entry[:-3].replace("/", "."),
         code_digest=code_digest(code_folder(spec.model, ctx.base_dir)),
         command=command or [],
         run_as_root=target.run_as_root,
