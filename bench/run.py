@@ -1,14 +1,24 @@
 """modeldeploy benchmarks: each result is a ratio measured side by side in one run on this machine.
 
     python bench/run.py            # all benchmarks, prints a Markdown table
-    python bench/run.py startup    # one of: startup, render
+    python bench/run.py startup    # any of: startup, render, monorepo, digest, liveplan
 
 - startup: `modeldeploy --help` and `modeldeploy validate --offline` vs the bare import of
   typer+pydantic+yaml+jinja2 (the floor any CLI built on them pays). Goal ≤ 1.3×.
 - render: `modeldeploy render` of the bundled example vs `mlflow models generate-dockerfile` on the
   same model (needs mlflow installed). Goal ≥ 20× faster.
 
-Timings are medians of repeated runs of whole processes (cold interpreter each time).
+- monorepo: `render DIR -o OUT`, `validate DIR` and `plan DIR --against OUT` over a generated monorepo
+  (bench/monorepo.py) of 100 and of 1,000 deploy.yaml files, each one process. Goals: 1,000 specs
+  ≤ 20 s, and 1,000 vs 100 within 11×.
+- digest: `model_digest` (no cache) vs `sha256sum` over the same ~400 MB of files (bench/digest.py),
+  as a throughput ratio (goal ≥ 0.8×), plus the cached re-digest.
+- liveplan: 100 SageMaker deployments applied to moto's server, then `plan` (live) with 50 ms injected
+  per HTTP call (bench/liveplan.py). Goal ≤ 3 s; the ratio is the effective concurrency (what the
+  same calls cost one after another ÷ the plan's time).
+
+Start-up and render timings are medians of repeated runs of whole processes (cold interpreter each
+time); monorepo and live plan are single whole-process runs (they take seconds each).
 """
 
 from __future__ import annotations
@@ -74,7 +84,76 @@ def bench_render(runs: int = 5) -> list[tuple[str, float, float, str]]:
         shutil.rmtree(out, ignore_errors=True)
 
 
-BENCHES = {"startup": bench_startup, "render": bench_render}
+def _once(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - t
+    if proc.returncode not in (0, 2):
+        raise RuntimeError(f"{' '.join(cmd[2:5])}… failed ({proc.returncode}): {proc.stderr[-1500:]}")
+    return elapsed
+
+
+def bench_monorepo(sizes: tuple[int, int] = (100, 1000)) -> list[tuple[str, float, float, str]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from monorepo import generate
+
+    tmp = Path(tempfile.mkdtemp(prefix="md-bench-mono-"))
+    try:
+        times: dict[tuple[str, int], float] = {}
+        targets = None
+        for n in sizes:
+            root = tmp / f"n{n}"
+            paths = generate(root, n, targets)
+            targets = targets or tuple(sorted({p.read_text().split("kind: ", 1)[1].split()[0] for p in paths[:8]}))
+            env = {**os.environ, "MODELDEPLOY_CACHE_DIR": str(root / "cache")}
+            out = root / "rendered"
+            md = [PY, "-m", "modeldeploy"]
+            times["render", n] = _once([*md, "render", "services", "-o", str(out)], env, root)
+            times["validate", n] = _once([*md, "validate", "services"], env, root)
+            times["plan", n] = _once([*md, "plan", "services", "--against", str(out)], env, root)
+        small, big = sizes
+        rows = []
+        for cmd in ("render", "validate", "plan"):
+            rows.append((f"{cmd} monorepo, {small} specs", times[cmd, small], 1.0, "baseline"))
+            rows.append((f"{cmd} monorepo, {big} specs ({', '.join(targets or ())})", times[cmd, big],
+                         times[cmd, big] / times[cmd, small], f"≤ 20 s, ≤ 11× of {small}"))
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_digest() -> list[tuple[str, float, float, str]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from digest import run
+
+    r = run(400)
+    return [
+        (f"sha256sum, {r.megabytes:.0f} MiB in {r.files} files", r.sha256sum_s, 1.0, "baseline"),
+        ("model_digest, no cache (throughput ratio)", r.ours_s, r.ratio, "≥ 0.8×"),
+        ("model_digest, cached re-digest", r.warm_s, r.sha256sum_s / r.warm_s, "no re-hash"),
+    ]
+
+
+def bench_liveplan() -> list[tuple[str, float, float, str]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from liveplan import run
+
+    r = run(100, 50.0)
+    return [
+        (f"apply {r.n} SageMaker deployments to moto (no latency)", r.apply_s, 1.0, "setup"),
+        (f"plan {r.n} live, no latency", r.plan_no_latency_s, 1.0, "baseline"),
+        (f"plan {r.n} live, {r.latency_ms:g} ms/call ({r.requests} calls, ≤ {r.max_in_flight} in flight; "
+         f"{r.sequential_s:.0f} s one after another)", r.plan_s, r.sequential_s / r.plan_s, "≤ 3 s"),
+    ]
+
+
+BENCHES = {
+    "startup": bench_startup,
+    "render": bench_render,
+    "monorepo": bench_monorepo,
+    "digest": bench_digest,
+    "liveplan": bench_liveplan,
+}
 
 
 def main(argv: list[str]) -> None:
