@@ -222,7 +222,7 @@ def inference_service(ctx: "RenderContext") -> Manifest:
         predictor["containers"] = [pod.serving_container(ctx, name="kserve-container")]
     else:
         model: dict[str, Any] = {
-            "modelFormat": {"name": "mlflow"},
+            "modelFormat": {"name": "triton" if ctx.spec.model.type == "triton" else "mlflow"},
             "protocolVersion": "v2",
             "storageUri": t.storage_uri,
             "resources": pod.resources(ctx),
@@ -327,7 +327,17 @@ def applyset_parent(ctx: "RenderContext", members: list[Manifest]) -> Manifest:
     })
 
 
+def _check_model_type(ctx: "RenderContext") -> None:
+    t = ctx.target
+    kind = ctx.spec.model.type
+    if kind != "mlflow" and t.mode == "batch":
+        raise RenderError(f"mode batch runs the MLflow image's `predict` command; model.type {kind} serves online only")
+    if kind == "custom" and t.flavor == "kserve" and not t.image:
+        raise RenderError("model.type custom with flavor kserve needs target.image (the custom image the docker target builds)")
+
+
 def build(ctx: "RenderContext") -> list[Manifest]:
+    _check_model_type(ctx)
     t = ctx.target
     component = "batch" if t.mode == "batch" else "predictor"
     members: list[Manifest | None] = [service_account(ctx, component)]

@@ -22,9 +22,19 @@ TMP_VOLUME = "tmp"
 MODEL_PATH = "/opt/ml/model"
 
 
+TRITON_PORT = 8000  # Triton's HTTP port (the tritonserver image the docker target builds)
+
+
 def image(ctx: "RenderContext") -> str:
-    """The serving image: target.image, else the reference the docker target builds by default."""
-    return ctx.target.image or f"{ctx.spec.name}:{ctx.ref.short_digest}"
+    """The serving image: target.image, else the reference the docker target builds by default
+    (for custom models that tag covers the code too)."""
+    if ctx.target.image:
+        return ctx.target.image
+    if ctx.spec.model.type == "custom":
+        from modeldeploy.targets.docker.kinds import custom_tag
+
+        return f"{ctx.spec.name}:{custom_tag(ctx)}"
+    return f"{ctx.spec.name}:{ctx.ref.short_digest}"
 
 
 def pod_security_context() -> dict[str, Any]:
@@ -74,22 +84,23 @@ def env(ctx: "RenderContext", extra: dict[str, str] | None = None) -> list[dict[
     return sorted(out, key=lambda e: e["name"])
 
 
-def http_probe(period: int, failures: int, timeout: int) -> dict[str, Any]:
+def http_probe(period: int, failures: int, timeout: int, path: str = "/ping") -> dict[str, Any]:
     return {
-        "httpGet": {"path": "/ping", "port": PORT_NAME},
+        "httpGet": {"path": path, "port": PORT_NAME},
         "periodSeconds": period,
         "failureThreshold": failures,
         "timeoutSeconds": timeout,
     }
 
 
-def probes() -> dict[str, Any]:
+def probes(triton: bool = False) -> dict[str, Any]:
     """The model loads once at start (slow), then /ping is cheap: a patient startup probe (10 min),
-    a quick readiness probe, a tolerant liveness probe."""
+    a quick readiness probe, a tolerant liveness probe. Triton: /v2/health/ready and /v2/health/live."""
+    ready, live = ("/v2/health/ready", "/v2/health/live") if triton else ("/ping", "/ping")
     return {
-        "startupProbe": http_probe(period=5, failures=120, timeout=5),
-        "readinessProbe": http_probe(period=10, failures=3, timeout=5),
-        "livenessProbe": http_probe(period=20, failures=3, timeout=5),
+        "startupProbe": http_probe(period=5, failures=120, timeout=5, path=ready),
+        "readinessProbe": http_probe(period=10, failures=3, timeout=5, path=ready),
+        "livenessProbe": http_probe(period=20, failures=3, timeout=5, path=live),
     }
 
 
@@ -102,18 +113,29 @@ def tmp_mount() -> dict[str, Any]:
 
 
 def serving_container(ctx: "RenderContext", name: str = CONTAINER) -> dict[str, Any]:
+    """The serving container; for model.type triton the tritonserver image (HTTP on 8000, Triton's
+    health endpoints, only the user's env: Triton does not read modeldeploy's serving settings)."""
+    triton = ctx.spec.model.type == "triton"
     c: dict[str, Any] = {
         "name": name,
         "image": image(ctx),
         "imagePullPolicy": ctx.target.image_pull_policy,
-        "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
-        "env": env(ctx),
+        "ports": [{"name": PORT_NAME, "containerPort": TRITON_PORT if triton else PORT, "protocol": "TCP"}],
+        "env": user_env(ctx) if triton else env(ctx),
         "resources": resources(ctx),
         "securityContext": container_security_context(ctx),
         "volumeMounts": [tmp_mount()],
     }
-    c.update(probes())
+    c.update(probes(triton))
     return c
+
+
+def user_env(ctx: "RenderContext") -> list[dict[str, Any]]:
+    """serving.env and serving.secrets (as secretKeyRef) only, sorted by name."""
+    s = ctx.spec.serving
+    out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in s.env.items()]
+    out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": r.secret, "key": r.key}}} for k, r in s.secrets.items()]
+    return sorted(out, key=lambda e: e["name"])
 
 
 def service_account_name(ctx: "RenderContext") -> str:
