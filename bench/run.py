@@ -54,7 +54,15 @@ def machine() -> str:
             mem = f", {int(f.readline().split()[1]) // 1024 // 1024} GiB RAM"
     except OSError:
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
+    return (f"{platform.machine()} {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, "
+            f"{platform.system()}{load}")
 
 
 def bench_startup(runs: int = 15) -> list[tuple[str, float, float, str]]:
