@@ -185,16 +185,15 @@ class Lease:
             return True
 
     def release(self) -> None:
+        """Delete the lease if it is still ours (a failed call leaves it held, so it can be retried)."""
         with self._lock:
             if self.record is None:
                 return
-            try:
-                if self.lost is None and not self.backend.delete(self.token):
-                    found = self.backend.read()
-                    if found is not None and found[0].holder == self.holder:
-                        self.backend.delete(found[1])
-            finally:
-                self.record = self.token = None
+            if self.lost is None and not self.backend.delete(self.token):
+                found = self.backend.read()
+                if found is not None and found[0].holder == self.holder:
+                    self.backend.delete(found[1])
+            self.record = self.token = None
 
     # -- context manager with renewal --
 
@@ -212,10 +211,17 @@ class Lease:
         if self._thread is not None:
             self._thread.join(timeout=30)
         try:
-            self.release()
+            try:
+                self.release()
+            except KeyboardInterrupt:
+                # Ctrl-C landed on the release call itself: finish it (one call), then stop. A second
+                # Ctrl-C leaves the lease to expire.
+                self.warn(f"interrupted while releasing the lease of {self.name}; releasing it before stopping")
+                self.release()
+                raise
         except Exception as err:  # never hide the apply's own outcome behind a release problem
             self.warn(f"could not release the lease of {self.name} at {self.backend.where}: {err}; "
-                      f"it expires by itself")
+                      f"it expires at {iso(self.record.expires) if self.record else 'its expiry'}")
 
     def _renew_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):

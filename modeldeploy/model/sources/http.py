@@ -125,14 +125,25 @@ class MlflowRest:
         )
 
     def _open(self, req: urllib.request.Request):
-        try:
+        """Open ``req``. GETs are retried on transient failures (HTTP 408/429/5xx, refused or dropped
+        connections, timeouts) with modeldeploy.retry's policy; writes are sent once."""
+        from modeldeploy.retry import default_policy, gave_up
+
+        def once():
             return urllib.request.urlopen(req, timeout=self.timeout, context=self.context)
+
+        try:
+            return default_policy("mlflow").call(once) if req.get_method() in ("GET", "HEAD") else once()
         except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
+            error = self._http_error(exc)
+            if gave_up(exc):
+                error.message += gave_up(exc)
+                error.args = (error.message,)
+            raise error from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SourceError(
-                f"{self.uri}: MLflow tracking server {self.base_url} is unreachable ({reason})"
+                f"{self.uri}: MLflow tracking server {self.base_url} is unreachable ({reason}){gave_up(exc)}"
             ) from None
 
     def _http_error(self, exc: urllib.error.HTTPError) -> SourceError:
