@@ -127,7 +127,10 @@ def policy_findings(dep: Deployment, old_signature: Mapping[str, Any] | None, *,
     policy = dep.spec.signature
     new = dep.model.signature
     out: list[Finding] = []
-    out.extend(compat.check_required(new, policy.required))
+    # A custom model has no MLmodel and so no signature: `required` (default true) applies to it only
+    # when deploy.yaml says so explicitly.
+    required = policy.required and (dep.spec.model.type != "custom" or "required" in policy.model_fields_set)
+    out.extend(compat.check_required(new, required))
     out.extend(compat.check_input_kinds(new, policy.input_kinds))
     if policy.check_input_example:
         out.extend(check_input_example(dep.model))
@@ -233,8 +236,21 @@ def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
     when a version with the same digest exists). Only live plans ask the registry; review plans say
     what apply will do, so a pull request needs no credentials."""
     reg = dep.spec.model.registration
-    if reg is None or dep.target.registers_model:
+    if reg is None:
         return None
+    if dep.target.registers_model:
+        # Targets whose registry is separate from the deployment (SageMaker model packages) say what
+        # apply will register; targets that register inside apply show it among their resources.
+        if not live:
+            return None
+        own = dep.target.planned_registration(dep.context())
+        if own is None:
+            return None
+        return Change(
+            address=own["address"], kind=own["kind"], name=own["name"],
+            action=Action.NOOP if own["action"] == "no-op" else Action.CREATE,
+            before=own.get("before"), after=own.get("after"),
+        )
     if not live:
         return f"apply registers the model in the MLflow registry as {reg.name!r} (a new version unless one with digest {dep.ref.digest[:19]}… exists)"
     from modeldeploy.model.register import planned_registration

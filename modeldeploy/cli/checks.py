@@ -25,7 +25,7 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
             lines.append(f"{label}: {f.severity}: {f.rule} {f.field}: {f.message}" + (f" (waived: {f.waived})" if f.waived else ""))
         if breaking:
             raise PolicyViolation(
-                f"{label}: {breaking[0].message}",
+                f"{label}: {breaking[0].rule} {breaking[0].field}: {breaking[0].message}",
                 hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
             )
         lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")

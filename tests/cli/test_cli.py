@@ -130,3 +130,26 @@ def test_no_traceback_from_a_real_process_on_bad_input(tmp_path: Path) -> None:
     bad.write_bytes(b"apiVersion: modeldeploy/v1\nname: !!python/object/apply:os.system [id]\n\xff\n")
     proc = subprocess.run([sys.executable, "-m", "modeldeploy", "validate", str(bad)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "deploy.yaml:3:1: error" in proc.stderr
+
+
+def test_custom_model_needs_no_signature_unless_required_explicitly(tmp_path: Path) -> None:
+    example = REPO / "examples" / "custom"
+    shutil.copytree(example, tmp_path / "custom")
+    spec = tmp_path / "custom" / "deploy.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace("signature:\n  required: false  # custom models carry no signature\n", ""))
+    r = run("validate", str(spec), "--env", "sagemaker")
+    assert r.exit_code == 0, r.stderr
+    spec.write_text(text.replace("required: false", "required: true"))
+    r = run("validate", str(spec), "--env", "sagemaker")
+    assert r.exit_code == 3 and "SIG901" in r.stderr
+
+
+def test_pre_commit_hooks_and_ci_example_call_real_commands() -> None:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        args = hook["entry"].split()[1:]
+        assert run(*args, "--help").exit_code == 0, hook["id"]
+    workflow = yaml.safe_load((REPO / "examples" / "ci" / "modeldeploy.yml").read_text())
+    steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert any("--detailed-exitcode" in s and "--format markdown" in s for s in steps)
