@@ -202,6 +202,23 @@ class AzureMLClient:
         except Exception as exc:
             raise TargetError(f"Azure ML {what} failed: {' '.join(str(exc).split())[:500]}") from None
 
+    @staticmethod
+    def _policy() -> Any:
+        """modeldeploy.retry's policy, at most 3 attempts: each attempt already carries azure-core's
+        own per-request retries."""
+        import dataclasses
+
+        from modeldeploy.retry import default_policy
+
+        policy = default_policy("azureml")
+        return dataclasses.replace(policy, max_attempts=min(policy.max_attempts, 3))
+
+    def _lro(self, what: str, fn: Callable[[], Any]) -> Any:
+        """A long-running PUT/DELETE, re-issued when it (or its poller) failed transiently after
+        azure-core's per-request retries gave up: PUT and DELETE are idempotent, so sending them again
+        converges. Permanent errors surface at once with the service's message."""
+        return self._call(what, lambda: self._policy().call(fn))
+
     def _get(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
@@ -318,7 +335,7 @@ class AzureMLClient:
             ep.traffic = dict(traffic or {})
             if not getattr(ep, "compute", None):
                 ep.mirror_traffic = dict(mirror_traffic or {})
-        done = self._call(f"create/update endpoint {spec['name']}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(f"create/update endpoint {spec['name']}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), on_status))
         return self._endpoint_state(done if done is not None else ep)
 
     def create_or_update_deployment(self, spec: Mapping[str, Any], base_dir: Path, *, on_status: Status | None = None) -> DeploymentState:
@@ -332,7 +349,7 @@ class AzureMLClient:
             dep = self._load("load_online_deployment", spec, base_dir)
         name, endpoint = str(spec["name"]), str(spec["endpoint_name"])
         try:
-            done = self._wait(self._deployments.begin_create_or_update(dep), on_status)
+            done = self._policy().call(lambda: self._wait(self._deployments.begin_create_or_update(dep), on_status))
         except HttpResponseError as exc:
             raise DeploymentFailed(endpoint, name, " ".join(str(exc.message or exc).split())[:800]) from None
         except Exception as exc:
@@ -347,20 +364,20 @@ class AzureMLClient:
         ep.traffic = dict(traffic)
         if not getattr(ep, "compute", None):
             ep.mirror_traffic = dict(mirror_traffic)
-        done = self._call(f"set traffic of {endpoint}", lambda: self._wait(self.ml.online_endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(f"set traffic of {endpoint}", lambda: self._wait(self.ml.online_endpoints.begin_create_or_update(ep), on_status))
         return self._endpoint_state(done if done is not None else ep)
 
     def set_default_deployment(self, endpoint: str, deployment: str, *, on_status: Status | None = None) -> EndpointState:
         ep = self._call(f"get batch endpoint {endpoint}", lambda: self.ml.batch_endpoints.get(endpoint))
         ep.defaults = {"deployment_name": deployment}
-        done = self._call(f"set default deployment of {endpoint}", lambda: self._wait(self.ml.batch_endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(f"set default deployment of {endpoint}", lambda: self._wait(self.ml.batch_endpoints.begin_create_or_update(ep), on_status))
         return self._endpoint_state(done if done is not None else ep)
 
     def delete_deployment(self, endpoint: str, name: str, *, on_status: Status | None = None) -> None:
-        self._call(f"delete deployment {name}", lambda: self._wait(self._deployments.begin_delete(name=name, endpoint_name=endpoint), on_status))
+        self._lro(f"delete deployment {name}", lambda: self._wait(self._deployments.begin_delete(name=name, endpoint_name=endpoint), on_status))
 
     def delete_endpoint(self, name: str, *, on_status: Status | None = None) -> None:
-        self._call(f"delete endpoint {name}", lambda: self._wait(self._endpoints.begin_delete(name=name), on_status))
+        self._lro(f"delete endpoint {name}", lambda: self._wait(self._endpoints.begin_delete(name=name), on_status))
 
     def register_model(self, spec_file: Path) -> ModelVersion:
         """Register the model folder the spec names (a new version of its name)."""
