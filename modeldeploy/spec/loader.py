@@ -229,7 +229,7 @@ def migrate(loaded: LoadedFile) -> dict[str, Any]:
     data = loaded.data
     version = data.get("apiVersion")
     seen = set()
-    while version in MIGRATIONS and version not in seen:
+    while isinstance(version, str) and version in MIGRATIONS and version not in seen:
         seen.add(version)
         data = MIGRATIONS[version](data)
         version = data.get("apiVersion")
@@ -278,19 +278,19 @@ def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None)
         return data, loaded.positions
     envs = data.get("environments") or {}
     if not isinstance(envs, dict) or env not in envs:
-        known = ", ".join(sorted(envs)) if isinstance(envs, dict) and envs else "none defined"
+        known = ", ".join(show_key(e) for e in sorted(envs)) if isinstance(envs, dict) and envs else "none defined"
         line, col = loaded.positions.at(("environments",))
         msg = f"environment {env!r} is not defined (known: {known})"
         raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
     overlay = envs[env]
     if not isinstance(overlay, dict):
         line, col = loaded.positions.at(("environments", env))
-        msg = f"environments.{env} must be a mapping of overrides"
+        msg = f"environments.{show_key(env)} must be a mapping of overrides"
         raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
     for forbidden in ("environments", "apiVersion"):
         if forbidden in overlay:
             line, col = loaded.positions.at(("environments", env, forbidden), key=True)
-            msg = f"environments.{env} may not set {forbidden}"
+            msg = f"environments.{show_key(env)} may not set {forbidden}"
             raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
     merged = deep_merge({k: v for k, v in data.items() if k != "environments"}, overlay)
     merged["environments"] = envs
@@ -350,10 +350,23 @@ def _suggest(loc: tuple[Any, ...]) -> str:
     return f"; allowed keys: {', '.join(names)}"
 
 
+def show_key(key: Any) -> str:
+    """A mapping key as messages show it: bare when it is printable without spaces or quotes, else
+    quoted (repr), so a key holding a newline or U+2028 cannot forge a second diagnostic line."""
+    text = str(key)
+    if text and text.isprintable() and not any(c.isspace() or c in "'\"[]" for c in text):
+        return text
+    return repr(text)
+
+
 def _format_loc(loc: Iterable[Any]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            shown = show_key(part)
+            out += f"[{shown}]" if shown != str(part) else (f".{shown}" if out else shown)
     return out
 
 
@@ -488,7 +501,7 @@ def load_all_environments(path: Path | str, *, display: str | None = None) -> li
         except SpecError as exc:
             for d in exc.diagnostics:
                 if env is not None and d not in diags:
-                    d = Diagnostic(d.file, d.line, d.col, f"(environment {env}) {d.message}", d.code)
+                    d = Diagnostic(d.file, d.line, d.col, f"(environment {show_key(env)}) {d.message}", d.code)
                 if d not in diags:
                     diags.append(d)
     if diags:
