@@ -130,3 +130,15 @@ class FaultProxy:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+def record(name: str, figures: dict[str, Any]) -> None:
+    """Append one sweep's figures to $MODELDEPLOY_FAULT_FIGURES (a JSON-lines file) when set; the
+    numbers in docs/faults.md come from such a run."""
+    import json
+    import os
+
+    path = os.environ.get("MODELDEPLOY_FAULT_FIGURES")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"sweep": name, **figures}) + "\n")

@@ -28,6 +28,7 @@ from modeldeploy.targets.base import ObserveOptions
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.target import KubernetesTargetImpl
 from tests.faults.faultk8s import KINDS, FaultyApiServer
+from tests.faults.faultproxy import record
 from tests.integration.kubernetes.test_k8s_live import healthy
 from tests.unit.targets.kubernetes.k8s_case import write_spec
 
@@ -150,7 +151,7 @@ def test_a_fault_at_every_request_is_retried(world: K8sWorld, kind: str, version
         assert world.pending(versions[-1]) == {}, f"{kind} at request {n} ({injected[0][2]})"
         assert world.inventory() == world.expected(versions[-1]), f"{kind} at request {n} ({injected[0][2]})"
         points += 1
-    print(f"\nFAULTS kubernetes {'+'.join(versions)} {kind}: points={points}")
+    record(f"kubernetes {'+'.join(versions)} {kind}", {"points": points, "succeeded": points})
     assert points == total >= 8
 
 
@@ -203,7 +204,7 @@ def test_an_interruption_at_every_call_converges(world: K8sWorld, versions: list
         world.apply(versions[-1])
         assert world.pending(versions[-1]) == {}, f"interrupted at call {n} ({hook.calls[-1]})"
         assert world.inventory() == world.expected(versions[-1]), f"interrupted at call {n} ({hook.calls[-1]})"
-    print(f"\nFAULTS kubernetes {'+'.join(versions)} interrupt: points={total} calls={counter.calls}")
+    record(f"kubernetes {'+'.join(versions)} interrupt", {"points": total, "calls": counter.calls})
     assert total >= 8
 
 

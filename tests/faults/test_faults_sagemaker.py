@@ -15,7 +15,10 @@ same apply runs with a fault at request N:
 
 "Converges" means: the next plan is empty, and the account holds exactly the objects the plan says
 should exist (no orphaned model, config, model.tar.gz, scaling target or lease object). moto lacks
-UpdateEndpoint; the lifecycle tests' in-process patch adds it (the endpoint switches at once).
+UpdateEndpoint; the lifecycle tests' in-process patch adds it (the endpoint switches at once). Two more
+in-process patches make moto answer as AWS does where a retried request would otherwise look better
+on moto: AddTags overwrites a key (moto appends), and creating a model/config/endpoint that exists is
+a ValidationException (moto accepts it).
 
 botocore's backoff delays are recorded (``delays``) and not slept, so the sweep runs in seconds; the
 retry decisions and attempt counts are botocore's own.
@@ -38,7 +41,7 @@ from modeldeploy.plan.model import Action
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ObserveOptions
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
-from tests.faults.faultproxy import FaultProxy
+from tests.faults.faultproxy import FaultProxy, record
 from tests.integration.sagemaker.test_sagemaker_lifecycle import BUCKET, REGION, UPDATES, _patch_update_endpoint
 from tests.unit.targets.sagemaker.sm_helpers import write_model
 
@@ -59,7 +62,6 @@ target:
   rollout: {{strategy: all_at_once}}
 """
 LEASE = LeaseSettings(seconds=30)
-FIGURES: dict[str, dict[str, int]] = {}
 
 
 class World:
@@ -158,6 +160,27 @@ def _patch_add_tags(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(SageMakerModelBackend, "add_tags", add_tags)
 
 
+def _patch_create_twice(mp: pytest.MonkeyPatch) -> None:
+    """moto accepts CreateModel / CreateEndpointConfig / CreateEndpoint for a name that exists; AWS
+    answers ValidationException "Cannot create already existing ...". A create whose first answer was
+    lost and that botocore retried must fail here as it does on AWS."""
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    for method, param, store, what in (("create_model", "model_name", "_models", "model"),
+                                       ("create_endpoint_config", "endpoint_config_name", "endpoint_configs", "endpoint configuration"),
+                                       ("create_endpoint", "endpoint_name", "endpoints", "endpoint")):
+        real = getattr(SageMakerModelBackend, method)
+
+        def strict(self: Any, *args: Any, _real: Any = real, _param: str = param, _store: str = store, _what: str = what, **kw: Any) -> Any:
+            name = args[0] if args else kw[_param]
+            if name in getattr(self, _store):
+                raise ValidationError(message=f'Cannot create already existing {_what} "{name}".')
+            return _real(self, *args, **kw)
+
+        mp.setattr(SageMakerModelBackend, method, strict)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from moto.server import ThreadedMotoServer
@@ -175,6 +198,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         mp.delenv("AWS_PROFILE", raising=False)
         _patch_update_endpoint(mp)
         _patch_add_tags(mp)
+        _patch_create_twice(mp)
         w = World(f"http://{host}:{port}", proxy, tmp_path_factory.mktemp("sm-faults"))
         from botocore.retries.standard import ExponentialBackoff
 
@@ -240,8 +264,7 @@ def _sweep(world: World, versions: list[str], kind: str) -> dict[str, int]:
 def test_a_fault_at_every_request_is_retried_or_converges(world: World, kind: str, scenario: list[str]) -> None:
     world.delays.clear()
     outcomes = _sweep(world, scenario, kind)
-    FIGURES[f"sagemaker {'update' if len(scenario) > 1 else 'create'} {kind}"] = outcomes
-    print(f"\nFAULTS sagemaker {'+'.join(scenario)} {kind}: {outcomes}")
+    record(f"sagemaker {'+'.join(scenario)} {kind}", {**outcomes, "retries": len(world.delays)})
     assert outcomes["points"] >= 10
     if kind != "drop-after":
         assert outcomes["succeeded"] == outcomes["points"]
@@ -310,8 +333,7 @@ def test_an_interruption_at_every_call_converges_and_keeps_serving(world: World,
         assert world.pending(scenario[-1]) == {}, f"interrupted at call {n} ({where})"
         assert world.inventory() == world.expected(scenario), f"interrupted at call {n} ({where})"
         outcomes["points"] += 1
-    FIGURES[f"sagemaker {'update' if len(scenario) > 1 else 'create'} interrupt"] = outcomes
-    print(f"\nFAULTS sagemaker {'+'.join(scenario)} interrupt: {outcomes} calls={counter.calls}")
+    record(f"sagemaker {'+'.join(scenario)} interrupt", {**outcomes, "calls": counter.calls})
     assert outcomes["points"] == total >= 10
 
 
