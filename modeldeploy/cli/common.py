@@ -35,6 +35,15 @@ def handled() -> Iterator[None]:
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
+    except NotImplementedError as exc:  # Target's "no live state" defaults: a user-facing message
+        err(f"error: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except OSError as exc:  # the file system said no (an -o path that is a file, a full disk...)
+        if os.environ.get("MODELDEPLOY_DEBUG"):
+            raise
+        where = f"{exc.filename!r}: " if exc.filename else ""
+        err(f"error: {where}{exc.strerror or exc}")
+        raise typer.Exit(EXIT_ERROR) from None
     except Exception as exc:  # a bug: say so plainly, without a traceback
         if os.environ.get("MODELDEPLOY_DEBUG"):
             raise
