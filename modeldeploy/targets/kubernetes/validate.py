@@ -54,6 +54,7 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         raise MissingDependencyError(
             f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT
         ) from None
+    _cache_schema_reads(kubernetes_validate.utils)
     try:
         kubernetes_validate.validate(dict(obj), version, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -67,6 +68,17 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         raise RenderError(
             f"target.kubernetes_version: {version} is older than any schema kubernetes-validate ships (oldest {oldest})"
         ) from None
+
+
+def _cache_schema_reads(utils: Any) -> None:
+    """kubernetes-validate re-reads and re-parses its JSON schemas (about 1 MB of definitions) for
+    every object it validates; a monorepo render validates thousands. Memoise its schema reader once
+    per process — the files are package data and never change while we run, and validation only
+    reads the parsed schemas."""
+    if not getattr(utils.schema_contents, "_modeldeploy_cached", False):
+        cached = lru_cache(maxsize=None)(utils.schema_contents)
+        cached._modeldeploy_cached = True  # type: ignore[attr-defined]
+        utils.schema_contents = cached
 
 
 @lru_cache(maxsize=None)
