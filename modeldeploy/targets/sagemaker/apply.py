@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from modeldeploy.errors import ApplyError
+from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.plan.model import Action
 from modeldeploy.render.artifact import Artifact
 from modeldeploy.targets.base import ApplyResult, RenderContext, Resource
@@ -123,7 +123,15 @@ class Applier:
             self.progress.step(f"{what} already exists")
             return
         self.progress.step(f"creating {what}")
-        call(f"creating {what}", create, **res.body)
+        try:
+            call(f"creating {what}", create, **res.body)
+        except TargetError:
+            # A create whose answer was lost is retried by botocore and then refused as "already
+            # existing". Names are content-derived, so an object that exists now under this name is
+            # the one we asked for: accept it; anything else is a real failure.
+            if describe(res.name) is None:
+                raise
+            self.progress.step(f"{what} exists (an earlier attempt's answer was lost)")
 
     def _endpoint(self, create: dict[str, Any], update: dict[str, Any]) -> None:
         name, config = create["EndpointName"], create["EndpointConfigName"]
@@ -139,7 +147,14 @@ class Applier:
             ep = None
         if ep is None:
             self.progress.step(f"creating endpoint {name} with {config}")
-            call(f"creating endpoint {name}", self.r.sm.create_endpoint, **create)
+            try:
+                call(f"creating endpoint {name}", self.r.sm.create_endpoint, **create)
+            except TargetError:
+                # As for models: a lost answer leaves an endpoint we created (ours by its tags).
+                created = self.r.endpoint()
+                if created is None:
+                    raise
+                self._check_owned(created["EndpointArn"], f"endpoint {name}")
         elif ep["EndpointConfigName"] != config:
             strategy = self.ctx.spec.target.rollout.strategy if "DeploymentConfig" in update else "SageMaker's default"
             self.progress.step(f"updating endpoint {name}: {ep['EndpointConfigName']} → {config} ({strategy})")
