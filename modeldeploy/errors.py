@@ -7,7 +7,7 @@ Every error a user can cause is a :class:`ModelDeployError`. Errors that point i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable
+from typing import Any, ClassVar, Iterable
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -27,12 +27,27 @@ class Diagnostic:
     severity: str = "error"
 
     def format(self) -> str:
-        where = self.file
+        where = show_name(self.file)
         if not where:
             return f"{self.severity}: {self.message} [{self.code}]"
         if self.line:
             where += f":{self.line}:{self.col or 1}"
         return f"{where}: {self.severity}: {self.message} [{self.code}]"
+
+
+def show_key(key: Any) -> str:
+    """A mapping key as messages show it: bare when it is printable without spaces or quotes, else
+    quoted (repr), so a key holding a newline or U+2028 cannot forge a second diagnostic line."""
+    text = str(key)
+    if text and text.isprintable() and not any(c.isspace() or c in "'\"[]" for c in text):
+        return text
+    return repr(text)
+
+
+def show_name(name: str) -> str:
+    """A file name as messages show it: as is when printable (spaces included), else quoted with its
+    control characters escaped (repr), so a name holding a newline cannot split a diagnostic line."""
+    return name if name.isprintable() else repr(name)
 
 
 class ModelDeployError(Exception):

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from modeldeploy.errors import Diagnostic, SpecError
+from modeldeploy.errors import Diagnostic, SpecError, show_key
 from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, DeploySpec, PluginTarget
 
@@ -348,15 +348,6 @@ def _suggest(loc: tuple[Any, ...]) -> str:
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; allowed keys: {', '.join(names)}"
-
-
-def show_key(key: Any) -> str:
-    """A mapping key as messages show it: bare when it is printable without spaces or quotes, else
-    quoted (repr), so a key holding a newline or U+2028 cannot forge a second diagnostic line."""
-    text = str(key)
-    if text and text.isprintable() and not any(c.isspace() or c in "'\"[]" for c in text):
-        return text
-    return repr(text)
 
 
 def _format_loc(loc: Iterable[Any]) -> str:

@@ -97,3 +97,15 @@ def test_mlmodel_messages_quote_keys(tmp_path: Path) -> None:
         read_model(model(tmp_path, doc))
     for line in info.value.lines():
         assert "\n" not in line
+
+
+def test_diagnostic_file_names_stay_on_one_line() -> None:
+    """errors.py Diagnostic.format printed the file name raw: a file named with a newline split one
+    diagnostic over two output lines (and could forge a 'FILE:1:1: error:' line)."""
+    from modeldeploy.errors import Diagnostic
+
+    for name in ("a\nevil.yaml:1:1: error: forged", "a\rb", "a\u2028b", "a\x85b"):
+        text = Diagnostic(name, 3, 4, "boom").format()
+        assert text.splitlines() == [text] and "\u2028" not in text and "\x85" not in text, text
+        assert text.endswith(":3:4: error: boom [MD100]")
+    assert Diagnostic("my models/deploy.yaml", 1, 2, "x").format() == "my models/deploy.yaml:1:2: error: x [MD100]"
