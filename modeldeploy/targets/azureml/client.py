@@ -106,6 +106,7 @@ class AzureMLAPI(Protocol):
     def create_or_update_endpoint(self, spec: Mapping[str, Any], *, traffic: Mapping[str, int] | None = None, mirror_traffic: Mapping[str, int] | None = None, default_deployment: str | None = None, on_status: Status | None = None) -> EndpointState: ...
     def create_or_update_deployment(self, spec: Mapping[str, Any], base_dir: Path, *, on_status: Status | None = None) -> DeploymentState: ...
     def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror_traffic: Mapping[str, int], *, on_status: Status | None = None) -> EndpointState: ...
+    def update_endpoint_tags(self, name: str, tags: Mapping[str, str | None]) -> EndpointState | None: ...
     def set_default_deployment(self, endpoint: str, deployment: str, *, on_status: Status | None = None) -> EndpointState: ...
     def delete_deployment(self, endpoint: str, name: str, *, on_status: Status | None = None) -> None: ...
     def delete_endpoint(self, name: str, *, on_status: Status | None = None) -> None: ...
@@ -365,6 +366,19 @@ class AzureMLClient:
         if not getattr(ep, "compute", None):
             ep.mirror_traffic = dict(mirror_traffic)
         done = self._lro(f"set traffic of {endpoint}", lambda: self._wait(self.ml.online_endpoints.begin_create_or_update(ep), on_status))
+        return self._endpoint_state(done if done is not None else ep)
+
+    def update_endpoint_tags(self, name: str, tags: Mapping[str, str | None]) -> EndpointState | None:
+        """Set (None: remove) only the given tags: get the endpoint → change its tags → PUT the entity
+        as read (traffic, spec and the other tags unchanged). None when the endpoint does not exist.
+        Not a compare-and-set (no ETag): callers re-read to see whether a later writer overtook them."""
+        ep = self._get(f"get endpoint {name}", lambda: self._endpoints.get(name))
+        if ep is None:
+            return None
+        merged = {k: v for k, v in dict(ep.tags or {}).items() if k not in tags}
+        merged.update({k: v for k, v in tags.items() if v is not None})
+        ep.tags = merged
+        done = self._lro(f"update tags of endpoint {name}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), None))
         return self._endpoint_state(done if done is not None else ep)
 
     def set_default_deployment(self, endpoint: str, deployment: str, *, on_status: Status | None = None) -> EndpointState:

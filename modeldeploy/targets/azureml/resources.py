@@ -25,6 +25,7 @@ DEPLOYMENT_KEYS = (
 OPEN_MAPS = {"tags", "environment_variables"}  # compared whole: an extra live key is a change
 _LOWER = {"auth_mode", "public_network_access", "egress_public_network_access", "type", "enabled", "output_action", "logging_level"}
 SECRET_PROPERTY = "enforce_access_to_default_secret_stores"
+LEASE_TAG = "modeldeploy.lease"  # = azureml.lease.TAG_LEASE (kept SDK- and import-free here)
 
 
 def kinds(mode: str) -> dict[str, str]:
@@ -94,6 +95,11 @@ def normalise_endpoint(spec: Mapping[str, Any], shape: Mapping[str, Any] | None 
         value = spec[key]
         if key == "compute":
             value = _compute(value)
+        elif key == "tags":
+            # The lease (azureml/lease.py) lives in a tag on the live endpoint; it is not configuration.
+            value = {k: v for k, v in value.items() if k != LEASE_TAG}
+            if not value:
+                continue
         elif key == "properties":
             value = {k: str(v).lower() for k, v in value.items() if k == SECRET_PROPERTY}
             if not value:

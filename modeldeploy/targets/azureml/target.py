@@ -22,6 +22,7 @@ from modeldeploy.render.canonical import dump_azure_yaml
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml import resources as res
 from modeldeploy.targets.azureml.client import AzureMLAPI, AzureMLClient, DeploymentFailed, DeploymentState, ModelVersion, parse_model_id
+from modeldeploy.targets.azureml.lease import EndpointGuard, check as check_lease, with_tag
 from modeldeploy.targets.azureml.rollout import TrafficShift
 from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix
 from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, validate_artifacts, write_tree
@@ -55,6 +56,7 @@ class AzureMLTargetImpl(Target):
     ):
         self._factory = client_factory or _connect
         self._clients: dict[tuple[str, ...], AzureMLAPI] = {}
+        self._guards: dict[tuple[str, ...], EndpointGuard] = {}
         self.sleep = sleep
         self.clock = clock
 
@@ -64,6 +66,12 @@ class AzureMLTargetImpl(Target):
         if key not in self._clients:
             self._clients[key] = self._factory(ctx)
         return self._clients[key]
+
+    def guard(self, ctx: RenderContext, endpoint: str) -> EndpointGuard:
+        """The lock every endpoint PUT of this process takes, and the lease it holds (lease.py)."""
+        t = ctx.spec.target
+        key = (t.subscription_id, t.resource_group, t.workspace, t.mode, endpoint)
+        return self._guards.setdefault(key, EndpointGuard())
 
     # --- render ----------------------------------------------------------------------------------
 
@@ -187,11 +195,12 @@ class AzureMLTargetImpl(Target):
         if not changes:
             return ApplyResult()
         specs = build_specs(ctx)
-        client = self._client(ctx)
+        guard = self.guard(ctx, specs.endpoint_name)
+        client = _Serialised(self._client(ctx), guard)
         with tempfile.TemporaryDirectory(prefix="modeldeploy-azureml-") as tmp:
             root = Path(tmp)
             write_tree(root, artifacts)
-            run = _ApplyRun(self, ctx, specs, client, root / "azureml", progress, changes)
+            run = _ApplyRun(self, ctx, specs, client, root / "azureml", progress, changes, guard)
             return run.execute()
 
     # --- destroy -----------------------------------------------------------------------------------
@@ -207,7 +216,8 @@ class AzureMLTargetImpl(Target):
         if endpoint is not None:
             if not res.owned(endpoint.tags, ctx.spec.name):
                 raise ApplyError(f"endpoint {specs.endpoint_name} was not created by modeldeploy for {ctx.spec.name!r}; not deleting it")
-            with progress.wait(f"deleting endpoint {specs.endpoint_name} and its deployments") as h:
+            # Under the endpoint lock: a lease renewal's tag PUT must not re-create the endpoint.
+            with self.guard(ctx, specs.endpoint_name).lock, progress.wait(f"deleting endpoint {specs.endpoint_name} and its deployments") as h:
                 client.delete_endpoint(specs.endpoint_name, on_status=h.update)
             changed.append(res.endpoint_address(specs.mode, specs.endpoint_name))
         if ctx.spec.target.destroy_model_versions:
@@ -219,12 +229,44 @@ class AzureMLTargetImpl(Target):
         return ApplyResult(changed=tuple(changed))
 
 
-class _ApplyRun:
-    """One apply: model → endpoint → deployment → traffic → deletes, in that order."""
+class _Serialised:
+    """The adapter, with the endpoint's read-modify-write PUTs (traffic, default deployment, endpoint)
+    taken under the endpoint lock, so a lease renewal (a PUT of the entity it read) never interleaves
+    with them and puts back a stale traffic map."""
 
-    def __init__(self, target: AzureMLTargetImpl, ctx: RenderContext, specs: Specs, client: AzureMLAPI, base: Path, progress: "Progress", changes: dict[str, Any]):
+    def __init__(self, client: AzureMLAPI, guard: EndpointGuard):
+        self._inner, self._guard = client, guard
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def set_traffic(self, *args: Any, **kw: Any) -> Any:
+        with self._guard.lock:
+            return self._inner.set_traffic(*args, **kw)
+
+    def set_default_deployment(self, *args: Any, **kw: Any) -> Any:
+        with self._guard.lock:
+            return self._inner.set_default_deployment(*args, **kw)
+
+    def create_or_update_endpoint(self, *args: Any, **kw: Any) -> Any:
+        with self._guard.lock:
+            return self._inner.create_or_update_endpoint(*args, **kw)
+
+    def delete_endpoint(self, *args: Any, **kw: Any) -> Any:
+        with self._guard.lock:
+            return self._inner.delete_endpoint(*args, **kw)
+
+
+class _ApplyRun:
+    """One apply: model → endpoint → deployment → traffic → deletes, in that order. Before each step
+    that changes the endpoint or its deployments it checks the endpoint's lease tag is still this
+    run's (see lease.py: the tag lease is not an atomic compare-and-set)."""
+
+    def __init__(self, target: AzureMLTargetImpl, ctx: RenderContext, specs: Specs, client: AzureMLAPI, base: Path, progress: "Progress",
+                 changes: dict[str, Any], guard: EndpointGuard | None = None):
         self.target, self.ctx, self.specs, self.client = target, ctx, specs, client
         self.base, self.progress, self.changes = base, progress, changes
+        self.guard = guard or EndpointGuard()
         self.mode = specs.mode
         self.ep = specs.endpoint_name
         self.dep = specs.deployment_name
@@ -233,6 +275,7 @@ class _ApplyRun:
     def execute(self) -> ApplyResult:
         dep_addr = res.deployment_address(self.mode, self.ep, self.dep)
         model = None
+        self.checkpoint()
         if res.model_address(self.specs.model_name) in self.changes or dep_addr in self.changes:
             model = self.ensure_model()
         # A new endpoint must exist before its deployment; an update (tags naming the model it
@@ -241,7 +284,9 @@ class _ApplyRun:
         self.endpoint(first=True)
         if dep_addr in self.changes:
             assert model is not None
+            self.checkpoint()
             self.deployment(model, self.changes[dep_addr].action)
+        self.checkpoint()
         self.traffic()
         self.endpoint(first=False)
         self.delete_superseded()
@@ -274,19 +319,33 @@ class _ApplyRun:
         if first and live is not None and change.action is Action.UPDATE:
             return  # updated after the rollout
         if change.action is Action.REPLACE and live is not None:
+            self.checkpoint()
             self.progress.warn(f"replacing endpoint {self.ep}: {change.reason or 'its compute changed'}")
             with self.progress.wait(f"deleting endpoint {self.ep}") as h:
-                self.client.delete_endpoint(self.ep, on_status=h.update)
-            live = None
-        with self.progress.wait(f"{'updating' if live else 'creating'} endpoint {self.ep}") as h:
-            self.client.create_or_update_endpoint(
-                self.specs.endpoint,
-                traffic=live.traffic if live else None,
-                mirror_traffic=live.mirror_traffic if live else None,
-                default_deployment=live.default_deployment if live else None,
-                on_status=h.update,
-            )
+                self.client.delete_endpoint(self.ep, on_status=h.update)  # the lease stays pending in this process
+        with self.guard.lock:  # read → PUT with the lease tag carried through, no renewal in between
+            live = self.client.get_endpoint(self.ep)
+            tag = check_lease(self.guard, self.ep, live)
+            with self.progress.wait(f"{'updating' if live else 'creating'} endpoint {self.ep}") as h:
+                self.client.create_or_update_endpoint(
+                    with_tag(self.specs.endpoint, tag),
+                    traffic=live.traffic if live else None,
+                    mirror_traffic=live.mirror_traffic if live else None,
+                    default_deployment=live.default_deployment if live else None,
+                    on_status=h.update,
+                )
         self.changed.append(addr)
+        if live is None:
+            # A first apply's lease was pending until this PUT: another first apply's PUT may have
+            # landed after ours. The run whose tag is on the endpoint now proceeds; the other stops.
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Stop (LeaseHeld) when another run's lease tag is on the endpoint while this run holds one."""
+        if self.guard.held is None:
+            return
+        with self.guard.lock:
+            check_lease(self.guard, self.ep, self.client.get_endpoint(self.ep))
 
     def deployment(self, model: ModelVersion, action: Action) -> None:
         spec = {**self.specs.deployment, "model": model.reference}

@@ -169,6 +169,19 @@ class FakeWorkspace:
         e.update(traffic=t, mirror=m, modified=self._stamp())
         return self._ep_state(e)
 
+    def update_endpoint_tags(self, name, tags):
+        """Only the given tags change (None removes one); everything else stays as it was."""
+        e = self.endpoints.get(name)
+        if e is None:
+            return None
+        self.calls.append(f"tags {name} " + ",".join(sorted(tags)))
+        for view in (e["spec"], e["raw"]):
+            merged = {k: v for k, v in dict(view.get("tags") or {}).items() if k not in tags}
+            merged.update({k: v for k, v in tags.items() if v is not None})
+            view["tags"] = merged
+        e["modified"] = self._stamp()
+        return self._ep_state(e)
+
     def set_default_deployment(self, endpoint, deployment, *, on_status=None):
         e = self.endpoints[endpoint]
         if (endpoint, deployment) not in self.deployments:
