@@ -19,10 +19,15 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
-# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint) and runs them all.
-test: $(BIN)/python
+# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
+# its own because its pins clash with the SDKs') and runs them all.
+test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
 
 schema: $(BIN)/python
 	$(BIN)/modeldeploy schema > schemas/deploy.schema.json

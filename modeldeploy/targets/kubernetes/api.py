@@ -41,6 +41,7 @@ KINDS: dict[str, KindInfo] = {
         KindInfo("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers"),
         KindInfo("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets"),
         KindInfo("Ingress", "networking.k8s.io/v1", "ingresses"),
+        KindInfo("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
         KindInfo("Job", "batch/v1", "jobs"),
         KindInfo("CronJob", "batch/v1", "cronjobs"),
         KindInfo("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices"),

@@ -113,6 +113,13 @@ class KubernetesTarget(StrictModel):
         default="1.31", description="Kubernetes version the manifests are validated against (kubernetes-validate)."
     )
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(default="IfNotPresent")
+    network_policy: bool = Field(
+        default=True,
+        description=(
+            "Render a NetworkPolicy: online pods admit traffic on the serving port only (from any "
+            "source), batch pods admit none. Turn off where a cluster-wide policy manages this."
+        ),
+    )
     image_pull_secrets: list[Line] = Field(default_factory=list, description="Secrets for pulling the image.")
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(default="ClusterIP")
     service_port: int = Field(default=80, ge=1, le=65535, description="Port the Service exposes (to 8080 in the pod).")

@@ -42,6 +42,7 @@ GROUPS = {
     "HorizontalPodAutoscaler": "autoscaling",
     "PodDisruptionBudget": "policy",
     "Ingress": "networking.k8s.io",
+    "NetworkPolicy": "networking.k8s.io",
     "Job": "batch",
     "CronJob": "batch",
     "InferenceService": "serving.kserve.io",
@@ -108,9 +109,48 @@ def deployment(ctx: "RenderContext") -> Manifest:
     }
     if not _has_hpa(ctx):
         body["replicas"] = ctx.spec.scaling.min_replicas
-    md = _metadata(ctx, name, "predictor", meta.model_annotations(ctx))
-    md["labels"] = _workload_labels(ctx, "predictor")
+    md = _workload_metadata(ctx, "predictor")
     return Manifest("deployment.yaml", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md, "spec": body})
+
+
+def checkov_skips(ctx: "RenderContext") -> dict[str, str]:
+    """checkov checks that cannot apply to a workload as rendered, skipped inline with the reason
+    (checkov reads `checkov.io/skip<N>: CHECK=reason` annotations). Only checks that would fail are
+    listed: pin the image by digest or set image_pull_policy: Always and those skips disappear."""
+    reasons: list[tuple[str, str]] = [
+        ("CKV_K8S_11", "no CPU limit by design: CFS throttling hurts tail latency; requests are set and memory is limited"),
+    ]
+    image = pod.image(ctx)
+    if "@sha256:" not in image:
+        reasons.append(("CKV_K8S_43", "image pinned by tag; give target.image as name@sha256:... to pin by digest"))
+    if ctx.target.image_pull_policy != "Always":
+        reasons.append(("CKV_K8S_15", f"imagePullPolicy {ctx.target.image_pull_policy} is target.image_pull_policy"))
+    if ctx.spec.serving.secrets:
+        reasons.append(("CKV_K8S_35", "serving.secrets are environment variables by contract (secretKeyRef, never values)"))
+    return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
+
+
+def _workload_metadata(ctx: "RenderContext", component: str) -> dict[str, Any]:
+    md = _metadata(ctx, ctx.spec.name, component, {**meta.model_annotations(ctx), **checkov_skips(ctx)})
+    md["labels"] = _workload_labels(ctx, component)
+    return md
+
+
+def network_policy(ctx: "RenderContext", component: str) -> Manifest | None:
+    """Online pods admit traffic on the serving port only; batch pods serve nothing and admit none."""
+    if not ctx.target.network_policy:
+        return None
+    ingress = [] if component == "batch" else [{"ports": [{"port": pod.PORT_NAME, "protocol": "TCP"}]}]
+    return Manifest("networkpolicy.yaml", {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(ctx, ctx.spec.name, component),
+        "spec": {
+            "podSelector": {"matchLabels": meta.selector_labels(ctx.spec.name)},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
+    })
 
 
 def service(ctx: "RenderContext") -> Manifest:
@@ -283,16 +323,14 @@ def _job_spec(ctx: "RenderContext") -> dict[str, Any]:
 
 
 def job(ctx: "RenderContext") -> Manifest:
-    md = _metadata(ctx, ctx.spec.name, "batch", meta.model_annotations(ctx))
-    md["labels"] = _workload_labels(ctx, "batch")
+    md = _workload_metadata(ctx, "batch")
     return Manifest("job.yaml", {"apiVersion": "batch/v1", "kind": "Job", "metadata": md, "spec": _job_spec(ctx)})
 
 
 def cronjob(ctx: "RenderContext") -> Manifest:
     b = ctx.target.batch
     assert b is not None and ctx.target.schedule is not None
-    md = _metadata(ctx, ctx.spec.name, "batch", meta.model_annotations(ctx))
-    md["labels"] = _workload_labels(ctx, "batch")
+    md = _workload_metadata(ctx, "batch")
     spec: dict[str, Any] = {
         "schedule": ctx.target.schedule,
         "concurrencyPolicy": b.concurrency_policy,
@@ -342,11 +380,11 @@ def build(ctx: "RenderContext") -> list[Manifest]:
     component = "batch" if t.mode == "batch" else "predictor"
     members: list[Manifest | None] = [service_account(ctx, component)]
     if t.mode == "batch":
-        members.append(cronjob(ctx) if t.schedule else job(ctx))
+        members += [cronjob(ctx) if t.schedule else job(ctx), network_policy(ctx, "batch")]
     elif t.flavor == "kserve":
         members.append(inference_service(ctx))
     else:
-        members += [deployment(ctx), service(ctx), hpa(ctx), pdb(ctx), ingress(ctx)]
+        members += [deployment(ctx), service(ctx), hpa(ctx), pdb(ctx), ingress(ctx), network_policy(ctx, "predictor")]
     present = [m for m in members if m is not None]
     return [applyset_parent(ctx, present), *present]
 

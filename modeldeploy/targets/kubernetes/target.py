@@ -42,6 +42,7 @@ YAML = "application/yaml"
 RANK = {
     "configmap": 0, "serviceaccount": 1, "service": 2, "deployment": 3, "inferenceservice": 3,
     "job": 3, "cronjob": 3, "horizontalpodautoscaler": 4, "poddisruptionbudget": 4, "ingress": 5,
+    "networkpolicy": 2,
 }
 WORKLOADS = ("deployment", "inferenceservice", "job", "cronjob")
 

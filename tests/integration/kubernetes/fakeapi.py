@@ -40,6 +40,7 @@ PLURALS = {
     "horizontalpodautoscalers": ("autoscaling/v2", "HorizontalPodAutoscaler"),
     "poddisruptionbudgets": ("policy/v1", "PodDisruptionBudget"),
     "ingresses": ("networking.k8s.io/v1", "Ingress"),
+    "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicy"),
     "jobs": ("batch/v1", "Job"),
     "cronjobs": ("batch/v1", "CronJob"),
     "inferenceservices": ("serving.kserve.io/v1beta1", "InferenceService"),

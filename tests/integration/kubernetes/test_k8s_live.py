@@ -93,13 +93,15 @@ def test_first_apply_creates_everything_with_server_side_apply_in_order(cluster:
         f"configmap.{ns}.iris-applyset": Action.CREATE, f"serviceaccount.{ns}.iris": Action.CREATE,
         f"service.{ns}.iris": Action.CREATE, f"deployment.{ns}.iris": Action.CREATE,
         f"horizontalpodautoscaler.{ns}.iris": Action.CREATE, f"poddisruptionbudget.{ns}.iris": Action.CREATE,
+        f"networkpolicy.{ns}.iris": Action.CREATE,
     }
     assert result.changed[0] == f"configmap.{ns}.iris-applyset"
     assert result.outputs == {"namespace": ns, "deployment": "iris"}
     if fake:
         applies = fake.applies()
         assert [r.body["kind"] for r in applies] == [
-            "ConfigMap", "ServiceAccount", "Service", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+            "ConfigMap", "ServiceAccount", "NetworkPolicy", "Service", "Deployment", "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
         ]
         for r in applies:
             assert r.content_type == "application/apply-patch+yaml"
@@ -326,7 +328,7 @@ def test_destroy_deletes_exactly_the_deployments_objects(cluster: Cluster, tmp_p
     result = target.destroy(ctx, observed, d.progress)
     assert set(result.changed) == {
         "configmap.models.iris-applyset", "serviceaccount.models.iris", "service.models.iris", "deployment.models.iris",
-        "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris",
+        "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris", "networkpolicy.models.iris",
     }
     assert result.changed[-1] == "configmap.models.iris-applyset"  # the parent goes last
     remaining = sorted(name for (_, _, name) in fake.objects)

@@ -333,7 +333,7 @@ def test_desired_resources_have_stable_addresses_and_replace_rules() -> None:
     assert set(addrs) == {
         "configmap.models.iris-applyset", "serviceaccount.models.iris", "service.models.iris",
         "deployment.models.iris", "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris",
-        "ingress.models.iris",
+        "ingress.models.iris", "networkpolicy.models.iris",
     }
     dep = next(r for r in res if r.kind == "deployment")
     assert dep.replace_on == ("spec.selector",) and dep.depends_on == ("configmap.models.iris-applyset",)
