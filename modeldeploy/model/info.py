@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,14 +20,16 @@ from typing import Any, Mapping
 
 import yaml
 
-from modeldeploy.errors import Diagnostic, ModelError
-from modeldeploy.model.signature import Signature, SignatureError
+from modeldeploy.errors import Diagnostic, ModelError, show_key
+from modeldeploy.model.signature import MAX_JSON_DEPTH, Signature, SignatureError, nested_deeper_than
 
 MAX_MLMODEL_BYTES = 4 << 20  # MLmodel files are a few KB; metadata can grow, 4 MiB is generous
 MAX_SIDE_FILE_BYTES = 1 << 20  # conda.yaml, python_env.yaml, requirements.txt, constraints.txt
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 MAX_INCLUDE_DEPTH = 5  # nested `-r` includes in requirement files
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and Windows)
+MAX_PATH_BYTES = 1024  # a file name MLmodel gives (env files, input examples), below every PATH_MAX
 
 _TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
@@ -154,6 +157,8 @@ def _read_bytes(path: Path, display: str, limit: int) -> bytes:
         reads = getattr(_reading, "files", None)
         if reads is not None:
             reads.append((str(path), _stat_key(st)))
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            raise _error(display, "is not a regular file")  # a FIFO would block the read forever
         return path.read_bytes()
     except FileNotFoundError:
         raise _error(display, "no such file") from None
@@ -161,6 +166,16 @@ def _read_bytes(path: Path, display: str, limit: int) -> bytes:
         raise _error(display, "is a directory, expected a file") from None
     except PermissionError:
         raise _error(display, "permission denied") from None
+    except OSError as exc:  # ENAMETOOLONG, ELOOP, EIO ...
+        raise _error(display, f"cannot be read: {exc.strerror or type(exc).__name__}") from None
+
+
+def _is_file(path: Path, display: str) -> bool:
+    """Path.is_file, with the errors pathlib does not swallow (ENAMETOOLONG, EACCES ...) as ModelError."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise _error(display, f"cannot be read: {exc.strerror or type(exc).__name__}") from None
 
 
 def _decode(raw: bytes, display: str) -> str:
@@ -221,6 +236,8 @@ def _expand(lines: list[str], base: Path, display: str, depth: int) -> tuple[lis
         flag, name = include
         if depth >= MAX_INCLUDE_DEPTH:
             raise _error(display, f"requirement includes nest deeper than {MAX_INCLUDE_DEPTH} ({line!r})")
+        if "\x00" in name:
+            raise _error(display, f"{line!r} names a file with a NUL character")
         target = (base / name).resolve()
         if base.resolve() not in target.parents and target.parent != base.resolve():
             raise _error(display, f"{line!r} points outside the model folder")
@@ -266,9 +283,9 @@ def _read_env(root: Path, display: str, env: Mapping[str, str]) -> _Env:
     conda = _optional_mapping(root / conda_name, f"{display}/{conda_name}")
     python_env = _optional_mapping(root / venv_name, f"{display}/{venv_name}")
     constraints: list[str] = []
-    if (root / "constraints.txt").is_file():
+    if _is_file(root / "constraints.txt", f"{display}/constraints.txt"):
         constraints, _ = _requirement_lines(root / "constraints.txt", f"{display}/constraints.txt")
-    if (root / "requirements.txt").is_file():
+    if _is_file(root / "requirements.txt", f"{display}/requirements.txt"):
         reqs, cons = _requirement_lines(root / "requirements.txt", f"{display}/requirements.txt")
         source: str | None = "requirements.txt"
     elif python_env is not None and isinstance(python_env.get("dependencies"), list):
@@ -284,7 +301,7 @@ def _read_env(root: Path, display: str, env: Mapping[str, str]) -> _Env:
 
 
 def _optional_mapping(path: Path, display: str) -> Mapping[str, Any] | None:
-    if not path.is_file():
+    if not _is_file(path, display):
         return None
     data, _ = load_yaml(path, display, MAX_SIDE_FILE_BYTES)
     if data is None:
@@ -327,7 +344,7 @@ class _Reader:
             raise _error(self.file, "MLmodel has no 'flavors' section", (1, 1))
         flavors = self.mapping(data["flavors"], ("flavors",), "flavors")
         for name, flavor in flavors.items():
-            self.mapping(flavor if flavor is not None else {}, ("flavors", name), f"flavors.{name}")
+            self.mapping(flavor if flavor is not None else {}, ("flavors", name), _dotted("flavors", name))
         flavors = {str(k): dict(v or {}) for k, v in flavors.items()}
         pyfunc = flavors.get("python_function", {})
         env = self.env(pyfunc.get("env"))
@@ -353,7 +370,7 @@ class _Reader:
             artifact_path=_str_or_none(data, "artifact_path"),
             utc_time_created=_str_or_none(data, "utc_time_created"),
             metadata=self.optional_mapping("metadata"),
-            env_vars=tuple(str(v) for v in data.get("env_vars") or ()),
+            env_vars=self.env_vars(),
             raw=data,
         )
 
@@ -362,16 +379,41 @@ class _Reader:
         if value is None:
             return {}
         if isinstance(value, str):  # before MLflow 2.0: the conda file's name
-            return {"conda": value}
+            return {"conda": self.inside(value, path, "python_function.env")}
         env = self.mapping(value, path, "python_function.env")
         out = {}
         for key, name in env.items():
+            what = _dotted("python_function.env", key)
             if not isinstance(name, str):
-                raise self.fail(path + (key,), f"python_function.env.{key} must be a file name")
-            if Path(name).is_absolute() or ".." in Path(name).parts:
-                raise self.fail(path + (key,), f"python_function.env.{key} must be a path inside the model folder")
-            out[str(key)] = name
+                raise self.fail(path + (key,), f"{what} must be a file name")
+            out[str(key)] = self.inside(name, path + (key,), what)
         return out
+
+    def inside(self, name: str, path: Path_, what: str) -> str:
+        """``name`` when it is a usable relative path that stays inside the model folder (symlinks
+        resolved); otherwise a ModelError at ``path`` — MLmodel must not make us read the machine."""
+        parts = Path(name).parts
+        if not name or Path(name).is_absolute() or ".." in parts:
+            raise self.fail(path, f"{what} must be a path inside the model folder")
+        if len(name.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
+            len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts
+        ):
+            raise self.fail(path, f"{what} is too long for a file name (at most {MAX_NAME_BYTES} bytes per part, {MAX_PATH_BYTES} in all)")
+        if "\x00" in name:
+            raise self.fail(path, f"{what} contains a NUL character")
+        real_root = Path(os.path.realpath(self.root))
+        real = Path(os.path.realpath(self.root / name))
+        if real != real_root and real_root not in real.parents:
+            raise self.fail(path, f"{what} must be a path inside the model folder (it leads out through a symlink)")
+        return name
+
+    def env_vars(self) -> tuple[str, ...]:
+        value = self.data.get("env_vars")
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(("env_vars",), f"env_vars must be a list of environment variable names, got {_kind(value)}")
+        return tuple(value)
 
     def optional_mapping(self, key: str) -> Mapping[str, Any] | None:
         value = self.data.get(key)
@@ -394,19 +436,34 @@ class _Reader:
     def input_example(self) -> InputExampleInfo | None:
         raw = self.data.get("saved_input_example_info")
         if raw is not None:
-            info = self.mapping(raw, ("saved_input_example_info",), "saved_input_example_info")
-            artifact = str(info.get("artifact_path") or "input_example.json")
-            if (self.root / artifact).is_file():
+            where = ("saved_input_example_info",)
+            info = self.mapping(raw, where, "saved_input_example_info")
+            artifact = self.inside(
+                str(info.get("artifact_path") or "input_example.json"),
+                where + ("artifact_path",),
+                "saved_input_example_info.artifact_path",
+            )
+            serving = _str_or_none(info, "serving_input_path")
+            if serving is not None:
+                serving = self.inside(serving, where + ("serving_input_path",), "saved_input_example_info.serving_input_path")
+            if _is_file(self.root / artifact, f"{self.display}/{artifact}"):
                 return InputExampleInfo(
                     artifact_path=artifact,
                     type=_str_or_none(info, "type"),
                     pandas_orient=_str_or_none(info, "pandas_orient"),
-                    serving_input_path=_str_or_none(info, "serving_input_path"),
+                    serving_input_path=serving,
                 )
         if (self.root / "input_example.json").is_file():
             serving = "serving_input_example.json" if (self.root / "serving_input_example.json").is_file() else None
             return InputExampleInfo("input_example.json", serving_input_path=serving)
         return None
+
+
+def _dotted(prefix: str, key: Any) -> str:
+    """``prefix.key`` for a plain key, ``prefix['odd\\nkey']`` (quoted, escaped) otherwise: an MLmodel key
+    holding a newline must not split a message over two lines."""
+    shown = show_key(key)
+    return f"{prefix}[{shown}]" if shown != str(key) else f"{prefix}.{shown}"
 
 
 def _kind(value: Any) -> str:
@@ -499,6 +556,11 @@ def read_json(path: Path, display: str, limit: int = 64 << 20) -> Any:
     """A JSON file beside MLmodel (input examples), as a located ModelError when it does not parse."""
     text = _decode(_read_bytes(path, display, limit), display)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _error(display, f"invalid JSON: {exc.msg}", (exc.lineno, exc.colno)) from None
+    except RecursionError:  # json's C decoder gives up near the interpreter's recursion limit
+        raise _error(display, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels", (1, 1)) from None
+    if nested_deeper_than(data):
+        raise _error(display, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels", (1, 1))
+    return data

@@ -29,6 +29,9 @@ from modeldeploy.errors import ModelError
 SCALAR_TYPES = ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")
 COMPLEX_TYPES = ("array", "object", "map", "any", "sparkml_vector")
 SIGNATURE_PARTS = ("inputs", "outputs", "params")
+# JSON in a model (signature parts, input examples) nests at most this deep: the same bound as
+# deploy.yaml and MLmodel themselves (spec/loader.py and model/info.py MAX_DEPTH).
+MAX_JSON_DEPTH = 64
 
 
 class SignatureError(ModelError):
@@ -302,16 +305,35 @@ class ParamSpec:
         return cls(name, dtype, raw.get("default"), None if shape is None else tuple(shape))
 
 
+def nested_deeper_than(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when lists/objects in ``value`` nest more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, (list, dict)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (list, dict)):
+                stack.append((child, depth + 1))
+    return False
+
+
 def _json(value: Any, part: str) -> Any:
     """MLmodel stores each part as a JSON string; canonical dicts hold the parsed list."""
-    if value is None or isinstance(value, (list, dict)):
+    if value is None:
         return value
-    if not isinstance(value, str):
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise _fail(part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
+        except RecursionError:  # json's C decoder gives up near the interpreter's recursion limit
+            raise _fail(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    elif not isinstance(value, (list, dict)):
         raise _fail(part, f"signature.{part} must be a JSON string, got {type(value).__name__}")
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise _fail(part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
+    if nested_deeper_than(value):
+        raise _fail(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 @dataclass(frozen=True)

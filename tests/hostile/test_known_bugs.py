@@ -1,6 +1,6 @@
-"""Strict-xfail reproducers for bugs in other helpers' modules that the hostile and generated inputs
-found (reported to the lead; not fixed here because the files are not ours). When a fix lands, the
-reproducer XPASSes and fails: delete the xfail marker and the entry in tests/property/known_bugs.py."""
+"""Reproducers for bugs that the hostile and generated inputs found, kept as regression tests now that
+they are fixed. A bug found next gets a strict xfail reproducer here (and, when the property suites hit
+it, an entry in tests/property/known_bugs.py); once fixed it XPASSes and fails: delete both markers."""
 
 from __future__ import annotations
 
@@ -21,40 +21,54 @@ def model(tmp_path: Path, doc: dict, side: dict | None = None) -> Path:
     return write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode(), side)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason="signature.py _json: json.loads RecursionError is not caught (signature-json-recursion)")
 def test_deeply_nested_signature_json_is_a_model_error(tmp_path: Path) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["signature"]["inputs"] = json_deep(1000)
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="nested deeper than 64 levels") as info:
+        read_model(model(tmp_path, doc))
+    assert info.value.diagnostics[0].line > 1  # located at signature.inputs in MLmodel
+
+
+def test_signature_json_nested_past_the_bound_but_within_recursion_is_refused(tmp_path: Path) -> None:
+    doc = copy.deepcopy(MLMODEL)
+    doc["signature"]["inputs"] = json_deep(65)
+    with pytest.raises(ModelError, match="signature.inputs is nested deeper than 64 levels"):
         read_model(model(tmp_path, doc))
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason="info.py read_json: json.loads RecursionError is not caught (read-json-recursion)")
 def test_deeply_nested_input_example_is_a_model_error(tmp_path: Path) -> None:
-    info = read_model(model(tmp_path, MLMODEL, {**SIDE, "input_example.json": json_deep(1000)}))
-    with pytest.raises(ModelError):
-        check_input_example(info)
+    """read_example raises a located ModelError; check_input_example (the policy) turns it into an
+    'unreadable' SIG903 finding, as for any other unreadable example."""
+    from modeldeploy.model.example import read_example
+
+    for depth in (1000, 65):
+        info = read_model(model(tmp_path / str(depth), MLMODEL, {**SIDE, "input_example.json": json_deep(depth)}))
+        with pytest.raises(ModelError, match="nested deeper than 64 levels"):
+            read_example(info)
+        (finding,) = check_input_example(info)
+        assert "nested deeper than 64 levels" in str(finding), finding
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="info.py _Reader.load: env_vars that is not a list raises TypeError (env-vars-not-a-list)")
 def test_env_vars_that_is_not_a_list_is_a_model_error(tmp_path: Path) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["env_vars"] = 5
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="env_vars must be a list"):
         read_model(model(tmp_path, doc))
 
 
-@pytest.mark.xfail(strict=True, reason="info.py _Reader.env: the pre-2.0 string form of python_function.env is not confined to the model folder")
-def test_string_env_outside_the_model_folder_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["../outside.yaml", "ABSOLUTE", "link.yaml"])
+def test_string_env_outside_the_model_folder_is_refused(tmp_path: Path, where: str) -> None:
     (tmp_path / "outside.yaml").write_text("dependencies: [{pip: [outside-package==6.6.6]}]\n")
     doc = copy.deepcopy(MLMODEL)
-    doc["flavors"]["python_function"]["env"] = "../outside.yaml"
+    doc["flavors"]["python_function"]["env"] = str(tmp_path / "outside.yaml") if where == "ABSOLUTE" else where
     side = {k: v for k, v in SIDE.items() if k not in ("requirements.txt", "python_env.yaml")}
+    folder = model(tmp_path, doc, side)
+    if where == "link.yaml":
+        (folder / "link.yaml").symlink_to(tmp_path / "outside.yaml")
     with pytest.raises(ModelError, match="inside the model folder"):
-        read_model(model(tmp_path, doc, side))
+        read_model(folder)
 
 
-@pytest.mark.xfail(strict=True, reason="info.py _Reader.input_example: saved_input_example_info paths are not confined to the model folder")
 @pytest.mark.parametrize("key", ["artifact_path", "serving_input_path"])
 def test_input_example_outside_the_model_folder_is_refused(tmp_path: Path, key: str) -> None:
     (tmp_path / "outside.json").write_text(json.dumps({"columns": ["zzz"], "data": [[1]]}))
@@ -70,15 +84,13 @@ def test_input_example_outside_the_model_folder_is_refused(tmp_path: Path, key: 
         assert (info.path / p).resolve().is_relative_to(info.path.resolve()), f"{key} {p!r} leaves the model folder"
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason="info.py: a side-file name longer than NAME_MAX raises OSError ENAMETOOLONG (mlmodel-file-name-too-long)")
 def test_overlong_env_file_name_is_a_model_error(tmp_path: Path) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["flavors"]["python_function"]["env"] = "x" * 4096
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="too long"):
         read_model(model(tmp_path, doc))
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason="sources/local.py resolve_local: ENAMETOOLONG escapes as OSError (local-source-name-too-long)")
 def test_overlong_local_source_is_a_located_error(tmp_path: Path) -> None:
     from modeldeploy import api
     from modeldeploy.errors import ModelDeployError
@@ -89,7 +101,6 @@ def test_overlong_local_source_is_a_located_error(tmp_path: Path) -> None:
         api.load(spec, environ={})
 
 
-@pytest.mark.xfail(strict=True, reason="info.py _Reader.load/_Reader.env echo raw MLmodel keys in messages: a newline in a flavor name forges a second output line")
 def test_mlmodel_messages_quote_keys(tmp_path: Path) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["flavors"]["evil\nerror: forged"] = True
@@ -109,3 +120,13 @@ def test_diagnostic_file_names_stay_on_one_line() -> None:
         assert text.splitlines() == [text] and "\u2028" not in text and "\x85" not in text, text
         assert text.endswith(":3:4: error: boom [MD100]")
     assert Diagnostic("my models/deploy.yaml", 1, 2, "x").format() == "my models/deploy.yaml:1:2: error: x [MD100]"
+
+
+def test_a_fifo_named_by_a_requirement_include_is_refused_not_read(tmp_path: Path) -> None:
+    """A `-r` include naming a FIFO would block read_bytes() forever; it is refused as not a regular file."""
+    import os
+
+    folder = model(tmp_path, MLMODEL, {**SIDE, "requirements.txt": "-r pipe.txt\n"})
+    os.mkfifo(folder / "pipe.txt")
+    with pytest.raises(ModelError, match="not a regular file"):
+        read_model(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-from modeldeploy.errors import SourceError
+from modeldeploy.errors import SourceError, show_name
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.sources.uri import LocalUri
 from modeldeploy.targets.base import ModelRef
@@ -14,9 +14,14 @@ from modeldeploy.targets.base import ModelRef
 def resolve_local(uri: str, parsed: LocalUri, *, base_dir: Path, cache_dir: Path) -> ModelRef:
     written = Path(parsed.path).expanduser()
     folder = written if written.is_absolute() else Path(base_dir) / written
-    if not folder.exists():
-        raise SourceError(f"model folder {uri!r} not found (looked in {folder})")
-    if not folder.is_dir():
+    try:
+        exists, is_dir = folder.exists(), folder.is_dir()
+    except (OSError, ValueError) as exc:  # ENAMETOOLONG, EACCES on a parent, a NUL in the path ...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SourceError(f"model folder {uri!r} cannot be read: {reason}") from None
+    if not exists:
+        raise SourceError(f"model folder {uri!r} not found (looked in {show_name(str(folder))})")
+    if not is_dir:
         raise SourceError(f"model source {uri!r} is a file, not a model folder")
     return ModelRef(
         uri=uri,
