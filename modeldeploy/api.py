@@ -34,6 +34,7 @@ class Deployment:
     ref: ModelRef
     model: Any  # ModelInfo
     target: Target
+    max_model_bytes: int | None = None  # MODELDEPLOY_MAX_MODEL_BYTES; None: the render default
 
     @property
     def spec(self):
@@ -51,6 +52,7 @@ class Deployment:
             env=self.loaded.env,
             tool_version=__version__,
             base_dir=self.loaded.base_dir,
+            max_model_bytes=self.max_model_bytes,
         )
 
 
@@ -70,8 +72,10 @@ def load(
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
+    from modeldeploy.render.model_files import max_model_bytes
 
     environ = os.environ if environ is None else environ
+    limit = max_model_bytes(environ)
     spec = loaded.spec
     ref = resolve_source(
         spec.model.source,
@@ -81,7 +85,7 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         environ=environ,
     )
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
-    return Deployment(loaded, ref, model, get_target(spec.target.kind))
+    return Deployment(loaded, ref, model, get_target(spec.target.kind), max_model_bytes=limit)
 
 
 def lock_data(dep: Deployment) -> dict[str, Any]:

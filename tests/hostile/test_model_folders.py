@@ -136,36 +136,44 @@ def _render_in_subprocess(spec: Path, *, timeout: float, address_space: int | No
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=subprocess.TimeoutExpired,
-    reason="targets/docker/target.py model_artifacts reads every entry with read_bytes(): a FIFO in the model folder "
-    "blocks render forever (model_digest already skips non-regular files)",
-)
-def test_a_fifo_in_the_model_folder_does_not_hang_render(tmp_path: Path) -> None:
-    spec = project(tmp_path, "docker")
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_fifo_in_the_model_folder_does_not_hang_render(tmp_path: Path, kind: str) -> None:
+    """render.model_files skips non-regular files as the model digest does (one file set: list_files)."""
+    spec = project(tmp_path, kind)
     os.mkfifo(tmp_path / "model" / "pipe")
     proc = _render_in_subprocess(spec, timeout=30)
-    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0 and "RENDERED" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
 
 
-# Render holds every model file in memory (Artifact.content); a model bigger than this must be
-# refused up front (or streamed), not read. 1 GiB of address space is far more than the example
+# Render holds every model file in memory (Artifact.content); a model bigger than the limit must be
+# refused up front, not read. 1 GiB of address space is far more than the example
 # model needs and far less than the sparse 2 GiB file below.
 RENDER_MEMORY_LIMIT = 1 << 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no bound on the model size read into memory: docker model_artifacts (and the other targets' model "
-    "packaging) read whole files into Artifact.content; a 2 GiB file dies with MemoryError instead of a clear error",
-)
 def test_an_absurdly_large_model_file_is_reported_not_read_into_memory(tmp_path: Path) -> None:
+    """render.model_files checks the folder's size against MAX_MODEL_BYTES (2 GiB) before reading."""
     spec = project(tmp_path, "docker")
     with open(tmp_path / "model" / "weights.bin", "wb") as f:  # sparse: no disk space used
         f.truncate(2 << 30)
     proc = _render_in_subprocess(spec, timeout=120, address_space=RENDER_MEMORY_LIMIT)
-    assert "MODELDEPLOY-ERROR" in proc.stdout, (proc.returncode, proc.stdout[-500:], proc.stderr[-1500:])
+    assert "MODELDEPLOY-ERROR MD400" in proc.stdout, (proc.returncode, proc.stdout[-500:], proc.stderr[-1500:])
+    assert "above the limit of 2147483648 bytes" in proc.stdout and "MODELDEPLOY_MAX_MODEL_BYTES" in proc.stdout
+
+
+def test_the_model_size_limit_comes_from_the_environment_given_to_load(tmp_path: Path) -> None:
+    from modeldeploy.errors import RenderError
+
+    spec = project(tmp_path, "docker")
+    size = sum(p.stat().st_size for p in (tmp_path / "model").rglob("*") if p.is_file())
+    dep = api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": str(size - 1)})
+    with pytest.raises(RenderError, match=f"is {size} bytes, above the limit of {size - 1} bytes"):
+        api.render(dep)
+    assert api.render(api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": str(size)})).artifacts
+    assert api.render(api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": "1Mi"})).artifacts
+    for bad in ("-1", "0", "lots", "1.5Gi"):
+        with pytest.raises(ModelDeployError, match="MODELDEPLOY_MAX_MODEL_BYTES"):
+            api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": bad})
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -191,3 +199,22 @@ def test_a_normal_model_renders_within_the_memory_limit(tmp_path: Path) -> None:
     """Keeps the xfail above honest: the limit itself is not what makes it fail."""
     proc = _render_in_subprocess(project(tmp_path, "docker"), timeout=120, address_space=RENDER_MEMORY_LIMIT)
     assert proc.returncode == 0 and "RENDERED" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_render_ships_the_files_the_digest_covers(tmp_path: Path) -> None:
+    """One file set (model.digest.list_files): a symlinked folder inside the model is shipped as the
+    digest counts it, special files are in neither, and only build caches are left out of render."""
+    from modeldeploy.model.digest import list_files
+
+    spec = project(tmp_path, "docker")
+    model = tmp_path / "model"
+    (model / "extra").mkdir()
+    (model / "extra" / "vocab.txt").write_text("a\nb\n")
+    (model / "linked").symlink_to("extra", target_is_directory=True)
+    (model / "__pycache__").mkdir()
+    (model / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    os.mkfifo(model / "pipe")
+    shipped = {p.removeprefix("model/") for p in render(spec) if p.startswith("model/")}
+    digested = {e.rel for e in list_files(model)}
+    assert shipped == digested - {"__pycache__/x.cpython-311.pyc"}
+    assert {"extra/vocab.txt", "linked/vocab.txt"} <= shipped and "pipe" not in digested
