@@ -44,6 +44,13 @@ def show_key(key: Any) -> str:
     return repr(text)
 
 
+def show_dotted(prefix: str, key: Any) -> str:
+    """``prefix.key`` for a plain key, ``prefix['odd\\nkey']`` (quoted, escaped) otherwise — the form
+    the spec loader prints locations in, so an odd key cannot split a message over two lines."""
+    shown = show_key(key)
+    return f"{prefix}[{shown}]" if shown != str(key) else f"{prefix}.{shown}"
+
+
 def show_name(name: str) -> str:
     """A file name as messages show it: as is when printable (spaces included), else quoted with its
     control characters escaped (repr), so a name holding a newline cannot split a diagnostic line."""

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from modeldeploy.errors import Diagnostic, ModelError, show_key
+from modeldeploy.errors import Diagnostic, ModelError, show_dotted
 from modeldeploy.model.signature import MAX_JSON_DEPTH, Signature, SignatureError, nested_deeper_than
 
 MAX_MLMODEL_BYTES = 4 << 20  # MLmodel files are a few KB; metadata can grow, 4 MiB is generous
@@ -344,7 +344,7 @@ class _Reader:
             raise _error(self.file, "MLmodel has no 'flavors' section", (1, 1))
         flavors = self.mapping(data["flavors"], ("flavors",), "flavors")
         for name, flavor in flavors.items():
-            self.mapping(flavor if flavor is not None else {}, ("flavors", name), _dotted("flavors", name))
+            self.mapping(flavor if flavor is not None else {}, ("flavors", name), show_dotted("flavors", name))
         flavors = {str(k): dict(v or {}) for k, v in flavors.items()}
         pyfunc = flavors.get("python_function", {})
         env = self.env(pyfunc.get("env"))
@@ -383,7 +383,7 @@ class _Reader:
         env = self.mapping(value, path, "python_function.env")
         out = {}
         for key, name in env.items():
-            what = _dotted("python_function.env", key)
+            what = show_dotted("python_function.env", key)
             if not isinstance(name, str):
                 raise self.fail(path + (key,), f"{what} must be a file name")
             out[str(key)] = self.inside(name, path + (key,), what)
@@ -457,13 +457,6 @@ class _Reader:
             serving = "serving_input_example.json" if (self.root / "serving_input_example.json").is_file() else None
             return InputExampleInfo("input_example.json", serving_input_path=serving)
         return None
-
-
-def _dotted(prefix: str, key: Any) -> str:
-    """``prefix.key`` for a plain key, ``prefix['odd\\nkey']`` (quoted, escaped) otherwise: an MLmodel key
-    holding a newline must not split a message over two lines."""
-    shown = show_key(key)
-    return f"{prefix}[{shown}]" if shown != str(key) else f"{prefix}.{shown}"
 
 
 def _kind(value: Any) -> str:

@@ -130,3 +130,22 @@ def test_a_fifo_named_by_a_requirement_include_is_refused_not_read(tmp_path: Pat
     os.mkfifo(folder / "pipe.txt")
     with pytest.raises(ModelError, match="not a regular file"):
         read_model(folder)
+
+
+@pytest.mark.parametrize("what", ["value", "key"])
+def test_azureml_refuses_a_label_azure_cannot_hold(tmp_path: Path, what: str) -> None:
+    """targets/azureml dropped a label longer than Azure's tag limit (256-character values, 512-character
+    names on endpoints and deployments) without a word; it is refused, naming the label."""
+    from modeldeploy import api
+    from modeldeploy.errors import RenderError
+    from tests.hostile.test_model_folders import project
+
+    spec = project(tmp_path, "azureml")
+    label = "{team: '" + "v" * 257 + "'}" if what == "value" else "{'" + "k" * 513 + "': v}"
+    spec.write_text(spec.read_text() + f"labels: {label}\n")
+    with pytest.raises(RenderError, match="labels.(team|k+\\.\\.\\.): an Azure tag (value|name) holds at most"):
+        api.render(api.load(spec, environ={}))
+    spec.write_text(spec.read_text().replace("v" * 257, "v" * 256).replace("k" * 513, "k" * 512))
+    rendered = api.render(api.load(spec, environ={})).artifacts
+    at_limit = b"v" * 256 if what == "value" else b"k" * 512
+    assert any(a.path.endswith("endpoint.yaml") and at_limit in a.content for a in rendered), [a.path for a in rendered]

@@ -19,6 +19,8 @@ RESERVED_PREFIX = "modeldeploy."
 
 #: Endpoints and deployments are ARM resources: tag values are limited to 256 characters.
 ARM_TAG_MAX = 256
+#: ... and tag names to 512.
+ARM_TAG_NAME_MAX = 512
 #: Model versions are workspace assets; we keep their tags below this size (the signature JSON is
 #: left off beyond it and only its digest is recorded).
 ASSET_TAG_MAX = 8192

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modeldeploy.errors import RenderError
+from modeldeploy.errors import RenderError, show_dotted
 from modeldeploy.model.custom import is_module_entry
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml.config import AzureMLTarget, Probe
@@ -108,9 +108,31 @@ def _check_supported(ctx: "RenderContext", mode: str, model_type: str, t: AzureM
 # --- tags ----------------------------------------------------------------------------------------
 
 
+def label_tags(ctx: "RenderContext") -> dict[str, str]:
+    """deploy.yaml labels as Azure tags. They go on endpoints and deployments (ARM resources), so a
+    label Azure would not hold there is refused here rather than dropped or failed at apply time."""
+    tags = {}
+    for k, v in ctx.spec.labels.items():
+        key, value = str(k), str(v)
+        if key.startswith(naming.RESERVED_PREFIX):
+            continue
+        if len(key) > naming.ARM_TAG_NAME_MAX:
+            raise RenderError(
+                f"{show_dotted('labels', key[:40] + '...')}: an Azure tag name holds at most "
+                f"{naming.ARM_TAG_NAME_MAX} characters; this one has {len(key)}"
+            )
+        if len(value) > naming.ARM_TAG_MAX:
+            raise RenderError(
+                f"{show_dotted('labels', key)}: an Azure tag value holds at most {naming.ARM_TAG_MAX} characters; "
+                f"this one has {len(value)}"
+            )
+        tags[key] = value
+    return tags
+
+
 def base_tags(ctx: "RenderContext") -> dict[str, str]:
     """Tags on every object: the user's labels plus what the signature policy needs."""
-    tags = {str(k): str(v) for k, v in ctx.spec.labels.items() if not str(k).startswith(naming.RESERVED_PREFIX)}
+    tags = label_tags(ctx)
     tags[naming.TAG_NAME] = ctx.spec.name
     tags[naming.TAG_DIGEST] = ctx.ref.digest
     tags[naming.TAG_URI] = ctx.ref.pinned_uri
