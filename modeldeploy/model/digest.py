@@ -65,11 +65,15 @@ def list_files(root: Path) -> list[FileEntry]:
     """Every regular file under root (symlinks inside root followed), sorted by relative POSIX path."""
     real_root = Path(os.path.realpath(root))
     found: dict[str, FileEntry] = {}
-    _walk(root, real_root, "", found, visiting=frozenset({str(real_root)}))
+    _walk(root, real_root, real_root, "", found, visiting=frozenset({str(real_root)}))
     return [found[k] for k in sorted(found)]
 
 
-def _walk(directory: Path, real_root: Path, prefix: str, found: dict[str, FileEntry], visiting: frozenset[str]) -> None:
+def _walk(
+    directory: Path, real_dir: Path, real_root: Path, prefix: str, found: dict[str, FileEntry], visiting: frozenset[str]
+) -> None:
+    """``real_dir`` is ``directory`` with every symlink resolved: entries carry canonical absolute paths,
+    so the per-file hash cache hits whichever relative path (``svc/../../models/x``) a spec used."""
     try:
         children = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
@@ -79,16 +83,17 @@ def _walk(directory: Path, real_root: Path, prefix: str, found: dict[str, FileEn
         real = Path(os.path.realpath(child.path)) if child.is_symlink() else None
         if real is not None:
             _check_inside(real, real_root, rel)
+        canonical = real if real is not None else real_dir / child.name
         if child.is_dir(follow_symlinks=True):
-            key = str(real) if real is not None else os.path.realpath(child.path)
+            key = str(canonical)
             if key in visiting:  # a symlink loop inside the folder: count each directory once per path
                 continue
-            _walk(Path(child.path), real_root, rel + "/", found, visiting | {key})
+            _walk(Path(child.path), canonical, real_root, rel + "/", found, visiting | {key})
         elif child.is_file(follow_symlinks=True):
             st = child.stat(follow_symlinks=True)
             found[rel] = FileEntry(
                 rel=rel,
-                real=real or Path(child.path),
+                real=canonical,
                 size=st.st_size,
                 stat_key=f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}",
             )
