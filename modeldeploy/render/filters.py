@@ -43,11 +43,13 @@ def dockerfile_value(value: Any) -> Escaped:
 
 
 def dockerfile_key(value: Any) -> Escaped:
-    """An ENV/ARG name or LABEL key: a conservative identifier, otherwise an error."""
+    """An ENV/ARG name or LABEL key: a conservative identifier, otherwise an error. ``.``, ``-`` and
+    ``/`` are allowed for label keys (``org.opencontainers.image.source``, ``app.kubernetes.io/name``):
+    none of them means anything to the builder in an unquoted word."""
     s = _text(value, "Dockerfile key")
     import re
 
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", s):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-/]*", s):
         raise RenderError(f"not a valid Dockerfile key: {s!r}")
     return Escaped(s)
 

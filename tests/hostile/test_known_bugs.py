@@ -149,3 +149,55 @@ def test_azureml_refuses_a_label_azure_cannot_hold(tmp_path: Path, what: str) ->
     rendered = api.render(api.load(spec, environ={})).artifacts
     at_limit = b"v" * 256 if what == "value" else b"k" * 512
     assert any(a.path.endswith("endpoint.yaml") and at_limit in a.content for a in rendered), [a.path for a in rendered]
+
+
+@pytest.mark.parametrize("kind", ["mlflow", "custom", "triton"])
+def test_docker_images_carry_the_deploy_yaml_labels(tmp_path: Path, kind: str) -> None:
+    """The docker target never put deploy.yaml `labels` on the image; they are LABELs now (read back
+    with the corpus' BuildKit-rules reader), values escaped, keys with '.', '-' and '/' allowed."""
+    from modeldeploy import api
+    from tests.hostile.corpus import parse_dockerfile
+
+    labels = {"team": 'ml "core" $(id) `id`', "app.kubernetes.io/name": "iris", "org.opencontainers.image.source": "https://x.example/r"}
+    if kind == "mlflow":
+        from tests.hostile.test_model_folders import project
+
+        spec = project(tmp_path, "docker")
+        spec.write_text(spec.read_text() + "labels: " + json.dumps(labels) + "\n")
+    else:
+        spec = _example_copy(tmp_path, kind, labels)
+    files = {a.path: a.content for a in api.render(api.load(spec, environ={})).artifacts}
+    _, instructions = parse_dockerfile(files["Dockerfile"].decode())
+    pairs = dict(p for ins in instructions if ins.keyword == "LABEL" for p in ins.pairs)
+    assert {k: pairs.get(k) for k in labels} == labels
+    assert pairs["io.modeldeploy.name"]  # modeldeploy's own labels are still there
+
+
+def _example_copy(tmp_path: Path, kind: str, labels: dict[str, str]) -> Path:
+    import shutil
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    dest = tmp_path / kind
+    shutil.copytree(repo / "examples" / kind, dest)
+    spec = dest / "deploy.yaml"
+    data = yaml.safe_load(spec.read_text())
+    data["labels"] = labels
+    data["target"] = {"kind": "docker"}
+    data.pop("environments", None)
+    spec.write_text(yaml.safe_dump(data))
+    return spec
+
+
+@pytest.mark.parametrize("key", ["io.modeldeploy.name", "org.opencontainers.image.title", "com.docker.x", "a b", "9lives", "é"])
+def test_docker_refuses_label_keys_it_cannot_or_may_not_set(tmp_path: Path, key: str) -> None:
+    from modeldeploy import api
+    from modeldeploy.errors import RenderError
+    from tests.hostile.test_model_folders import project
+
+    spec = project(tmp_path, "docker")
+    spec.write_text(spec.read_text() + "labels: " + json.dumps({key: "v"}) + "\n")
+    with pytest.raises(RenderError, match="labels") as info:
+        api.render(api.load(spec, environ={}))
+    assert len(info.value.lines()) == 1

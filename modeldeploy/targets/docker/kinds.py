@@ -21,6 +21,7 @@ from modeldeploy.render.jinja import render_template, templates_dir
 from modeldeploy.render.model_files import model_artifacts
 from modeldeploy.render.serving import serving_env
 from modeldeploy.targets.base import RenderContext
+from modeldeploy.targets.docker.target import image_labels
 
 TRITON_REGISTRY = "nvcr.io/nvidia/tritonserver"
 TRITON_HTTP_PORT = 8000
@@ -39,6 +40,7 @@ def _common(ctx: RenderContext, notes: list[str]) -> dict[str, object]:
         "signature_json": ctx.model.signature.canonical_json() if ctx.model.signature is not None else "",
         "env_vars": sorted(spec.serving.env.items()),
         "secret_names": sorted(spec.serving.secrets),
+        "labels": image_labels(ctx),
     }
 
 

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modeldeploy.errors import ApplyError, RenderError
+from modeldeploy.errors import ApplyError, RenderError, show_dotted
 from modeldeploy.render.artifact import Artifact
 from modeldeploy.render.model_files import model_artifacts
 from modeldeploy.render.serving import serving_env
@@ -99,6 +99,31 @@ def mlflow_major(ctx: RenderContext, reqs: list[str]) -> int:
     return 3
 
 
+# Label keys the image already carries (modeldeploy's own) or that Docker reserves for itself.
+_OWN_LABELS = ("io.modeldeploy.", "org.opencontainers.image.title")
+_DOCKER_RESERVED = ("com.docker.", "io.docker.", "org.dockerproject.")
+_LABEL_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
+LABEL_KEY_MAX = 256  # no Docker limit; the same bound as Kubernetes' prefix/name keys (253 + 63 is more)
+
+
+def image_labels(ctx: RenderContext) -> list[tuple[str, str]]:
+    """deploy.yaml labels as image LABELs, sorted by key. A key that is not a plain word (letters,
+    digits, ``_ . - /``), or that would overwrite modeldeploy's own labels or a namespace Docker
+    reserves, is refused naming the label; values are any single line (``dockerfile_value`` escapes)."""
+    out = []
+    for key, value in sorted((str(k), str(v)) for k, v in ctx.spec.labels.items()):
+        where = show_dotted("labels", key if len(key) <= 64 else key[:64] + "...")
+        if not _LABEL_KEY.fullmatch(key) or len(key) > LABEL_KEY_MAX:
+            raise RenderError(
+                f"{where}: a Docker label key here is letters, digits, '_', '.', '-' and '/' "
+                f"(at most {LABEL_KEY_MAX}, starting with a letter or '_')"
+            )
+        if key.startswith(_OWN_LABELS) or key.startswith(_DOCKER_RESERVED):
+            raise RenderError(f"{where}: the key is reserved (modeldeploy sets io.modeldeploy.* and the image title; Docker reserves com.docker.*, io.docker.* and org.dockerproject.*)")
+        out.append((key, value))
+    return out
+
+
 def image_reference(ctx: RenderContext) -> str:
     """target.image, else NAME:<12 hex>: of the model digest, or for custom models of the model and
     code digests together (a code-only change is a new image)."""
@@ -149,6 +174,7 @@ class DockerTargetImpl(Target):
             env_vars=sorted(spec.serving.env.items()),
             secret_names=sorted(spec.serving.secrets),
             run_as_root=target.run_as_root,
+            labels=image_labels(ctx),
         )
         serving = ["# Serving dependencies added by modeldeploy (versions bounded by the model's mlflow)."]
         if mlflow_major(ctx, reqs) < 3:
