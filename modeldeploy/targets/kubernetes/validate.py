@@ -48,16 +48,17 @@ def _field(path: Any) -> str:
 
 def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
     try:
+        import jsonschema
         import kubernetes_validate
         from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
     except ImportError:
         raise MissingDependencyError(
             f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT
         ) from None
-    _cache_schema_reads(kubernetes_validate.utils)
     try:
-        kubernetes_validate.validate(dict(obj), version, strict=True)
-    except kubernetes_validate.ValidationError as exc:
+        validator = builtin_validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+        validator.validate(dict(obj))
+    except jsonschema.ValidationError as exc:
         raise RenderError(f"{where}: {_field(exc.path)}: {exc.message} (Kubernetes {version} schema)") from None
     except SchemaNotFoundError as exc:
         raise RenderError(f"{where}: {exc.message}") from None
@@ -70,15 +71,34 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         ) from None
 
 
-def _cache_schema_reads(utils: Any) -> None:
-    """kubernetes-validate re-reads and re-parses its JSON schemas (about 1 MB of definitions) for
-    every object it validates; a monorepo render validates thousands. Memoise its schema reader once
-    per process — the files are package data and never change while we run, and validation only
-    reads the parsed schemas."""
-    if not getattr(utils.schema_contents, "_modeldeploy_cached", False):
-        cached = lru_cache(maxsize=None)(utils.schema_contents)
-        cached._modeldeploy_cached = True  # type: ignore[attr-defined]
-        utils.schema_contents = cached
+@lru_cache(maxsize=None)
+def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
+    """kubernetes-validate's strict validator for one (version, apiVersion, kind), built once per
+    process. ``kubernetes_validate.validate`` re-reads ~1 MB of JSON schema and rebuilds the validator
+    for every object; this follows the same steps (its version choice, file layout and the
+    strict schemas) with the library's own helpers, and keeps the result."""
+    import re
+
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    if desired_version.startswith("v"):
+        desired_version = desired_version[1:]
+    if utils.major_minor(desired_version) > utils.latest_version():
+        raise utils.VersionNotSupportedError(version=utils.major_minor(desired_version))
+    version = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(desired_version)][-1]
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_dir = f"v{version}-local-strict"
+    try:
+        schema = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", desired_version)
+    except FileNotFoundError:
+        raise utils.SchemaNotFoundError(
+            version=utils.major_minor(desired_version), kind=kind, api_version=api_version
+        ) from None
+    defs = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", desired_version)
+    registry = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 @lru_cache(maxsize=None)
