@@ -276,12 +276,14 @@ class _ApplyRun:
         dep_addr = res.deployment_address(self.mode, self.ep, self.dep)
         model = None
         self.checkpoint()
-        if res.model_address(self.specs.model_name) in self.changes or dep_addr in self.changes:
-            model = self.ensure_model()
         # A new endpoint must exist before its deployment; an update (tags naming the model it
         # serves, network or auth settings) is made once the new deployment serves, so a failed
-        # rollout leaves the endpoint describing what still serves.
+        # rollout leaves the endpoint describing what still serves. A new endpoint comes before the
+        # model registration: it carries a first apply's lease, so a concurrent first apply stops
+        # before registering a second version.
         self.endpoint(first=True)
+        if res.model_address(self.specs.model_name) in self.changes or dep_addr in self.changes:
+            model = self.ensure_model()
         if dep_addr in self.changes:
             assert model is not None
             self.checkpoint()
