@@ -13,18 +13,23 @@ a PUT of the whole entity. So the compare-and-set is emulated, and it is *not* a
 * the apply re-reads the tag before each step that changes the endpoint or its deployments and stops
   with ``LeaseHeld`` when another holder's tag is on it (see ``target._ApplyRun``).
 
-The remaining race: two runs on different machines that both *read* the endpoint before either's
-PUT lands can both see "no lease", both write, and the one whose re-read happens before the other's
-PUT completes believes it holds the lease. The loser of the tag is stopped at its next checkpoint
-(before the endpoint PUT, the deployment PUT and the traffic shift), so at most the steps up to the
-next checkpoint — the model registration (idempotent by digest) or one endpoint PUT — can run twice.
-
-The endpoint is the lease's home, so there is no lease before it exists (first apply, or after a
-destroy/replace deleted it). Then the lease is *pending*: this process keeps it, and the apply's
-own endpoint-creating PUT writes it as one of the endpoint's tags; right after that PUT the apply
-re-reads the endpoint and stops if another run's lease tag landed last. Two first applies racing
-therefore converge to one holder no later than the endpoint create; both may register the model
-(the second registration is found by digest by the next plan — a duplicate version at worst).
+The remaining race: the emulated compare-and-set is not atomic. (1) Two runs that both *read* the
+endpoint before either's tag PUT lands both see "no lease" and both write; each re-reads after its
+PUT, the run whose tag is on the endpoint goes on, and a run that re-read before the other's PUT
+landed is stopped at its next checkpoint (before the endpoint PUT, the deployment PUT and the traffic
+shift) — so at most the step in progress runs twice, and it is an idempotent PUT. (2) First apply:
+the endpoint is the lease's home, so there is no lease before it exists (or after a destroy/replace
+deleted it). The lease is then *pending*: this process keeps it, and the apply's own
+endpoint-creating PUT writes it as one of the endpoint's tags (the apply creates a new endpoint
+before registering the model for this reason); right after that PUT the apply re-reads and stops if
+another run's tag landed last. But a run that read "no endpoint" and whose create PUT lands only
+after the other run *finished* cannot tell that from a sequential re-apply: both proceed. Azure's
+endpoint PUT is create-or-update (the SDK offers no create-only or If-None-Match), so name
+uniqueness does not help. The late PUT re-reads the live endpoint under its lock first, carrying
+its traffic, and the rest of its steps are the same idempotent PUTs: the workspace converges.
+(3) While the apply's own endpoint PUT/DELETE runs (minutes on Azure), renewal is deferred (it
+would PUT a stale entity); if that call outlasts the lease, other runs see the tag expired and can
+take it over with ``--steal-lease`` only.
 
 Plans never show the tag: ``resources.normalise_endpoint`` drops it from desired and live bodies, and
 the apply's endpoint PUT carries the live lease tag through (deploy.yaml's tags replace the rest).
