@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path

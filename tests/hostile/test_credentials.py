@@ -83,7 +83,7 @@ def test_credential_in_env_is_a_located_md120_that_never_echoes_the_value(tmp_pa
         load_spec(p)
     (diag,) = info.value.diagnostics
     assert (diag.line, diag.col, diag.code) == (7, 14, "MD120")
-    assert diag.message.startswith(f"serving.env.AWS_KEY looks like ")
+    assert diag.message.startswith("serving.env.AWS_KEY looks like ")
     assert f"({detector_id})" in diag.message
     assert "serving.secrets: {AWS_KEY: {secret: NAME, key: KEY}}" in diag.message
     assert 'serving.allow_plain.AWS_KEY: "<reason>"' in diag.message
