@@ -15,11 +15,21 @@ from modeldeploy.render.artifact import Artifact
 MANIFEST = "MODEL_FILES.sha256"
 
 
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _static_files() -> set[bytes]:
+    """Files rendered verbatim from templates/ (the container entrypoint, the custom scoring server):
+    their content is the template itself, so goldens record them by digest instead of copying them."""
+    return {p.read_bytes() for p in TEMPLATES.rglob("*") if p.is_file() and p.suffix != ".j2"}
+
+
 def expected_files(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     copies = []
+    static = _static_files()
     for a in sorted(artifacts, key=lambda a: a.path):
-        if a.source is not None:
+        if a.source is not None or a.content in static:
             copies.append(f"{a.digest.split(':', 1)[1]}  {a.path}\n")
         else:
             files[a.path] = a.content
