@@ -15,10 +15,10 @@ from typing import Any, Mapping, Sequence
 
 from modeldeploy import __version__
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
-from modeldeploy.plan.model import Action, Change, Finding, Plan
+from modeldeploy.planning.model import Action, Change, Finding, Plan
 from modeldeploy.progress import Progress
-from modeldeploy.render.artifact import Artifact, RenderResult
-from modeldeploy.render.canonical import dump_json
+from modeldeploy.rendering.artifact import Artifact, RenderResult
+from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
 from modeldeploy.targets import get_target
 from modeldeploy.targets.base import ModelRef, ObserveOptions, RenderContext, Target
@@ -72,7 +72,7 @@ def load(
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
-    from modeldeploy.render.model_files import max_model_bytes
+    from modeldeploy.rendering.model_files import max_model_bytes
 
     environ = os.environ if environ is None else environ
     limit = max_model_bytes(environ)
@@ -159,7 +159,7 @@ def plan(
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
     """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
-    from modeldeploy.plan.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
+    from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 
     against = against or default_against(dep)
     result = render(dep)
@@ -194,7 +194,7 @@ def plan(
         fingerprints = {"git:" + ref: _git_rev(ref, repo_root or dep.loaded.base_dir)}
     else:
         folder = Path(against[4:] if against.startswith("dir:") else against)
-        from modeldeploy.render.write import read_tree
+        from modeldeploy.rendering.write import read_tree
 
         current = read_tree(folder / dep.name)
         changes = diff_files(artifacts, current, dep.name)
@@ -334,13 +334,14 @@ def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tup
         return old_dep, render(old_dep)
 
 
-def enforce_policy(plans: Sequence[Plan], *, allow_breaking: bool) -> None:
-    broken = [(p, f) for p in plans for f in p.breaking]
-    if broken and not allow_breaking:
-        first = broken[0]
+def enforce_policy(plans: Sequence[Plan]) -> None:
+    """Refuse to apply plans with a breaking signature change that is neither waived nor allowed
+    (``--allow-breaking``, recorded in the plan). The CLI and the Python API both go through here."""
+    broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]
+    if broken:
+        plan, first = broken[0]
         raise PolicyViolation(
-            f"{len(broken)} breaking signature change(s) under the {first[0].policy_mode} policy "
-            f"(first: {first[1].rule} {first[1].field}: {first[1].message})",
-            hint="fix the model, add a waiver with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
+            f"{plan.name}: {len(broken)} breaking signature change(s) under the {plan.policy_mode} policy "
+            f"(first: {first.rule} {first.field}: {first.message})",
+            hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
         )
-

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from modeldeploy.api import Deployment, plan as make_plan
+from modeldeploy.api import Deployment, enforce_policy, plan as make_plan
 from modeldeploy.errors import PlanError
 from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
-from modeldeploy.plan.model import Plan
+from modeldeploy.planning.model import Plan
 from modeldeploy.progress import Progress
-from modeldeploy.render.artifact import RenderResult
-from modeldeploy.render.write import write_tree
+from modeldeploy.rendering.artifact import RenderResult
+from modeldeploy.rendering.write import write_tree
 from modeldeploy.targets.base import ApplyResult, ObserveOptions
 
 
@@ -34,6 +34,7 @@ def apply(
     progress = progress or Progress()
     if plan is None or result is None:
         plan, result = make_plan(dep, plan.against if plan else None, options=options)
+    enforce_policy([plan])
     if plan.against.startswith("git:"):
         raise PlanError(
             f"the plan for {plan.name} compares with {plan.against}; such plans are for review only",

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 
 MANIFEST = "MODEL_FILES.sha256"
 

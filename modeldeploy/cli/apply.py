@@ -73,7 +73,7 @@ def apply(
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
         from modeldeploy.cli.planning import inputs_of, make_plans, print_plans
-        from modeldeploy.errors import PolicyViolation
+        from modeldeploy.api import enforce_policy
         from modeldeploy.lease import LeaseSettings
 
         lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease)
@@ -81,7 +81,7 @@ def apply(
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
         saved = None
         if _looks_like_plan(files):
-            from modeldeploy.plan.planfile import check_fresh, ensure_not_applied, load_plan
+            from modeldeploy.planning.planfile import check_fresh, ensure_not_applied, load_plan
 
             plan_path = files[0]
             saved = load_plan(plan_path)
@@ -93,13 +93,7 @@ def apply(
         else:
             plans = make_plans(expand_files(files), env, against, allow_breaking=allow_breaking, **opts)
             print_plans([p for p, _, _ in plans], "text")
-        broken = [p for p, _, _ in plans if p.breaking and not p.allow_breaking]
-        if broken:
-            f = broken[0].breaking[0]
-            raise PolicyViolation(
-                f"{broken[0].name}: breaking signature change {f.rule} {f.field}: {f.message}",
-                hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking",
-            )
+        enforce_policy([p for p, _, _ in plans])
         if not any(p.has_changes for p, _, _ in plans) and not any(p.against.startswith("dir:") for p, _, _ in plans):
             err("No changes. The deployment matches deploy.yaml.")
             return
@@ -107,7 +101,7 @@ def apply(
             _confirm("Apply these changes?", auto_approve)
             outputs = _apply_all(plans, lease)
         else:
-            from modeldeploy.plan.planfile import applying, mark_applied
+            from modeldeploy.planning.planfile import applying, mark_applied
 
             with applying(files[0], saved.plan_id):
                 outputs = _apply_all(plans, lease)

@@ -26,7 +26,7 @@ def init(
     with handled():
         from modeldeploy.errors import SpecError
         from modeldeploy.model.info import read_model
-        from modeldeploy.render.jinja import render_template
+        from modeldeploy.rendering.jinja import render_template
         from modeldeploy.spec.loader import load_loaded, parse_text
         from modeldeploy.spec.schema import SCHEMA_URL
 
@@ -55,7 +55,7 @@ def init(
             return
         if out.exists() and not force:
             raise SpecError(f"{out} exists; pass --force to overwrite")
-        from modeldeploy.render.write import write_file
+        from modeldeploy.rendering.write import write_file
 
         write_file(out, text.encode())
         err(f"wrote {out}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from modeldeploy.cli.common import collect
-from modeldeploy.plan.model import Plan
+from modeldeploy.planning.model import Plan
 from modeldeploy.targets.base import ObserveOptions
 
 
@@ -68,7 +68,7 @@ def _capture(fn, item) -> _Outcome:
 
 
 def print_plans(plans: Sequence[Plan], fmt: str, *, show_unchanged: bool = False) -> None:
-    from modeldeploy.plan import printers
+    from modeldeploy.planning import printers
 
     if fmt == "json":
         text = printers.format_json(plans)
@@ -91,7 +91,7 @@ def inputs_of(plans) -> dict[str, str]:
 
 def save(path: Path, plans) -> str:
     from modeldeploy.cli.common import err
-    from modeldeploy.plan.planfile import save_plan
+    from modeldeploy.planning.planfile import save_plan
 
     plan_id = save_plan(path, [p for p, _, _ in plans], inputs=inputs_of(plans))
     err(f"saved plan {plan_id[:12]} to {path}; apply it with: modeldeploy apply {path}")

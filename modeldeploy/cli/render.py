@@ -24,7 +24,7 @@ def render(
     with handled():
         from modeldeploy import api
         from modeldeploy.errors import SpecError
-        from modeldeploy.render.write import write_tree
+        from modeldeploy.rendering.write import write_tree
 
         paths = expand_files(files)
         results = collect(lambda p: api.render(api.load(p, env)), paths)

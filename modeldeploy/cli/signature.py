@@ -75,7 +75,7 @@ def report_text(old: str, new: str, mode: str, findings: Sequence[Any]) -> str:
 
 
 def report_json(old: str, new: str, mode: str, findings: Sequence[Any]) -> str:
-    from modeldeploy.render.canonical import dump_json
+    from modeldeploy.rendering.canonical import dump_json
 
     data = {
         "format_version": 1,
@@ -171,7 +171,7 @@ def show(
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
 ) -> None:
     """Print a model's signature as a table, or its canonical JSON and digest."""
-    from modeldeploy.render.canonical import dump_json
+    from modeldeploy.rendering.canonical import dump_json
 
     try:
         _choice(fmt, ("text", "json"), "--format")
@@ -190,7 +190,7 @@ def show(
 def rules(fmt: str = typer.Option("text", "--format", "-f", help="text | json | markdown")) -> None:
     """List the compatibility rules with their severity per mode."""
     from modeldeploy.model.compat import rule_table
-    from modeldeploy.render.canonical import dump_json
+    from modeldeploy.rendering.canonical import dump_json
 
     try:
         _choice(fmt, FORMATS, "--format")

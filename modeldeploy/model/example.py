@@ -35,7 +35,7 @@ from modeldeploy.model.signature import (
     TensorSpec,
     label,
 )
-from modeldeploy.plan.model import Finding
+from modeldeploy.planning.model import Finding
 
 MAX_LEAVES = 1_000_000  # leaves checked per tensor; shapes are always computed fully
 

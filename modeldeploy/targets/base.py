@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
     from modeldeploy.model.info import ModelInfo
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
     from modeldeploy.spec.models import DeploySpec
 

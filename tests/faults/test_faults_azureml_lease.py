@@ -23,7 +23,7 @@ from modeldeploy.api import Deployment, plan as make_plan
 from modeldeploy.errors import ApplyError
 from modeldeploy.lease import Lease, LeaseHeld, LeaseRecord, LeaseSettings
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.plan.model import Action
+from modeldeploy.planning.model import Action
 from modeldeploy.progress import Progress
 from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.azureml import lease as az_lease

@@ -22,7 +22,7 @@ import pytest
 
 from modeldeploy import api, retry, rollout
 from modeldeploy.lease import LeaseSettings
-from modeldeploy.plan.model import Action
+from modeldeploy.planning.model import Action
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ObserveOptions
 from modeldeploy.targets.kubernetes.api import KubeApi

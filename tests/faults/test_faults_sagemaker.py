@@ -37,7 +37,7 @@ import pytest
 from modeldeploy import api, rollout
 from modeldeploy.errors import ModelDeployError
 from modeldeploy.lease import LeaseSettings
-from modeldeploy.plan.model import Action
+from modeldeploy.planning.model import Action
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ObserveOptions
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl

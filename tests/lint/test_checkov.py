@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modeldeploy import api
-from modeldeploy.render.write import write_tree
+from modeldeploy.rendering.write import write_tree
 from modeldeploy.spec.loader import load_all_environments
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from modeldeploy.errors import ApplyError, TargetError
-from modeldeploy.plan.model import Action
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.canonical import dump_azure_yaml
+from modeldeploy.planning.model import Action
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_azure_yaml
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml import resources as res
 from modeldeploy.targets.azureml.client import AzureMLAPI, AzureMLClient, DeploymentFailed, DeploymentState, ModelVersion, parse_model_id
@@ -29,7 +29,7 @@ from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, va
 from modeldeploy.targets.base import ApplyResult, LiveResource, ObserveOptions, Observed, RenderContext, Resource, Target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
 
 ClientFactory = Callable[[RenderContext], AzureMLAPI]
@@ -76,7 +76,7 @@ class AzureMLTargetImpl(Target):
     # --- render ----------------------------------------------------------------------------------
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
-        from modeldeploy.render.model_files import model_artifacts
+        from modeldeploy.rendering.model_files import model_artifacts
 
         specs = build_specs(ctx)
         artifacts = [

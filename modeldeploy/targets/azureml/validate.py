@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from modeldeploy.errors import MissingDependencyError, RenderError
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 
 ENDPOINT = "azureml/endpoint.yaml"
 DEPLOYMENT = "azureml/deployment.yaml"

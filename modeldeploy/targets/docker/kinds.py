@@ -16,10 +16,10 @@ import hashlib
 import shlex
 
 from modeldeploy.errors import RenderError
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.jinja import render_template, templates_dir
-from modeldeploy.render.model_files import model_artifacts
-from modeldeploy.render.serving import serving_env
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.jinja import render_template, templates_dir
+from modeldeploy.rendering.model_files import model_artifacts
+from modeldeploy.rendering.serving import serving_env
 from modeldeploy.targets.base import RenderContext
 from modeldeploy.targets.docker.target import image_labels
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError, show_dotted
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.model_files import model_artifacts
-from modeldeploy.render.serving import serving_env
-from modeldeploy.render.jinja import render_template, templates_dir
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.model_files import model_artifacts
+from modeldeploy.rendering.serving import serving_env
+from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.targets.base import ApplyResult, RenderContext, Target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
 
 DEFAULT_PYTHON = "3.11"
@@ -206,7 +206,7 @@ class DockerTargetImpl(Target):
             )
         import tempfile
 
-        from modeldeploy.render.write import write_tree
+        from modeldeploy.rendering.write import write_tree
 
         image = image_reference(ctx)
         with tempfile.TemporaryDirectory(prefix="modeldeploy-build-") as tmp:

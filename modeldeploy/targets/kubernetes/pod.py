@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modeldeploy.render.serving import serving_env
+from modeldeploy.rendering.serving import serving_env
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.base import RenderContext

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 import yaml
 
 from modeldeploy.errors import ApplyError, PlanError, RenderError
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.canonical import dump_yaml
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_yaml
 from modeldeploy.targets.base import (
     ApplyResult,
     LiveResource,
@@ -30,7 +30,7 @@ from modeldeploy.targets.kubernetes.live import address, parse_address, project,
 from modeldeploy.targets.kubernetes.validate import validate_object
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
     from modeldeploy.targets.kubernetes.api import KubeApi
 
@@ -180,7 +180,7 @@ class KubernetesTargetImpl(Target):
     # ---------------------------------------------------------------- apply
 
     def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
-        from modeldeploy.plan.model import Action
+        from modeldeploy.planning.model import Action
 
         api = self._client()
         opts = self._opts()

@@ -23,8 +23,8 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from modeldeploy.errors import ApplyError, TargetError
-from modeldeploy.plan.model import Action
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.planning.model import Action
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import ApplyResult, RenderContext, Resource
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import call, find
@@ -44,7 +44,7 @@ from modeldeploy.targets.sagemaker.target import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
     from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modeldeploy.errors import RenderError
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import RenderContext
 from modeldeploy.targets.sagemaker.aws import Clients, call
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeldeploy.render.serving import MODEL_PATH, serving_env
+from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.errors import RenderError
 from modeldeploy.targets.base import RenderContext
 from modeldeploy.targets.sagemaker.config import RolloutSettings, SageMakerTarget

@@ -12,15 +12,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import RenderError
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.canonical import dump_json
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.targets.base import ApplyResult, ObserveOptions, Observed, RenderContext, Resource, Target
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients
 from modeldeploy.targets.sagemaker.validate import validate_request
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.plan.model import Plan
+    from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
 
 IMMUTABLE_REASON = "SageMaker models and endpoint configs are immutable"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from modeldeploy.errors import ApplyError, MissingDependencyError, TargetError
-from modeldeploy.plan.diff import diff_resources
-from modeldeploy.plan.model import Action, Plan
+from modeldeploy.planning.diff import diff_resources
+from modeldeploy.planning.model import Action, Plan
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ObserveOptions
 from modeldeploy.targets.kubernetes import meta

@@ -21,8 +21,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from modeldeploy.plan.diff import diff_resources
-from modeldeploy.plan.model import Action, Plan
+from modeldeploy.planning.diff import diff_resources
+from modeldeploy.planning.model import Action, Plan
 from modeldeploy.progress import Progress
 from modeldeploy.targets.base import ObserveOptions, RenderContext
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl

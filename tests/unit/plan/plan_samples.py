@@ -6,9 +6,9 @@ contains it.
 
 from __future__ import annotations
 
-from modeldeploy.plan.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
-from modeldeploy.plan.model import Action, Change, Finding, Plan
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
+from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import LiveResource, Observed, Resource
 
 PLANTED = "PLANTED"

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from modeldeploy.errors import PlanError
-from modeldeploy.plan.diff import (
+from modeldeploy.planning.diff import (
     body_fingerprint,
     changed_paths,
     diff_files,
@@ -16,9 +16,9 @@ from modeldeploy.plan.diff import (
     forcing_paths,
     live_fingerprints,
 )
-from modeldeploy.plan.model import Action
-from modeldeploy.plan.redact import SENSITIVE, SENSITIVE_CHANGED
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.planning.model import Action
+from modeldeploy.planning.redact import SENSITIVE, SENSITIVE_CHANGED
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import LiveResource, Observed, Resource
 
 from plan_samples import PLANTED, files_inputs, live_resources

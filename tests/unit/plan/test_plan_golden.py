@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from modeldeploy.plan.planfile import save_plan
-from modeldeploy.plan.printers import format_json, format_markdown, format_text
+from modeldeploy.planning.planfile import save_plan
+from modeldeploy.planning.printers import format_json, format_markdown, format_text
 
 from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 

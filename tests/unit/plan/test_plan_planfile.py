@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from modeldeploy.errors import PlanError, StalePlanError
-from modeldeploy.plan import planfile
-from modeldeploy.plan.model import Action, Change, Plan
-from modeldeploy.plan.planfile import (
+from modeldeploy.planning import planfile
+from modeldeploy.planning.model import Action, Change, Plan
+from modeldeploy.planning.planfile import (
     applying,
     check_fresh,
     ensure_not_applied,
@@ -22,7 +22,7 @@ from modeldeploy.plan.planfile import (
     save_plan,
     stale_reasons,
 )
-from modeldeploy.plan.printers import format_json, format_text
+from modeldeploy.planning.printers import format_json, format_text
 
 from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from modeldeploy.plan.model import Action, Change, Finding, Plan
-from modeldeploy.plan.printers import (
+from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.planning.printers import (
     GITHUB_COMMENT_LIMIT,
     MARKDOWN_BUDGET,
     format_json,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modeldeploy.plan.redact import (
+from modeldeploy.planning.redact import (
     SENSITIVE,
     format_path,
     is_sensitive_key,
@@ -167,7 +167,7 @@ secret_values = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_siz
 
 @given(key=secret_keys, value=secret_values, style=st.sampled_from(["env", "map"]))
 def test_no_secret_survives_scrub_or_its_yaml_diff(key, value, style):
-    from modeldeploy.render.canonical import dump_yaml
+    from modeldeploy.rendering.canonical import dump_yaml
 
     body = {"spec": {"env": [{"name": key, "value": value}]}} if style == "env" else {"Environment": {key: value, "X": "1"}}
     scrubbed = scrub(body)

@@ -12,8 +12,8 @@ import yaml
 from jinja2 import nodes
 
 from modeldeploy.errors import RenderError
-from modeldeploy.render import filters
-from modeldeploy.render.jinja import environment, render_template, templates_dir
+from modeldeploy.rendering import filters
+from modeldeploy.rendering.jinja import environment, render_template, templates_dir
 
 HOSTILE = [
     'quote " and \' both',

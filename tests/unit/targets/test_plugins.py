@@ -19,7 +19,7 @@ EXAMPLE_MODEL = REPO / "examples" / "iris" / "model"
 PLUGIN = '''
 from typing import Literal
 from pydantic import BaseModel, ConfigDict
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import Target
 
 

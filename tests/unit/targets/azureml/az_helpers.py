@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.plan.model import Action, Change, Plan
+from modeldeploy.planning.model import Action, Change, Plan
 from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.base import ModelRef, Observed, RenderContext, Resource
 

@@ -298,8 +298,8 @@ def test_traffic_steps_first_deploy_goes_straight_to_100() -> None:
 def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
     """With the project's own diff (not simple_plan): a new model is +model, +deployment, ~traffic,
     ~endpoint tags, -old deployment; applying that plan converges to no changes."""
-    diff = pytest.importorskip("modeldeploy.plan.diff")
-    from modeldeploy.plan.model import Plan
+    diff = pytest.importorskip("modeldeploy.planning.diff")
+    from modeldeploy.planning.model import Plan
 
     target = make_target(ws, clock)
     spec = write_spec(tmp_path)

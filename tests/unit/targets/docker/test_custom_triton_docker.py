@@ -16,7 +16,7 @@ import pytest
 
 from modeldeploy import api
 from modeldeploy.errors import RenderError
-from modeldeploy.render.jinja import templates_dir
+from modeldeploy.rendering.jinja import templates_dir
 from tests.unit.model.test_custom_triton import write_custom_project, write_triton_model
 from tests.unit.targets.docker.test_docker_target import hadolint
 

@@ -11,7 +11,7 @@ import pytest
 
 from modeldeploy import api
 from modeldeploy.errors import RenderError
-from modeldeploy.render.serving import quantity_bytes
+from modeldeploy.rendering.serving import quantity_bytes
 
 REPO = Path(__file__).resolve().parents[4]
 WILD = REPO.parent / "shared" / "reference" / "mlmodel-wild"

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from modeldeploy import api
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import RenderContext
 
 REPO = Path(__file__).resolve().parents[4]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Mapping
 
 from modeldeploy.errors import RenderError
 from modeldeploy.model.digest import FileEntry, list_files
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.serving import _UNITS
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.serving import _UNITS
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.base import RenderContext

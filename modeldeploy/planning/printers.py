@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from modeldeploy.plan.model import Action, Change, Finding, Plan
-from modeldeploy.plan.redact import mask_url_credentials, redact_text, scrub
-from modeldeploy.render.canonical import dump_json
+from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.planning.redact import mask_url_credentials, redact_text, scrub
+from modeldeploy.rendering.canonical import dump_json
 
 FORMAT_VERSION = "1"
 GITHUB_COMMENT_LIMIT = 65_536

@@ -14,8 +14,8 @@ from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 from modeldeploy.errors import PlanError
-from modeldeploy.plan.model import Action, Change
-from modeldeploy.plan.redact import (
+from modeldeploy.planning.model import Action, Change
+from modeldeploy.planning.redact import (
     SENSITIVE,
     SENSITIVE_CHANGED,
     Path,
@@ -26,8 +26,8 @@ from modeldeploy.plan.redact import (
     scrub,
     segment_matches,
 )
-from modeldeploy.render.artifact import Artifact
-from modeldeploy.render.canonical import dump_json, dump_yaml
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_json, dump_yaml
 from modeldeploy.targets.base import LiveResource, Observed, Resource
 
 # Keys kept beside a changed field inside a list item, so a reviewer sees *which* item changed.

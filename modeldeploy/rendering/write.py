@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from modeldeploy.render.artifact import Artifact
+from modeldeploy.rendering.artifact import Artifact
 
 
 def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from modeldeploy.errors import PlanError, RenderError, StalePlanError
-from modeldeploy.plan.model import Action, Change, Finding, Plan
-from modeldeploy.plan.printers import plan_to_json
-from modeldeploy.plan.redact import redact_text, scrub
-from modeldeploy.render.canonical import dump_json
+from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.planning.printers import plan_to_json
+from modeldeploy.planning.redact import redact_text, scrub
+from modeldeploy.rendering.canonical import dump_json
 
 FORMAT_VERSION = "1"
 KIND = "modeldeploy-plan"

@@ -17,7 +17,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from modeldeploy.errors import RenderError
-from modeldeploy.render.filters import FILTERS, Escaped
+from modeldeploy.rendering.filters import FILTERS, Escaped
 
 
 def templates_dir() -> Path:
