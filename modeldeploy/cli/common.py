@@ -13,6 +13,12 @@ import typer
 from modeldeploy.errors import EXIT_ERROR, ModelDeployError, SpecError, Diagnostic
 
 DEPLOY_FILE_NAMES = ("deploy.yaml", "deploy.yml")
+# Optional extras by the top-level module a missing import names.
+_EXTRAS = {
+    "boto3": "aws", "botocore": "aws", "s3transfer": "aws",
+    "azure": "azure",
+    "kubernetes": "kubernetes", "kubernetes_validate": "kubernetes",
+}
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".modeldeploy-cache", "rendered"}
 
 
@@ -35,6 +41,15 @@ def handled() -> Iterator[None]:
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        # A target's SDK is an optional extra; an import of it that a target did not wrap itself
+        # still ends as the one-line install hint, never as an internal error.
+        err(f"error: this needs {exc.name}, which is not installed [MD701]")
+        err(f"hint: pip install 'modeldeploy[{extra}]'")
+        raise typer.Exit(EXIT_ERROR) from None
     except NotImplementedError as exc:  # Target's "no live state" defaults: a user-facing message
         err(f"error: {exc}")
         raise typer.Exit(EXIT_ERROR) from None

@@ -153,3 +153,21 @@ def test_pre_commit_hooks_and_ci_example_call_real_commands() -> None:
     workflow = yaml.safe_load((REPO / "examples" / "ci" / "modeldeploy.yml").read_text())
     steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
     assert any("--detailed-exitcode" in s and "--format markdown" in s for s in steps)
+
+
+def test_missing_optional_extra_is_an_install_hint_not_an_internal_error(tmp_path: Path) -> None:
+    """boto3/botocore blocked from importing, as on an install without the aws extra."""
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('boto3', 'botocore'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from modeldeploy.cli.app import main\n"
+        f"sys.argv = ['modeldeploy', 'render', {str(REPO / 'examples' / 'sagemaker' / 'deploy.yaml')!r}, '-o', {str(tmp_path)!r}]\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1, proc.stderr
+    assert "pip install 'modeldeploy[aws]'" in proc.stderr and "internal error" not in proc.stderr
