@@ -50,9 +50,6 @@ def handled() -> Iterator[None]:
         err(f"error: this needs {exc.name}, which is not installed [MD701]")
         err(f"hint: pip install 'modeldeploy[{extra}]'")
         raise typer.Exit(EXIT_ERROR) from None
-    except NotImplementedError as exc:  # Target's "no live state" defaults: a user-facing message
-        err(f"error: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
     except OSError as exc:  # the file system said no (an -o path that is a file, a full disk...)
         if os.environ.get("MODELDEPLOY_DEBUG"):
             raise

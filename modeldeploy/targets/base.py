@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
+from modeldeploy.errors import PlanError
 from modeldeploy.rendering.artifact import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,19 +138,19 @@ class Target(ABC):
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         """The live objects the artifacts describe (cloud targets)."""
-        raise NotImplementedError(f"target {self.kind!r} has no live state; plan it against a folder or git ref")
+        raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: "ObserveOptions") -> Observed:
         """Read-only: what exists now for this deployment."""
-        raise NotImplementedError(f"target {self.kind!r} has no live state; plan it against a folder or git ref")
+        raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
     def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
         """Make the live state match the plan; wait until ready; leave nothing half-done."""
-        raise NotImplementedError(f"target {self.kind!r} cannot be applied live")
+        raise PlanError(f"target {self.kind!r} cannot be applied live", hint="apply against a folder (--against DIR)")
 
     def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
-        raise NotImplementedError(f"target {self.kind!r} cannot be destroyed live")
+        raise PlanError(f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)")
 
     def lease(self, ctx: RenderContext, options: "ObserveOptions") -> "LeaseBackend | None":
         """Where live apply/destroy keep this deployment's lease (see modeldeploy.lease); None: no lease.
