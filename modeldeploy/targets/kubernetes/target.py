@@ -57,6 +57,11 @@ def _rank(addr: str) -> int:
     return RANK.get(parse_address(addr)[0], 9)
 
 
+def _key(ctx: RenderContext) -> tuple[str, str]:
+    """One deployment among those a shared target instance serves."""
+    return (ctx.target.namespace, ctx.spec.name)
+
+
 class KubernetesTargetImpl(Target):
     kind = "kubernetes"
     default_against = "live"
@@ -67,8 +72,11 @@ class KubernetesTargetImpl(Target):
         # observe() (the CLI always observes before it applies, to refuse stale plans).
         self._options = options
         self._api: "KubeApi | None" = None
-        self._previous: dict[str, dict[str, Any]] = {}  # address -> live object seen by observe()
-        self._observed = False  # rollback needs to know what existed before this apply
+        # What observe() saw, per deployment (namespace, name) → {address → live object}: one target
+        # instance serves every deployment of a run (get_target is cached) and plans observe them
+        # concurrently, so rollback must read the objects of the deployment it rolls back and no
+        # other. A deployment missing here was not observed before this apply.
+        self._previous: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
     # ---------------------------------------------------------------- render
 
@@ -126,7 +134,7 @@ class KubernetesTargetImpl(Target):
         ns = ctx.target.namespace
         dry_run = bool(options.extra.get("server_dry_run", True))
         found: dict[str, LiveResource] = {}
-        self._previous = {}
+        previous: dict[str, dict[str, Any]] = {}
         for r in desired:
             live = api.get(r.kind, ns, r.name)
             if live is None:
@@ -137,15 +145,15 @@ class KubernetesTargetImpl(Target):
             clean = strip_server_fields(live)
             body = project(r.body, clean, strip_server_fields(merged)) if merged is not None else project(r.body, clean)
             found[r.address] = LiveResource(r.address, r.kind, r.name, body, _fingerprint(live))
-            self._previous[r.address] = live
+            previous[r.address] = live
         for obj in self._members(api, ctx):
             addr = address(obj["kind"], ns, obj["metadata"]["name"])
             if addr in found or any(r.address == addr for r in desired):
                 continue
             found[addr] = LiveResource(addr, obj["kind"].lower(), obj["metadata"]["name"], strip_server_fields(obj), _fingerprint(obj))
-            self._previous[addr] = obj
-        self._observed = True
-        return Observed(resources=found, **_deployed(self._previous, desired))
+            previous[addr] = obj
+        self._previous[_key(ctx)] = previous
+        return Observed(resources=found, **_deployed(previous, desired))
 
     @staticmethod
     def _dry_run(api: "KubeApi", body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
@@ -232,7 +240,7 @@ class KubernetesTargetImpl(Target):
             progress.warn(line)
         note = ""
         if self._opts().extra.get("rollback_on_failure"):
-            if self._observed:
+            if _key(ctx) in self._previous:
                 self._rollback(ctx, api, applied, progress)
                 note = "; rolled back to the previously observed objects"
             else:
@@ -242,9 +250,10 @@ class KubernetesTargetImpl(Target):
 
     def _rollback(self, ctx: RenderContext, api: "KubeApi", applied: list[str], progress: "Progress") -> None:
         """Re-apply what observe() saw for every object this apply changed; delete the ones it created."""
+        previous = self._previous[_key(ctx)]
         for addr in sorted(applied, key=lambda a: (-_rank(a), a)):
             kind, ns, name = parse_address(addr)
-            before = self._previous.get(addr)
+            before = previous.get(addr)
             if before is None:
                 progress.warn(f"rollback: delete {addr} (created by this apply)")
                 api.delete(kind, ns, name)

@@ -263,6 +263,40 @@ def test_failed_rollout_rolls_back_when_asked(cluster: Cluster, tmp_path: Path) 
     assert fake.get("ingresses", "models", "iris") is None  # created by the failed apply, removed again
 
 
+def test_rollback_reads_its_own_deployments_objects_when_one_target_serves_several(cluster: Cluster, tmp_path: Path) -> None:
+    """get_target() is cached, so one instance observes every deployment of a run before any is
+    applied. Rolling back the first must re-apply *its* previous objects; reading the last-observed
+    deployment's instead made it delete iris's Deployment as "created by this apply"."""
+    fake = cluster.need_fake()
+    fake.controllers["Deployment"] = healthy
+    (tmp_path / "iris").mkdir()
+    (tmp_path / "other").mkdir()
+    iris, other = Deploy(cluster, tmp_path / "iris"), Deploy(cluster, tmp_path / "other", name="other")
+    iris.apply()
+    other.apply()
+    old_template = fake.get("deployments", "models", "iris")["spec"]["template"]
+    fake.controllers["Deployment"] = _deadline_exceeded
+    _failing_pod(fake)
+    iris.change(serving={"env": {"NEW": "1"}})
+
+    shared = KubernetesTargetImpl()
+    options = cluster.options(rollback_on_failure=True)
+    planned = []
+    for d in (iris, other):  # both observed before either is applied, as `modeldeploy apply a b` does
+        ctx = context(write_spec(d.tmp_path, **d.spec))
+        arts = shared.render(ctx)
+        desired = shared.desired(ctx, arts)
+        observed = shared.observe(ctx, desired, options)
+        planned.append((ctx, arts, Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)))))
+    ctx, arts, plan = planned[0]
+    assert [c.address for c in plan.changes if c.action is not Action.NOOP] == ["deployment.models.iris"]
+    with pytest.raises(ApplyError, match="rolled back to the previously observed objects"):
+        shared.apply(ctx, plan, arts, iris.progress)
+    assert fake.get("deployments", "models", "iris") is not None, "rollback deleted a Deployment that existed before"
+    assert fake.get("deployments", "models", "iris")["spec"]["template"] == old_template
+    assert fake.get("deployments", "models", "other") is not None
+
+
 def test_rollout_timeout(cluster: Cluster, tmp_path: Path) -> None:
     fake = cluster.need_fake()
     fake.controllers["Deployment"] = slow(10_000)
