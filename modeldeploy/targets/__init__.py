@@ -7,6 +7,7 @@ does not pay for them.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from importlib import import_module
 
@@ -35,8 +36,19 @@ def plugin_specs() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
 
 
-@lru_cache(maxsize=None)
+_LOCK = threading.RLock()
+
+
 def get_target(kind: str) -> Target:
+    """The one instance of a target kind in this process. Plans load their files on several threads
+    at once: without the lock each could miss the cache together and build its own instance (its own
+    SDK clients, each loading botocore's service data again)."""
+    with _LOCK:
+        return _instance(kind)
+
+
+@lru_cache(maxsize=None)
+def _instance(kind: str) -> Target:
     spec = BUILTIN.get(kind) or plugin_specs().get(kind)
     if spec is None:
         known = ", ".join(sorted({*BUILTIN, *plugin_specs()}))
@@ -45,3 +57,6 @@ def get_target(kind: str) -> Target:
     if not (isinstance(cls, type) and issubclass(cls, Target)):
         raise SpecError(f"target plugin {kind!r} ({spec}) is not a modeldeploy Target")
     return cls()
+
+
+get_target.cache_clear = _instance.cache_clear  # type: ignore[attr-defined]
