@@ -21,7 +21,7 @@ def make_plans(paths: Sequence[Path], env: str | None, against: str | None, *, a
     """[(plan, deployment, render result)] for every file, errors from all files reported together."""
     from modeldeploy import api
 
-    observe = options(**opts)
+    observe = dataclasses.replace(options(**opts), expected=len(paths))
 
     def one(path: Path):
         dep = api.load(path, env)

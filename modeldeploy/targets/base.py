@@ -7,10 +7,11 @@ Targets import their SDK (boto3, azure.ai.ml, kubernetes) inside observe/apply, 
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, TypeVar
 
 from modeldeploy.errors import PlanError
 from modeldeploy.rendering.artifact import Artifact
@@ -21,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.planning.model import Plan
     from modeldeploy.progress import Progress
     from modeldeploy.spec.models import DeploySpec
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,31 @@ class Target(ABC):
         return None
 
 
+class RunShared:
+    """Reads shared by every observe() of one run: computed once per key, even when several
+    threads ask at the same time (the others wait for the first). One instance lives in each
+    ObserveOptions, so it never outlives the run that made it: a later plan reads afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[Any, Any] = {}
+
+    def get(self, key: Any, fn: Callable[[], T]) -> T:
+        from concurrent.futures import Future
+
+        with self._lock:
+            fut = self._futures.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._futures[key] = Future()
+        if owner:
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+        return fut.result()
+
+
 @dataclass(frozen=True)
 class ObserveOptions:
     """Per-run settings for observe/apply that are not part of the spec (CLI flags)."""
@@ -180,3 +208,7 @@ class ObserveOptions:
     parallelism: int = 8
     timeout_seconds: float = 1800.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # How many deployments this run observes (make_plans sets it): targets may read a whole
+    # region/namespace once instead of once per deployment when that is cheaper.
+    expected: int = 1
+    shared: RunShared = field(default_factory=RunShared, compare=False, repr=False)

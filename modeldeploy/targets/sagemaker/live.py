@@ -12,15 +12,16 @@ Models and model.tar.gz objects are kept while a kept config (or model) still us
 
 from __future__ import annotations
 
+import math
+import re
 import tempfile
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.base import LiveResource, Observed, RenderContext, Resource
+from modeldeploy.targets.base import LiveResource, ObserveOptions, Observed, RenderContext, Resource, RunShared
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients, call, find
 from modeldeploy.targets.sagemaker.naming import (
@@ -81,8 +82,43 @@ def stem(base: str) -> str:
     return base[: MAX_NAME - 22].rstrip("-") or "m"
 
 
+def content_named(base: str) -> "re.Pattern[str]":
+    """The names naming.object_name gives objects of ``base``: ``<stem>-<12 hex>-<8 hex>``. Tighter
+    than "contains the stem": deployment ``fraud``'s pattern does not match ``fraud-v2``'s objects."""
+    return re.compile(re.escape(stem(base)) + r"-[0-9a-f]{12}-[0-9a-f]{8}")
+
+
 def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+
+
+LIST_PAGE = 100  # SageMaker's largest page; its default is 10
+
+
+class _Missing(Exception):
+    pass
+
+
+def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = None,
+           missing: str | None = None) -> Iterator[Mapping[str, Any] | None]:
+    """The pages of a botocore paginator, errors as TargetError naming ``what``. With ``budget``,
+    yields None (and stops) instead of fetching page ``budget + 1``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from modeldeploy.targets.sagemaker.aws import error_code, error_message
+
+    try:
+        for n, page in enumerate(pages, 1):
+            yield page
+            if budget is not None and n >= budget and (page.get("NextToken") or page.get("IsTruncated")):
+                yield None
+                return
+    except ClientError as exc:
+        if missing is not None and error_code(exc) == missing:
+            raise _Missing() from None
+        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
+    except BotoCoreError as exc:
+        raise TargetError(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -92,36 +128,17 @@ class Owned:
     created: str
 
 
-class _Memo:
-    """Results of read calls by key, computed once even when threads ask at the same time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._futures: dict[Any, Future] = {}
-
-    def get(self, key: Any, fn: Callable[[], T]) -> T:
-        with self._lock:
-            fut = self._futures.get(key)
-            owner = fut is None
-            if owner:
-                fut = self._futures[key] = Future()
-        if owner:
-            try:
-                fut.set_result(fn())
-            except BaseException as exc:
-                fut.set_exception(exc)
-        return fut.result()
-
-
 class Reader:
     """Read-only access to one deployment's objects; shared by observe, apply and destroy.
 
-    ``memo=True`` (observe) reads each object's tags and each S3 head once: the endpoint's config
-    and model are also found again while listing owned objects. apply/destroy read fresh each time.
+    With ``memo`` (observe passes its run's RunShared) each object is described, each ARN's tags
+    and each S3 head read once per run: the endpoint's config and model are also found again while
+    listing owned objects, and speculative reads warm the memo for the chain. apply/destroy read
+    fresh each time.
     """
 
-    def __init__(self, clients: Clients, ctx: RenderContext, *, memo: bool = False):
-        self.memo = _Memo() if memo else None
+    def __init__(self, clients: Clients, ctx: RenderContext, *, memo: RunShared | None = None):
+        self.memo = memo
         self.ctx = ctx
         self.target = ctx.spec.target
         region = self.target.region
@@ -133,14 +150,15 @@ class Reader:
 
     # -- single objects --------------------------------------------------------------------------
 
+    def _memo(self, key: tuple[Any, ...], fn: Callable[[], T]) -> T:
+        return fn() if self.memo is None else self.memo.get(("sagemaker",) + key, fn)
+
     def tags(self, arn: str) -> list[dict[str, str]]:
-        if self.memo is not None:
-            return list(self.memo.get(("tags", arn), lambda: self._tags(arn)))
-        return self._tags(arn)
+        return list(self._memo(("tags", arn), lambda: self._tags(arn)))
 
     def _tags(self, arn: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
-        for page in self.sm.get_paginator("list_tags").paginate(ResourceArn=arn):
+        for page in _pages(f"tags of {arn}", self.sm.get_paginator("list_tags").paginate(ResourceArn=arn)):
             out.extend(page.get("Tags") or [])
         return sorted(({"Key": t["Key"], "Value": t["Value"]} for t in out if not t["Key"].startswith("aws:")),
                       key=lambda t: t["Key"])
@@ -149,18 +167,19 @@ class Reader:
         return find(f"endpoint {self.endpoint_name}", self.sm.describe_endpoint, EndpointName=self.endpoint_name)
 
     def config(self, name: str) -> dict[str, Any] | None:
-        return find(f"endpoint config {name}", self.sm.describe_endpoint_config, EndpointConfigName=name)
+        return self._memo(("config", self.target.region, name), lambda: find(
+            f"endpoint config {name}", self.sm.describe_endpoint_config, EndpointConfigName=name))
 
     def model(self, name: str) -> dict[str, Any] | None:
-        return find(f"model {name}", self.sm.describe_model, ModelName=name)
+        return self._memo(("model", self.target.region, name), lambda: find(
+            f"model {name}", self.sm.describe_model, ModelName=name))
 
     def job(self, name: str) -> dict[str, Any] | None:
-        return find(f"transform job {name}", self.sm.describe_transform_job, TransformJobName=name)
+        return self._memo(("job", self.target.region, name), lambda: find(
+            f"transform job {name}", self.sm.describe_transform_job, TransformJobName=name))
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
-        if self.memo is not None:
-            return self.memo.get(("head", bucket, key), lambda: self._head(bucket, key))
-        return self._head(bucket, key)
+        return self._memo(("head", bucket, key), lambda: self._head(bucket, key))
 
     def _head(self, bucket: str, key: str) -> dict[str, Any] | None:
         return find(f"s3://{bucket}/{key}", self.s3.head_object, Bucket=bucket, Key=key)
@@ -184,42 +203,72 @@ class Reader:
     # -- owned objects ---------------------------------------------------------------------------
 
     def owned_configs(self) -> list[Owned]:
-        return self._owned("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn",
-                           stem(self.endpoint_name))
+        """Endpoint configs tagged as this deployment's (destroy removes them all)."""
+        contains = stem(self.endpoint_name)
+        return self._owned(self.list_configs(NameContains=contains) or [], contains)
 
     def owned_models(self) -> list[Owned]:
-        return self._owned("list_models", "Models", "ModelName", "ModelArn", stem(self.name))
+        contains = stem(self.name)
+        return self._owned(self.list_models(NameContains=contains) or [], contains)
 
-    def _owned(self, op: str, key: str, name_key: str, arn_key: str, contains: str) -> list[Owned]:
-        found: list[Owned] = []
-        try:
-            for page in self.sm.get_paginator(op).paginate(NameContains=contains):
-                for item in page.get(key) or []:
-                    name = item[name_key]
-                    # Servers that ignore NameContains (moto) list everything: filter here too.
-                    if contains in name and self.owns(item[arn_key]):
-                        found.append(Owned(name, item[arn_key], _iso(item.get("CreationTime"))))
-        except Exception as exc:  # botocore errors while paging
-            raise TargetError(f"listing SageMaker {key}: {exc}") from None
+    def list_endpoints(self, budget: int | None = None, **filters: Any) -> list[Owned] | None:
+        return self._list("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", budget, filters)
+
+    def list_configs(self, budget: int | None = None, **filters: Any) -> list[Owned] | None:
+        return self._list("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", budget, filters)
+
+    def list_models(self, budget: int | None = None, **filters: Any) -> list[Owned] | None:
+        return self._list("list_models", "Models", "ModelName", "ModelArn", budget, filters)
+
+    def _list(self, op: str, key: str, name_key: str, arn_key: str, budget: int | None,
+              filters: Mapping[str, Any]) -> list[Owned] | None:
+        """Every item of a SageMaker listing; None when it has more than ``budget`` pages."""
+        pages = self.sm.get_paginator(op).paginate(**filters, PaginationConfig={"PageSize": LIST_PAGE})
+        out: list[Owned] = []
+        for page in _pages(f"listing SageMaker {key}", pages, budget):
+            if page is None:
+                return None
+            out.extend(Owned(i[name_key], i[arn_key], _iso(i.get("CreationTime"))) for i in page.get(key) or [])
+        return out
+
+    def _owned(self, listed: Iterable[Owned], contains: str) -> list[Owned]:
+        # Servers that ignore NameContains (moto) list everything: filter by name here too, then by
+        # the ownership tag.
+        found = [o for o in listed if contains in o.name and self.owns(o.arn)]
         return sorted(found, key=lambda o: (o.created, o.name))
+
+    def artifact_prefix(self) -> str:
+        return f"{self.target.artifact_prefix.strip('/')}/"
+
+    def list_objects(self, bucket: str, prefix: str, budget: int | None = None) -> dict[str, str] | None:
+        """key → ETag under ``prefix``; {} for a missing bucket; None when more than ``budget`` pages."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys: dict[str, str] = {}
+        try:
+            for page in _pages(f"listing s3://{bucket}/{prefix}", pages, budget, missing="NoSuchBucket"):
+                if page is None:
+                    return None
+                keys.update((o["Key"], o.get("ETag", "")) for o in page.get("Contents") or [])
+        except _Missing:
+            return {}
+        return keys
 
     def owned_objects(self, bucket: str) -> list[str]:
         """Keys of model.tar.gz objects this deployment uploaded (metadata modeldeploy-name)."""
-        prefix = f"{self.target.artifact_prefix.strip('/')}/{self.name}/"
-        keys: list[str] = []
-        try:
-            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                keys.extend(o["Key"] for o in page.get("Contents") or [] if o["Key"].endswith("/model.tar.gz"))
-        except Exception as exc:
-            if "NoSuchBucket" in str(exc):
-                return []
-            raise TargetError(f"listing s3://{bucket}/{prefix}: {exc}") from None
-        out = []
-        for key in keys:
-            head = self.head(bucket, key)
-            if head and (head.get("Metadata") or {}).get(rq.META_NAME) == self.name:
-                out.append(key)
-        return sorted(out)
+        return sorted(k for k in self.object_candidates(self.list_objects(bucket, self.object_prefix()) or {})
+                      if self.uploaded(bucket, k))
+
+    def object_prefix(self) -> str:
+        return f"{self.artifact_prefix()}{self.name}/"
+
+    def object_candidates(self, listed: Iterable[str]) -> list[str]:
+        prefix = self.object_prefix()
+        return sorted(k for k in listed if k.startswith(prefix) and k.endswith("/model.tar.gz"))
+
+    def uploaded(self, bucket: str, key: str) -> bool:
+        """Whether modeldeploy uploaded this object for this deployment (its metadata says so)."""
+        head = self.head(bucket, key)
+        return bool(head) and (head.get("Metadata") or {}).get(rq.META_NAME) == self.name
 
     def model_signature(self, model: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The canonical signature in the MLmodel inside a model's model.tar.gz (streamed; stops at MLmodel)."""
@@ -258,21 +307,102 @@ def kept(owned: Iterable[str], desired: str | None, current: str | None, created
 
 
 @dataclass(frozen=True)
-class _Owned:
-    """The deployment's owned objects, listed while the endpoint chain is read."""
+class _Candidates:
+    """Objects named like this deployment's, listed while the endpoint chain is read. Ownership
+    (tag or S3 metadata) is checked only for the ones that would become deletes."""
 
-    configs: list[Owned] | None
+    configs: list[Owned] | None  # None: not listed (batch mode)
     models: list[Owned]
     objects: list[str]
 
 
-class Observer:
-    """Reads one deployment. The endpoint → config → model → S3 chain is read in order (each step
-    names the next); the scaling target/policy and the listings of owned objects do not depend on
-    it and are read at the same time, so a plan costs a few round trips, not one per call."""
+class Region:
+    """Listings shared by every deployment a run observes in one region: the endpoint configs,
+    models and scaling targets/policies of the region and the keys under each bucket's artifact
+    prefix, each read once and filtered per deployment — instead of one listing per deployment.
 
-    def __init__(self, clients: Clients, ctx: RenderContext, desired: list[Resource]):
-        self.r = Reader(clients, ctx, memo=True)
+    Used when the run observes several deployments, and only while a listing costs no more round
+    trips than the per-deployment listings it replaces (``budget`` pages: deployments / parallelism);
+    a longer listing is abandoned (None) and each deployment lists with its own filter.
+    """
+
+    def __init__(self, reader: "Reader", shared: RunShared, budget: int):
+        self.r, self.shared, self.budget = reader, shared, budget
+        self.region = reader.target.region
+
+    def _get(self, what: str, fn: Callable[[], T], *key: Any) -> T:
+        return self.shared.get(("sagemaker-region", self.region, what, *key), fn)
+
+    def endpoints(self) -> dict[str, Owned] | None:
+        return self._get("endpoints", lambda: _by_name(self.r.list_endpoints(self.budget)))
+
+    def configs(self) -> dict[str, Owned] | None:
+        return self._get("configs", lambda: _by_name(self.r.list_configs(self.budget)))
+
+    def models(self) -> dict[str, Owned] | None:
+        return self._get("models", lambda: _by_name(self.r.list_models(self.budget)))
+
+    def objects(self, bucket: str) -> dict[str, str] | None:
+        """key → ETag under the artifact prefix of ``bucket``."""
+        prefix = self.r.artifact_prefix()
+        return self._get("objects", lambda: self.r.list_objects(bucket, prefix, self.budget), bucket, prefix)
+
+    def scalable_targets(self) -> dict[str, dict[str, Any]] | None:
+        def read() -> dict[str, dict[str, Any]] | None:
+            pages = self.r.aas.get_paginator("describe_scalable_targets").paginate(
+                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION)
+            out: dict[str, dict[str, Any]] = {}
+            for page in _pages("scalable targets of SageMaker", pages, self.budget):
+                if page is None:
+                    return None
+                out.update((t["ResourceId"], t) for t in page.get("ScalableTargets") or [])
+            return out
+
+        return self._get("scalable-targets", read)
+
+    def scaling_policies(self) -> dict[str, dict[str, Any]] | None:
+        def read() -> dict[str, dict[str, Any]] | None:
+            pages = self.r.aas.get_paginator("describe_scaling_policies").paginate(
+                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION, PolicyNames=[rq.POLICY_NAME])
+            out: dict[str, dict[str, Any]] = {}
+            for page in _pages(f"scaling policies {rq.POLICY_NAME}", pages, self.budget):
+                if page is None:
+                    return None
+                out.update((p["ResourceId"], p) for p in page.get("ScalingPolicies") or [] if p.get("PolicyName") == rq.POLICY_NAME)
+            return out
+
+        return self._get("scaling-policies", read)
+
+
+def _by_name(listed: list[Owned] | None) -> dict[str, Owned] | None:
+    return None if listed is None else {o.name: o for o in listed}
+
+
+def region_for(reader: "Reader", options: ObserveOptions) -> Region | None:
+    """The run's shared Region for this deployment, or None when the run observes only one."""
+    if options.expected <= 1:
+        return None
+    budget = max(1, math.ceil(options.expected / max(1, options.parallelism)))
+    return Region(reader, options.shared, budget)
+
+
+class Observer:
+    """Reads one deployment.
+
+    Models, endpoint configs and model.tar.gz objects are immutable and content-addressed: their
+    names (keys) are derived from everything in their request body, tags included. When the live
+    chain (endpoint → config → model → object) names exactly the rendered object, that object is
+    the rendered one, and observe checks only that it exists — from the run's shared region listing
+    (Region) or one describe/head. An object the chain names that differs from the render is read in
+    full, with its tags, and diffed. The endpoint (mutable) is always described and its tags read.
+    The scaling target/policy and the listing of leftovers do not depend on the chain and are read
+    alongside it. A steady-state deployment costs two reads when the run shares region listings.
+    """
+
+    def __init__(self, clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None):
+        options = options or ObserveOptions()
+        self.r = Reader(clients, ctx, memo=options.shared)
+        self.region = region_for(self.r, options)
         self.ctx = ctx
         self.by_kind = {res.kind: res for res in desired}
         self.found: dict[str, LiveResource] = {}
@@ -281,8 +411,11 @@ class Observer:
         self.found[addr] = LiveResource(addr, kind, name, body, _iso(fingerprint))
 
     def run(self) -> Observed:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="modeldeploy-observe") as pool:
-            owned = pool.submit(self._owned)
+        with ThreadPoolExecutor(max_workers=6, thread_name_prefix="modeldeploy-observe") as pool:
+            # Each read below warms the memo; a failure surfaces when the chain asks for its result.
+            for read in self._region_reads() if self.region else self._rendered_reads():
+                pool.submit(read)
+            candidates = pool.submit(self._candidates)
             scaling = pool.submit(self._read_scaling) if K_ENDPOINT in self.by_kind else None
             endpoint = self._endpoint()
             config = self._config(endpoint)
@@ -291,15 +424,65 @@ class Observer:
             if endpoint is not None:
                 self._scaling(scaling.result() if scaling is not None else self._read_scaling())
             self._job()
-            self._leftovers(config, model, owned.result())
+            self._leftovers(config, model, candidates.result())
         return Observed(self.found, self._signature(model), self._deployed(model))
 
-    def _owned(self) -> _Owned:
-        configs = self.r.owned_configs() if K_CONFIG in self.by_kind else None
+    def _rendered_reads(self) -> list[Callable[[], Any]]:
+        """Existence of the rendered config, model and model.tar.gz, read beside the endpoint."""
+        reads: list[Callable[[], Any]] = []
+        if (cres := self.by_kind.get(K_CONFIG)) is not None:
+            reads.append(lambda: self.r.config(cres.name))
+        mres = self.by_kind[K_MODEL]
+        reads.append(lambda: self.r.model(mres.name))
+        bucket, key = split_s3(self.by_kind[K_S3].name)
+        reads.append(lambda: self.r.head(bucket, key))
+        return reads
+
+    def _region_reads(self) -> list[Callable[[], Any]]:
+        """The region's listings, read side by side (the first deployment to ask reads them for
+        all), and the endpoint's tags, which need only the ARN the endpoint listing gives."""
+        region = self.region
+        assert region is not None
         bucket = split_s3(self.by_kind[K_S3].name)[0]
-        return _Owned(configs, self.r.owned_models(), self.r.owned_objects(bucket))
+
+        def endpoint_tags() -> None:
+            listed = region.endpoints()
+            if listed is not None and self.r.endpoint_name in listed:
+                self.r.tags(listed[self.r.endpoint_name].arn)
+
+        return [endpoint_tags, region.configs, region.models, lambda: region.objects(bucket), region.scalable_targets]
+
+    # -- existence of rendered (content-addressed) objects ---------------------------------------
+
+    def _config_exists(self, name: str) -> str | None:
+        """The CreationTime of the endpoint config ``name``, None when it does not exist."""
+        listed = self.region.configs() if self.region else None
+        if listed is not None:
+            return listed[name].created if name in listed else None
+        cfg = self.r.config(name)
+        return None if cfg is None else _iso(cfg.get("CreationTime"))
+
+    def _model_exists(self, name: str) -> str | None:
+        listed = self.region.models() if self.region else None
+        if listed is not None:
+            return listed[name].created if name in listed else None
+        model = self.r.model(name)
+        return None if model is None else _iso(model.get("CreationTime"))
+
+    def _object_exists(self, bucket: str, key: str) -> str | None:
+        """The ETag of s3://bucket/key, None when it does not exist."""
+        listed = self.region.objects(bucket) if self.region else None
+        if listed is not None and key.startswith(self.r.artifact_prefix()):
+            return listed.get(key)
+        head = self.r.head(bucket, key)
+        return None if head is None else str(head.get("ETag", ""))
+
+    # -- the chain --------------------------------------------------------------------------------
 
     def _endpoint(self) -> dict[str, Any] | None:
+        listed = self.region.endpoints() if self.region else None
+        if listed is not None and self.r.endpoint_name not in listed:
+            return None
         ep = self.r.endpoint()
         res = self.by_kind.get(K_ENDPOINT)
         if ep is None:
@@ -324,6 +507,12 @@ class Observer:
         name = endpoint["EndpointConfigName"] if endpoint else (res.name if res else None)
         if name is None:
             return None
+        if res is not None and name == res.name:
+            created = self._config_exists(name)
+            if created is None:
+                return None
+            self.add(res.address, K_CONFIG, name, res.body, created)
+            return dict(res.body)
         cfg = self.r.config(name)
         if cfg is None or res is None:
             return cfg
@@ -335,6 +524,12 @@ class Observer:
         res = self.by_kind[K_MODEL]
         variants = (config or {}).get("ProductionVariants") or []
         name = variants[0].get("ModelName") if variants else res.name
+        if name == res.name:
+            created = self._model_exists(name)
+            if created is None:
+                return None
+            self.add(res.address, K_MODEL, name, res.body, created)
+            return dict(res.body)
         model = self.r.model(name)
         if model is None:
             return None
@@ -347,6 +542,11 @@ class Observer:
         res = self.by_kind[K_S3]
         url = ((model or {}).get("PrimaryContainer") or {}).get("ModelDataUrl") or res.name
         bucket, key = split_s3(url)
+        if url == res.name:
+            etag = self._object_exists(bucket, key)
+            if etag is not None:
+                self.add(res.address, K_S3, url, res.body, etag)
+            return
         head = self.r.head(bucket, key)
         if head is not None:
             body = {"Bucket": bucket, "Key": key, "Metadata": dict(head.get("Metadata") or {})}
@@ -354,8 +554,12 @@ class Observer:
 
     def _read_scaling(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         rid = rq.scaling_resource_id(self.r.endpoint_name, self.r.target.variant_name)
-        target = self.r.scalable_target(rid)
-        return target, (self.r.scaling_policy(rid) if target is not None else None)
+        targets = self.region.scalable_targets() if self.region else None
+        target = targets.get(rid) if targets is not None else self.r.scalable_target(rid)
+        if target is None:
+            return None, None
+        policies = self.region.scaling_policies() if self.region else None
+        return target, policies.get(rid) if policies is not None else self.r.scaling_policy(rid)
 
     def _scaling(self, read: tuple[dict[str, Any] | None, dict[str, Any] | None]) -> None:
         rid = rq.scaling_resource_id(self.r.endpoint_name, self.r.target.variant_name)
@@ -364,7 +568,8 @@ class Observer:
             return
         res = self.by_kind.get(K_SCALING_TARGET)
         template = res.body if res else {k: 0 for k in ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity")}
-        self.add(address(K_SCALING_TARGET, self.r.endpoint_name), K_SCALING_TARGET, rid, project(target, template), target.get("CreationTime"))
+        self.add(address(K_SCALING_TARGET, self.r.endpoint_name), K_SCALING_TARGET, rid, project(target, template),
+                 target.get("CreationTime"))
         if policy is not None:
             pres = self.by_kind.get(K_SCALING_POLICY)
             ptemplate = pres.body if pres else {"PolicyName": "", "ResourceId": "", "PolicyType": ""}
@@ -380,36 +585,61 @@ class Observer:
             body = {**project(job, res.body), "Tags": self.r.tags(job["TransformJobArn"])}
             self.add(res.address, K_JOB, res.name, body, job.get("CreationTime"))
 
-    def _leftovers(self, config: dict[str, Any] | None, model: dict[str, Any] | None, listed: _Owned) -> None:
+    # -- leftovers --------------------------------------------------------------------------------
+
+    def _candidates(self) -> _Candidates:
+        """This deployment's configs, models and model.tar.gz objects by name (not yet by owner)."""
+        region, r = self.region, self.r
+        model_names = content_named(r.name)
+        models = region.models() if region else None
+        bucket = split_s3(self.by_kind[K_S3].name)[0]
+        objects = region.objects(bucket) if region else None
+        return _Candidates(
+            self._config_candidates() if K_CONFIG in self.by_kind else None,
+            [o for o in (models.values() if models is not None else r.list_models(NameContains=stem(r.name)) or [])
+             if model_names.fullmatch(o.name)],
+            r.object_candidates(objects if objects is not None else r.list_objects(bucket, r.object_prefix()) or {}),
+        )
+
+    def _config_candidates(self) -> list[Owned]:
+        r = self.r
+        names = content_named(r.endpoint_name)
+        configs = self.region.configs() if self.region else None
+        listed = configs.values() if configs is not None else r.list_configs(NameContains=stem(r.endpoint_name)) or []
+        return [o for o in listed if names.fullmatch(o.name)]
+
+    def _leftovers(self, config: dict[str, Any] | None, model: dict[str, Any] | None, listed: _Candidates) -> None:
+        """Deletes for what apply would remove: owned objects that no kept object uses. Kept: the
+        rendered ones and the ones the live chain names, plus (in a steady state) the newest other
+        config (batch: model) for rollback. Only delete candidates are checked for ownership."""
         cres, mres, sres = self.by_kind.get(K_CONFIG), self.by_kind[K_MODEL], self.by_kind[K_S3]
         keep_models = {mres.name}
-        if cres is not None or config is not None:
-            owned = listed.configs if listed.configs is not None else self.r.owned_configs()
-            created = {o.name: o.created for o in owned}
+        if cres is not None or config is not None:  # (batch mode with a live endpoint: all go)
+            configs = listed.configs if listed.configs is not None else self._config_candidates()
+            created = {o.name: o.created for o in configs}
             current = config["EndpointConfigName"] if config else None
-            keep = kept(created, cres.name if cres else None, current, created) if cres else set()
-            for o in owned:
+            keep = kept(created, cres.name, current, created) if cres else set()
+            for o in configs:
                 if o.name in keep:
                     cfg = config if config and config["EndpointConfigName"] == o.name else self.r.config(o.name)
                     keep_models.update(v["ModelName"] for v in (cfg or {}).get("ProductionVariants") or [])
-                else:
+                elif self.r.owns(o.arn):
                     self.add(address(K_CONFIG, o.name), K_CONFIG, o.name, {"EndpointConfigName": o.name, "CreationTime": o.created})
-        owned_models = listed.models
         if cres is None:  # batch: no configs hold models; keep the desired one and the previous
-            created = {o.name: o.created for o in owned_models}
+            created = {o.name: o.created for o in listed.models}
             keep_models = kept(created, mres.name, model["ModelName"] if model else None, created)
         keep_keys = {split_s3(sres.name)[1]}
-        for o in owned_models:
+        for o in listed.models:
             if o.name in keep_models:
                 live = model if model and model["ModelName"] == o.name else self.r.model(o.name)
                 url = ((live or {}).get("PrimaryContainer") or {}).get("ModelDataUrl", "")
                 if url.startswith("s3://"):
                     keep_keys.add(split_s3(url)[1])
-            else:
+            elif self.r.owns(o.arn):
                 self.add(address(K_MODEL, o.name), K_MODEL, o.name, {"ModelName": o.name, "CreationTime": o.created})
         bucket = split_s3(sres.name)[0]
         for key in listed.objects:
-            if key not in keep_keys:
+            if key not in keep_keys and self.r.uploaded(bucket, key):
                 url = f"s3://{bucket}/{key}"
                 self.add(address(K_S3, url), K_S3, url, {"Bucket": bucket, "Key": key})
 
@@ -438,5 +668,5 @@ class Observer:
         }
 
 
-def observe(clients: Clients, ctx: RenderContext, desired: list[Resource]) -> Observed:
-    return Observer(clients, ctx, desired).run()
+def observe(clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None) -> Observed:
+    return Observer(clients, ctx, desired, options).run()

@@ -141,7 +141,7 @@ class SageMakerTargetImpl(Target):
 
         # apply() receives no options; the CLI's --timeout reaches targets only through observe.
         self.timeout_seconds = options.timeout_seconds
-        return observe(self.clients, ctx, desired)
+        return observe(self.clients, ctx, desired, options)
 
     def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier

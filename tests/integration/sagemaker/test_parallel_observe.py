@@ -200,3 +200,84 @@ def test_one_deployments_independent_reads_run_side_by_side(
     assert server.max_in_flight > 1
     assert sorted(set(created_clients)) == ["application-autoscaling", "s3", "sagemaker"]
     assert len(created_clients) == 3, created_clients
+
+
+def _ops(server: Recorder) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for op, *_ in server.calls:
+        out[op] = out.get(op, 0) + 1
+    return out
+
+
+def _changes(plans) -> list[tuple[str, list[tuple[str, str, Any, Any]]]]:
+    return [(p.name, [(c.address, c.action.value, c.before, c.after) for c in p.changes]) for p, _, _ in plans]
+
+
+def test_a_run_lists_each_region_once_and_reads_two_things_per_steady_deployment(
+    server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _deployments(tmp_path, 4)
+    _apply(paths, tmp_path, monkeypatch)
+
+    server.reset(0.0)
+    plans = make_plans(paths, None, "live", parallelism=4)
+
+    assert all(not p.has_changes for p, _, _ in plans), _changes(plans)
+    ops = _ops(server)
+    # One listing per region (not per deployment), each one page here.
+    for op in ("ListEndpoints", "ListEndpointConfigs", "ListModels", "DescribeScalableTargets"):
+        assert ops.get(op) == 1, (op, ops)
+    assert ops.get("GET") == 1, ops  # ListObjectsV2 of the artifact prefix
+    # Per deployment: the (mutable) endpoint and its tags. The rendered config, model and
+    # model.tar.gz are content-addressed, so the listings show they exist; nothing describes them.
+    assert ops.get("DescribeEndpoint") == 4 and ops.get("ListTags") == 4, ops
+    assert not {"DescribeEndpointConfig", "DescribeModel", "HEAD"} & set(ops), ops
+
+
+def test_a_shared_run_plans_exactly_what_one_file_at_a_time_plans(
+    server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.sagemaker.test_sagemaker_lifecycle import _patch_update_endpoint
+
+    _patch_update_endpoint(monkeypatch)  # moto has no UpdateEndpoint; the lifecycle tests add it the same way
+    paths = _deployments(tmp_path, 3)
+    _apply(paths, tmp_path, monkeypatch)
+    changed = paths[1]
+    for value in ("1", "2"):  # two applies: ep-1 keeps the previous config for rollback
+        changed.write_text(changed.read_text().replace("scaling:", f"serving: {{env: {{V: '{value}'}}}}\nscaling:", 1)
+                           if value == "1" else changed.read_text().replace("V: '1'", "V: '2'"))
+        _apply([changed], tmp_path, monkeypatch)
+    changed.write_text(changed.read_text().replace("V: '2'", "V: '3'"))
+
+    server.reset(0.0)
+    shared = make_plans(paths, None, "live", parallelism=3)
+    one_by_one = [plan for path in paths for plan in make_plans([path], None, "live")]
+
+    assert _changes(shared) == _changes(one_by_one)
+    actions = {c.address: c.action.value for c in shared[1][0].changes if c.action.value != "no-op"}
+    # The new config and model are created, the endpoint moves to them, the oldest config and
+    # model (two applies ago) are deleted; the previous ones stay for rollback.
+    assert sorted(actions.values()).count("delete") == 2, actions
+    assert "sagemaker_endpoint.ep-1" in actions and actions["sagemaker_endpoint.ep-1"] == "update", actions
+    assert not shared[0][0].has_changes and not shared[2][0].has_changes
+
+
+def test_a_region_too_large_to_list_is_read_per_deployment(
+    server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modeldeploy.targets.sagemaker import live
+
+    paths = _deployments(tmp_path, 3)
+    _apply(paths, tmp_path, monkeypatch)
+    monkeypatch.setattr(live, "LIST_PAGE", 1)  # 3 configs need 3 pages; the budget is 3 / 3 = 1
+
+    server.reset(0.0)
+    plans = make_plans(paths, None, "live", parallelism=3)
+
+    assert all(not p.has_changes for p, _, _ in plans), _changes(plans)
+    ops = _ops(server)
+    # The shared config listing stopped after its one-page budget (moto pages ListEndpointConfigs
+    # by MaxResults; it returns ListModels whole); every deployment then listed its own configs
+    # and read its rendered config's existence itself.
+    assert ops.get("ListEndpointConfigs") == 1 + 3, ops
+    assert ops.get("DescribeEndpointConfig") == 3, ops
