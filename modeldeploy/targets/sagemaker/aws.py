@@ -1,7 +1,8 @@
 """boto3 clients (one per service per target instance) and error helpers.
 
-Clients are created plainly with ``boto3.client(service, region_name=..., config=...)`` so that
-boto3's own configuration applies: credentials chain, ``AWS_ENDPOINT_URL`` /
+Clients are created plainly with ``Session.client(service, region_name=..., config=...)`` on one
+boto3 session per process (sharing its botocore session with request validation), so that boto3's
+own configuration applies: credentials chain, ``AWS_ENDPOINT_URL`` /
 ``AWS_ENDPOINT_URL_<SERVICE>`` (any AWS-compatible endpoint, moto's server in tests), profiles.
 Throttling and transient errors are retried by botocore's ``standard`` retry mode.
 """
@@ -38,9 +39,36 @@ class Clients:
             return client
 
 
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: dict[str, Any] = {}
+
+
+def botocore_session() -> Any:
+    """The process's botocore session, shared by request validation (its service models) and the
+    boto3 clients, so botocore's large service and endpoint JSON files are parsed once per process,
+    not once for validation and again for the clients. It reads configuration and credentials as
+    boto3's default session does (and, like it, keeps the credentials it first resolves)."""
+    with _SESSION_LOCK:
+        if "botocore" not in _SESSIONS:
+            import botocore.session
+
+            _SESSIONS["botocore"] = botocore.session.get_session()
+        return _SESSIONS["botocore"]
+
+
+def _boto3_session() -> Any:
+    import boto3.session
+
+    shared = botocore_session()
+    with _SESSION_LOCK:
+        if "boto3" not in _SESSIONS:
+            _SESSIONS["boto3"] = boto3.session.Session(botocore_session=shared)
+        return _SESSIONS["boto3"]
+
+
 def _new_client(service: str, region: str) -> Any:
     try:
-        import boto3
+        import boto3  # noqa: F401  (the extra's marker: boto3 brings botocore)
         from botocore.config import Config
     except ImportError:  # pragma: no cover - depends on the install
         raise MissingDependencyError(
@@ -51,7 +79,7 @@ def _new_client(service: str, region: str) -> Any:
         user_agent_extra="modeldeploy",
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
-    return boto3.client(service, region_name=region, config=config)
+    return _boto3_session().client(service, region_name=region, config=config)
 
 
 def error_code(exc: BaseException) -> str:

@@ -35,9 +35,9 @@ def _service_model(service: str) -> Any:
         with _MODELS_LOCK:
             model = _MODELS.get(service)
             if model is None:
-                import botocore.session
+                from modeldeploy.targets.sagemaker.aws import botocore_session
 
-                model = _MODELS[service] = botocore.session.get_session().get_service_model(service)
+                model = _MODELS[service] = botocore_session().get_service_model(service)
     return model
 
 
