@@ -99,10 +99,15 @@ class _Missing(Exception):
     pass
 
 
+# A role may be allowed to read its own deployments but not to list a whole region or bucket prefix.
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+
+
 def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = None,
            missing: str | None = None) -> Iterator[Mapping[str, Any] | None]:
-    """The pages of a botocore paginator, errors as TargetError naming ``what``. With ``budget``,
-    yields None (and stops) instead of fetching page ``budget + 1``."""
+    """The pages of a botocore paginator, errors as TargetError naming ``what``. With ``budget`` (a
+    listing shared by the run), yields None and stops instead of fetching page ``budget + 1``, or
+    when the listing is denied: the deployments then read with their own, narrower calls."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from modeldeploy.targets.sagemaker.aws import error_code, error_message
@@ -116,6 +121,9 @@ def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = N
     except ClientError as exc:
         if missing is not None and error_code(exc) == missing:
             raise _Missing() from None
+        if budget is not None and error_code(exc) in _DENIED:
+            yield None
+            return
         raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
     except BotoCoreError as exc:
         raise TargetError(f"{what}: {exc}") from None
