@@ -325,13 +325,14 @@ class _Candidates:
 
 
 class Region:
-    """Listings shared by every deployment a run observes in one region: the endpoint configs,
-    models and scaling targets/policies of the region and the keys under each bucket's artifact
-    prefix, each read once and filtered per deployment — instead of one listing per deployment.
+    """Listings shared by every deployment a run observes in one region: the endpoints, endpoint
+    configs, models and scaling targets/policies of the region and the keys under each bucket's
+    artifact prefix, each read once and filtered per deployment — instead of one listing per
+    deployment.
 
     Used when the run observes several deployments, and only while a listing costs no more round
-    trips than the per-deployment listings it replaces (``budget`` pages: deployments / parallelism);
-    a longer listing is abandoned (None) and each deployment lists with its own filter.
+    trips than the per-deployment reads it replaces (``budget`` pages: deployments / parallelism);
+    a longer or denied listing is abandoned (None) and each deployment reads with its own filter.
     """
 
     def __init__(self, reader: "Reader", shared: RunShared, budget: int):
