@@ -11,7 +11,9 @@ from modeldeploy.spec.loader import load_all_environments
 from tests.goldens import assert_tree
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (REPO / "examples").rglob("deploy.yaml") if "ci" not in p.parts)
+EXAMPLES = sorted(p for p in (REPO / "examples").rglob("deploy.yaml") if "ci" not in p.relative_to(REPO / "examples").parts)
+# Never an empty set: a checkout under a folder named "ci" once silently skipped every example.
+assert EXAMPLES, "no examples/*/deploy.yaml found"
 CASES = [(p, env) for p in EXAMPLES for env in [s.env for s in load_all_environments(p)]]
 
 
