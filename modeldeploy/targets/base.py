@@ -124,7 +124,11 @@ class ApplyResult:
 
 class Target(ABC):
     """A deployment target. Subclasses set ``kind`` and implement render; live targets also implement
-    desired/observe/apply/destroy. One instance per process; it may cache SDK clients."""
+    desired/observe/apply/destroy. One instance per kind per process; it may cache SDK clients. That
+    instance serves every deployment of a run, and a live plan observes them on several threads at
+    once before any is applied: state kept between observe() and apply() must be keyed by deployment
+    (as the Kubernetes target keys what rollback restores), and reads worth sharing across a run go in
+    ``options.shared``, not on the instance."""
 
     kind: ClassVar[str]
     #: What `plan` compares with by default: "live" (cloud targets) or "dir" (docker).
