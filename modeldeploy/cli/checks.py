@@ -10,11 +10,11 @@ from modeldeploy.spec.loader import load_all_environments, load_spec
 
 
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
-    from modeldeploy import api
-
     loaded_all = [load_spec(path, env)] if env is not None else load_all_environments(path)
     if offline:
         return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
+    from modeldeploy import api  # resolving a model needs it; --offline does not
+
     lines = []
     for loaded in loaded_all:
         dep = api.resolve(loaded)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from modeldeploy.errors import SpecError
-from modeldeploy.targets.base import Target
+
+if TYPE_CHECKING:  # validating a file imports the target configs (this package), not the Target machinery
+    from modeldeploy.targets.base import Target
 
 ENTRY_POINT_GROUP = "modeldeploy.targets"
 
@@ -53,6 +56,8 @@ def _instance(kind: str) -> Target:
     if spec is None:
         known = ", ".join(sorted({*BUILTIN, *plugin_specs()}))
         raise SpecError(f"unknown target kind {kind!r} (known: {known})")
+    from modeldeploy.targets.base import Target
+
     cls = _load(spec)
     if not (isinstance(cls, type) and issubclass(cls, Target)):
         raise SpecError(f"target plugin {kind!r} ({spec}) is not a modeldeploy Target")

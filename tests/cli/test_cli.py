@@ -171,3 +171,26 @@ def test_missing_optional_extra_is_an_install_hint_not_an_internal_error(tmp_pat
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1, proc.stderr
     assert "pip install 'modeldeploy[aws]'" in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["validate", "--offline", "examples/iris/deploy.yaml"], ["validate", "--offline", "examples/sagemaker/deploy.yaml"]],
+)
+def test_startup_imports_only_what_the_command_needs(argv: list[str]) -> None:
+    """Start-up cost is mostly imports: checking a file must not load the SDKs, the plan/apply engine
+    (modeldeploy.api) or the Target machinery. Speed itself is measured in bench/, not asserted here."""
+    code = (
+        "import sys\n"
+        "from modeldeploy.cli.app import main\n"
+        f"sys.argv = ['modeldeploy', *{argv!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    heavy = ('boto3', 'botocore', 'azure', 'kubernetes', 'kubernetes_validate', 'jsonschema', 'rich',\n"
+        "             'mlflow', 'requests', 'modeldeploy.api', 'modeldeploy.targets.base', 'modeldeploy.rendering')\n"
+        "    print('loaded:', ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "loaded:", proc.stdout
