@@ -19,33 +19,47 @@ def options(context: str | None = None, parallelism: int = 8, timeout: float = 1
 
 def make_plans(paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, **opts):
     """[(plan, deployment, render result)] for every file, errors from all files reported together."""
+    from collections import Counter
+
     from modeldeploy import api
 
-    observe = dataclasses.replace(options(**opts), expected=len(paths))
+    observe = options(**opts)
+    # Reading live state is network-bound: files are loaded and planned concurrently, bounded by
+    # --parallelism, in the order given (results and errors are reported in file order).
+    live = against == "live" or against is None
+    run = (lambda fn, items: _outcomes_concurrently(fn, items, observe.parallelism)) if live else _outcomes
 
-    def one(path: Path):
-        dep = api.load(path, env)
-        p, result = api.plan(dep, against, options=observe)
+    # Every file is loaded before any is observed, so each target is told how many of its own
+    # deployments this run observes: SageMaker reads a region once for many deployments, and only
+    # its own objects for one — a monorepo of 1,000 Kubernetes specs and one SageMaker endpoint
+    # must not list a whole region for that one endpoint. All targets share the run's memo.
+    loaded = run(lambda path: api.load(path, env), paths)
+    counts = Counter(o.value.target for o in loaded if o.error is None)
+    per_target = {target: dataclasses.replace(observe, expected=n) for target, n in counts.items()}
+
+    def one(item):
+        path, outcome = item
+        dep = outcome.unwrap()
+        p, result = api.plan(dep, against, options=per_target[dep.target])
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
-    if against == "live" or against is None:
-        # Reading live state is network-bound: plan files concurrently, bounded by --parallelism,
-        # in the order given (results and errors are reported in file order).
-        return collect_concurrently(one, paths, observe.parallelism)
-    return collect(one, paths)
+    return collect(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded))))
 
 
-def collect_concurrently(fn, items, parallelism: int):
+def _outcomes(fn, items) -> list["_Outcome"]:
+    return [_capture(fn, item) for item in items]
+
+
+def _outcomes_concurrently(fn, items, parallelism: int) -> list["_Outcome"]:
     from concurrent.futures import ThreadPoolExecutor
 
     items = list(items)
     if len(items) <= 1 or parallelism <= 1:
-        return collect(fn, items)
+        return _outcomes(fn, items)
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="modeldeploy-plan") as pool:
         futures = [pool.submit(_capture, fn, item) for item in items]
-        outcomes = [f.result() for f in futures]
-    return collect(lambda outcome: outcome.unwrap(), outcomes)
+        return [f.result() for f in futures]
 
 
 class _Outcome:

@@ -212,7 +212,8 @@ class ObserveOptions:
     parallelism: int = 8
     timeout_seconds: float = 1800.0
     extra: Mapping[str, Any] = field(default_factory=dict)
-    # How many deployments this run observes (make_plans sets it): targets may read a whole
-    # region/namespace once instead of once per deployment when that is cheaper.
+    # How many deployments of this target this run observes (make_plans counts them per target
+    # after loading every file): a target may read a whole region/namespace once instead of once
+    # per deployment when that is cheaper.
     expected: int = 1
     shared: RunShared = field(default_factory=RunShared, compare=False, repr=False)

@@ -281,3 +281,42 @@ def test_a_region_too_large_to_list_is_read_per_deployment(
     # and read its rendered config's existence itself.
     assert ops.get("ListEndpointConfigs") == 1 + 3, ops
     assert ops.get("DescribeEndpointConfig") == 3, ops
+
+
+DOCKER_SPEC = """\
+apiVersion: modeldeploy/v1
+name: {name}
+model:
+  source: ../model
+target:
+  kind: docker
+"""
+
+
+@pytest.mark.parametrize("sagemaker", [1, 2])
+def test_a_target_shares_region_listings_only_among_its_own_deployments(
+    sagemaker: int, server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A monorepo of many specs of other kinds and one SageMaker endpoint: that endpoint is read on
+    its own (no region listing), as if planned alone; two SageMaker endpoints share the listings."""
+    paths = _deployments(tmp_path, sagemaker)
+    _apply(paths, tmp_path, monkeypatch)
+    for i in range(6):
+        path = tmp_path / f"img-{i}" / "deploy.yaml"
+        path.parent.mkdir()
+        path.write_text(DOCKER_SPEC.format(name=f"img-{i}"))
+        paths.append(path)
+
+    server.reset(0.0)
+    plans = make_plans(paths, None, None, parallelism=4)  # each at its default: SageMaker live, Docker a folder
+
+    assert [p.name for p, _, _ in plans] == [f"ep-{i}" for i in range(sagemaker)] + [f"img-{i}" for i in range(6)]
+    assert all(not p.has_changes for p, _, _ in plans[:sagemaker]), _changes(plans)
+    ops = _ops(server)
+    if sagemaker == 1:
+        # Its own rendered config and model are read directly; the region is not listed.
+        assert "ListEndpoints" not in ops, ops
+        assert ops.get("DescribeEndpointConfig") == 1 and ops.get("DescribeModel") == 1, ops
+    else:
+        assert ops.get("ListEndpoints") == 1, ops
+        assert not {"DescribeEndpointConfig", "DescribeModel"} & set(ops), ops
