@@ -164,7 +164,7 @@ def plan(
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
-    notes: list[str] = []
+    notes: list[str] = list(dep.target.plan_notes(dep.context()))
     fingerprints: dict[str, str] = {}
     previous: dict[str, Any] | None = None
     if against == "live":

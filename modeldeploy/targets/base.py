@@ -173,6 +173,11 @@ class Target(ABC):
         and return what was registered. Targets that register inside apply() return None."""
         return None
 
+    def plan_notes(self, ctx: RenderContext) -> list[str]:
+        """What the spec asks for that this target does not carry out as written (shown as notes in
+        every plan, so a reviewer sees it before apply rather than after)."""
+        return []
+
     def planned_registration(self, ctx: RenderContext) -> Mapping[str, Any] | None:
         """Read-only counterpart of register_model for live plans: {"address", "action": "create" |
         "no-op", "after": {...}}; None when the target registers inside apply()."""

@@ -261,6 +261,24 @@ def _k8s_resources(ctx: "RenderContext") -> dict[str, Any]:
     return out
 
 
+def scaling_note(ctx: "RenderContext") -> str | None:
+    """Managed online and batch deployments take no replica range from deploy.yaml: say so when the
+    spec sets one that differs from the instance count they will run."""
+    t: AzureMLTarget = ctx.spec.target
+    mode = target_mode(t)
+    s = ctx.spec.scaling
+    if mode == "kubernetes" or "scaling" not in ctx.spec.model_fields_set:
+        return None
+    if s.min_replicas == s.max_replicas == t.instance_count:
+        return None
+    why = {
+        "managed": "managed online endpoints autoscale through an Azure Monitor autoscale setting, which modeldeploy does not manage",
+        "batch": "batch deployments run a fixed number of nodes per job",
+    }[mode]
+    return (f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: {why}; "
+            f"the deployment runs target.instance_count = {t.instance_count}")
+
+
 def _scale_settings(ctx: "RenderContext", mode: str) -> dict[str, Any]:
     s = ctx.spec.scaling
     if mode == "kubernetes" and s.max_replicas > max(1, s.min_replicas):

@@ -24,7 +24,7 @@ from modeldeploy.targets.azureml import resources as res
 from modeldeploy.targets.azureml.client import AzureMLAPI, AzureMLClient, DeploymentFailed, DeploymentState, ModelVersion, parse_model_id
 from modeldeploy.targets.azureml.lease import EndpointGuard, check as check_lease, with_tag
 from modeldeploy.targets.azureml.rollout import TrafficShift
-from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix
+from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix, scaling_note
 from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, validate_artifacts, write_tree
 from modeldeploy.targets.base import ApplyResult, LiveResource, ObserveOptions, Observed, RenderContext, Resource, Target
 
@@ -74,6 +74,10 @@ class AzureMLTargetImpl(Target):
         return self._guards.setdefault(key, EndpointGuard())
 
     # --- render ----------------------------------------------------------------------------------
+
+    def plan_notes(self, ctx: RenderContext) -> list[str]:
+        note = scaling_note(ctx)
+        return [note] if note else []
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         from modeldeploy.rendering.model_files import model_artifacts

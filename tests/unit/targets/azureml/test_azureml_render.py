@@ -158,6 +158,32 @@ def test_kubernetes_scale_settings_from_scaling(tmp_path: Path) -> None:
     assert "instance_type" not in dep  # Kubernetes instance types are cluster-defined; only when set
 
 
+@pytest.mark.parametrize(
+    ("target", "scaling", "noted"),
+    [
+        ("", "scaling: {min_replicas: 2, max_replicas: 5}\n", True),  # managed: autoscale is Azure Monitor's
+        ("  instance_count: 3\n", "scaling: {min_replicas: 3, max_replicas: 3}\n", False),  # says what runs
+        ("  instance_count: 3\n", "", False),  # no scaling section: nothing was asked
+        ("  compute: k8s\n", "scaling: {min_replicas: 2, max_replicas: 5}\n", False),  # rendered as scale_settings
+        ("  mode: batch\n  compute: c\n", "scaling: {min_replicas: 1, max_replicas: 4}\n", True),
+    ],
+)
+def test_a_scaling_range_azure_will_not_apply_is_a_plan_note(target: str, scaling: str, noted: bool, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from modeldeploy.cli.app import app
+
+    spec = write_spec(tmp_path, target=target, extra=scaling)
+    notes = AzureMLTargetImpl().plan_notes(context(spec))
+    assert bool(notes) == noted, notes
+    result = CliRunner().invoke(app, ["plan", str(spec), "--against", str(tmp_path / "rendered")])
+    assert result.exit_code == 0, result.output
+    shown = "note: scaling (min_replicas" in result.output
+    assert shown == noted, result.output
+    if noted:
+        assert "is not applied" in result.output and "target.instance_count" in result.output
+
+
 def test_batch_rejects_other_auth_and_needs_compute(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         context(write_spec(tmp_path, target="  mode: batch\n"))
