@@ -129,6 +129,13 @@ class SageMakerTargetImpl(Target):
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
 
+    def plan_notes(self, ctx: RenderContext) -> list[str]:
+        s, t = ctx.spec.scaling, ctx.spec.target
+        if t.mode == "batch" and "scaling" in ctx.spec.model_fields_set and not s.min_replicas == s.max_replicas == t.instance_count:
+            return [f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: a batch "
+                    f"transform job runs target.instance_count = {t.instance_count} instances"]
+        return []
+
     def render(self, ctx: RenderContext) -> list[Artifact]:
         requests = render_requests(ctx)
         return [Artifact(call.path, "application/json", dump_json(call.body)) for call in requests.calls]

@@ -150,3 +150,20 @@ def test_importing_the_target_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[4])
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("top", "target", "noted"),
+    [
+        ("scaling: {min_replicas: 1, max_replicas: 4}\n", "  mode: batch\n", True),
+        ("scaling: {min_replicas: 2, max_replicas: 2}\n", "  mode: batch\n  instance_count: 2\n", False),
+        ("", "  mode: batch\n  instance_count: 3\n", False),
+        ("scaling: {min_replicas: 1, max_replicas: 4}\n", "", False),  # real-time: autoscaling is rendered
+    ],
+)
+def test_batch_says_it_does_not_apply_a_scaling_range(top: str, target: str, noted: bool, tmp_path: Path) -> None:
+    batch = "  batch: {input_uri: 's3://a/in', output_uri: 's3://a/out'}\n" if "batch" in target else ""
+    notes = SageMakerTargetImpl().plan_notes(_ctx(tmp_path, top=top, target=target + batch))
+    assert bool(notes) == noted, notes
+    if noted:
+        assert "is not applied: a batch transform job runs target.instance_count = 1" in notes[0]
