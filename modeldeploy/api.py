@@ -34,7 +34,6 @@ class Deployment:
     ref: ModelRef
     model: Any  # ModelInfo
     target: Target
-    max_model_bytes: int | None = None  # MODELDEPLOY_MAX_MODEL_BYTES; None: the render default
 
     @property
     def spec(self):
@@ -52,7 +51,6 @@ class Deployment:
             env=self.loaded.env,
             tool_version=__version__,
             base_dir=self.loaded.base_dir,
-            max_model_bytes=self.max_model_bytes,
         )
 
 
@@ -72,10 +70,8 @@ def load(
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
-    from modeldeploy.rendering.model_files import max_model_bytes
 
     environ = os.environ if environ is None else environ
-    limit = max_model_bytes(environ)
     spec = loaded.spec
     ref = resolve_source(
         spec.model.source,
@@ -85,7 +81,7 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         environ=environ,
     )
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
-    return Deployment(loaded, ref, model, get_target(spec.target.kind), max_model_bytes=limit)
+    return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 
 def lock_data(dep: Deployment) -> dict[str, Any]:
@@ -179,6 +175,8 @@ def plan(
         if observed.deployed_model:
             previous = dict(observed.deployed_model)
     elif against.startswith("git:"):
+        from modeldeploy.rendering.write import Blob
+
         ref = against[4:]
         old = _render_at_git_ref(dep, ref, repo_root)
         if old is None:
@@ -186,7 +184,8 @@ def plan(
             notes.append(f"{dep.loaded.display} does not exist at {ref}: everything is new")
             old_sig, has_previous = None, False
         else:
-            current = {a.path: a.content for a in old[1].artifacts}
+            # Model copies by digest: the old render's files were in a folder that is gone now.
+            current = {a.path: a.content if a.file is None else Blob(a.digest.split(":", 1)[1], a.size) for a in old[1].artifacts}
             old_sig = old[0].model.signature.to_canonical() if old[0].model.signature is not None else None
             has_previous = True
             previous = lock_data(old[0])["model"]

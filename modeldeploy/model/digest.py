@@ -124,11 +124,35 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# sha256 of every file hashed (or found in a cache) in this process, by (real path, stat key): render
+# names each model file by its digest right after the model digest read it, without reading it again.
+_SEEN: dict[tuple[str, str], str] = {}
+_SEEN_LOCK = threading.Lock()
+_MAX_SEEN = 200_000
+
+
+def _remember(entry: FileEntry, digest: str) -> None:
+    with _SEEN_LOCK:
+        if len(_SEEN) >= _MAX_SEEN:
+            _SEEN.clear()
+        _SEEN[(str(entry.real), entry.stat_key)] = digest
+
+
+def file_digests(entries: list[FileEntry]) -> dict[str, str]:
+    """rel → sha256 hex of these files: what this process already hashed while the file's stat
+    (size, mtime, inode) is unchanged, else read now."""
+    return _hash_all(entries, None, None)
+
+
 def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: int | None) -> dict[str, str]:
     out: dict[str, str] = {}
     todo: list[FileEntry] = []
     for entry in entries:
-        hit = cache.get(entry) if cache is not None else None
+        hit = _SEEN.get((str(entry.real), entry.stat_key))
+        if hit is None and cache is not None:
+            hit = cache.get(entry)
+            if hit is not None:
+                _remember(entry, hit)
         if hit is None:
             todo.append(entry)
         else:
@@ -145,6 +169,7 @@ def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: i
             raise ModelError(f"cannot read model file {exc.filename}: {exc.strerror or exc}") from None
         for entry, digest in zip(todo, results):
             out[entry.rel] = digest
+            _remember(entry, digest)
             if cache is not None:
                 cache.put(entry, digest)
     return out

@@ -28,6 +28,7 @@ from modeldeploy.planning.redact import (
 )
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_json, dump_yaml
+from modeldeploy.rendering.write import Blob
 from modeldeploy.targets.base import LiveResource, Observed, Resource
 
 # Keys kept beside a changed field inside a list item, so a reviewer sees *which* item changed.
@@ -278,8 +279,16 @@ def live_fingerprints(observed: Observed) -> dict[str, str]:
 # ---- files (plans against a folder or a git ref) --------------------------------------------------
 
 
-def _digest(content: bytes) -> str:
+def _digest(content: "bytes | Blob | Artifact") -> str:
+    if isinstance(content, Artifact):
+        return content.digest
+    if isinstance(content, Blob):
+        return "sha256:" + content.sha256
     return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def _size(content: "bytes | Blob | Artifact") -> int:
+    return content.size if isinstance(content, (Artifact, Blob)) else len(content)
 
 
 def _decode_text(content: bytes) -> str | None:
@@ -298,25 +307,24 @@ def _text_lines(text: str) -> list[str]:
     return lines
 
 
-def _file_summary(content: bytes | None, sensitive: bool) -> Any:
+def _file_summary(content: "bytes | Blob | Artifact | None", sensitive: bool) -> Any:
     if content is None:
         return None
     if sensitive:
         return SENSITIVE
-    return {"digest": _digest(content), "size": len(content)}
+    return {"digest": _digest(content), "size": _size(content)}
 
 
-def _file_diff(name: str, artifact: Artifact | None, old: bytes | None, *, sensitive: bool) -> str:
+def _file_diff(name: str, artifact: Artifact | None, old: "bytes | Blob | None", *, sensitive: bool) -> str:
     if sensitive:
         return SENSITIVE
-    new = artifact.content if artifact is not None else None
-    new_text = _decode_text(new) if artifact is not None and artifact.is_text else None
-    old_text = _decode_text(old) if old is not None else None
-    binary = (new is not None and new_text is None) or (old is not None and old_text is None) or (
-        artifact is not None and artifact.source is not None
-    )
+    # Model copies are compared by digest and never read here; rendered text is in memory.
+    new = artifact.content if artifact is not None and artifact.is_text else None
+    new_text = _decode_text(new) if new is not None else None
+    old_text = _decode_text(old) if isinstance(old, bytes) else None
+    binary = (artifact is not None and new_text is None) or (old is not None and old_text is None)
     if binary:
-        return f"digest {_digest(old) if old is not None else '(none)'} → {_digest(new) if new is not None else '(none)'}"
+        return f"digest {_digest(old) if old is not None else '(none)'} → {_digest(artifact) if artifact is not None else '(none)'}"
     fromfile = f"current/{name}" if old is not None else "/dev/null"
     tofile = f"rendered/{name}" if new is not None else "/dev/null"
     diff = unified(_text_lines(old_text or ""), _text_lines(new_text or ""), fromfile, tofile, context=3)
@@ -330,11 +338,11 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
-def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes], prefix: str) -> list[Change]:
+def diff_files(desired: Sequence[Artifact], current: Mapping[str, "bytes | Blob"], prefix: str) -> list[Change]:
     """One Change per file, by path: what writing ``desired`` over ``current`` would do.
 
     ``current`` maps artifact-relative paths (the same space as ``Artifact.path``) to the bytes found in
-    the folder or git ref; ``prefix`` is where that deployment's files live there (``out/iris``), used
+    the folder or git ref (a :class:`Blob`, sha256 and size, for a big file); ``prefix`` is where that deployment's files live there (``out/iris``), used
     in addresses (``file.out/iris/Dockerfile``). Text files get a line diff; model copies and binary
     files are compared by sha256; sensitive files show ``(sensitive)`` only.
     """
@@ -348,13 +356,12 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes], prefix
         artifact, old = by_path.get(path), current.get(path)
         name = _join(prefix, path)
         sensitive = artifact is not None and artifact.sensitive
-        new = artifact.content if artifact is not None else None
         if artifact is None:
             action = Action.DELETE
         elif old is None:
             action = Action.CREATE
         else:
-            action = Action.NOOP if old == new else Action.UPDATE
+            action = Action.NOOP if _size(old) == artifact.size and _digest(old) == artifact.digest else Action.UPDATE
         diff = "" if action is Action.NOOP else _file_diff(name, artifact, old, sensitive=sensitive)
         changes.append(
             Change(
@@ -363,13 +370,13 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes], prefix
                 name=name,
                 action=action,
                 before=_file_summary(old, sensitive),
-                after=_file_summary(new, sensitive),
+                after=_file_summary(artifact, sensitive),
                 diff=diff,
             )
         )
     return changes
 
 
-def file_fingerprints(current: Mapping[str, bytes], prefix: str) -> dict[str, str]:
+def file_fingerprints(current: Mapping[str, "bytes | Blob"], prefix: str) -> dict[str, str]:
     """What a saved plan against a folder/git ref records: file address → sha256 of the current bytes."""
     return {f"file.{_join(prefix, p)}": _digest(c) for p, c in sorted(current.items())}

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from modeldeploy.rendering.artifact import Artifact
+
+# Files found in a folder up to this size are read whole (rendered text is diffed line by line); a
+# bigger one — a model copy — is read as its sha256 and size only, streamed.
+SMALL_FILE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file found in a folder, known by its sha256 (hex) and size instead of its bytes."""
+
+    sha256: str
+    size: int
 
 
 def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
@@ -38,6 +51,35 @@ def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
     return True
 
 
+def write_artifact(path: Path, artifact: Artifact) -> bool:
+    """write_file for an artifact; a model-file copy is streamed (checked against its digest) and left
+    alone when the file already there has its size and sha256."""
+    if artifact.file is None:
+        return write_file(path, artifact.content, artifact.mode)
+    from modeldeploy.model.digest import file_sha256
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if (path.is_file() and not path.is_symlink() and path.stat().st_size == artifact.size
+                and "sha256:" + file_sha256(path) == artifact.digest):
+            if (path.stat().st_mode & 0o777) != artifact.mode:
+                os.chmod(path, artifact.mode)
+            return False
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            artifact.copy_to(f)
+        os.chmod(tmp, artifact.mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
     """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed."""
     root = Path(root)
@@ -48,7 +90,7 @@ def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True)
         target = root / rel
         if target.is_symlink() or (target.exists() and target.is_dir()):
             _remove(target)
-        if write_file(target, a.content, a.mode):
+        if write_artifact(target, a):
             changed.append(rel)
     if prune and root.exists():
         for dirpath, dirnames, filenames in os.walk(root, topdown=False):
@@ -65,9 +107,12 @@ def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True)
     return sorted(set(changed))
 
 
-def read_tree(root: Path) -> dict[str, bytes]:
-    """Every regular file under root by relative POSIX path (symlinks are not followed)."""
-    out: dict[str, bytes] = {}
+def read_tree(root: Path) -> dict[str, bytes | Blob]:
+    """Every regular file under root by relative POSIX path (symlinks are not followed): its bytes,
+    or for a file over SMALL_FILE its sha256 and size (a Blob), read in pieces."""
+    from modeldeploy.model.digest import file_sha256
+
+    out: dict[str, bytes | Blob] = {}
     root = Path(root)
     if not root.is_dir():
         return out
@@ -77,7 +122,9 @@ def read_tree(root: Path) -> dict[str, bytes]:
             full = Path(dirpath, f)
             if full.is_symlink() or not full.is_file():
                 continue
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
+            size = full.stat().st_size
+            rel = full.relative_to(root).as_posix()
+            out[rel] = full.read_bytes() if size <= SMALL_FILE else Blob(file_sha256(full), size)
     return out
 
 

@@ -59,9 +59,6 @@ class RenderContext:
     tool_version: str = "0"
     # The deploy.yaml's directory; only to find files the spec names (never written into artifacts).
     base_dir: Path = field(default_factory=lambda: Path("."))
-    # The most model-folder bytes render may hold in memory (None: render.model_files.MAX_MODEL_BYTES);
-    # api.resolve takes it from MODELDEPLOY_MAX_MODEL_BYTES, since render itself reads no environment.
-    max_model_bytes: int | None = None
 
     @property
     def target(self) -> Any:

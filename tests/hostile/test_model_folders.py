@@ -7,6 +7,7 @@ limit, so a regression fails the test instead of the test run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import shutil
@@ -145,35 +146,73 @@ def test_a_fifo_in_the_model_folder_does_not_hang_render(tmp_path: Path, kind: s
     assert proc.returncode == 0 and "RENDERED" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
 
 
-# Render holds every model file in memory (Artifact.content); a model bigger than the limit must be
-# refused up front, not read. 1 GiB of address space is far more than the example
-# model needs and far less than the sparse 2 GiB file below.
+# Render holds no model bytes: model copies are named by digest and streamed when written. 1 GiB of
+# address space is far more than the CLI needs and far less than the sparse model files below, so
+# reading one whole into memory fails under it.
 RENDER_MEMORY_LIMIT = 1 << 30
 
 
-def test_an_absurdly_large_model_file_is_reported_not_read_into_memory(tmp_path: Path) -> None:
-    """render.model_files checks the folder's size against MAX_MODEL_BYTES (2 GiB) before reading."""
+def _run_limited(code: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_LIMIT, RENDER_MEMORY_LIMIT))
+
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout,
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, preexec_fn=limit,
+    )
+
+
+def test_a_model_bigger_than_memory_renders_and_plans_without_being_read_into_it(tmp_path: Path) -> None:
     spec = project(tmp_path, "docker")
     with open(tmp_path / "model" / "weights.bin", "wb") as f:  # sparse: no disk space used
-        f.truncate(2 << 30)
-    proc = _render_in_subprocess(spec, timeout=120, address_space=RENDER_MEMORY_LIMIT)
-    assert "MODELDEPLOY-ERROR MD400" in proc.stdout, (proc.returncode, proc.stdout[-500:], proc.stderr[-1500:])
-    assert "above the limit of 2147483648 bytes" in proc.stdout and "MODELDEPLOY_MAX_MODEL_BYTES" in proc.stdout
+        f.truncate(4 << 30)
+    proc = _run_limited(f"""
+        from modeldeploy import api
+        dep = api.load({str(spec)!r}, environ={{}})
+        plan, result = api.plan(dep, "dir:{tmp_path / 'rendered'}")
+        [weights] = [c for c in plan.changes if c.name.endswith("/model/weights.bin")]
+        print("PLANNED", weights.action.value, weights.after["size"], weights.after["digest"])
+        """, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    zeros, h = bytes(1 << 20), hashlib.sha256()
+    for _ in range(4 << 10):
+        h.update(zeros)
+    assert proc.stdout.split() == ["PLANNED", "create", str(4 << 30), "sha256:" + h.hexdigest()], proc.stdout
 
 
-def test_the_model_size_limit_comes_from_the_environment_given_to_load(tmp_path: Path) -> None:
+def test_writing_a_render_streams_model_files(tmp_path: Path) -> None:
+    spec = project(tmp_path, "docker")
+    with open(tmp_path / "model" / "weights.bin", "wb") as f:
+        f.truncate((1 << 30) + (256 << 20))  # 1.25 GiB: more than the address space the writer has
+    out = tmp_path / "out"
+    proc = _run_limited(f"""
+        from modeldeploy import api
+        from modeldeploy.rendering.write import write_tree
+        result = api.render(api.load({str(spec)!r}, environ={{}}))
+        write_tree(__import__("pathlib").Path({str(out)!r}), result.artifacts)
+        print("WRITTEN")
+        """, timeout=180)
+    assert proc.returncode == 0 and "WRITTEN" in proc.stdout, proc.stderr[-1500:]
+    written = out / "model" / "weights.bin"
+    assert written.stat().st_size == (1 << 30) + (256 << 20)
+    with open(written, "rb") as f:
+        f.seek(-(1 << 20), os.SEEK_END)
+        assert f.read() == bytes(1 << 20)
+
+
+def test_a_model_file_changed_after_it_was_digested_is_not_written(tmp_path: Path) -> None:
     from modeldeploy.errors import RenderError
+    from modeldeploy.rendering.write import write_tree
 
     spec = project(tmp_path, "docker")
-    size = sum(p.stat().st_size for p in (tmp_path / "model").rglob("*") if p.is_file())
-    dep = api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": str(size - 1)})
-    with pytest.raises(RenderError, match=f"is {size} bytes, above the limit of {size - 1} bytes"):
-        api.render(dep)
-    assert api.render(api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": str(size)})).artifacts
-    assert api.render(api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": "1Mi"})).artifacts
-    for bad in ("-1", "0", "lots", "1.5Gi"):
-        with pytest.raises(ModelDeployError, match="MODELDEPLOY_MAX_MODEL_BYTES"):
-            api.load(spec, environ={"MODELDEPLOY_MAX_MODEL_BYTES": bad})
+    weights = tmp_path / "model" / "weights.bin"
+    weights.write_bytes(b"a" * 4096)
+    result = api.render(api.load(spec, environ={}))
+    weights.write_bytes(b"b" * 4096)  # same size, other bytes: as a training job still writing would
+    with pytest.raises(RenderError, match="changed while modeldeploy was using it"):
+        write_tree(tmp_path / "out", result.artifacts)
+    assert not (tmp_path / "out" / "model" / "weights.bin").exists()
+    assert not [p for p in (tmp_path / "out" / "model").iterdir() if p.name.startswith(".weights.bin.")]
 
 
 @pytest.mark.parametrize("kind", KINDS)

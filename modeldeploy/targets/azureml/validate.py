@@ -40,7 +40,9 @@ def write_tree(root: Path, artifacts: Iterable[Artifact], *, placeholders: bool 
     for a in artifacts:
         dest = root / a.path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"" if placeholders and a.source is not None else a.content)
+        with open(dest, "wb") as f:
+            if not (placeholders and a.source is not None):
+                a.copy_to(f)  # a model copy is streamed
 
 
 def validate_artifacts(artifacts: list[Artifact], mode: str) -> None:
