@@ -149,10 +149,13 @@ def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: i
     todo: list[FileEntry] = []
     for entry in entries:
         hit = _SEEN.get((str(entry.real), entry.stat_key))
-        if hit is None and cache is not None:
-            hit = cache.get(entry)
-            if hit is not None:
+        if cache is not None:
+            cached = cache.get(entry)
+            if hit is None and cached is not None:
+                hit = cached
                 _remember(entry, hit)
+            elif hit is not None and cached != hit:
+                cache.put(entry, hit)  # hashed earlier in this process without this cache: keep it for the next
         if hit is None:
             todo.append(entry)
         else:

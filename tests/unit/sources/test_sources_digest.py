@@ -105,6 +105,7 @@ def test_hash_cache_skips_unchanged_files_and_rehashes_changed_ones(tmp_path: Pa
     hashed: list[Path] = []
     real = digest_mod.file_sha256
     monkeypatch.setattr(digest_mod, "file_sha256", lambda p: hashed.append(p) or real(p))
+    monkeypatch.setattr(digest_mod, "_SEEN", {})  # as a new process: only the cache file remembers
     assert model_digest(folder, cache_dir=cache) == first
     assert hashed == []  # every file came from the cache
 
@@ -119,3 +120,27 @@ def test_corrupt_hash_cache_is_ignored(tmp_path: Path) -> None:
     cache.mkdir()
     (cache / "digests.json").write_text("{not json")
     assert model_digest(folder, cache_dir=cache) == independent_digest(folder)
+
+
+def test_files_hashed_earlier_in_the_process_are_not_hashed_again_and_reach_the_cache(tmp_path: Path, monkeypatch) -> None:
+    """Render names model files by the digests the model digest just read; a digest taken without a
+    cache first still fills the cache when one is given, so the next process does not re-hash."""
+    from modeldeploy.model.digest import file_digests, list_files
+
+    folder = make_folder(tmp_path / "m")
+    first = model_digest(folder)  # no cache
+    hashed: list[Path] = []
+    real = digest_mod.file_sha256
+    monkeypatch.setattr(digest_mod, "file_sha256", lambda p: hashed.append(p) or real(p))
+    entries = list_files(folder)
+    assert file_digests(entries) == {e.rel: hashlib.sha256(e.real.read_bytes()).hexdigest() for e in entries}
+    cache = tmp_path / "cache"
+    assert model_digest(folder, cache_dir=cache) == first
+    assert hashed == []
+    monkeypatch.setattr(digest_mod, "_SEEN", {})  # a new process
+    assert model_digest(folder, cache_dir=cache) == first
+    assert hashed == []  # from the cache file the earlier digest filled
+
+    (folder / "sub" / "a.txt").write_text("changed since")  # a new stat: hashed again, not served stale
+    assert file_digests(list_files(folder))["sub/a.txt"] == hashlib.sha256(b"changed since").hexdigest()
+    assert [p.name for p in hashed] == ["a.txt"]
