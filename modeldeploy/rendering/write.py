@@ -30,38 +30,16 @@ class Blob:
 
 def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
     """Write atomically; returns False (and leaves the file alone) when the bytes are already there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.is_file() and not path.is_symlink() and path.read_bytes() == content:
-            if (path.stat().st_mode & 0o777) != mode:
-                os.chmod(path, mode)
-            return False
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
+    return write_artifact(path, Artifact("file", "application/octet-stream", content, mode=mode))
 
 
 def write_artifact(path: Path, artifact: Artifact) -> bool:
-    """write_file for an artifact; a model-file copy is streamed (checked against its digest) and left
-    alone when the file already there has its size and sha256."""
-    if artifact.file is None:
-        return write_file(path, artifact.content, artifact.mode)
-    from modeldeploy.model.digest import file_sha256
-
+    """Write atomically (a temp file renamed over the old one); returns False, leaving the file alone
+    but for its mode, when it already holds these bytes. A model-file copy is streamed (and checked
+    against its digest); the file already there is compared by size and sha256, not read whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if (path.is_file() and not path.is_symlink() and path.stat().st_size == artifact.size
-                and "sha256:" + file_sha256(path) == artifact.digest):
+        if path.is_file() and not path.is_symlink() and _holds(path, artifact):
             if (path.stat().st_mode & 0o777) != artifact.mode:
                 os.chmod(path, artifact.mode)
             return False
@@ -78,6 +56,14 @@ def write_artifact(path: Path, artifact: Artifact) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def _holds(path: Path, artifact: Artifact) -> bool:
+    if artifact.file is None:
+        return path.read_bytes() == artifact.content
+    from modeldeploy.model.digest import file_sha256
+
+    return path.stat().st_size == artifact.size and "sha256:" + file_sha256(path) == artifact.digest
 
 
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
