@@ -9,6 +9,7 @@ a multi-gigabyte model holds none of it, and a model of any size can be rendered
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -80,9 +81,9 @@ class Artifact:
         """The bytes (a file artifact reads and checks its file each time: nothing is kept)."""
         if self._data is not None:
             return self._data
-        pieces: list[bytes] = []
-        self.copy_to(_Collect(pieces))
-        return b"".join(pieces)
+        buf = io.BytesIO()
+        self.copy_to(buf)
+        return buf.getvalue()
 
     @property
     def size(self) -> int:
@@ -126,15 +127,6 @@ class Artifact:
 
     def text(self) -> str:
         return self.content.decode("utf-8")
-
-
-class _Collect:
-    def __init__(self, pieces: list[bytes]):
-        self.pieces = pieces
-
-    def write(self, data: bytes) -> int:
-        self.pieces.append(data)
-        return len(data)
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,13 @@ def write_artifact(path: Path, artifact: Artifact) -> bool:
 
 
 def _holds(path: Path, artifact: Artifact) -> bool:
+    if path.stat().st_size != artifact.size:
+        return False
     if artifact.file is None:
         return path.read_bytes() == artifact.content
     from modeldeploy.model.digest import file_sha256
 
-    return path.stat().st_size == artifact.size and "sha256:" + file_sha256(path) == artifact.digest
+    return "sha256:" + file_sha256(path) == artifact.digest
 
 
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
