@@ -1,21 +1,28 @@
 """modeldeploy: one reviewed deploy.yaml to a running MLflow model endpoint.
 
-The public Python API is four functions, the same ones the CLI is made of::
+The public Python API is five functions, the same ones the CLI is made of::
 
     import modeldeploy
     dep = modeldeploy.load("deploy.yaml", env="prod")     # validate + resolve the model
     result = modeldeploy.render(dep)                         # files (RenderResult)
     plan, _ = modeldeploy.plan(dep, against="live")          # typed Plan
     modeldeploy.apply(dep, plan)                             # make it so
+    modeldeploy.destroy(dep, against="live")                 # remove what apply made
 
-Everything else is private. Names are imported lazily so ``import modeldeploy`` stays cheap.
+Everything else is private. Type checkers see the real functions (the imports under TYPE_CHECKING);
+at run time they are imported on first use, so ``import modeldeploy`` stays cheap.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from modeldeploy._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modeldeploy.api import load, plan, render
+    from modeldeploy.applier import apply, destroy
+
 __all__ = ["load", "render", "plan", "apply", "destroy", "__version__"]
 
 
@@ -25,7 +32,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in {"apply", "destroy"}:
-        from importlib import import_module
+        from modeldeploy import applier
 
-        return getattr(import_module("modeldeploy.rollout"), name)
-    raise AttributeError(name)
+        return getattr(applier, name)
+    raise AttributeError(f"module 'modeldeploy' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

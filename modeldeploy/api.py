@@ -13,15 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from modeldeploy import __version__
+from modeldeploy._version import __version__
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
-from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.model.findings import Finding
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
-from modeldeploy.targets import get_target
-from modeldeploy.targets.base import ModelRef, ObserveOptions, RenderContext, Target
+from modeldeploy.targets import get_target, plugin_config
+from modeldeploy.model.ref import ModelRef
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.base import Target
 
 LOCK_FILE = "modeldeploy.json"
 
@@ -63,7 +67,7 @@ def load(
     display: str | None = None,
 ) -> Deployment:
     """Validate deploy.yaml (with the environment overlay), resolve and read its model."""
-    loaded = load_spec(path, env, display=display)
+    loaded = load_spec(path, env, display=display, plugins=plugin_config)
     return resolve(loaded, environ=environ, progress=progress)
 
 
@@ -325,7 +329,7 @@ def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tup
         old_spec_path = tmpdir / rel
         try:
             loaded_file = parse_text(shown.stdout.decode("utf-8"), f"{dep.loaded.display}@{ref}", old_spec_path)
-            old_loaded = load_loaded(loaded_file, dep.loaded.env)
+            old_loaded = load_loaded(loaded_file, dep.loaded.env, plugins=plugin_config)
         except SpecError as exc:
             raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
         old_dep = resolve(old_loaded)

@@ -340,17 +340,3 @@ def folder_lease_path(folder: Path, name: str) -> Path:
     ``folder/name/`` tree, which apply makes hold exactly the render)."""
     return Path(folder) / f".{name}.modeldeploy-lease"
 
-
-def builtin_backend(target: Any, ctx: Any, options: Any) -> LeaseBackend | None:
-    """The backend a built-in target ships in ``modeldeploy/targets/<kind>/lease.py`` (its
-    ``backend(target, ctx, options)``); None for plugin targets and targets without one."""
-    import importlib
-
-    module_name = type(target).__module__
-    if not module_name.startswith("modeldeploy.targets."):
-        return None
-    try:
-        module = importlib.import_module(f"modeldeploy.targets.{target.kind}.lease")
-    except ModuleNotFoundError:
-        return None
-    return module.backend(target, ctx, options)

@@ -110,7 +110,7 @@ def apply(
 
 
 def _apply_all(plans, lease) -> dict[str, str]:
-    from modeldeploy import rollout
+    from modeldeploy import applier
     from modeldeploy.progress import for_stream
 
     progress = for_stream(sys.stderr)
@@ -118,7 +118,7 @@ def _apply_all(plans, lease) -> dict[str, str]:
     finished: list[str] = []
     for p, dep, result in plans:
         try:
-            outcome = rollout.apply(dep, p, result=result, progress=progress, lease=lease)
+            outcome = applier.apply(dep, p, result=result, progress=progress, lease=lease)
         except KeyboardInterrupt:
             # Each target leaves every object it touched either in its old or its new state; say
             # exactly how far this run got so the next plan/apply can be read against it.
@@ -146,7 +146,7 @@ def destroy(
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():
-        from modeldeploy import api, rollout
+        from modeldeploy import api, applier
         from modeldeploy.cli.common import collect
         from modeldeploy.cli.planning import options
         from modeldeploy.lease import LeaseSettings
@@ -157,6 +157,6 @@ def destroy(
         _confirm(f"Destroy {names}?", auto_approve)
         progress = for_stream(sys.stderr)
         for dep in deps:
-            rollout.destroy(dep, against=against, progress=progress, options=options(context=context),
+            applier.destroy(dep, against=against, progress=progress, options=options(context=context),
                             lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease))
         err(f"Destroy complete: {len(deps)} deployment(s).")

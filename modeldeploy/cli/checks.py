@@ -7,10 +7,11 @@ from pathlib import Path
 
 from modeldeploy.errors import PolicyViolation
 from modeldeploy.spec.loader import load_all_environments, load_spec
+from modeldeploy.targets import plugin_config
 
 
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
-    loaded_all = [load_spec(path, env)] if env is not None else load_all_environments(path)
+    loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
     if offline:
         return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
     from modeldeploy import api  # resolving a model needs it; --offline does not

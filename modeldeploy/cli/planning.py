@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from modeldeploy.cli.common import collect
-from modeldeploy.planning.model import Plan
-from modeldeploy.targets.base import ObserveOptions
+from modeldeploy.planning.plan import Plan
+from modeldeploy.planning.options import ObserveOptions
 
 
 def options(context: str | None = None, parallelism: int = 8, timeout: float = 1800.0, **extra) -> ObserveOptions:

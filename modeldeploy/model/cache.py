@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from modeldeploy.errors import SourceError
+from modeldeploy.progress import Progress
 
 _STALE_TMP_SECONDS = 24 * 3600
 
@@ -120,3 +121,15 @@ def _write_meta(path: Path, data: dict) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def materialize(
+    cache: ModelCache, key: str, fill: Callable[[Path], None], *, label: str, progress: Progress
+) -> Path:
+    """The cached folder for ``key``, downloading it with ``fill`` on a miss."""
+    path, downloaded = cache.ensure(key, fill, label=label)
+    if not downloaded:
+        progress.step(f"{label}: using cached download")
+    elif not any(path.iterdir()):
+        raise SourceError(f"{label}: the download is empty")
+    return path

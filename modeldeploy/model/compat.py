@@ -45,7 +45,7 @@ from modeldeploy.model.signature import (
     Signature,
     TensorSpec,
 )
-from modeldeploy.planning.model import Finding
+from modeldeploy.model.findings import Finding
 
 MODES = ("none", "backward", "forward", "full")
 SEVERITIES = ("info", "warning", "breaking")

@@ -35,7 +35,7 @@ from modeldeploy.model.signature import (
     TensorSpec,
     label,
 )
-from modeldeploy.planning.model import Finding
+from modeldeploy.model.findings import Finding
 
 MAX_LEAVES = 1_000_000  # leaves checked per tensor; shapes are always computed fully
 

@@ -23,7 +23,7 @@ from modeldeploy.model.sources.http import MlflowRest, RestError
 from modeldeploy.model.sources.mlflow import model_exists
 from modeldeploy.progress import Progress
 from modeldeploy.spec.models import ModelRegistration
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 
 DIGEST_TAG = "modeldeploy.digest"
 SOURCE_TAG = "modeldeploy.source"

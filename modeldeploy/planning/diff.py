@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 from modeldeploy.errors import PlanError
-from modeldeploy.planning.model import Action, Change
+from modeldeploy.planning.plan import Action, Change
 from modeldeploy.planning.redact import (
     SENSITIVE,
     SENSITIVE_CHANGED,
@@ -29,7 +29,7 @@ from modeldeploy.planning.redact import (
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_json, dump_yaml
 from modeldeploy.rendering.write import Blob
-from modeldeploy.targets.base import LiveResource, Observed, Resource
+from modeldeploy.planning.resources import LiveResource, Observed, Resource
 
 # Keys kept beside a changed field inside a list item, so a reviewer sees *which* item changed.
 _IDENTITY_KEYS = ("name", "VariantName", "containerName", "key", "id")

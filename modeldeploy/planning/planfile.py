@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from modeldeploy.errors import PlanError, RenderError, StalePlanError
-from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.model.findings import Finding
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.printers import plan_to_json
 from modeldeploy.planning.redact import redact_text, scrub
 from modeldeploy.rendering.canonical import dump_json

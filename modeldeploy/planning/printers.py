@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.model.findings import Finding
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.redact import mask_url_credentials, redact_text, scrub
 from modeldeploy.rendering.canonical import dump_json
 

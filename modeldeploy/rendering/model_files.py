@@ -22,7 +22,7 @@ from modeldeploy.model.digest import FileEntry, file_digests, list_files
 from modeldeploy.rendering.artifact import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import RenderContext
+    from modeldeploy.rendering.context import RenderContext
 
 _SKIP_DIRS = {"__pycache__", ".git"}
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, SpecError, show_key
 from modeldeploy.spec.credentials import check_env
-from modeldeploy.spec.models import API_VERSION, DeploySpec, PluginTarget
+from modeldeploy.spec.models import API_VERSION, BUILTIN_KINDS, DeploySpec, PluginTarget
+
+#: How the library tells this layer about plugin kinds without the spec importing a target registry:
+#: called with a kind that is not built in, it returns the plugin's ``config_model`` (None: the plugin
+#: checks nothing more) or raises LookupError when no plugin provides that kind. Without it, only the
+#: built-in kinds are known.
+PluginConfigs = Callable[[str], Optional[type]]
 
 # Bounds that keep hostile files from hanging or exhausting memory. A real deploy.yaml has a few
 # hundred nodes and a depth under 10.
@@ -416,13 +422,34 @@ def validation_diagnostics(exc: ValidationError, data: dict[str, Any], positions
     return diags
 
 
-def validate_data(data: dict[str, Any], positions: Positions, display: str) -> DeploySpec:
+def validate_data(
+    data: dict[str, Any], positions: Positions, display: str, *, plugins: PluginConfigs | None = None
+) -> DeploySpec:
+    config_model = None
+    kind_diags: list[Diagnostic] = []
+    target = data.get("target")
+    kind = target.get("kind") if isinstance(target, dict) else None
+    if isinstance(kind, str) and kind not in BUILTIN_KINDS:
+        try:
+            if plugins is None:
+                raise LookupError(kind)
+            config_model = plugins(kind)
+        except LookupError:
+            line, col = positions.at(("target", "kind"))
+            known = ", ".join(repr(k) for k in BUILTIN_KINDS)
+            kind_diags.append(
+                Diagnostic(display, line, col, f"target.kind must be one of {known} or an installed plugin's kind", "MD112")
+            )
     try:
         spec = DeploySpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError("invalid deploy file", diagnostics=validation_diagnostics(exc, data, positions, display)) from None
-    if isinstance(spec.target, PluginTarget):
-        spec = _validate_plugin_target(spec, data, positions, display)
+        diags = validation_diagnostics(exc, data, positions, display) + kind_diags
+        diags.sort(key=lambda d: (d.line, d.col, d.message))
+        raise SpecError("invalid deploy file", diagnostics=diags) from None
+    if kind_diags:
+        raise SpecError("invalid deploy file", diagnostics=kind_diags)
+    if isinstance(spec.target, PluginTarget) and config_model is not None:
+        spec = _validate_plugin_target(spec, config_model, data, positions, display)
     # Plain env values that look like credentials (MD120) would be baked into every artifact and plan.
     leaks = check_env(spec.serving, positions, display)
     if leaks:
@@ -430,16 +457,12 @@ def validate_data(data: dict[str, Any], positions: Positions, display: str) -> D
     return spec
 
 
-def _validate_plugin_target(spec: DeploySpec, data: dict[str, Any], positions: Positions, display: str) -> DeploySpec:
+def _validate_plugin_target(
+    spec: DeploySpec, config_model: type, data: dict[str, Any], positions: Positions, display: str
+) -> DeploySpec:
     """A plugin's target section is checked by the plugin's own ``config_model`` (located errors too)."""
-    from modeldeploy.targets import get_target
-
-    target = get_target(spec.target.kind)
-    config_model = getattr(target, "config_model", None)
-    if config_model is None:
-        return spec
     try:
-        config = config_model.model_validate(data["target"])
+        config = config_model.model_validate(data["target"])  # type: ignore[attr-defined]
     except ValidationError as exc:
         diags = []
         for err in exc.errors(include_url=False):
@@ -466,20 +489,24 @@ class LoadedSpec:
         return self.path.parent
 
 
-def load_spec(path: Path | str, env: str | None = None, *, display: str | None = None) -> LoadedSpec:
+def load_spec(
+    path: Path | str, env: str | None = None, *, display: str | None = None, plugins: PluginConfigs | None = None
+) -> LoadedSpec:
     """read → parse → migrate → overlay → validate. Raises SpecError with every located problem."""
     loaded = read_file(path, display)
-    return load_loaded(loaded, env)
+    return load_loaded(loaded, env, plugins=plugins)
 
 
-def load_loaded(loaded: LoadedFile, env: str | None) -> LoadedSpec:
+def load_loaded(loaded: LoadedFile, env: str | None, *, plugins: PluginConfigs | None = None) -> LoadedSpec:
     data = migrate(loaded)
     merged, positions = apply_environment(loaded, data, env)
-    spec = validate_data(merged, positions, loaded.display)
+    spec = validate_data(merged, positions, loaded.display, plugins=plugins)
     return LoadedSpec(spec, loaded.path, loaded.display, env, positions, loaded.text)
 
 
-def load_all_environments(path: Path | str, *, display: str | None = None) -> list[LoadedSpec]:
+def load_all_environments(
+    path: Path | str, *, display: str | None = None, plugins: PluginConfigs | None = None
+) -> list[LoadedSpec]:
     """The base and every environment, all validated; errors from all of them are reported together."""
     loaded = read_file(path, display)
     data = migrate(loaded)
@@ -488,7 +515,7 @@ def load_all_environments(path: Path | str, *, display: str | None = None) -> li
     envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
     for env in [None, *sorted(envs)]:
         try:
-            out.append(load_loaded(loaded, env))
+            out.append(load_loaded(loaded, env, plugins=plugins))
         except SpecError as exc:
             for d in exc.diagnostics:
                 if env is not None and d not in diags:

@@ -1,8 +1,10 @@
 """deploy.yaml v1 as pydantic v2 models.
 
-The keys in the issue's example are a fixed contract. Target-specific sections live next to their
-target (``modeldeploy/targets/<kind>/config.py``) and are joined here as a discriminated union on
-``target.kind``; those modules must import nothing heavy.
+The keys in the issue's example are a fixed contract. The built-in kinds' target sections live in
+``modeldeploy/spec/targets/<kind>.py`` and are joined here as a discriminated union on ``target.kind``;
+those modules must import nothing heavy. Any other kind is a plugin's: this layer knows no target
+registry, so it accepts the section as a PluginTarget and the library checks it against the plugin's
+own ``config_model`` when it loads the file (see ``plugins`` in modeldeploy.spec.loader).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
-from modeldeploy.targets.azureml.config import AzureMLTarget
-from modeldeploy.targets.docker.config import DockerTarget
-from modeldeploy.targets.kubernetes.config import KubernetesTarget
-from modeldeploy.targets.sagemaker.config import SageMakerTarget
+from modeldeploy.spec.targets.azureml import AzureMLTarget
+from modeldeploy.spec.targets.docker import DockerTarget
+from modeldeploy.spec.targets.kubernetes import KubernetesTarget
+from modeldeploy.spec.targets.sagemaker import SageMakerTarget
 
 API_VERSION = "modeldeploy/v1"
 
@@ -200,11 +202,7 @@ def _target_tag(value: Any) -> str | None:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
     if not isinstance(kind, str):
         return None
-    if kind in BUILTIN_KINDS:
-        return kind
-    from modeldeploy.targets import plugin_specs
-
-    return "plugin" if kind in plugin_specs() else kind
+    return kind if kind in BUILTIN_KINDS else "plugin"
 
 
 Target = Annotated[

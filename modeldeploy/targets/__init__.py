@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from modeldeploy.errors import SpecError
 
-if TYPE_CHECKING:  # validating a file imports the target configs (this package), not the Target machinery
+if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.base import Target
 
 ENTRY_POINT_GROUP = "modeldeploy.targets"
@@ -62,6 +62,14 @@ def _instance(kind: str) -> Target:
     if not (isinstance(cls, type) and issubclass(cls, Target)):
         raise SpecError(f"target plugin {kind!r} ({spec}) is not a modeldeploy Target")
     return cls()
+
+
+def plugin_config(kind: str) -> type | None:
+    """The spec loader's ``plugins`` hook (modeldeploy.spec.loader.PluginConfigs): the ``config_model`` of
+    the plugin that provides ``kind``; LookupError when no installed plugin does."""
+    if kind in BUILTIN or kind not in plugin_specs():
+        raise LookupError(kind)
+    return get_target(kind).config_model
 
 
 get_target.cache_clear = _instance.cache_clear  # type: ignore[attr-defined]

@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 
-from modeldeploy import rollout
+from modeldeploy import applier as rollout
 from modeldeploy.api import Deployment, plan as make_plan
 from modeldeploy.errors import ApplyError
 from modeldeploy.lease import Lease, LeaseHeld, LeaseRecord, LeaseSettings
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
 from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.azureml import lease as az_lease
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
 from tests.unit.targets.azureml.az_helpers import write_spec
 

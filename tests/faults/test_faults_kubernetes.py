@@ -20,11 +20,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from modeldeploy import api, retry, rollout
+from modeldeploy import api, retry
+from modeldeploy import applier as rollout
 from modeldeploy.lease import LeaseSettings
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ObserveOptions
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.target import KubernetesTargetImpl
 from tests.faults.faultk8s import KINDS, FaultyApiServer

@@ -204,7 +204,7 @@ def _plan(dep: Any, folder: Path) -> Any:
 
 
 def test_folder_apply_refuses_while_leased_and_releases_after_success(deployment: Any, tmp_path: Path) -> None:
-    from modeldeploy import rollout
+    from modeldeploy import applier as rollout
     from modeldeploy.progress import Progress
 
     out = tmp_path / "rendered"
@@ -226,7 +226,7 @@ def test_folder_apply_refuses_while_leased_and_releases_after_success(deployment
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
 def test_folder_apply_releases_the_lease_when_it_fails(deployment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        failure: BaseException) -> None:
-    from modeldeploy import rollout
+    from modeldeploy import applier as rollout
     from modeldeploy.progress import Progress
 
     out = tmp_path / "rendered"

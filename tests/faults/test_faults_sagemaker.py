@@ -34,12 +34,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from modeldeploy import api, rollout
+from modeldeploy import api
+from modeldeploy import applier as rollout
 from modeldeploy.errors import ModelDeployError
 from modeldeploy.lease import LeaseSettings
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ObserveOptions
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 from tests.faults.faultproxy import FaultProxy, record
 from tests.integration.sagemaker.test_sagemaker_lifecycle import BUCKET, REGION, UPDATES, _patch_update_endpoint

@@ -15,7 +15,7 @@ from typing import Mapping
 from modeldeploy.model.sources.local import resolve_local
 from modeldeploy.model.sources.uri import LocalUri, SourceUri, parse
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 
 __all__ = ["resolve", "default_cache_dir", "parse", "SourceUri"]
 

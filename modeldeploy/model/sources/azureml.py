@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from modeldeploy.errors import MissingDependencyError, SourceError
-from modeldeploy.model.cache import ModelCache
+from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.sources.uri import AzureMLUri
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 
 _HINT = "pip install 'modeldeploy[azure]'"
 
@@ -93,7 +93,6 @@ def resolve_azureml(
     models: Any = None,
 ) -> ModelRef:
     """Pin and download an Azure ML model asset. ``models`` (ModelOperations) is injectable for tests."""
-    from modeldeploy.model.sources.remote import materialize
 
     scope = scope_for(parsed, environ, uri=uri)
     ops = models if models is not None else model_operations(scope, uri=uri)

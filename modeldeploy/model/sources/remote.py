@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
-from modeldeploy.errors import SourceError
-from modeldeploy.model.cache import ModelCache
+from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.sources.uri import AzureMLUri, S3Uri, SourceUri
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 
 
 def resolve_remote(
@@ -69,14 +68,3 @@ def _resolve_mlflow(
         registered_name=pinned.registered_name,
     )
 
-
-def materialize(
-    cache: ModelCache, key: str, fill: Callable[[Path], None], *, label: str, progress: Progress
-) -> Path:
-    """The cached folder for ``key``, downloading it with ``fill`` on a miss."""
-    path, downloaded = cache.ensure(key, fill, label=label)
-    if not downloaded:
-        progress.step(f"{label}: using cached download")
-    elif not any(path.iterdir()):
-        raise SourceError(f"{label}: the download is empty")
-    return path

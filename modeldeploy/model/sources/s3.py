@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from modeldeploy.errors import MissingDependencyError, SourceError
-from modeldeploy.model.cache import ModelCache
+from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.sources.transfer import RemoteFile, fetch_all
 from modeldeploy.model.sources.uri import S3Uri
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ModelRef
+from modeldeploy.model.ref import ModelRef
 
 
 def resolve_s3(
     uri: str, parsed: S3Uri, *, cache: ModelCache, progress: Progress, environ: Mapping[str, str]
 ) -> ModelRef:
-    from modeldeploy.model.sources.remote import materialize
 
     client = s3_client(environ, uri=uri)
     listing = _list(client, parsed.bucket, parsed.prefix, uri)

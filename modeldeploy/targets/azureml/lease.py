@@ -51,8 +51,6 @@ from modeldeploy.targets.azureml.resources import LEASE_TAG
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.azureml.client import AzureMLAPI, EndpointState
-    from modeldeploy.targets.azureml.target import AzureMLTargetImpl
-    from modeldeploy.targets.base import ObserveOptions, RenderContext
 
 TAG_LEASE = LEASE_TAG  # "modeldeploy.lease"
 
@@ -208,11 +206,3 @@ def with_tag(spec: Mapping[str, Any], tag: str | None) -> dict[str, Any]:
     if tag:
         tags[TAG_LEASE] = tag
     return {**spec, "tags": tags}
-
-
-def backend(target: "AzureMLTargetImpl", ctx: "RenderContext", options: "ObserveOptions") -> EndpointTagLeaseBackend:
-    from modeldeploy.targets.azureml.specs import build_specs
-
-    specs = build_specs(ctx)
-    return EndpointTagLeaseBackend(target._client(ctx), specs.endpoint_name, ctx.spec.target.workspace,
-                                   target.guard(ctx, specs.endpoint_name))

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from modeldeploy.targets.azureml.config import AZURE_NAME_MAX, AZURE_NAME_MIN, PREFIX_MAX, check_azure_name
+from modeldeploy.spec.targets.azureml import AZURE_NAME_MAX, AZURE_NAME_MIN, PREFIX_MAX, check_azure_name
 
 TAG_NAME = "modeldeploy.name"
 TAG_DIGEST = "modeldeploy.model.digest"

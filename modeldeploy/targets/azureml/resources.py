@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml.client import normalise_traffic
 from modeldeploy.targets.azureml.specs import Specs
-from modeldeploy.targets.base import Resource
+from modeldeploy.planning.resources import Resource
 
 ENDPOINT_KEYS = ("name", "auth_mode", "public_network_access", "compute", "tags", "properties")
 DEPLOYMENT_KEYS = (

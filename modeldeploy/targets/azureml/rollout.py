@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 from modeldeploy.errors import ApplyError
 from modeldeploy.progress import Progress
 from modeldeploy.targets.azureml.client import AzureMLAPI, DeploymentFailed
-from modeldeploy.targets.azureml.config import Rollout
+from modeldeploy.spec.targets.azureml import Rollout
 
 WATCH_POLL_SECONDS = 30.0
 

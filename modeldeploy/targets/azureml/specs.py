@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from modeldeploy.errors import RenderError, show_dotted
 from modeldeploy.model.custom import is_module_entry
 from modeldeploy.targets.azureml import naming
-from modeldeploy.targets.azureml.config import AzureMLTarget, Probe
+from modeldeploy.spec.targets.azureml import AzureMLTarget, Probe
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import RenderContext
+    from modeldeploy.rendering.context import RenderContext
 
 SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
 MODEL_DIR = "model"  # relative to the specs, i.e. azureml/model/

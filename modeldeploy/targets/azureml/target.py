@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from modeldeploy.errors import ApplyError, TargetError
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_azure_yaml
 from modeldeploy.targets.azureml import naming
@@ -26,10 +26,15 @@ from modeldeploy.targets.azureml.lease import EndpointGuard, check as check_leas
 from modeldeploy.targets.azureml.rollout import TrafficShift
 from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix, scaling_note
 from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, validate_artifacts, write_tree
-from modeldeploy.targets.base import ApplyResult, LiveResource, ObserveOptions, Observed, RenderContext, Resource, Target
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.base import Target
+from modeldeploy.spec.targets.azureml import AzureMLTarget
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.planning.model import Plan
+    from modeldeploy.lease import LeaseBackend
+    from modeldeploy.planning.plan import Plan
     from modeldeploy.progress import Progress
 
 ClientFactory = Callable[[RenderContext], AzureMLAPI]
@@ -43,6 +48,7 @@ def _connect(ctx: RenderContext) -> AzureMLAPI:
 
 class AzureMLTargetImpl(Target):
     kind = "azureml"
+    config_model = AzureMLTarget
     default_against = "live"
     extra = "azure"
     registers_model = True  # model.register becomes an Azure ML model asset, not an MLflow version
@@ -104,6 +110,15 @@ class AzureMLTargetImpl(Target):
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         return res.desired_resources(build_specs(ctx), ctx.ref.digest)
+
+
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+        """A tag on the deployment's online endpoint, written with the endpoint's ETag."""
+        from modeldeploy.targets.azureml.lease import EndpointTagLeaseBackend
+
+        specs = build_specs(ctx)
+        return EndpointTagLeaseBackend(self._client(ctx), specs.endpoint_name, ctx.spec.target.workspace,
+                                       self.guard(ctx, specs.endpoint_name))
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         specs = build_specs(ctx)

@@ -20,8 +20,8 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.rendering.model_files import model_artifacts
 from modeldeploy.rendering.serving import serving_env
-from modeldeploy.targets.base import RenderContext
-from modeldeploy.targets.docker.target import image_labels
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.docker.image import image_labels
 
 TRITON_REGISTRY = "nvcr.io/nvidia/tritonserver"
 TRITON_HTTP_PORT = 8000
@@ -82,7 +82,7 @@ def entry_command(entry: str) -> list[str] | None:
 
 def render_custom(ctx: RenderContext) -> list[Artifact]:
     from modeldeploy.model.custom import code_digest, code_folder
-    from modeldeploy.targets.docker.target import python_version, requirements
+    from modeldeploy.targets.docker.image import python_version, requirements
 
     spec = ctx.spec
     target = spec.target

@@ -18,9 +18,7 @@ from modeldeploy.lease import LeaseRecord
 from modeldeploy.targets.kubernetes import meta
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import ObserveOptions, RenderContext
     from modeldeploy.targets.kubernetes.api import KubeApi
-    from modeldeploy.targets.kubernetes.target import KubernetesTargetImpl
 
 A_OPERATION = "modeldeploy.io/lease-operation"
 A_EXPIRES = "modeldeploy.io/lease-expires"
@@ -124,10 +122,3 @@ class KubernetesLeaseBackend:
                                    resource_version=str(token))
         except Conflict:
             return False
-
-
-def backend(target: "KubernetesTargetImpl", ctx: "RenderContext", options: "ObserveOptions") -> KubernetesLeaseBackend:
-    # The connection observe() made for the plan (same kubeconfig/context as the apply).
-    if getattr(target, "_options", None) is None:
-        target._options = options
-    return KubernetesLeaseBackend(target._client(), ctx.target.namespace, ctx.spec.name)

@@ -13,7 +13,7 @@ from modeldeploy.errors import RenderError
 from modeldeploy.targets.kubernetes import meta, pod
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import RenderContext
+    from modeldeploy.rendering.context import RenderContext
 
 KSERVE_API = "serving.kserve.io/v1beta1"
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from modeldeploy.errors import RenderError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import RenderContext
+    from modeldeploy.rendering.context import RenderContext
 
 MANAGER = "modeldeploy"
 TOOLING = "modeldeploy/v1"

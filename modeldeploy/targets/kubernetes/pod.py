@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from modeldeploy.rendering.serving import serving_env
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import RenderContext
+    from modeldeploy.rendering.context import RenderContext
 
 PORT = 8080
 PORT_NAME = "http"

@@ -16,21 +16,18 @@ import yaml
 from modeldeploy.errors import ApplyError, PlanError, RenderError
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_yaml
-from modeldeploy.targets.base import (
-    ApplyResult,
-    LiveResource,
-    Observed,
-    ObserveOptions,
-    RenderContext,
-    Resource,
-    Target,
-)
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.base import Target
 from modeldeploy.targets.kubernetes import manifests, meta, rollout
 from modeldeploy.targets.kubernetes.live import address, parse_address, project, strip_server_fields
 from modeldeploy.targets.kubernetes.validate import validate_object
+from modeldeploy.spec.targets.kubernetes import KubernetesTarget
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.planning.model import Plan
+    from modeldeploy.lease import LeaseBackend
+    from modeldeploy.planning.plan import Plan
     from modeldeploy.progress import Progress
     from modeldeploy.targets.kubernetes.api import KubeApi
 
@@ -64,6 +61,7 @@ def _key(ctx: RenderContext) -> tuple[str, str]:
 
 class KubernetesTargetImpl(Target):
     kind = "kubernetes"
+    config_model = KubernetesTarget
     default_against = "live"
     extra = "kubernetes"
 
@@ -127,6 +125,16 @@ class KubernetesTargetImpl(Target):
             self._api = connect(opts.context, opts.extra.get("kubeconfig"))
         return self._api
 
+
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+        """A coordination.k8s.io Lease in the deployment's namespace."""
+        from modeldeploy.targets.kubernetes.lease import KubernetesLeaseBackend
+
+        # The connection observe() made for the plan (same kubeconfig/context as the apply).
+        if getattr(self, "_options", None) is None:
+            self._options = options
+        return KubernetesLeaseBackend(self._client(), ctx.target.namespace, ctx.spec.name)
+
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         if self._options is not options:
             self._options, self._api = options, None
@@ -188,7 +196,7 @@ class KubernetesTargetImpl(Target):
     # ---------------------------------------------------------------- apply
 
     def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
-        from modeldeploy.planning.model import Action
+        from modeldeploy.planning.plan import Action
 
         api = self._client()
         opts = self._opts()

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from modeldeploy.errors import ApplyError, TargetError
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.targets.base import ApplyResult, RenderContext, Resource
+from modeldeploy.planning.resources import ApplyResult, Resource
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker import requests as rq
-from modeldeploy.targets.sagemaker.aws import call, find
+from modeldeploy.targets.sagemaker.aws import Clients, call, find
 from modeldeploy.targets.sagemaker.live import Reader
 from modeldeploy.targets.sagemaker.naming import TAG_NAME, tags_dict
-from modeldeploy.targets.sagemaker.target import (
+from modeldeploy.targets.sagemaker.resources import (
     K_CONFIG,
     K_ENDPOINT,
     K_JOB,
@@ -44,16 +45,23 @@ from modeldeploy.targets.sagemaker.target import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.planning.model import Plan
+    from modeldeploy.planning.plan import Plan
     from modeldeploy.progress import Progress
-    from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 
 _BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"}
 _DELETE_ORDER = (K_SCALING_POLICY, K_SCALING_TARGET, K_ENDPOINT, K_JOB, K_CONFIG, K_MODEL, K_S3)
 
 
+class TargetSettings(Protocol):
+    """What the Applier reads from the target instance (SageMakerTargetImpl): its clients and waits."""
+
+    clients: Clients
+    timeout_seconds: float
+    poll_seconds: float
+
+
 class Applier:
-    def __init__(self, impl: "SageMakerTargetImpl", ctx: RenderContext, progress: "Progress"):
+    def __init__(self, impl: TargetSettings, ctx: RenderContext, progress: "Progress"):
         self.impl = impl
         self.ctx = ctx
         self.progress = progress
@@ -282,7 +290,7 @@ class Applier:
 
     def destroy(self) -> ApplyResult:
         """Remove the endpoint, its scaling, every owned config/model and uploaded model.tar.gz."""
-        from modeldeploy.targets.sagemaker.target import address
+        from modeldeploy.targets.sagemaker.resources import address
 
         ep_name = self.r.endpoint_name
         ep = self.r.endpoint()

@@ -20,8 +20,7 @@ from modeldeploy.errors import TargetError
 from modeldeploy.lease import LeaseRecord
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.base import ObserveOptions, RenderContext
-    from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
+    pass
 
 KEY_NAME = ".modeldeploy-lease.json"
 _LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
@@ -96,9 +95,3 @@ def _code(exc: BaseException) -> str:
     code = error_code(exc)
     status = str(((getattr(exc, "response", None) or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode", ""))
     return code if code not in ("", "None") else status
-
-
-def backend(target: "SageMakerTargetImpl", ctx: "RenderContext", options: "ObserveOptions") -> S3LeaseBackend:
-    t = ctx.spec.target
-    s3 = target.clients.get("s3", t.region)
-    return S3LeaseBackend(s3, t.artifact_bucket, lease_key(t.artifact_prefix, ctx.spec.name))

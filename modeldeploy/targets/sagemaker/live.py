@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.base import LiveResource, ObserveOptions, Observed, RenderContext, Resource, RunShared
+from modeldeploy.planning.options import ObserveOptions, RunShared
+from modeldeploy.planning.resources import LiveResource, Observed, Resource
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients, call, find
 from modeldeploy.targets.sagemaker.naming import (
@@ -33,7 +35,7 @@ from modeldeploy.targets.sagemaker.naming import (
     tags_dict,
 )
 from modeldeploy.targets.sagemaker.package import read_member
-from modeldeploy.targets.sagemaker.target import (
+from modeldeploy.targets.sagemaker.resources import (
     K_CONFIG,
     K_ENDPOINT,
     K_JOB,

@@ -14,7 +14,7 @@ from typing import Any
 
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.targets.base import RenderContext
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker.aws import Clients, call
 
 DIGEST_KEY = "modeldeploy.digest"

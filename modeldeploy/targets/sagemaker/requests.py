@@ -12,8 +12,8 @@ from typing import Any
 
 from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.errors import RenderError
-from modeldeploy.targets.base import RenderContext
-from modeldeploy.targets.sagemaker.config import RolloutSettings, SageMakerTarget
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.targets.sagemaker import RolloutSettings, SageMakerTarget
 from modeldeploy.targets.sagemaker.naming import (
     TAG_MODEL_DIGEST,
     TAG_MODEL_URI,

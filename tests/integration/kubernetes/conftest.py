@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from modeldeploy.targets.base import ObserveOptions
+from modeldeploy.planning.options import ObserveOptions
 from tests.integration.kubernetes.fakeapi import FakeApiServer, FakeCluster
 
 REAL_KUBECONFIG = os.environ.get("MODELDEPLOY_K8S_KUBECONFIG")

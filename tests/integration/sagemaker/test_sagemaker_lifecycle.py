@@ -22,9 +22,10 @@ from typing import Any, Iterator
 import pytest
 
 from modeldeploy.planning.diff import diff_resources
-from modeldeploy.planning.model import Action, Plan
+from modeldeploy.planning.plan import Action, Plan
 from modeldeploy.progress import Progress
-from modeldeploy.targets.base import ObserveOptions, RenderContext
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 from tests.unit.targets.sagemaker.sm_helpers import context
 
@@ -286,7 +287,7 @@ def test_refuses_an_endpoint_it_does_not_own(aws: Any, models: dict[str, Path], 
 
 
 def _empty_observed() -> Any:
-    from modeldeploy.targets.base import Observed
+    from modeldeploy.planning.resources import Observed
 
     return Observed()
 

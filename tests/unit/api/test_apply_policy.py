@@ -10,7 +10,7 @@ import pytest
 
 import modeldeploy
 from modeldeploy.errors import PolicyViolation
-from modeldeploy.planning.model import Finding
+from modeldeploy.model.findings import Finding
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "kubernetes" / "deploy.yaml"

@@ -7,9 +7,10 @@ contains it.
 from __future__ import annotations
 
 from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
-from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.model.findings import Finding
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.targets.base import LiveResource, Observed, Resource
+from modeldeploy.planning.resources import LiveResource, Observed, Resource
 
 PLANTED = "PLANTED"
 DIGEST_3 = "sha256:" + "3" * 64

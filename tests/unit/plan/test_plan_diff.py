@@ -16,10 +16,10 @@ from modeldeploy.planning.diff import (
     forcing_paths,
     live_fingerprints,
 )
-from modeldeploy.planning.model import Action
+from modeldeploy.planning.plan import Action
 from modeldeploy.planning.redact import SENSITIVE, SENSITIVE_CHANGED
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.targets.base import LiveResource, Observed, Resource
+from modeldeploy.planning.resources import LiveResource, Observed, Resource
 
 from plan_samples import PLANTED, files_inputs, live_resources
 

@@ -12,7 +12,7 @@ import pytest
 
 from modeldeploy.errors import PlanError, StalePlanError
 from modeldeploy.planning import planfile
-from modeldeploy.planning.model import Action, Change, Plan
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.planfile import (
     applying,
     check_fresh,

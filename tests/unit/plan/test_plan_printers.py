@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from modeldeploy.planning.model import Action, Change, Finding, Plan
+from modeldeploy.model.findings import Finding
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.printers import (
     GITHUB_COMMENT_LIMIT,
     MARKDOWN_BUDGET,

@@ -20,7 +20,7 @@ import yaml
 
 from modeldeploy.errors import TargetError
 from modeldeploy.targets.azureml.client import DeploymentFailed, DeploymentState, EndpointState, ModelVersion, normalise_traffic
-from modeldeploy.targets.azureml.config import check_azure_name
+from modeldeploy.spec.targets.azureml import check_azure_name
 from modeldeploy.targets.azureml.naming import TAG_DIGEST
 
 ARM = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"

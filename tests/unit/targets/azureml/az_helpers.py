@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Iterable
 
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.planning.model import Action, Change, Plan
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.spec.loader import load_spec
-from modeldeploy.targets.base import ModelRef, Observed, RenderContext, Resource
+from modeldeploy.model.ref import ModelRef
+from modeldeploy.planning.resources import Observed, Resource
+from modeldeploy.rendering.context import RenderContext
 
 REPO = Path(__file__).resolve().parents[4]
 GOLDEN = REPO / "tests" / "golden" / "azureml"

@@ -18,7 +18,7 @@ from modeldeploy.progress import Progress
 from modeldeploy.targets.azureml.naming import TAG_NAME
 from modeldeploy.targets.azureml.rollout import split, traffic_steps
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
-from modeldeploy.targets.base import ObserveOptions
+from modeldeploy.planning.options import ObserveOptions
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
 from tests.unit.targets.azureml.az_helpers import actions, context, simple_plan, write_spec
 
@@ -299,7 +299,7 @@ def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: Fa
     """With the project's own diff (not simple_plan): a new model is +model, +deployment, ~traffic,
     ~endpoint tags, -old deployment; applying that plan converges to no changes."""
     diff = pytest.importorskip("modeldeploy.planning.diff")
-    from modeldeploy.planning.model import Plan
+    from modeldeploy.planning.plan import Plan
 
     target = make_target(ws, clock)
     spec = write_spec(tmp_path)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from modeldeploy.errors import RenderError, SpecError
-from modeldeploy.targets.azureml.config import check_azure_name
+from modeldeploy.spec.targets.azureml import check_azure_name
 from modeldeploy.targets.azureml.naming import TAG_DIGEST, TAG_NAME, TAG_SIG, TAG_SIG_DIGEST, TAG_URI, endpoint_name
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
 from modeldeploy.targets.azureml.validate import validate_tree

@@ -9,7 +9,7 @@ import yaml
 
 from modeldeploy import api
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.targets.base import RenderContext
+from modeldeploy.rendering.context import RenderContext
 
 REPO = Path(__file__).resolve().parents[4]
 GOLDEN = REPO / "tests" / "golden" / "kubernetes"

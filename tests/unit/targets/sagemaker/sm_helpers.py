@@ -7,7 +7,8 @@ from pathlib import Path
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.info import read_model
 from modeldeploy.spec.loader import load_spec
-from modeldeploy.targets.base import ModelRef, RenderContext
+from modeldeploy.model.ref import ModelRef
+from modeldeploy.rendering.context import RenderContext
 
 FIXED_DIGEST = "sha256:" + "ab" * 32
 

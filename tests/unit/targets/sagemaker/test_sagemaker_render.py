@@ -145,7 +145,7 @@ def test_desired_resources(tmp_path: Path) -> None:
 
 def test_importing_the_target_stays_light() -> None:
     code = (
-        "import sys, modeldeploy.targets.sagemaker.target as t, modeldeploy.targets.sagemaker.config;"
+        "import sys, modeldeploy.targets.sagemaker.target as t, modeldeploy.spec.targets.sagemaker;"
         "heavy=[m for m in ('boto3','botocore') if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[4])

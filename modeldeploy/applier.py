@@ -14,11 +14,12 @@ from typing import Iterator
 from modeldeploy.api import Deployment, enforce_policy, plan as make_plan
 from modeldeploy.errors import PlanError
 from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
-from modeldeploy.planning.model import Plan
+from modeldeploy.planning.plan import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import RenderResult
 from modeldeploy.rendering.write import write_tree
-from modeldeploy.targets.base import ApplyResult, ObserveOptions
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.planning.resources import ApplyResult
 
 
 def apply(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
+from modeldeploy.model.findings import Finding
+
 
 class Action(str, Enum):
     CREATE = "create"
@@ -49,32 +51,6 @@ class Change:
             "before": self.before,
             "after": self.after,
         }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A signature-policy finding (produced by modeldeploy.model.compat)."""
-
-    rule: str
-    severity: str  # breaking | warning | info
-    field: str
-    old: str
-    new: str
-    message: str
-    waived: str | None = None  # the waiver's reason, when waived
-
-    def to_json(self) -> dict[str, Any]:
-        out = {
-            "rule": self.rule,
-            "severity": self.severity,
-            "field": self.field,
-            "old": self.old,
-            "new": self.new,
-            "message": self.message,
-        }
-        if self.waived:
-            out["waived"] = self.waived
-        return out
 
 
 @dataclass(frozen=True)

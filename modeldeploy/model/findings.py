@@ -1,0 +1,33 @@
+"""Finding: one signature-policy result (produced by the compatibility rules in modeldeploy.model.compat,
+carried by plans)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A signature-policy finding (produced by modeldeploy.model.compat)."""
+
+    rule: str
+    severity: str  # breaking | warning | info
+    field: str
+    old: str
+    new: str
+    message: str
+    waived: str | None = None  # the waiver's reason, when waived
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "message": self.message,
+        }
+        if self.waived:
+            out["waived"] = self.waived
+        return out
