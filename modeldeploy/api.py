@@ -167,11 +167,13 @@ def plan(
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
     fingerprints: dict[str, str] = {}
     previous: dict[str, Any] | None = None
+    observed = None
+    options = options or ObserveOptions()
     if against == "live":
         target = dep.target
         ctx = dep.context()
         desired = target.desired(ctx, artifacts)
-        observed = target.observe(ctx, desired, options or ObserveOptions())
+        observed = target.observe(ctx, desired, options)
         changes = diff_resources(desired, observed)
         fingerprints = live_fingerprints(observed)
         old_sig = observed.deployed_signature
@@ -234,6 +236,8 @@ def plan(
         model=model_info,
         fingerprints=fingerprints,
         notes=tuple(notes),
+        options=options,
+        observed=observed,
     )
     return p, result
 

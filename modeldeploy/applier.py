@@ -35,6 +35,7 @@ def apply(
     progress = progress or Progress()
     if plan is None or result is None:
         plan, result = make_plan(dep, plan.against if plan else None, options=options)
+    options = options or plan.options or ObserveOptions()
     enforce_policy([plan])
     if plan.against.startswith("git:"):
         raise PlanError(
@@ -45,7 +46,7 @@ def apply(
         progress.done(f"{plan.name}: no changes")
         return ApplyResult()
     with _leased(dep, plan.against, options, lease, "apply", progress):
-        return _apply(dep, plan, result, progress)
+        return _apply(dep, plan, result, progress, options)
 
 
 @contextmanager
@@ -68,18 +69,14 @@ def _leased(dep: Deployment, against: str, options: ObserveOptions | None, setti
         yield
 
 
-def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress) -> ApplyResult:
+def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress, options: ObserveOptions) -> ApplyResult:
     artifacts = list(result.artifacts)
     ctx = dep.context()
     if plan.against.startswith("dir:"):
-        changed: tuple[str, ...] = ()
-        if dep.target.kind == "docker":
-            # The docker target's deployment is the image: build it first, then record the render.
-            built = dep.target.apply(ctx, plan, artifacts, progress)
-            changed += built.changed
-            outputs = dict(built.outputs)
-        else:
-            outputs = {}
+        # Whatever the target does first (the docker target builds its image), then the render is recorded.
+        built = dep.target.apply_render(ctx, plan, artifacts, progress, options)
+        changed: tuple[str, ...] = tuple(built.changed)
+        outputs = dict(built.outputs)
         folder = Path(plan.against[4:]) / dep.name
         written = write_tree(folder, artifacts)
         progress.done(f"{folder}: {len(written)} file(s) written")
@@ -88,7 +85,7 @@ def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress
     if not plan.has_changes:
         progress.done(f"{plan.name}: no changes")
         return ApplyResult()
-    result = dep.target.apply(ctx, plan, artifacts, progress)
+    result = dep.target.apply(ctx, plan, artifacts, progress, options)
     return _register(dep, result, artifacts, progress)
 
 
@@ -118,6 +115,7 @@ def destroy(dep: Deployment, *, against: str | None = None, progress: Progress |
     against = against or ("live" if dep.target.default_against == "live" else "dir:deploy/rendered")
     if against.startswith("git:"):
         raise PlanError("destroy works against a folder or live state, not a git ref")
+    options = options or ObserveOptions()  # one run: the lease and the destroy share its connections
     with _leased(dep, against, options, lease, "destroy", progress):
         return _destroy(dep, against, progress, options)
 
@@ -131,9 +129,10 @@ def _destroy(dep: Deployment, against: str, progress: Progress, options: Observe
         progress.done(f"{folder}: removed {len(removed)} file(s)")
         return ApplyResult(changed=tuple(removed))
     ctx = dep.context()
+    options = options or ObserveOptions()
     desired = dep.target.desired(ctx, list(dep.target.render(ctx)))
-    observed = dep.target.observe(ctx, desired, options or ObserveOptions())
+    observed = dep.target.observe(ctx, desired, options)
     if not observed.resources:
         progress.done(f"{dep.name}: nothing to destroy")
         return ApplyResult()
-    return dep.target.destroy(ctx, observed, progress)
+    return dep.target.destroy(ctx, observed, progress, options)

@@ -8,6 +8,8 @@ from enum import Enum
 from typing import Any, Mapping
 
 from modeldeploy.model.findings import Finding
+from modeldeploy.planning.options import ObserveOptions
+from modeldeploy.planning.resources import Observed
 
 
 class Action(str, Enum):
@@ -69,6 +71,11 @@ class Plan:
     notes: tuple[str, ...] = ()
     source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
     allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
+    # What the plan was computed with, handed to the target's apply (never saved, never compared):
+    # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
+    # instance between observe() and apply(); what apply needs arrives through these.
+    options: ObserveOptions | None = field(default=None, compare=False, repr=False)
+    observed: Observed | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_changes(self) -> bool:

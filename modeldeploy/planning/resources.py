@@ -52,6 +52,9 @@ class Observed:
     resources: Mapping[str, LiveResource] = field(default_factory=dict)
     deployed_signature: Mapping[str, Any] | None = None
     deployed_model: Mapping[str, Any] | None = None
+    #: The objects as the target read them, by address, for the target's own apply (the Kubernetes
+    #: target re-applies them to roll back). Never shown in plans, never saved.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 @dataclass(frozen=True)
 class ApplyResult:

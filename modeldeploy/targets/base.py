@@ -42,11 +42,11 @@ __all__ = [
 
 class Target(ABC):
     """A deployment target. Subclasses set ``kind`` and implement render; live targets also implement
-    desired/observe/apply/destroy. One instance per kind per process; it may cache SDK clients. That
-    instance serves every deployment of a run, and a live plan observes them on several threads at
-    once before any is applied: state kept between observe() and apply() must be keyed by deployment
-    (as the Kubernetes target keys what rollback restores), and reads worth sharing across a run go in
-    ``options.shared``, not on the instance."""
+    desired/observe/apply/destroy. One instance per kind per process serves every deployment of a run,
+    and a live plan observes them on several threads at once before any is applied, so a target keeps
+    no state on the instance between calls: what apply() needs arrives as arguments (the run's
+    ``options``, ``plan.observed``), and reads or connections worth sharing across a run go in
+    ``options.shared``. See docs/plugins.md."""
 
     kind: ClassVar[str]
     #: What `plan` compares with by default: "live" (cloud targets) or "dir" (docker).
@@ -73,11 +73,24 @@ class Target(ABC):
         """Read-only: what exists now for this deployment."""
         raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
-        """Make the live state match the plan; wait until ready; leave nothing half-done."""
+    def apply(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
+        """Make the live state match the plan; wait until ready; leave nothing half-done. ``options`` are
+        the run's (the library always passes them; None: ``plan.options``, else the defaults);
+        ``plan.observed`` is what observe() returned for a live plan."""
         raise PlanError(f"target {self.kind!r} cannot be applied live", hint="apply against a folder (--against DIR)")
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def apply_render(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
+        """Against a folder: what the target does before the render is written there (the docker target
+        builds its image). Default: nothing."""
+        return ApplyResult()
+
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
         raise PlanError(f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)")
 

@@ -209,7 +209,10 @@ class AzureMLTargetImpl(Target):
 
     # --- apply -------------------------------------------------------------------------------------
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}
         if not changes:
             return ApplyResult()
@@ -224,7 +227,7 @@ class AzureMLTargetImpl(Target):
 
     # --- destroy -----------------------------------------------------------------------------------
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
         """Delete the endpoint (Azure deletes its deployments with it) if modeldeploy created it for
         this deployment; with ``destroy_model_versions`` also archive the model versions it
         registered (Azure ML cannot delete model versions)."""

@@ -19,6 +19,7 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.model_files import model_artifacts
 from modeldeploy.rendering.serving import serving_env
 from modeldeploy.rendering.jinja import render_template, templates_dir
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.base import Target
@@ -104,8 +105,12 @@ class DockerTargetImpl(Target):
         _check_dockerfile(dockerfile)
         return artifacts
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
-        """Build (and with push: true, push) the image with the docker CLI from the rendered context."""
+    def apply_render(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
+        """The docker target's deployment is the image: build (and with push: true, push) it with the
+        docker CLI from the rendered context, before apply records the render in the folder."""
         docker = shutil.which("docker")
         if docker is None:
             raise ApplyError("docker CLI not found on PATH; install Docker to build the image (the rendered context is still usable)")

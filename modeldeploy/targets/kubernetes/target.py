@@ -54,27 +54,11 @@ def _rank(addr: str) -> int:
     return RANK.get(parse_address(addr)[0], 9)
 
 
-def _key(ctx: RenderContext) -> tuple[str, str]:
-    """One deployment among those a shared target instance serves."""
-    return (ctx.target.namespace, ctx.spec.name)
-
-
 class KubernetesTargetImpl(Target):
     kind = "kubernetes"
     config_model = KubernetesTarget
     default_against = "live"
     extra = "kubernetes"
-
-    def __init__(self, options: ObserveOptions | None = None) -> None:
-        # apply()/destroy() receive no ObserveOptions; they use the ones given here or to the last
-        # observe() (the CLI always observes before it applies, to refuse stale plans).
-        self._options = options
-        self._api: "KubeApi | None" = None
-        # What observe() saw, per deployment (namespace, name) → {address → live object}: one target
-        # instance serves every deployment of a run (get_target is cached) and plans observe them
-        # concurrently, so rollback must read the objects of the deployment it rolls back and no
-        # other. A deployment missing here was not observed before this apply.
-        self._previous: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
     # ---------------------------------------------------------------- render
 
@@ -114,31 +98,24 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- live
 
-    def _opts(self) -> ObserveOptions:
-        return self._options or ObserveOptions()
+    @staticmethod
+    def _client(options: ObserveOptions) -> "KubeApi":
+        """The run's connection (kubeconfig/context from the run's options): made once per run and
+        shared by observe, the lease, apply and destroy of every deployment in it."""
+        from modeldeploy.targets.kubernetes.api import connect
 
-    def _client(self) -> "KubeApi":
-        if self._api is None:
-            from modeldeploy.targets.kubernetes.api import connect
-
-            opts = self._opts()
-            self._api = connect(opts.context, opts.extra.get("kubeconfig"))
-        return self._api
+        context, kubeconfig = options.context, options.extra.get("kubeconfig")
+        return options.shared.get(("kubernetes-api", context, kubeconfig), lambda: connect(context, kubeconfig))
 
 
     def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
         """A coordination.k8s.io Lease in the deployment's namespace."""
         from modeldeploy.targets.kubernetes.lease import KubernetesLeaseBackend
 
-        # The connection observe() made for the plan (same kubeconfig/context as the apply).
-        if getattr(self, "_options", None) is None:
-            self._options = options
-        return KubernetesLeaseBackend(self._client(), ctx.target.namespace, ctx.spec.name)
+        return KubernetesLeaseBackend(self._client(options), ctx.target.namespace, ctx.spec.name)
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
-        if self._options is not options:
-            self._options, self._api = options, None
-        api = self._client()
+        api = self._client(options)
         ns = ctx.target.namespace
         dry_run = bool(options.extra.get("server_dry_run", True))
         found: dict[str, LiveResource] = {}
@@ -160,8 +137,7 @@ class KubernetesTargetImpl(Target):
                 continue
             found[addr] = LiveResource(addr, obj["kind"].lower(), obj["metadata"]["name"], strip_server_fields(obj), _fingerprint(obj))
             previous[addr] = obj
-        self._previous[_key(ctx)] = previous
-        return Observed(resources=found, **_deployed(previous, desired))
+        return Observed(resources=found, raw=previous, **_deployed(previous, desired))
 
     @staticmethod
     def _dry_run(api: "KubeApi", body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
@@ -195,11 +171,14 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- apply
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
         from modeldeploy.planning.plan import Action
 
-        api = self._client()
-        opts = self._opts()
+        opts = options or plan.options or ObserveOptions()
+        api = self._client(opts)
         desired = {r.address: r for r in self.desired(ctx, artifacts)}
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}
         unknown = [a for a, c in changes.items() if a not in desired and c.action is not Action.DELETE]
@@ -218,16 +197,20 @@ class KubernetesTargetImpl(Target):
                 progress.step(f"{change.action.value} {addr}")
             api.apply(res.body)
             applied.append(addr)
-        self._wait_rollouts(ctx, api, [desired[a] for a in applied], progress)
-        pruned = self._prune(ctx, api, [a for a, c in changes.items() if c.action is Action.DELETE], progress)
+        # What observe() saw for this deployment, if the plan was observed (rollback re-applies it).
+        previous = plan.observed.raw if plan.observed is not None else None
+        self._wait_rollouts(ctx, api, [desired[a] for a in applied], progress, opts, previous)
+        pruned = self._prune(ctx, api, [a for a, c in changes.items() if c.action is Action.DELETE], progress, opts)
         outputs = {"namespace": ctx.target.namespace}
         workload = next((r for r in desired.values() if r.kind in WORKLOADS), None)
         if workload is not None:
             outputs[workload.kind] = workload.name
         return ApplyResult(changed=tuple(applied + pruned), outputs=outputs)
 
-    def _wait_rollouts(self, ctx: RenderContext, api: "KubeApi", applied: list[Resource], progress: "Progress") -> None:
-        opts = self._opts()
+    def _wait_rollouts(
+        self, ctx: RenderContext, api: "KubeApi", applied: list[Resource], progress: "Progress",
+        opts: ObserveOptions, previous: Mapping[str, Any] | None,
+    ) -> None:
         if not opts.extra.get("wait", True):
             return
         poll = float(opts.extra.get("poll_seconds", 2.0))
@@ -238,27 +221,29 @@ class KubernetesTargetImpl(Target):
             with progress.wait(f"rollout of {res.kind} {ns}/{res.name}") as handle:
                 st = rollout.wait(api, res.kind, ns, res.name, timeout=opts.timeout_seconds, poll=poll, report=handle.update)
             if st.failed:
-                self._fail(ctx, api, res, st.failed, [r.address for r in applied], progress)
+                self._fail(ctx, api, res, st.failed, [r.address for r in applied], progress, opts, previous)
             progress.done(f"{res.kind} {ns}/{res.name}: {st.text}")
 
-    def _fail(self, ctx: RenderContext, api: "KubeApi", res: Resource, why: str, applied: list[str], progress: "Progress") -> None:
+    def _fail(
+        self, ctx: RenderContext, api: "KubeApi", res: Resource, why: str, applied: list[str], progress: "Progress",
+        opts: ObserveOptions, previous: Mapping[str, Any] | None,
+    ) -> None:
         ns = ctx.target.namespace
         problems = rollout.pod_problems(api, ns, res.name)
         for line in problems:
             progress.warn(line)
         note = ""
-        if self._opts().extra.get("rollback_on_failure"):
-            if _key(ctx) in self._previous:
-                self._rollback(ctx, api, applied, progress)
+        if opts.extra.get("rollback_on_failure"):
+            if previous is not None:
+                self._rollback(api, applied, progress, previous)
                 note = "; rolled back to the previously observed objects"
             else:
                 note = "; not rolled back: the cluster was not observed before this apply"
         detail = f" ({problems[0]})" if problems else ""
         raise ApplyError(f"rollout of {res.kind} {ns}/{res.name} failed: {why}{detail}{note}")
 
-    def _rollback(self, ctx: RenderContext, api: "KubeApi", applied: list[str], progress: "Progress") -> None:
+    def _rollback(self, api: "KubeApi", applied: list[str], progress: "Progress", previous: Mapping[str, Any]) -> None:
         """Re-apply what observe() saw for every object this apply changed; delete the ones it created."""
-        previous = self._previous[_key(ctx)]
         for addr in sorted(applied, key=lambda a: (-_rank(a), a)):
             kind, ns, name = parse_address(addr)
             before = previous.get(addr)
@@ -269,10 +254,11 @@ class KubernetesTargetImpl(Target):
                 progress.warn(f"rollback: re-apply the previous {addr}")
                 api.apply(_reapplicable(before))
 
-    def _prune(self, ctx: RenderContext, api: "KubeApi", addresses: list[str], progress: "Progress") -> list[str]:
+    def _prune(
+        self, ctx: RenderContext, api: "KubeApi", addresses: list[str], progress: "Progress", opts: ObserveOptions
+    ) -> list[str]:
         """Delete objects of this deployment's ApplySet that are no longer rendered, checking the
         membership label on the live object first: nothing outside the set is ever deleted."""
-        opts = self._opts()
         poll = float(opts.extra.get("poll_seconds", 2.0))
         set_id = meta.applyset_id(meta.parent_name(ctx.spec.name), ctx.target.namespace)
         pruned = []
@@ -293,9 +279,9 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- destroy
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
-        api = self._client()
-        opts = self._opts()
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+        opts = options or ObserveOptions()
+        api = self._client(opts)
         poll = float(opts.extra.get("poll_seconds", 2.0))
         ns = ctx.target.namespace
         set_id = meta.applyset_id(meta.parent_name(ctx.spec.name), ns)

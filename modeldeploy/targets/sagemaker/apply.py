@@ -56,13 +56,13 @@ class TargetSettings(Protocol):
     """What the Applier reads from the target instance (SageMakerTargetImpl): its clients and waits."""
 
     clients: Clients
-    timeout_seconds: float
     poll_seconds: float
 
 
 class Applier:
-    def __init__(self, impl: TargetSettings, ctx: RenderContext, progress: "Progress"):
+    def __init__(self, impl: TargetSettings, ctx: RenderContext, progress: "Progress", *, timeout_seconds: float):
         self.impl = impl
+        self.timeout_seconds = timeout_seconds
         self.ctx = ctx
         self.progress = progress
         self.r = Reader(impl.clients, ctx)
@@ -208,7 +208,7 @@ class Applier:
         from botocore.exceptions import WaiterError
 
         waiter = self.r.sm.get_waiter(waiter_name)
-        deadline = time.monotonic() + self.impl.timeout_seconds
+        deadline = time.monotonic() + self.timeout_seconds
         with self.progress.wait(what) as handle:
             while True:
                 try:
@@ -224,7 +224,7 @@ class Applier:
                         reason = last.get("FailureReason") or (last.get("Error") or {}).get("Message") or status
                         raise ApplyError(f"{what} failed: {reason}") from None
                 if time.monotonic() > deadline:
-                    raise ApplyError(f"{what}: still not done after {self.impl.timeout_seconds:.0f}s (last status {status or 'unknown'})")
+                    raise ApplyError(f"{what}: still not done after {self.timeout_seconds:.0f}s (last status {status or 'unknown'})")
                 time.sleep(self.impl.poll_seconds)
 
     # -- deleting --------------------------------------------------------------------------------

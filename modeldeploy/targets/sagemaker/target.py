@@ -49,6 +49,8 @@ class SageMakerTargetImpl(Target):
     extra = "aws"
 
     def __init__(self, *, poll_seconds: float = 15.0, timeout_seconds: float = 3600.0) -> None:
+        # SDK clients (cached per region, safe to share) and how often to poll. How long to wait is the
+        # run's (options.timeout_seconds); ``timeout_seconds`` here only serves a call given no options.
         self.clients = Clients()
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
@@ -78,19 +80,23 @@ class SageMakerTargetImpl(Target):
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         from modeldeploy.targets.sagemaker.live import observe
 
-        # apply() receives no options; the CLI's --timeout reaches targets only through observe.
-        self.timeout_seconds = options.timeout_seconds
         return observe(self.clients, ctx, desired, options)
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
-        return Applier(self, ctx, progress).apply(plan, artifacts)
+        run = options or plan.options
+        timeout = run.timeout_seconds if run is not None else self.timeout_seconds
+        return Applier(self, ctx, progress, timeout_seconds=timeout).apply(plan, artifacts)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
-        return Applier(self, ctx, progress).destroy()
+        timeout = options.timeout_seconds if options is not None else self.timeout_seconds
+        return Applier(self, ctx, progress, timeout_seconds=timeout).destroy()
 
     def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
         """model.register → a model package (version) in the group model.register.name."""

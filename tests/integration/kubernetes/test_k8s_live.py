@@ -39,13 +39,19 @@ class Deploy:
     def change(self, **spec: Any) -> None:
         self.spec = merge(self.spec, spec)
 
+    @property
+    def plan_options(self) -> Any:
+        """The run options a plan of this deployment observes with (the target keeps none itself)."""
+        return self.cluster.options()
+
     def plan(self, **extra: Any) -> tuple[KubernetesTargetImpl, Any, list, Plan, Any]:
         target = KubernetesTargetImpl()
         ctx = context(write_spec(self.tmp_path, **self.spec))
         arts = target.render(ctx)
         desired = target.desired(ctx, arts)
-        observed = target.observe(ctx, desired, self.cluster.options(**extra))
-        plan = Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)))
+        options = self.cluster.options(**extra)
+        observed = target.observe(ctx, desired, options)
+        plan = Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)), options=options, observed=observed)
         return target, ctx, arts, plan, observed
 
     def apply(self, **extra: Any) -> tuple[Plan, Any]:
@@ -287,7 +293,7 @@ def test_rollback_reads_its_own_deployments_objects_when_one_target_serves_sever
         arts = shared.render(ctx)
         desired = shared.desired(ctx, arts)
         observed = shared.observe(ctx, desired, options)
-        planned.append((ctx, arts, Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)))))
+        planned.append((ctx, arts, Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)), options=options, observed=observed)))
     ctx, arts, plan = planned[0]
     assert [c.address for c in plan.changes if c.action is not Action.NOOP] == ["deployment.models.iris"]
     with pytest.raises(ApplyError, match="rolled back to the previously observed objects"):
@@ -359,7 +365,7 @@ def test_destroy_deletes_exactly_the_deployments_objects(cluster: Cluster, tmp_p
     fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "iris-settings", "namespace": "models", "labels": {meta.NAME: "iris"}}})
     fake.linger[("deployments", "models", "iris")] = 3
     target, ctx, _, _, observed = d.plan()
-    result = target.destroy(ctx, observed, d.progress)
+    result = target.destroy(ctx, observed, d.progress, d.plan_options)
     assert set(result.changed) == {
         "configmap.models.iris-applyset", "serviceaccount.models.iris", "service.models.iris", "deployment.models.iris",
         "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris", "networkpolicy.models.iris",
@@ -376,7 +382,7 @@ def test_destroy_on_a_real_or_fake_cluster_leaves_nothing(cluster: Cluster, tmp_
     d = Deploy(cluster, tmp_path)
     d.apply()
     target, ctx, _, _, observed = d.plan()
-    target.destroy(ctx, observed, d.progress)
+    target.destroy(ctx, observed, d.progress, d.plan_options)
     _, _, _, plan, after = d.plan()
     assert after.resources == {}
     assert all(c.action is Action.CREATE for c in plan.changes)
@@ -440,5 +446,5 @@ def test_children_that_inherit_our_labels_are_never_planned_or_deleted(cluster: 
     assert d.actions() == {}
     target, ctx, _, _, observed = d.plan()
     assert "job.models.iris-29000000" not in observed.resources
-    target.destroy(ctx, observed, d.progress)
+    target.destroy(ctx, observed, d.progress, d.plan_options)
     assert [name for (_, _, name) in fake.objects] == ["iris-29000000"]  # left for the garbage collector
