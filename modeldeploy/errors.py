@@ -69,6 +69,16 @@ class ModelDeployError(Exception):
         self.diagnostics = tuple(diagnostics)
         self.hint = hint
 
+    def __str__(self) -> str:
+        """The message and what it is about: a caller of the library that prints ``str(exc)`` (or a
+        traceback) sees ``invalid deploy file: deploy.yaml:12:5: error: ...``, not only the summary.
+        One line; the first three diagnostics, then how many more."""
+        if not self.diagnostics:
+            return self.message
+        shown = [d.format() for d in self.diagnostics[:3]]
+        more = len(self.diagnostics) - len(shown)
+        return f"{self.message}: " + "; ".join(shown) + (f" (and {more} more)" if more else "")
+
     def lines(self) -> list[str]:
         """What the CLI prints, one entry per line."""
         if self.diagnostics:
