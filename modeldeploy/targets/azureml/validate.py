@@ -3,7 +3,7 @@
 The loaders validate fully offline, but local paths in a spec must exist, so the rendered tree is
 written to a temporary folder first. ``load_batch_deployment`` rejects model batch deployment files
 (its schema has no ``settings``), so those are built with the public ``ModelBatchDeployment`` /
-``ModelBatchDeploymentSettings`` constructors instead (FIELD-NOTES). azure.ai.ml is imported here,
+``ModelBatchDeploymentSettings`` constructors instead. azure.ai.ml is imported here,
 inside the function, never at module import time (it costs ~2 s).
 """
 

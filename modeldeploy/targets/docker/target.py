@@ -1,6 +1,6 @@
 """The docker target: a complete, reproducible build context for the model's scoring server.
 
-What it fixes compared with ``mlflow models generate-dockerfile`` (FIELD-NOTES): the base image is
+What it fixes compared with ``mlflow models generate-dockerfile``: the base image is
 ``python:<the model's python_version>-slim`` (overridable) instead of ubuntu + pyenv + Java + maven;
 compilers live only in the build stage; dependencies are a layer of their own before the model; the
 environment is installed at build time (nothing is created at container start); it runs as a non-root
