@@ -145,3 +145,22 @@ class MissingDependencyError(ModelDeployError):
 
 class ApplyError(TargetError):
     code = "MD800"
+
+
+def collect_errors(fn, items):
+    """Apply ``fn`` to every item; gather every ModelDeployError so one bad file doesn't hide the rest.
+    Returns the results and raises one combined error at the end if any failed."""
+    results, errors = [], []
+    for item in items:
+        try:
+            results.append(fn(item))
+        except ModelDeployError as exc:
+            errors.append(exc)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        diags = [d for e in errors for d in (e.diagnostics or [Diagnostic("", 0, 0, e.message, e.code)])]
+        combined = ModelDeployError(f"{len(errors)} files failed", diagnostics=diags)
+        combined.exit_code = max(e.exit_code for e in errors)  # type: ignore[misc]
+        raise combined
+    return results

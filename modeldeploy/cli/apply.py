@@ -72,8 +72,9 @@ def apply(
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
-        from modeldeploy.cli.planning import inputs_of, make_plans, print_plans
+        from modeldeploy import runs
         from modeldeploy.api import enforce_policy
+        from modeldeploy.cli.planning import print_plans
         from modeldeploy.lease import LeaseSettings
 
         lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease)
@@ -81,17 +82,9 @@ def apply(
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
         saved = None
         if _looks_like_plan(files):
-            from modeldeploy.planning.planfile import check_fresh, ensure_not_applied, load_plan
-
-            plan_path = files[0]
-            saved = load_plan(plan_path)
-            ensure_not_applied(saved)
-            plans = []
-            for p in saved.plans:
-                plans.extend(make_plans([Path(p.source)], p.env, p.against, allow_breaking=p.allow_breaking, **opts))
-            check_fresh(saved, inputs_of(plans), {a: f for p, _, _ in plans for a, f in p.fingerprints.items()})
+            saved, plans = runs.replan_saved(files[0], **opts)
         else:
-            plans = make_plans(expand_files(files), env, against, allow_breaking=allow_breaking, **opts)
+            plans = runs.plan_many(expand_files(files), env, against, allow_breaking=allow_breaking, **opts)
             print_plans([p for p, _, _ in plans], "text")
         enforce_policy([p for p, _, _ in plans])
         if not any(p.has_changes for p, _, _ in plans) and not any(p.against.startswith("dir:") for p, _, _ in plans):
@@ -99,13 +92,9 @@ def apply(
             return
         if saved is None:
             _confirm("Apply these changes?", auto_approve)
-            outputs = _apply_all(plans, lease)
+            _apply_all(plans, lease)
         else:
-            from modeldeploy.planning.planfile import applying, mark_applied
-
-            with applying(files[0], saved.plan_id):
-                outputs = _apply_all(plans, lease)
-                mark_applied(files[0], saved.plan_id, result=outputs)
+            runs.apply_saved(files[0], saved, plans, lambda planned: _apply_all(planned, lease))
         err(f"Apply complete: {len(plans)} deployment(s).")
 
 

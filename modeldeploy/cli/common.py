@@ -11,6 +11,7 @@ from typing import Iterator, Sequence
 import typer
 
 from modeldeploy.errors import EXIT_ERROR, ModelDeployError, SpecError, Diagnostic
+from modeldeploy.errors import collect_errors as collect  # noqa: F401  (the commands' name for it)
 
 DEPLOY_FILE_NAMES = ("deploy.yaml", "deploy.yml")
 # Optional extras by the top-level module a missing import names.
@@ -86,22 +87,3 @@ def expand_files(paths: Sequence[Path]) -> list[Path]:
             seen.add(key)
             unique.append(p)
     return unique
-
-
-def collect(fn, items):
-    """Apply ``fn`` to every item; gather every ModelDeployError so one bad file doesn't hide the rest.
-    Returns the results and raises one combined error at the end if any failed."""
-    results, errors = [], []
-    for item in items:
-        try:
-            results.append(fn(item))
-        except ModelDeployError as exc:
-            errors.append(exc)
-    if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        diags = [d for e in errors for d in (e.diagnostics or [Diagnostic("", 0, 0, e.message, e.code)])]
-        combined = ModelDeployError(f"{len(errors)} files failed", diagnostics=diags)
-        combined.exit_code = max(e.exit_code for e in errors)  # type: ignore[misc]
-        raise combined
-    return results

@@ -34,14 +34,15 @@ def plan(
 ) -> None:
     """Show what would change, against a folder, a git ref, or live state."""
     with handled():
-        from modeldeploy.cli.planning import make_plans, print_plans, save
+        from modeldeploy.cli.planning import print_plans, save
+        from modeldeploy.runs import plan_many
 
         if fmt not in {"text", "markdown", "json"}:
             from modeldeploy.errors import ModelDeployError
 
             raise ModelDeployError(f"--format must be text, markdown or json, not {fmt!r}")
         paths = expand_files(files)
-        plans = make_plans(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism)
+        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism)
         print_plans([p for p, _, _ in plans], fmt, show_unchanged=show_unchanged)
         if out is not None:
             save(out, plans)

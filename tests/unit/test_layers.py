@@ -4,7 +4,7 @@ Every import counts: module level, inside functions, under ``if TYPE_CHECKING:``
 ``import_module("...")`` with a literal name. The order (docs/architecture.md):
 
     errors, retry, progress, lease, _version
-      < spec < model < rendering < planning < targets < api, applier (and the package's __init__) < cli
+      < spec < model < rendering < planning < targets < api, applier, runs (and the package's __init__) < cli
 
 A module may import its own layer and the ones below it.
 """
@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rendering",),
     ("planning",),
     ("targets",),
-    ("api", "applier", ""),  # "": the package's own __init__ (the public API)
+    ("api", "applier", "runs", ""),  # "": the package's own __init__ (the public API)
     ("cli", "__main__"),
 )
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
-from modeldeploy.cli.planning import make_plans
+from modeldeploy.runs import plan_many as make_plans
 from modeldeploy.targets import get_target
 from modeldeploy.targets.sagemaker import aws
 
