@@ -43,7 +43,7 @@ def _as_labels(values: Any) -> Any:
     num = pd.to_numeric(pd.Series(arr), errors="coerce")
     if not num.isna().any():
         return num.to_numpy(dtype=float)
-    return np.array([str(v) for v in arr], dtype=object)
+    return np.array([_label_text(v) for v in arr], dtype=object)
 
 
 def align_labels(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
@@ -60,6 +60,8 @@ def align_labels(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
 
 
 def _label_text(v: Any) -> str:
+    if hasattr(v, "item"):  # numpy scalars
+        v = v.item()
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
