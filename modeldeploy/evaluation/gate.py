@@ -15,6 +15,7 @@ Rules (waivable in ``evaluation.waivers`` with a reason, like ``signature.waiver
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -101,8 +102,10 @@ class Report:
         }
 
 
-def _round(v: float) -> float:
-    return round(float(v), 6)
+def _round(v: float) -> float | None:
+    """Six decimals; NaN/inf (e.g. r2 of a single row) become null — JSON has no NaN."""
+    v = float(v)
+    return round(v, 6) if math.isfinite(v) else None
 
 
 def findings(section: Any, checks: Sequence[Any], cohorts: Sequence[Any], regression_cohorts: Sequence[Any], fairness: Sequence[Any]) -> list[GateFinding]:

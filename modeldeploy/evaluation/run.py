@@ -60,6 +60,9 @@ def analyse(
     task = section.task
     y = inputs.y.to_numpy()
     pred = np.asarray(candidate.predictions, dtype=object)
+    if task == "regression":
+        y = _numbers(y, f"evaluation.target {section.target!r}")
+        pred = _numbers(pred, "the model's predictions")
     notes: list[str] = []
     error_threshold = section.cohorts.error_threshold
     if task == "regression" and error_threshold is None:
@@ -72,6 +75,8 @@ def analyse(
     base_flags = base_metrics = None
     if baseline is not None:
         bpred = np.asarray(baseline.predictions, dtype=object)
+        if task == "regression":
+            bpred = _numbers(bpred, "the baseline's predictions")
         base_flags = an.error_flags(task, y, bpred, error_threshold)
         base_metrics = an.metrics_for(task, y, bpred, baseline.probabilities, baseline.classes, base_flags if task == "regression" and section.cohorts.error_threshold else None)
     enc = an.fit_encoding(inputs.X, inputs.features, inputs.categorical)
@@ -137,6 +142,19 @@ def analyse(
         findings=tuple(found),
         notes=tuple(notes),
     )
+
+
+def _numbers(values: Any, what: str) -> Any:
+    """Regression needs numbers on both sides; anything else is an error, not a crash."""
+    import numpy as np
+
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise EvaluationError(f"task regression: {what} are not all numbers", hint="use task: classification for labels") from None
+    if not np.isfinite(out).all():
+        raise EvaluationError(f"task regression: {what} contain missing or infinite values")
+    return out
 
 
 def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str]) -> tuple[Path | None, str]:

@@ -52,7 +52,9 @@ def main(argv):
 
     with open(dtypes_path) as f:
         dtypes = json.load(f)
-    frame = pd.read_csv(input_path, dtype={k: ("string" if v == "object" else v) for k, v in dtypes.items() if v != "bool"}, keep_default_na=True)
+    dates = [k for k, v in dtypes.items() if v.startswith("datetime64")]
+    given = {k: ("string" if v == "object" else v) for k, v in dtypes.items() if v != "bool" and k not in dates}
+    frame = pd.read_csv(input_path, dtype=given, parse_dates=dates or False, keep_default_na=True)
     for k, v in dtypes.items():
         if v == "object":
             frame[k] = frame[k].astype(object).where(frame[k].notna(), None)

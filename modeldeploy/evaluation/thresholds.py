@@ -18,6 +18,7 @@ and means "not worse than the baseline", and a missing baseline fails it like an
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -88,8 +89,8 @@ class MetricCheck:
     def to_json(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
-            "candidate": self.candidate,
-            "baseline": self.baseline,
+            "candidate": _finite(self.candidate),
+            "baseline": _finite(self.baseline),
             "threshold": self.threshold,
             "min_absolute_change": self.min_absolute_change,
             "min_relative_change": self.min_relative_change,
@@ -102,6 +103,10 @@ class MetricCheck:
             ],
             "message": self.message(),
         }
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is None or math.isfinite(v) else None
 
 
 def check_metric(name: str, spec: Any, candidate: Mapping[str, float], baseline: Mapping[str, float] | None) -> MetricCheck:

@@ -126,3 +126,38 @@ def test_cli_exit_codes_and_files(eval_world: Path, tmp_path: Path) -> None:
     assert good.returncode == 1
     assert "--eval-python" in good.stderr and "Docker" in good.stderr
     assert "good.yaml:" in good.stderr
+
+
+def test_regression_model_from_parquet(tmp_path: Path) -> None:
+    """A real regressor read from Parquet: worse where it never saw data (extrapolation), found as a
+    cohort in feature terms; text columns keep their type through the scoring interpreter."""
+    import mlflow.sklearn
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(3)
+    n = 800
+    frame = pd.DataFrame({"a": rng.uniform(0, 10, n), "shop": rng.choice(["x", "y"], n)})
+    frame["price"] = frame.a**2 + np.where(frame.shop == "y", 5.0, 0.0)
+    train = frame[frame.a < 7]  # the model only ever sees a < 7: a line fits x^2 badly beyond it
+    pre = ColumnTransformer([("shop", OneHotEncoder(), ["shop"])], remainder="passthrough")
+    model = Pipeline([("pre", pre), ("lr", LinearRegression())]).fit(train[["a", "shop"]], train.price)
+    mlflow.sklearn.save_model(model, tmp_path / "model", pip_requirements=["mlflow"], serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+    frame.to_parquet(tmp_path / "test.parquet")
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: price\nmodel: {source: ./model}\ntarget: {kind: docker}\n"
+        "evaluation:\n  data: test.parquet\n  target: price\n  task: regression\n"
+        "  thresholds:\n    r2_score: {threshold: 0.8, greater_is_better: true}\n"
+        "  cohorts: {error_threshold: 6.0, max_error_rate: 0.5}\n"
+    )
+    r = evaluate(api.load(tmp_path / "deploy.yaml"), eval_python=sys.executable)
+    assert r.categorical == ("shop",)
+    worst = r.cohorts[0]
+    assert worst.condition.startswith("a > ") and float(worst.condition.split()[2]) >= 6.0, worst.condition
+    assert worst.error_rate > 0.5
+    assert not r.passed and {f.rule for f in r.failing} == {"EVAL201"}
+    assert r.metrics["r2_score"] > 0.8
