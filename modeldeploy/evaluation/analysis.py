@@ -563,8 +563,13 @@ def fairness(
         labels = np.unique(np.concatenate([t, p]))
         if positive_label is None:
             positive = labels[-1]
+        elif t.dtype != object:
+            try:
+                positive = float(positive_label)
+            except ValueError:
+                positive = positive_label  # a text label among numbers: nothing is selected
         else:
-            positive = float(positive_label) if t.dtype != object else positive_label
+            positive = positive_label
     flags = np.asarray(flags, dtype=bool)
     y_arr = np.asarray(y_true)
     pred_arr = np.asarray(y_pred)

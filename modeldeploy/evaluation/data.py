@@ -86,6 +86,13 @@ def split(frame: Any, section: Any, *, display: str, at: Any) -> tuple[Any, Any,
         categorical = list(section.categorical_features)
     else:
         categorical = [f for f in features if not pd.api.types.is_numeric_dtype(frame[f]) or pd.api.types.is_bool_dtype(frame[f])]
+    wrong = [f for f in features if f not in categorical and not pd.api.types.is_numeric_dtype(frame[f])]
+    if wrong:
+        line, col = at(("evaluation", "categorical_features"))
+        raise EvaluationError(
+            "non-numeric features not declared categorical",
+            diagnostics=[Diagnostic(display, line, col, f"evaluation.categorical_features: {', '.join(repr(w) for w in wrong)} hold text; list them here", "MD901")],
+        )
     y = frame[section.target]
     if y.isna().any():
         line, col = at(("evaluation", "target"))

@@ -207,6 +207,7 @@ def choose_scorer(
         scorer.check_image()
         return scorer
     line, col = where
+    why = "no Docker engine is reachable to run the deployment's image" if image else "this deployment has no image to run (docker target, MLflow model)"
     raise EvaluationError(
         "no way to score the model",
         diagnostics=[
@@ -214,7 +215,7 @@ def choose_scorer(
                 display,
                 line,
                 col,
-                "evaluation: no way to score the model: no --eval-python / $" + ENV_PYTHON + " given, and no Docker engine is reachable to run the deployment's image",
+                f"evaluation: no way to score the model: no --eval-python / ${ENV_PYTHON} given, and {why}",
                 "MD902",
             )
         ],

@@ -195,3 +195,15 @@ def test_permutation_importance_ranks_the_signal_first() -> None:
     base_pred = (inputs.X.x.to_numpy()[rows] > 0.5).astype(int).tolist()
     imp = an.permutation_importance("classification", inputs.y.to_numpy()[rows], base_pred, perm_pred, inputs.features, None)
     assert imp[0][0] == "x" and imp[0][1] > 0.3 and all(v == 0 for _, v in imp[1:])
+
+
+def test_text_feature_not_declared_categorical_is_an_error() -> None:
+    from modeldeploy.errors import EvaluationError
+    from modeldeploy.evaluation.data import split
+
+    frame = pd.DataFrame({"a": [1.0, 2.0], "city": ["Oslo", "Lima"], "y": [0, 1]})
+    with pytest.raises(EvaluationError) as info:
+        split(frame, section(categorical_features=[]), display="deploy.yaml", at=lambda path: (7, 3))
+    assert info.value.lines()[0] == "deploy.yaml:7:3: error: evaluation.categorical_features: 'city' hold text; list them here [MD901]"
+    X, y, features, categorical = split(frame, section(), display="deploy.yaml", at=lambda path: (7, 3))
+    assert features == ["a", "city"] and categorical == ["city"]
