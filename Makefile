@@ -20,10 +20,12 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
 # Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
-# its own because its pins clash with the SDKs') and runs them all.
+# its own because its pins clash with the SDKs') and runs them all, under a private Docker engine
+# that tests/docker/engine.sh starts (installing docker.io and mmdebstrap if missing) and stops
+# again however the tests end. The engine tests run on one worker (xdist group "docker").
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+	tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 
 .venv-checkov/bin/checkov:
 	$(PYTHON) -m venv .venv-checkov
@@ -40,4 +42,5 @@ bench: $(BIN)/python
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf out .pytest_cache
+	tests/docker/engine.sh stop
+	rm -rf out .pytest_cache .cache
