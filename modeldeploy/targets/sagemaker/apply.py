@@ -28,7 +28,7 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import ApplyResult, RenderContext, Resource
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import call, find
-from modeldeploy.targets.sagemaker.live import Reader
+from modeldeploy.targets.sagemaker.reader import Reader
 from modeldeploy.targets.sagemaker.naming import TAG_NAME, tags_dict
 from modeldeploy.targets.sagemaker.target import (
     K_CONFIG,

@@ -144,7 +144,7 @@ class SageMakerTargetImpl(Target):
         return desired_resources(ctx, artifacts)
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
-        from modeldeploy.targets.sagemaker.live import observe
+        from modeldeploy.targets.sagemaker.observe import observe
 
         # apply() receives no options; the CLI's --timeout reaches targets only through observe.
         self.timeout_seconds = options.timeout_seconds
