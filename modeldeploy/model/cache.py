@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import SourceError
 
 _STALE_TMP_SECONDS = 24 * 3600
@@ -114,9 +115,6 @@ def _publish(tmp: Path, final: Path) -> None:
 
 def _write_meta(path: Path, data: dict) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".meta-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, sort_keys=True).encode("utf-8"))
     except OSError:
         pass

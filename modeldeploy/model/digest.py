@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import ModelError
 
 _BUFFER = 1 << 20  # 1 MiB reads: near sha256sum speed without large memory
@@ -247,10 +247,7 @@ class _DigestCache:
         payload = json.dumps({"version": _CACHE_VERSION, "files": dict(items)}, separators=(",", ":"))
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".digests-", dir=self.file.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(payload)
-            os.replace(tmp, self.file)
+            write_atomic(self.file, payload.encode("utf-8"))
             self.dirty = False
             self.seen = _file_key(self.file)
         except OSError:
