@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from modeldeploy import __version__
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from modeldeploy.cli.common import collect
 from modeldeploy.planning.model import Plan
@@ -44,14 +44,14 @@ def make_plans(paths: Sequence[Path], env: str | None, against: str | None, *, a
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
-    return collect(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded))))
+    return collect(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded, strict=False))))
 
 
-def _outcomes(fn, items) -> list["_Outcome"]:
+def _outcomes(fn, items) -> list[_Outcome]:
     return [_capture(fn, item) for item in items]
 
 
-def _outcomes_concurrently(fn, items, parallelism: int) -> list["_Outcome"]:
+def _outcomes_concurrently(fn, items, parallelism: int) -> list[_Outcome]:
     from concurrent.futures import ThreadPoolExecutor
 
     items = list(items)

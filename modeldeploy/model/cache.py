@@ -23,10 +23,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
 from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import SourceError
@@ -113,7 +114,7 @@ def _publish(tmp: Path, final: Path) -> None:
             raise
 
 
-def _write_meta(path: Path, data: dict) -> None:
+def _write_meta(path: Path, data: dict[str, Any]) -> None:
     try:
         write_atomic(path, json.dumps(data, sort_keys=True).encode("utf-8"))
     except OSError:

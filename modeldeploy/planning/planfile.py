@@ -16,9 +16,10 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import PlanError, RenderError, StalePlanError
@@ -65,7 +66,7 @@ class SavedPlan:
 
 def _plan_record(plan: Plan) -> dict[str, Any]:
     record = plan_to_json(plan)  # redacted before/after, model, notes
-    for entry, change in zip(record["changes"], plan.changes):
+    for entry, change in zip(record["changes"], plan.changes, strict=False):
         entry["diff"] = redact_text(change.diff).split("\n") if change.diff else []
         entry["sensitive_paths"] = list(change.sensitive_paths)
     record["fingerprints"] = {str(k): str(v) for k, v in sorted(plan.fingerprints.items())}

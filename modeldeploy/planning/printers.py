@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from modeldeploy.planning.model import Action, Change, Finding, Plan
 from modeldeploy.planning.redact import mask_url_credentials, redact_text, scrub

@@ -8,9 +8,9 @@ renamed over the old one, so a crash never leaves a half-written artifact.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from modeldeploy.atomic import write_atomic
 from modeldeploy.rendering.artifact import Artifact

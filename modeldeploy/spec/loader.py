@@ -9,9 +9,10 @@ rather than silent surprises or hangs.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -425,7 +426,8 @@ def load_all_environments(path: Path | str, *, display: str | None = None) -> li
     data = migrate(loaded)
     out: list[LoadedSpec] = []
     diags: list[Diagnostic] = []
-    envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    listed = data.get("environments")
+    envs: dict[str, Any] = listed if isinstance(listed, dict) else {}
     for env in [None, *sorted(envs)]:
         try:
             out.append(load_loaded(loaded, env))

@@ -9,8 +9,9 @@ reading stops at the first one, is up to the caller (a :class:`Builder` subclass
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NoReturn
+from typing import Any, NoReturn
 
 import yaml
 

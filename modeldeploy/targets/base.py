@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from modeldeploy.errors import PlanError
 from modeldeploy.rendering.artifact import Artifact
@@ -52,8 +53,8 @@ class ModelRef:
 class RenderContext:
     """Everything a target's render() may read. ``spec`` has the environment overlay applied."""
 
-    spec: "DeploySpec"
-    model: "ModelInfo"
+    spec: DeploySpec
+    model: ModelInfo
     ref: ModelRef
     env: str | None = None
     tool_version: str = "0"
@@ -144,19 +145,19 @@ class Target(ABC):
         """The live objects the artifacts describe (cloud targets)."""
         raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
-    def observe(self, ctx: RenderContext, desired: list[Resource], options: "ObserveOptions") -> Observed:
+    def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         """Read-only: what exists now for this deployment."""
         raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress) -> ApplyResult:
         """Make the live state match the plan; wait until ready; leave nothing half-done."""
         raise PlanError(f"target {self.kind!r} cannot be applied live", hint="apply against a folder (--against DIR)")
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress) -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
         raise PlanError(f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)")
 
-    def lease(self, ctx: RenderContext, options: "ObserveOptions") -> "LeaseBackend | None":
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """Where live apply/destroy keep this deployment's lease (see modeldeploy.lease); None: no lease.
         Built-in targets provide ``backend()`` in ``modeldeploy/targets/<kind>/lease.py``; plugins may
         override this."""
@@ -164,7 +165,7 @@ class Target(ABC):
 
         return builtin_backend(self, ctx, options)
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
         """For targets with ``registers_model`` whose registry is separate from the deployment
         (SageMaker model packages): register after a successful apply, idempotent per model digest,
         and return what was registered. Targets that register inside apply() return None."""

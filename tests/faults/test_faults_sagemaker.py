@@ -29,8 +29,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -379,10 +380,10 @@ def test_two_concurrent_applies_one_proceeds_the_other_stops(world: World) -> No
 
 
 def test_an_expired_lease_is_stolen_only_when_asked(world: World) -> None:
+    import time
+
     from modeldeploy.lease import LeaseHeld, LeaseRecord
     from modeldeploy.targets.sagemaker.lease import S3LeaseBackend, lease_key
-
-    import time
 
     world.reset()
     stale = S3LeaseBackend(world.s3, BUCKET, lease_key("modeldeploy", "iris"))

@@ -4,8 +4,9 @@ Rule base class with its declarative metadata."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from modeldeploy.model.signature import (
     AnyType,
@@ -79,7 +80,7 @@ def shape_accepts(declared: Sequence[int], sent: Sequence[int]) -> bool:
     """``_enforce_tensor_spec``: same rank; each fixed declared dim equals the sent one (-1 = any)."""
     if len(declared) != len(sent):
         return False
-    return all(d == -1 or (d == s and s != -1) for d, s in zip(declared, sent))
+    return all(d == -1 or (d == s and s != -1) for d, s in zip(declared, sent, strict=False))
 
 
 # --- the change a rule looks at ------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from modeldeploy.model.compat.base import MODES, Change, Rule, describe, field_name
 from modeldeploy.model.compat.rules import COMPARISON_RULES

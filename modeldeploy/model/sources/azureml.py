@@ -10,9 +10,10 @@ the files. The workspace comes from ``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache

@@ -9,8 +9,9 @@ and an unchanged one never does.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache
@@ -104,7 +105,7 @@ def _list(client: Any, bucket: str, prefix: str, uri: str) -> list[dict[str, Any
     return sorted(out, key=lambda o: o["Key"])
 
 
-def _download(client: Any, bucket: str, key: str, target: Path, add, uri: str) -> None:
+def _download(client: Any, bucket: str, key: str, target: Path, add: Callable[[int], None], uri: str) -> None:
     try:
         client.download_file(bucket, key, str(target), Callback=add)
     except Exception as exc:

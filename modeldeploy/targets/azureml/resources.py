@@ -8,7 +8,8 @@ normalised, and the deployment's model is compared by the digest tag of the vers
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml.client import normalise_traffic

@@ -7,8 +7,8 @@ as it was, so the previous deployment keeps serving.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from modeldeploy.errors import ApplyError
 from modeldeploy.progress import Progress

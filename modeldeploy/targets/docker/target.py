@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError, show_dotted
 from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.rendering.model_files import model_artifacts
 from modeldeploy.rendering.serving import serving_env
-from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.targets.base import ApplyResult, RenderContext, Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,7 +191,7 @@ class DockerTargetImpl(Target):
         _check_dockerfile(dockerfile)
         return artifacts
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress) -> ApplyResult:
         """Build (and with push: true, push) the image with the docker CLI from the rendered context."""
         docker = shutil.which("docker")
         if docker is None:
@@ -223,7 +223,7 @@ class DockerTargetImpl(Target):
         return ApplyResult(changed=(f"image.{image}",), outputs={"image": image})
 
 
-def _run(cmd: list[str], progress: "Progress") -> None:
+def _run(cmd: list[str], progress: Progress) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
     assert proc.stdout is not None

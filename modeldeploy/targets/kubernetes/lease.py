@@ -47,7 +47,7 @@ def _parse(text: Any) -> float:
 
 
 class KubernetesLeaseBackend:
-    def __init__(self, api: "KubeApi", namespace: str, name: str):
+    def __init__(self, api: KubeApi, namespace: str, name: str):
         self.api = api
         self.namespace = namespace
         self.name = lease_name(name)
@@ -126,7 +126,7 @@ class KubernetesLeaseBackend:
             return False
 
 
-def backend(target: "KubernetesTargetImpl", ctx: "RenderContext", options: "ObserveOptions") -> KubernetesLeaseBackend:
+def backend(target: KubernetesTargetImpl, ctx: RenderContext, options: ObserveOptions) -> KubernetesLeaseBackend:
     # The connection observe() made for the plan (same kubeconfig/context as the apply).
     if getattr(target, "_options", None) is None:
         target._options = options

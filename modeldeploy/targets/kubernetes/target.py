@@ -8,8 +8,9 @@ server through the official client, imported lazily (see api.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -71,7 +72,7 @@ class KubernetesTargetImpl(Target):
         # apply()/destroy() receive no ObserveOptions; they use the ones given here or to the last
         # observe() (the CLI always observes before it applies, to refuse stale plans).
         self._options = options
-        self._api: "KubeApi | None" = None
+        self._api: KubeApi | None = None
         # What observe() saw, per deployment (namespace, name) → {address → live object}: one target
         # instance serves every deployment of a run (get_target is cached) and plans observe them
         # concurrently, so rollback must read the objects of the deployment it rolls back and no
@@ -119,7 +120,7 @@ class KubernetesTargetImpl(Target):
     def _opts(self) -> ObserveOptions:
         return self._options or ObserveOptions()
 
-    def _client(self) -> "KubeApi":
+    def _client(self) -> KubeApi:
         if self._api is None:
             from modeldeploy.targets.kubernetes.api import connect
 
@@ -156,7 +157,7 @@ class KubernetesTargetImpl(Target):
         return Observed(resources=found, **_deployed(previous, desired))
 
     @staticmethod
-    def _dry_run(api: "KubeApi", body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    def _dry_run(api: KubeApi, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
         """The merged object from a server-side dry-run apply; (None, False) when the cluster refuses
         (RBAC without patch, admission webhooks without dry-run support): fall back to projection only."""
         from modeldeploy.errors import TargetError
@@ -166,7 +167,7 @@ class KubernetesTargetImpl(Target):
         except TargetError:
             return None, False
 
-    def _members(self, api: "KubeApi", ctx: RenderContext) -> list[dict[str, Any]]:
+    def _members(self, api: KubeApi, ctx: RenderContext) -> list[dict[str, Any]]:
         """Objects labelled as members of this deployment's ApplySet, plus its parent."""
         from modeldeploy.targets.kubernetes.api import MEMBER_KINDS
 
@@ -187,7 +188,7 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- apply
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress) -> ApplyResult:
         from modeldeploy.planning.model import Action
 
         api = self._client()
@@ -218,7 +219,7 @@ class KubernetesTargetImpl(Target):
             outputs[workload.kind] = workload.name
         return ApplyResult(changed=tuple(applied + pruned), outputs=outputs)
 
-    def _wait_rollouts(self, ctx: RenderContext, api: "KubeApi", applied: list[Resource], progress: "Progress") -> None:
+    def _wait_rollouts(self, ctx: RenderContext, api: KubeApi, applied: list[Resource], progress: Progress) -> None:
         opts = self._opts()
         if not opts.extra.get("wait", True):
             return
@@ -233,7 +234,7 @@ class KubernetesTargetImpl(Target):
                 self._fail(ctx, api, res, st.failed, [r.address for r in applied], progress)
             progress.done(f"{res.kind} {ns}/{res.name}: {st.text}")
 
-    def _fail(self, ctx: RenderContext, api: "KubeApi", res: Resource, why: str, applied: list[str], progress: "Progress") -> None:
+    def _fail(self, ctx: RenderContext, api: KubeApi, res: Resource, why: str, applied: list[str], progress: Progress) -> None:
         ns = ctx.target.namespace
         problems = rollout.pod_problems(api, ns, res.name)
         for line in problems:
@@ -248,7 +249,7 @@ class KubernetesTargetImpl(Target):
         detail = f" ({problems[0]})" if problems else ""
         raise ApplyError(f"rollout of {res.kind} {ns}/{res.name} failed: {why}{detail}{note}")
 
-    def _rollback(self, ctx: RenderContext, api: "KubeApi", applied: list[str], progress: "Progress") -> None:
+    def _rollback(self, ctx: RenderContext, api: KubeApi, applied: list[str], progress: Progress) -> None:
         """Re-apply what observe() saw for every object this apply changed; delete the ones it created."""
         previous = self._previous[_key(ctx)]
         for addr in sorted(applied, key=lambda a: (-_rank(a), a)):
@@ -261,7 +262,7 @@ class KubernetesTargetImpl(Target):
                 progress.warn(f"rollback: re-apply the previous {addr}")
                 api.apply(_reapplicable(before))
 
-    def _prune(self, ctx: RenderContext, api: "KubeApi", addresses: list[str], progress: "Progress") -> list[str]:
+    def _prune(self, ctx: RenderContext, api: KubeApi, addresses: list[str], progress: Progress) -> list[str]:
         """Delete objects of this deployment's ApplySet that are no longer rendered, checking the
         membership label on the live object first: nothing outside the set is ever deleted."""
         opts = self._opts()
@@ -285,7 +286,7 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- destroy
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress) -> ApplyResult:
         api = self._client()
         opts = self._opts()
         poll = float(opts.extra.get("poll_seconds", 2.0))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.model import Action
@@ -28,8 +29,8 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import ApplyResult, RenderContext, Resource
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import call, find
-from modeldeploy.targets.sagemaker.reader import Reader
 from modeldeploy.targets.sagemaker.naming import TAG_NAME, tags_dict
+from modeldeploy.targets.sagemaker.reader import Reader
 from modeldeploy.targets.sagemaker.target import (
     K_CONFIG,
     K_ENDPOINT,
@@ -53,7 +54,7 @@ _DELETE_ORDER = (K_SCALING_POLICY, K_SCALING_TARGET, K_ENDPOINT, K_JOB, K_CONFIG
 
 
 class Applier:
-    def __init__(self, impl: "SageMakerTargetImpl", ctx: RenderContext, progress: "Progress"):
+    def __init__(self, impl: SageMakerTargetImpl, ctx: RenderContext, progress: Progress):
         self.impl = impl
         self.ctx = ctx
         self.progress = progress
@@ -62,7 +63,7 @@ class Applier:
 
     # -- apply -----------------------------------------------------------------------------------
 
-    def apply(self, plan: "Plan", artifacts: list[Artifact]) -> ApplyResult:
+    def apply(self, plan: Plan, artifacts: list[Artifact]) -> ApplyResult:
         bodies = bodies_from_artifacts(artifacts)
         actions = {c.address: c.action for c in plan.changes}
         outputs: dict[str, str] = {}

@@ -30,7 +30,7 @@ class ServerlessSettings(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _provisioned(self) -> "ServerlessSettings":
+    def _provisioned(self) -> ServerlessSettings:
         if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
             raise ValueError("provisioned_concurrency exceeds max_concurrency")
         return self
@@ -128,7 +128,7 @@ class SageMakerTarget(StrictModel):
     model_config = StrictModel.model_config | {"populate_by_name": True}
 
     @model_validator(mode="after")
-    def _mode_needs(self) -> "SageMakerTarget":
+    def _mode_needs(self) -> SageMakerTarget:
         if self.mode == "batch" and self.batch is None:
             raise ValueError("mode batch needs a 'batch' section (input_uri, output_uri)")
         if self.mode != "batch" and self.batch is not None:

@@ -98,7 +98,7 @@ def _code(exc: BaseException) -> str:
     return code if code not in ("", "None") else status
 
 
-def backend(target: "SageMakerTargetImpl", ctx: "RenderContext", options: "ObserveOptions") -> S3LeaseBackend:
+def backend(target: SageMakerTargetImpl, ctx: RenderContext, options: ObserveOptions) -> S3LeaseBackend:
     t = ctx.spec.target
     s3 = target.clients.get("s3", t.region)
     return S3LeaseBackend(s3, t.artifact_bucket, lease_key(t.artifact_prefix, ctx.spec.name))

@@ -12,15 +12,22 @@ Models and model.tar.gz objects are kept while a kept config (or model) still us
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.base import LiveResource, ObserveOptions, Observed, RenderContext, Resource
+from modeldeploy.targets.base import LiveResource, Observed, ObserveOptions, RenderContext, Resource
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients
-from modeldeploy.targets.sagemaker.naming import TAG_MODEL_DIGEST, TAG_MODEL_URI, TAG_NAME, TAG_SIGNATURE_DIGEST, tags_dict
+from modeldeploy.targets.sagemaker.naming import (
+    TAG_MODEL_DIGEST,
+    TAG_MODEL_URI,
+    TAG_NAME,
+    TAG_SIGNATURE_DIGEST,
+    tags_dict,
+)
 from modeldeploy.targets.sagemaker.reader import Owned, Reader, content_named, iso_time, region_for, stem
 from modeldeploy.targets.sagemaker.target import (
     K_CONFIG,

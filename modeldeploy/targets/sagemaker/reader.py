@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 import re
 import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from modeldeploy.errors import TargetError
 from modeldeploy.targets.base import ObserveOptions, RenderContext, RunShared
@@ -28,7 +29,7 @@ def stem(base: str) -> str:
     return base[: MAX_NAME - 22].rstrip("-") or "m"
 
 
-def content_named(base: str) -> "re.Pattern[str]":
+def content_named(base: str) -> re.Pattern[str]:
     """The names naming.object_name gives objects of ``base``: ``<stem>-<12 hex>-<8 hex>``. Tighter
     than "contains the stem": deployment ``fraud``'s pattern does not match ``fraud-v2``'s objects."""
     return re.compile(re.escape(stem(base)) + r"-[0-9a-f]{12}-[0-9a-f]{8}")
@@ -261,7 +262,7 @@ class Region:
     a longer or denied listing is abandoned (None) and each deployment reads with its own filter.
     """
 
-    def __init__(self, reader: "Reader", shared: RunShared, budget: int):
+    def __init__(self, reader: Reader, shared: RunShared, budget: int):
         self.r, self.shared, self.budget = reader, shared, budget
         self.region = reader.target.region
 
@@ -313,7 +314,7 @@ def _by_name(listed: list[Owned] | None) -> dict[str, Owned] | None:
     return None if listed is None else {o.name: o for o in listed}
 
 
-def region_for(reader: "Reader", options: ObserveOptions) -> Region | None:
+def region_for(reader: Reader, options: ObserveOptions) -> Region | None:
     """The run's shared Region for this deployment, or None when the run observes only one."""
     if options.expected <= 1:
         return None

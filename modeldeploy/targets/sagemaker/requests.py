@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.errors import RenderError
+from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.targets.base import RenderContext
 from modeldeploy.targets.sagemaker.config import RolloutSettings, SageMakerTarget
 from modeldeploy.targets.sagemaker.naming import (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_json
-from modeldeploy.targets.base import ApplyResult, ObserveOptions, Observed, RenderContext, Resource, Target
+from modeldeploy.targets.base import ApplyResult, Observed, ObserveOptions, RenderContext, Resource, Target
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients
 from modeldeploy.targets.sagemaker.validate import validate_request
@@ -150,17 +150,17 @@ class SageMakerTargetImpl(Target):
         self.timeout_seconds = options.timeout_seconds
         return observe(self.clients, ctx, desired, options)
 
-    def apply(self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress") -> ApplyResult:
+    def apply(self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
         return Applier(self, ctx, progress).apply(plan, artifacts)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress") -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
         return Applier(self, ctx, progress).destroy()
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
         """model.register → a model package (version) in the group model.register.name."""
         from modeldeploy.targets.sagemaker import registry
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import io
 import tarfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -59,10 +60,10 @@ target:
 
 def _patch_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
-    from moto.core.utils import utcnow
 
     def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
         endpoint = self.endpoints.get(endpoint_name)

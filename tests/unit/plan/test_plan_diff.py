@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from plan_samples import PLANTED, files_inputs, live_resources
 
 from modeldeploy.errors import PlanError
 from modeldeploy.planning.diff import (
@@ -20,8 +21,6 @@ from modeldeploy.planning.model import Action
 from modeldeploy.planning.redact import SENSITIVE, SENSITIVE_CHANGED
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.targets.base import LiveResource, Observed, Resource
-
-from plan_samples import PLANTED, files_inputs, live_resources
 
 
 def res(address: str, body: dict, **kw) -> Resource:

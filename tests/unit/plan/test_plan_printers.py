@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from plan_samples import DIGEST_3, DIGEST_4, PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 from modeldeploy.planning.model import Action, Change, Finding, Plan
 from modeldeploy.planning.printers import (
@@ -20,8 +21,6 @@ from modeldeploy.planning.printers import (
     model_line,
     summary_line,
 )
-
-from plan_samples import DIGEST_3, DIGEST_4, PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "plan.schema.json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -53,8 +53,8 @@ class OutputTypeChanged(Rule):
         if type(o) is not type(n):
             return True
         if isinstance(o, TensorSpec):
-            return o.dtype != n.dtype
-        return o.type != n.type
+            return bool(o.dtype != n.dtype)
+        return bool(o.type != n.type)
 
     @classmethod
     def message(cls, change: Change) -> str:

@@ -13,13 +13,20 @@ separately against create_autospec of the SDK operations classes (test_azureml_c
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.azureml.client import DeploymentFailed, DeploymentState, EndpointState, ModelVersion, normalise_traffic
+from modeldeploy.targets.azureml.client import (
+    DeploymentFailed,
+    DeploymentState,
+    EndpointState,
+    ModelVersion,
+    normalise_traffic,
+)
 from modeldeploy.targets.azureml.config import check_azure_name
 from modeldeploy.targets.azureml.naming import TAG_DIGEST
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from modeldeploy.model.kinds import read_for_spec
 from modeldeploy.planning.model import Action, Change, Plan

@@ -6,7 +6,8 @@ real botocore ClientError a denied or failing call raises; no server is needed f
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
