@@ -19,10 +19,12 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
-# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
-# its own because its pins clash with the SDKs') and runs them all.
+# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint, ruff, mypy; checkov in a
+# virtualenv of its own because its pins clash with the SDKs'), lints, type-checks and runs them all.
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check modeldeploy tests bench setup.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 .venv-checkov/bin/checkov:
