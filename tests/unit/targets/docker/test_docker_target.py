@@ -14,7 +14,7 @@ from modeldeploy.errors import RenderError
 from modeldeploy.rendering.serving import quantity_bytes
 
 REPO = Path(__file__).resolve().parents[4]
-WILD = REPO.parent / "shared" / "reference" / "mlmodel-wild"
+WILD = REPO / "tests" / "data" / "reference" / "mlmodel-wild"
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 
 SPEC = """\
@@ -93,8 +93,7 @@ def test_bad_base_image_is_refused(tmp_path: Path) -> None:
         render(tmp_path, EXAMPLE_MODEL, extra=", base_image: 'python:3.11; rm -rf /'")
 
 
-@pytest.mark.skipif(not WILD.is_dir(), reason="../shared/reference/mlmodel-wild is not beside the repository")
-@pytest.mark.parametrize("folder", sorted(p.name for p in WILD.iterdir() if p.is_dir()) if WILD.is_dir() else [])
+@pytest.mark.parametrize("folder", sorted(p.name for p in WILD.iterdir() if p.is_dir()))
 def test_every_wild_model_renders_a_lint_clean_dockerfile(folder: str, tmp_path: Path) -> None:
     files = render(tmp_path, WILD / folder, name="wild")
     assert hadolint(files["Dockerfile"], tmp_path) == ""
