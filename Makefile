@@ -32,8 +32,10 @@ test: $(BIN)/python .venv-checkov/bin/checkov
 schema: $(BIN)/python
 	$(BIN)/modeldeploy schema > schemas/deploy.schema.json
 
+# Rewrites every golden file that differs and then fails (exit 1) if it rewrote anything: review the
+# diff, commit, run again. A test run itself never rewrites a golden.
 goldens: $(BIN)/python
-	$(BIN)/python -m pytest -q -p no:cacheprovider --update-goldens tests/golden
+	$(BIN)/python -m tests.goldens update
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
