@@ -59,7 +59,7 @@ def _confirm(question: str, auto_approve: bool) -> None:
 
 
 def apply(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files (or folders), or one saved plan file."),
+    files: List[Path] = typer.Argument(..., readable=False, help="deploy.yaml files (or folders), or one saved plan file."),
     env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
@@ -136,7 +136,7 @@ def _apply_all(plans, lease) -> dict[str, str]:
 
 
 def destroy(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: List[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),

@@ -16,7 +16,7 @@ OUT/<name>/ and nothing else is touched. Output is byte-identical across runs an
 
 
 def render(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: List[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write OUT/<name>/ into."),
     env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
 ) -> None:
