@@ -286,23 +286,35 @@ def _bearer_token(challenge: str, basic: str | None, timeout: float) -> str:
     return str(token)
 
 
-def ecr_login(registry: str, progress: Progress, *, docker: str | None = None, endpoint_url: str | None = None) -> bool:
-    """For an ECR registry: exchange boto3's ``ecr.get_authorization_token`` for a ``docker login``
-    (password on stdin, never printed). False when the registry is not ECR."""
+def ecr_credentials(registry: str) -> tuple[str, str] | None:
+    """For an ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com[/path]): the user and password from
+    boto3's ``ecr.get_authorization_token`` (the usual AWS credential chain). None when not ECR."""
     host = registry.split("/")[0]
     m = _ECR.match(host)
     if not m:
-        return False
+        return None
     import boto3
 
-    client = boto3.client("ecr", region_name=m.group(2), endpoint_url=endpoint_url)
+    client = boto3.client("ecr", region_name=m.group(2))
     data = client.get_authorization_token(registryIds=[m.group(1)])["authorizationData"]
     if not data:
         raise ApplyError(f"ECR returned no authorization data for {host}")
     user, _, password = base64.b64decode(data[0]["authorizationToken"]).decode().partition(":")
+    if not user or not password:
+        raise ApplyError(f"ECR returned an authorization token for {host} that is not USER:PASSWORD")
+    return user, password
+
+
+def ecr_login(registry: str, progress: Progress, *, docker: str | None = None) -> bool:
+    """For an ECR registry: ``docker login --password-stdin`` with the ECR token (the password goes
+    on stdin, never on the command line or into progress). False when the registry is not ECR."""
+    creds = ecr_credentials(registry)
+    if creds is None:
+        return False
+    host = registry.split("/")[0]
     docker = docker or docker_cli()
     progress.step(f"docker login {host} (ECR token)")
-    run_streamed([docker, "login", "--username", user, "--password-stdin", host], progress, stdin=password)
+    run_streamed([docker, "login", "--username", creds[0], "--password-stdin", host], progress, stdin=creds[1])
     return True
 
 
