@@ -362,7 +362,7 @@ def build_image(dep: Deployment, *, push: bool = False, progress: Progress | Non
     """Build (and with push, push unless the registry already has the tag) the image a deployment
     with ``target.registry`` references. None when the deployment's image is not modeldeploy's to build."""
     from modeldeploy.progress import Progress as _Progress
-    from modeldeploy.targets.docker.build import builds_image, ensure_image
+    from modeldeploy.targets.docker.registry import builds_image, ensure_image
 
     ctx = dep.context()
     if not builds_image(ctx):

@@ -31,7 +31,7 @@ def image(ctx: RenderContext) -> str:
     if ctx.target.image:
         return ctx.target.image
     if ctx.target.registry:
-        from modeldeploy.targets.docker.build import image_reference
+        from modeldeploy.targets.docker.registry import image_reference
 
         return image_reference(ctx)
     if ctx.spec.model.type == "custom":

@@ -71,7 +71,7 @@ class KubernetesTargetImpl(Target):
             artifacts.append(Artifact(f"{DIR}/{m.file}", YAML, dump_yaml(m.obj)))
         artifacts.append(Artifact(f"{DIR}/kustomization.yaml", YAML, dump_yaml(manifests.kustomization(objects))))
         if ctx.target.registry:
-            from modeldeploy.targets.docker.build import context_artifacts
+            from modeldeploy.targets.docker.registry import context_artifacts
 
             artifacts += context_artifacts(ctx)
         return sorted(artifacts, key=lambda a: a.path)
@@ -185,7 +185,7 @@ class KubernetesTargetImpl(Target):
         opts = options or plan.options or ObserveOptions()
         if ctx.target.registry:
             # The image first: nothing applied may reference an image the registry does not have.
-            from modeldeploy.targets.docker.build import ensure_image
+            from modeldeploy.targets.docker.registry import ensure_image
 
             ensure_image(ctx, artifacts, progress, push=True)
         api = self._client(opts)

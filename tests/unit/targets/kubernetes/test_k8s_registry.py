@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from modeldeploy.errors import SpecError
-from modeldeploy.targets.docker.build import build_command, context_digest, split_context, split_reference
+from modeldeploy.targets.docker.build import build_command, context_digest, split_reference
+from modeldeploy.targets.docker.registry import split_context
 from tests.unit.targets.kubernetes.k8s_case import context, render_ctx, write_spec
 
 REG = {"target": {"registry": "127.0.0.1:5000/ml"}}
