@@ -353,3 +353,18 @@ def enforce_policy(plans: Sequence[Plan]) -> None:
             f"(first: {first.rule} {first.field}: {first.message})",
             hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
         )
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def build_image(dep: Deployment, *, push: bool = False, progress: Progress | None = None) -> tuple[str, str] | None:
+    """Build (and with push, push unless the registry already has the tag) the image a deployment
+    with ``target.registry`` references. None when the deployment's image is not modeldeploy's to build."""
+    from modeldeploy.progress import Progress as _Progress
+    from modeldeploy.targets.docker.registry import builds_image, ensure_image
+
+    ctx = dep.context()
+    if not builds_image(ctx):
+        return None
+    return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)
