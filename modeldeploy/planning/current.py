@@ -11,11 +11,14 @@ above this one): it takes them as callbacks.
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -136,7 +139,7 @@ def read_git(
     if top.returncode != 0:
         raise PlanError(f"{display} is not inside a git repository; --against git:REF needs one")
     root = Path(top.stdout.decode().strip()).resolve()
-    git_rev(ref, root)
+    commit = git_rev(ref, root)
     fingerprints = {"git:" + ref: git_rev(ref, repo_root or spec_path.parent)}
     rel = spec_path.relative_to(root).as_posix()
     shown = _git(["show", f"{ref}:{rel}"], root)
@@ -145,17 +148,20 @@ def read_git(
             against="git:" + ref, files={}, fingerprints=fingerprints,
             notes=(f"{display} does not exist at {ref}: everything is new",),
         )
-    with tempfile.TemporaryDirectory(prefix="modeldeploy-git-") as tmp:
-        tmpdir = Path(tmp)
+    # Every spec planned against the same commit in this process shares one extracted tree: a monorepo
+    # of many services extracts (and digests) a model they share once, not once per deploy.yaml.
+    # (Held while rendering too: a later extraction into the shared tree never races a reader.)
+    with _TREES_LOCK:
+        tmpdir, done = _tree_for(root, commit)
         # Recreate the deploy.yaml's folder as of ref, so files beside it resolve there.
         folder = spec_path.parent.relative_to(root).as_posix()
-        _extract(root, ref, folder, tmpdir)
+        _extract_once(root, ref, folder, tmpdir, done)
         old_spec_path = tmpdir / rel
         try:
             old_loaded = parse(shown.stdout.decode("utf-8"), f"{display}@{ref}", old_spec_path, env)
         except SpecError as exc:
             raise PlanError(f"{display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
-        _extract_model_folder(old_loaded, root, ref, folder, tmpdir, f"{display}@{ref}")
+        _extract_model_folder(old_loaded, root, ref, folder, tmpdir, f"{display}@{ref}", done)
         old_sig, lock_model, artifacts = build(old_loaded)
     # Model copies by digest: the old render's files were in a folder that is gone now.
     files = {a.path: a.content if a.file is None else Blob(a.digest.split(":", 1)[1], a.size) for a in artifacts}
@@ -169,7 +175,9 @@ def read_git(
     )
 
 
-def _extract_model_folder(loaded: Any, root: Path, ref: str, spec_folder: str, tmpdir: Path, display: str) -> None:
+def _extract_model_folder(
+    loaded: Any, root: Path, ref: str, spec_folder: str, tmpdir: Path, display: str, done: set[str]
+) -> None:
     """Extract a local model folder outside the spec's own folder (``../model``) as of ``ref``."""
     from modeldeploy.model.sources.uri import LocalUri, parse
 
@@ -190,10 +198,7 @@ def _extract_model_folder(loaded: Any, root: Path, ref: str, spec_folder: str, t
         elif part not in (".", ""):
             parts.append(part)
     model_rel = "/".join(parts) or "."
-    inside_spec = spec_folder == "." or model_rel == spec_folder or model_rel.startswith(spec_folder + "/")
-    if inside_spec and (tmpdir / model_rel).is_dir():
-        return
-    if model_rel == ".":
+    if model_rel == "." or _covered(model_rel, done):
         return
     listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
     if listed.returncode != 0 or not listed.stdout.strip():
@@ -203,7 +208,33 @@ def _extract_model_folder(loaded: Any, root: Path, ref: str, spec_folder: str, t
             f"(looked for {model_rel}/ in the repository)",
             hint=f"commit the model folder, or plan against a ref that has it (git log -- {model_rel})",
         )
-    _extract(root, ref, model_rel, tmpdir)
+    _extract_once(root, ref, model_rel, tmpdir, done)
+
+
+# (repository root, commit) -> (extracted tree, folders extracted into it); removed at exit.
+_TREES: dict[tuple[str, str], tuple[Path, set[str]]] = {}
+_TREES_LOCK = threading.RLock()
+
+
+def _tree_for(root: Path, commit: str) -> tuple[Path, set[str]]:
+    key = (str(root), commit)
+    if key not in _TREES:
+        tmp = tempfile.mkdtemp(prefix="modeldeploy-git-")
+        atexit.register(shutil.rmtree, tmp, True)
+        _TREES[key] = (Path(tmp), set())
+    return _TREES[key]
+
+
+def _covered(folder: str, done: set[str]) -> bool:
+    parts = folder.split("/")
+    return "." in done or any("/".join(parts[:i]) in done for i in range(1, len(parts) + 1))
+
+
+def _extract_once(root: Path, ref: str, folder: str, into: Path, done: set[str]) -> None:
+    if _covered(folder, done):
+        return
+    _extract(root, ref, folder, into)
+    done.add(folder)
 
 
 def _where(loaded: Any, path: tuple[str, ...]) -> tuple[int, int]:
