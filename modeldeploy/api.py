@@ -161,6 +161,7 @@ def plan(
     """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
     from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 
+    explicit = against is not None
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
@@ -201,6 +202,9 @@ def plan(
         folder = Path(against[4:] if against.startswith("dir:") else against)
         from modeldeploy.rendering.write import read_tree
 
+        if explicit and not folder.is_dir():
+            raise _missing_folder(folder)
+
         current = read_tree(folder / dep.name)
         changes = diff_files(artifacts, current, dep.name)
         lock = _read_lock(current.get(LOCK_FILE))
@@ -215,6 +219,14 @@ def plan(
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    no_baseline = ""
+    if not has_previous and dep.spec.signature.compatibility != "none":
+        where = "live" if against == "live" else against
+        no_baseline = (
+            f"nothing deployed at {where}: the signature was NOT checked for {dep.spec.signature.compatibility} "
+            "compatibility (no deployed version to compare with; right for a first deployment, wrong if "
+            "--against points at the wrong place)"
+        )
     model_info: dict[str, Any] = {
         "uri": dep.ref.uri,
         "pinned": dep.ref.pinned_uri,
@@ -236,10 +248,28 @@ def plan(
         model=model_info,
         fingerprints=fingerprints,
         notes=tuple(notes),
+        no_baseline=no_baseline,
         options=options,
         observed=observed,
     )
     return p, result
+
+
+def _missing_folder(folder: Path) -> PlanError:
+    """--against DIR that does not exist: a typo must not plan against nothing (everything new, no
+    signature check, a green pull request). An existing empty folder means "nothing deployed"."""
+    import difflib
+
+    parent = folder.parent
+    try:
+        siblings = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+    except OSError:
+        siblings = []
+    close = difflib.get_close_matches(folder.name, siblings, n=1, cutoff=0.6)
+    hint = f"did you mean {(parent / close[0]).as_posix()}?" if close else (
+        f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+    )
+    return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
