@@ -17,7 +17,8 @@ map key, a number matches that list index, and ``\\.`` is a literal dot inside a
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 # The one name rule, shared with validate (spec.credentials refuses a plain env value under such a name).
 from modeldeploy.spec.credentials import is_sensitive_key
@@ -95,11 +96,11 @@ def _is_env_entry(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item
 
 
-def _is_string_map(node: dict) -> bool:
+def _is_string_map(node: dict[str, Any]) -> bool:
     return bool(node) and all(isinstance(v, (str, int, float, bool)) or v is None for v in node.values())
 
 
-def _is_secret_reference(node: dict, key: str) -> bool:
+def _is_secret_reference(node: dict[str, Any], key: str) -> bool:
     """``{"secret": "db", "key": "password"}`` is the spec's SecretRef shape: a reference."""
     return key == "secret" and set(node) <= {"secret", "key"}
 
@@ -119,7 +120,7 @@ def redact_env_like(body: Any) -> Any:
     return body
 
 
-def _redact_env_entry(item: dict) -> dict:
+def _redact_env_entry(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: redact_env_like(v) for k, v in item.items()}
     if is_sensitive_key(item["name"]) and out.get("value") is not None:
         out["value"] = SENSITIVE

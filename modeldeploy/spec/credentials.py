@@ -229,7 +229,7 @@ def is_sensitive_key(key: str) -> bool:
         return True
     if not _TOKEN_COUNT_WORDS.intersection(words) and any(w == "token" or (w.endswith("token") and len(w) > 5) for w in words):
         return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def _harmless_under_secret_name(value: str) -> bool:
