@@ -89,6 +89,22 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 
+def shown_uri(ref: ModelRef) -> str:
+    """The model URI as artifacts and plans show it: as written, except a local folder written with
+    ``../`` or as an absolute path, which would carry the rendering machine's layout — then the
+    pinned form (relative to the repository root, or the digest)."""
+    from modeldeploy.model.sources.local import escapes
+    from modeldeploy.model.sources.uri import LocalUri, parse
+
+    try:
+        parsed = parse(ref.uri)
+    except ModelDeployError:
+        return ref.uri
+    if isinstance(parsed, LocalUri) and escapes(parsed.path):
+        return ref.pinned_uri
+    return ref.uri
+
+
 def lock_data(dep: Deployment) -> dict[str, Any]:
     """What every render records about the model it was made from (the GitOps lock file)."""
     sig = dep.model.signature
@@ -98,7 +114,7 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
         "environment": dep.loaded.env,
         "target": dep.spec.target.kind,
         "model": {
-            "uri": dep.ref.uri,
+            "uri": shown_uri(dep.ref),
             "pinned_uri": dep.ref.pinned_uri,
             "digest": dep.ref.digest,
             "version": dep.ref.version,
@@ -229,7 +245,7 @@ def plan(
             "--against points at the wrong place)"
         )
     model_info: dict[str, Any] = {
-        "uri": dep.ref.uri,
+        "uri": shown_uri(dep.ref),
         "pinned": dep.ref.pinned_uri,
         "digest": dep.ref.digest,
         "version": dep.ref.version,
@@ -361,6 +377,9 @@ def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tup
 
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmpdir, filter="data")
+        # The copy stands for the repository's root: a model folder outside deploy.yaml's folder is
+        # pinned relative to it (model.sources.local.repo_root), as it is in the working tree.
+        (tmpdir / ".git").write_text("")
         old_spec_path = tmpdir / rel
         try:
             loaded_file = parse_text(shown.stdout.decode("utf-8"), f"{dep.loaded.display}@{ref}", old_spec_path)
