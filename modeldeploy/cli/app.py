@@ -7,6 +7,7 @@ Heavy modules (targets, SDKs, the model reader) are imported inside the commands
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -49,9 +50,20 @@ class UsageExitGroup(TyperGroup):
     usage block; here every usage error of every command and subcommand prints one line
     (``error: <what> (see 'modeldeploy plan --help') [MD001]``) and exits 1."""
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
+            rv = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                windows_expand_args=windows_expand_args, **extra,
+            )
         except _cx.NoArgsIsHelpError as exc:  # `modeldeploy` or `modeldeploy signature` alone
             print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
             return _finish(EXIT_USAGE, standalone_mode)
@@ -63,7 +75,7 @@ class UsageExitGroup(TyperGroup):
         except _cx.ClickException as exc:
             print(f"error: {' '.join(exc.format_message().split())} [MD001]", file=sys.stderr)
             return _finish(EXIT_USAGE, standalone_mode)
-        except _cx.Abort:
+        except typer.Abort:
             print("error: aborted", file=sys.stderr)
             return _finish(EXIT_USAGE, standalone_mode)
         # Not standalone, click returns the code of a typer.Exit, or the command's own return (None).
