@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PolicyViolation
+from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -87,6 +87,22 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 
+def shown_uri(ref: ModelRef) -> str:
+    """The model URI as artifacts and plans show it: as written, except a local folder written with
+    ``../`` or as an absolute path, which would carry the rendering machine's layout — then the
+    pinned form (relative to the repository root, or the digest)."""
+    from modeldeploy.model.sources.local import escapes
+    from modeldeploy.model.sources.uri import LocalUri, parse
+
+    try:
+        parsed = parse(ref.uri)
+    except ModelDeployError:
+        return ref.uri
+    if isinstance(parsed, LocalUri) and escapes(parsed.path):
+        return ref.pinned_uri
+    return ref.uri
+
+
 def lock_data(dep: Deployment) -> dict[str, Any]:
     """What every render records about the model it was made from (the GitOps lock file)."""
     sig = dep.model.signature
@@ -96,7 +112,7 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
         "environment": dep.loaded.env,
         "target": dep.spec.target.kind,
         "model": {
-            "uri": dep.ref.uri,
+            "uri": shown_uri(dep.ref),
             "pinned_uri": dep.ref.pinned_uri,
             "digest": dep.ref.digest,
             "version": dep.ref.version,
@@ -160,6 +176,7 @@ def plan(
     """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
     from modeldeploy.planning import current as readers
 
+    explicit = against is not None
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
@@ -176,7 +193,10 @@ def plan(
             parse=_parse_old, build=_build_old,
         )
     else:
-        current = readers.read_folder(Path(against[4:] if against.startswith("dir:") else against), dep.name)
+        folder = Path(against[4:] if against.startswith("dir:") else against)
+        if explicit and not folder.is_dir():
+            raise _missing_folder(folder)
+        current = readers.read_folder(folder, dep.name)
     against = current.against
     changes = readers.changes(current, dep.name, artifacts, desired)
     notes.extend(current.notes)
@@ -190,8 +210,16 @@ def plan(
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    no_baseline = ""
+    if not has_previous and dep.spec.signature.compatibility != "none":
+        where = "live" if against == "live" else against
+        no_baseline = (
+            f"nothing deployed at {where}: the signature was NOT checked for {dep.spec.signature.compatibility} "
+            "compatibility (no deployed version to compare with; right for a first deployment, wrong if "
+            "--against points at the wrong place)"
+        )
     model_info: dict[str, Any] = {
-        "uri": dep.ref.uri,
+        "uri": shown_uri(dep.ref),
         "pinned": dep.ref.pinned_uri,
         "digest": dep.ref.digest,
         "version": dep.ref.version,
@@ -211,10 +239,28 @@ def plan(
         model=model_info,
         fingerprints=fingerprints,
         notes=tuple(notes),
+        no_baseline=no_baseline,
         options=options,
         observed=observed,
     )
     return p, result
+
+
+def _missing_folder(folder: Path) -> PlanError:
+    """--against DIR that does not exist: a typo must not plan against nothing (everything new, no
+    signature check, a green pull request). An existing empty folder means "nothing deployed"."""
+    import difflib
+
+    parent = folder.parent
+    try:
+        siblings = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+    except OSError:
+        siblings = []
+    close = difflib.get_close_matches(folder.name, siblings, n=1, cutoff=0.6)
+    hint = f"did you mean {(parent / close[0]).as_posix()}?" if close else (
+        f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+    )
+    return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:

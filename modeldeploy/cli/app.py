@@ -6,7 +6,17 @@ Heavy modules (targets, SDKs, the model reader) are imported inside the commands
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+try:  # typer vendors click from 0.2x on; older ones use click itself
+    from typer._click import exceptions as _cx
+except ImportError:  # pragma: no cover
+    from click import exceptions as _cx  # type: ignore[no-redef]
 
 from modeldeploy import __version__
 from modeldeploy.cli import apply as apply_cmd
@@ -33,7 +43,57 @@ EPILOG = """Examples:
 
 Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 policy violation (signature policy, evaluation gate)."""
 
+class UsageExitGroup(TyperGroup):
+    """The one place usage errors get their exit code: 1, as Terraform's, because 2 means "changes
+    present" (plan --detailed-exitcode) and a CI step must never read a typo as success.
+
+    click exits 2 on a usage error (an unknown option, a missing argument, a bad value) and prints a
+    usage block; here every usage error of every command and subcommand prints one line
+    (``error: <what> (see 'modeldeploy plan --help') [MD001]``) and exits 1."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                windows_expand_args=windows_expand_args, **extra,
+            )
+        except _cx.NoArgsIsHelpError as exc:  # `modeldeploy` or `modeldeploy signature` alone
+            print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
+            return _finish(EXIT_USAGE, standalone_mode)
+        except _cx.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "modeldeploy"
+            message = " ".join(exc.format_message().split())  # one line, whatever click wrote
+            print(f"error: {message} (see '{where} --help') [MD001]", file=sys.stderr)
+            return _finish(EXIT_USAGE, standalone_mode)
+        except _cx.ClickException as exc:
+            print(f"error: {' '.join(exc.format_message().split())} [MD001]", file=sys.stderr)
+            return _finish(EXIT_USAGE, standalone_mode)
+        except typer.Abort:
+            print("error: aborted", file=sys.stderr)
+            return _finish(EXIT_USAGE, standalone_mode)
+        # Not standalone, click returns the code of a typer.Exit, or the command's own return (None).
+        return _finish(rv if isinstance(rv, int) else 0, standalone_mode)
+
+
+EXIT_USAGE = 1
+
+
+def _finish(code: int, standalone_mode: bool) -> int:
+    if standalone_mode:
+        sys.exit(code)
+    return code
+
+
 app = typer.Typer(
+    cls=UsageExitGroup,
     name="modeldeploy",
     help="Turn one reviewed deploy.yaml into a running MLflow model endpoint (Docker, Kubernetes/KServe, SageMaker, Azure ML).",
     epilog=EPILOG,

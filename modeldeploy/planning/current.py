@@ -221,6 +221,9 @@ def _tree_for(root: Path, commit: str) -> tuple[Path, set[str]]:
     if key not in _TREES:
         tmp = tempfile.mkdtemp(prefix="modeldeploy-git-")
         atexit.register(shutil.rmtree, tmp, True)
+        # The copy stands for the repository's root: a model folder outside deploy.yaml's folder is
+        # pinned relative to it (model.sources.local.repo_root), as it is in the working tree.
+        (Path(tmp) / ".git").write_text("")
         _TREES[key] = (Path(tmp), set())
     return _TREES[key]
 

@@ -72,6 +72,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
     allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
+    # Why the signature compatibility check had nothing to compare with (nothing deployed at the
+    # folder, the git ref or live), in words; "" when it compared with a deployed version (or the
+    # policy's compatibility is "none"). Every plan format prints it at the top.
+    no_baseline: str = ""
     # What the plan was computed with, handed to the target's apply (never saved, never compared):
     # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
     # instance between observe() and apply(); what apply needs arrives through these.

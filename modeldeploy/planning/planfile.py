@@ -155,6 +155,7 @@ def _plan(data: Mapping[str, Any]) -> Plan:
         notes=tuple(str(n) for n in data.get("notes") or ()),
         source=str(data.get("source") or ""),
         allow_breaking=bool(data.get("allow_breaking", False)),
+        no_baseline=str(data.get("no_baseline") or ""),
     )
 
 

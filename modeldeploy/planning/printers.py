@@ -186,6 +186,8 @@ def _text_finding(finding: Finding, paint: _Paint) -> str:
 
 def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
     out = [paint(_BOLD, _plan_title(plan))]
+    if plan.no_baseline:
+        out.append(paint(_YELLOW, f"  ! signature policy: {plan.no_baseline}"))
     if plan.source:
         out.append(f"  from: {plan.source}")
     if line := model_line(plan.model):
@@ -347,6 +349,12 @@ def format_markdown(plans: Sequence[Plan]) -> str:
     characters, well inside GitHub's 65,536 limit.
     """
     top = ["### modeldeploy plan", "", f"**{summary_line(plans)}**", ""]
+    unchecked = [p for p in plans if p.no_baseline]
+    for p in unchecked:
+        env = f" (env {_md_code(p.env)})" if p.env else ""
+        top.append(f"> ⚠️ **{_md_cell(p.name)}**{env} signature policy: {_md_cell(p.no_baseline)}")
+    if unchecked:
+        top.append("")
     top += _md_findings(plans)
     sections: list[tuple[list[str], list[_MdBlock], list[str]]] = []
     for plan in plans:
@@ -396,6 +404,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "allow_breaking": plan.allow_breaking,
         "policy": [f.to_json() for f in plan.policy],
         "notes": [mask_url_credentials(n) for n in plan.notes],
+        "no_baseline": plan.no_baseline or None,
         "changes": [_safe_change(c).to_json() for c in plan.changes],
         "summary": summary([plan]),
     }

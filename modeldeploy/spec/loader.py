@@ -394,7 +394,12 @@ def validate_data(
     # Plain env values that look like credentials (MD120) would be baked into every artifact and plan.
     leaks = check_env(spec.serving, positions, display)
     if leaks:
-        raise SpecError("credential in serving.env", diagnostics=leaks)
+        raise SpecError(
+            "credential in serving.env",
+            diagnostics=leaks,
+            hint="move it to serving.secrets (a reference the platform resolves at run time), or, if it is "
+            "not a secret, name it in serving.allow_plain with the reason; see docs/secrets.md",
+        )
     return spec
 
 

@@ -230,6 +230,7 @@ def test_folder_apply_releases_the_lease_when_it_fails(deployment: Any, tmp_path
     from modeldeploy.progress import Progress
 
     out = tmp_path / "rendered"
+    out.mkdir()  # --against DIR must exist (empty: nothing deployed)
     plan, result = _plan(deployment, out)
     seen: list[bool] = []
 
