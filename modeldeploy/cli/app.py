@@ -11,6 +11,7 @@ import typer
 from modeldeploy import __version__
 from modeldeploy.cli import apply as apply_cmd
 from modeldeploy.cli import evaluate as evaluate_cmd
+from modeldeploy.cli.helpfmt import Command, Group
 from modeldeploy.cli import init as init_cmd
 from modeldeploy.cli import inspect as inspect_cmd
 from modeldeploy.cli import plan as plan_cmd
@@ -32,10 +33,26 @@ EPILOG = """Examples:
 
 Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 policy violation (signature policy, evaluation gate)."""
 
+SCHEMA_EPILOG = """Editors that read '# yaml-language-server: $schema=' (VS Code with the YAML extension)
+complete and check deploy.yaml with it; modeldeploy init writes that line.
+
+  modeldeploy schema > schemas/deploy.schema.json"""
+
+# Examples for the signature subcommands that have none of their own.
+_SIGNATURE_EPILOGS = {
+    "show": """  modeldeploy signature show ./model
+
+  modeldeploy signature show models:/iris@champion --format json""",
+    "rules": """  modeldeploy signature rules
+
+  modeldeploy signature rules --format markdown > docs/signature-rules.md""",
+}
+
 app = typer.Typer(
     name="modeldeploy",
     help="Turn one reviewed deploy.yaml into a running MLflow model endpoint (Docker, Kubernetes/KServe, SageMaker, Azure ML).",
     epilog=EPILOG,
+    cls=Group,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -56,20 +73,24 @@ def _root(
     """modeldeploy: validate, render, plan and apply model deployments."""
 
 
-app.command("validate", epilog=validate_cmd.EPILOG)(validate_cmd.validate)
-app.command("render", epilog=render_cmd.EPILOG)(render_cmd.render)
-app.command("inspect", epilog=inspect_cmd.EPILOG)(inspect_cmd.inspect)
-app.command("schema")(schema_cmd.schema)
-app.command("init", epilog=init_cmd.EPILOG)(init_cmd.init)
-app.command("plan", epilog=plan_cmd.EPILOG)(plan_cmd.plan)
-app.command("apply", epilog=apply_cmd.EPILOG)(apply_cmd.apply)
-app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG)(apply_cmd.destroy)
-app.command("evaluate", epilog=evaluate_cmd.EPILOG)(evaluate_cmd.evaluate)
-
+app.command("validate", epilog=validate_cmd.EPILOG, cls=Command)(validate_cmd.validate)
+app.command("render", epilog=render_cmd.EPILOG, cls=Command)(render_cmd.render)
+app.command("inspect", epilog=inspect_cmd.EPILOG, cls=Command)(inspect_cmd.inspect)
+app.command("schema", epilog=SCHEMA_EPILOG, cls=Command)(schema_cmd.schema)
+app.command("init", epilog=init_cmd.EPILOG, cls=Command)(init_cmd.init)
+app.command("plan", epilog=plan_cmd.EPILOG, cls=Command)(plan_cmd.plan)
+app.command("apply", epilog=apply_cmd.EPILOG, cls=Command)(apply_cmd.apply)
+app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG, cls=Command)(apply_cmd.destroy)
+app.command("evaluate", epilog=evaluate_cmd.EPILOG, cls=Command)(evaluate_cmd.evaluate)
 
 def _signature_app() -> None:
     from modeldeploy.cli import signature
 
+    signature.app.info.cls = Group
+    for info in signature.app.registered_commands:
+        info.cls = Command
+        if not info.epilog and info.name in _SIGNATURE_EPILOGS:
+            info.epilog = _SIGNATURE_EPILOGS[info.name]
     app.add_typer(signature.app, name="signature", help="Compare model signatures (compatibility check).")
 
 

@@ -333,7 +333,7 @@ def _shipped_summary(artifact: Artifact | None, old: "bytes | Blob | None") -> s
     byte-for-byte one modeldeploy ships; None for anything the user's deploy.yaml or model shaped."""
     if artifact is None or artifact.source is not None or artifact.digest not in _shipped_digests():
         return None
-    from modeldeploy import __version__
+    from modeldeploy._version import __version__
 
     what = f"shipped by modeldeploy v{__version__}, {artifact.digest[:19]}… ({artifact.size:,} bytes)"
     if old is None:
