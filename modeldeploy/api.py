@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
+from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError, SpecError
 from modeldeploy.model.findings import Finding
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.progress import Progress
@@ -71,19 +71,32 @@ def load(
     return resolve(loaded, environ=environ, progress=progress)
 
 
+def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
+    """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
+    unless it already points somewhere."""
+    if exc.diagnostics:
+        return exc
+    line, col = loaded.positions.at(path)
+    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
+    return located
+
+
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
     spec = loaded.spec
-    ref = resolve_source(
-        spec.model.source,
-        base_dir=loaded.base_dir,
-        tracking_uri=spec.model.tracking_uri,
-        progress=progress,
-        environ=environ,
-    )
+    try:
+        ref = resolve_source(
+            spec.model.source,
+            base_dir=loaded.base_dir,
+            tracking_uri=spec.model.tracking_uri,
+            progress=progress,
+            environ=environ,
+        )
+    except SourceError as exc:
+        raise _located(exc, loaded, ("model", "source")) from None
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
@@ -336,7 +349,22 @@ def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tup
             old_loaded = load_loaded(loaded_file, dep.loaded.env, plugins=plugin_config)
         except SpecError as exc:
             raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
-        old_dep = resolve(old_loaded)
+        try:
+            old_dep = resolve(old_loaded)
+        except SourceError as exc:
+            from modeldeploy.model.sources.uri import LocalUri, parse
+
+            source = old_loaded.spec.model.source
+            if not isinstance(parse(source), LocalUri) or Path(source).is_absolute():
+                raise
+            # The folder is missing from the commit, not from disk: say so, without the scratch path.
+            message = f"model folder {source!r} is not in git at {ref} (not committed, or ignored by .gitignore)"
+            line, col = old_loaded.positions.at(("model", "source"))
+            raise SourceError(
+                message,
+                diagnostics=[Diagnostic(dep.loaded.display, line, col, message, SourceError.code)],
+                hint="plan against a folder of rendered files (--against DIR) or live state instead, or commit the model folder",
+            ) from None
         # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
         return old_dep, render(old_dep)
 
