@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
@@ -26,19 +27,19 @@ _METAVARS = {
 _CHOICE_HELP = re.compile(r"^\s*([\w-]+(?: \| [\w-]+)+)")
 
 
-def choices(param: Any) -> List[str]:
+def choices(param: Any) -> list[str]:
     m = _CHOICE_HELP.match(getattr(param, "help", None) or "")
     return m.group(1).split(" | ") if m else []
 
 
-def _complete_words(words: List[str]) -> Callable[[Any, Any, str], List[str]]:
-    def complete(ctx: Any, param: Any, incomplete: str) -> List[str]:
+def _complete_words(words: list[str]) -> Callable[[Any, Any, str], list[str]]:
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[str]:
         return [v for v in words if v.startswith(incomplete)]
 
     return complete
 
 
-def environment_names(files: Any) -> List[str]:
+def environment_names(files: Any) -> list[str]:
     """The environments defined in these deploy.yaml files (or folders' deploy.yaml), for completion.
     Unreadable or invalid files simply offer nothing: completion must never print an error."""
     import yaml
@@ -58,7 +59,7 @@ def environment_names(files: Any) -> List[str]:
     return sorted(names)
 
 
-def _complete_env(ctx: Any, param: Any, incomplete: str) -> List[str]:
+def _complete_env(ctx: Any, param: Any, incomplete: str) -> list[str]:
     files = ctx.params.get("files") or ([ctx.params["file"]] if ctx.params.get("file") else [])
     if not files:
         files = [a for a in ctx.args if a.endswith((".yaml", ".yml"))] or ["deploy.yaml"]
@@ -69,7 +70,7 @@ def _is_option(p: Any) -> bool:
     return getattr(p, "param_type_name", "") == "option"
 
 
-def _tidy(params: List[Any]) -> None:
+def _tidy(params: list[Any]) -> None:
     """Readable placeholders and completions on typer's parameters (typer carries its own copy of
     click, so these are recognised by duck type, not by isinstance)."""
     for p in params:
@@ -99,9 +100,9 @@ EXAMPLE_WIDTH = 74
 _EXAMPLE = re.compile(r"^\s*(\$ )?([A-Z_][A-Z0-9_]*=\S* )*modeldeploy ")
 
 
-def _units(words: List[str]) -> List[str]:
+def _units(words: list[str]) -> list[str]:
     """Words grouped so a flag stays with its value (``--env prod``) and a redirection with its file."""
-    units: List[str] = []
+    units: list[str] = []
     for word in words:
         if units and not word.startswith(("-", ">", "|")) and units[-1].split(" ")[-1].startswith(("-", ">", "|")) and " " not in units[-1]:
             units[-1] += " " + word
@@ -110,12 +111,12 @@ def _units(words: List[str]) -> List[str]:
     return units
 
 
-def _break_example(line: str) -> List[str]:
+def _break_example(line: str) -> list[str]:
     if len(line) <= EXAMPLE_WIDTH:
         return [line]
     indent = line[: len(line) - len(line.lstrip())]
     units = _units(line.split())
-    lines: List[str] = []
+    lines: list[str] = []
     current = indent + units[0]
     for unit in units[1:]:
         if len(current) + 1 + len(unit) > EXAMPLE_WIDTH - 2:
