@@ -11,13 +11,13 @@ import typer
 from modeldeploy import __version__
 from modeldeploy.cli import apply as apply_cmd
 from modeldeploy.cli import evaluate as evaluate_cmd
-from modeldeploy.cli.helpfmt import Command, Group
 from modeldeploy.cli import init as init_cmd
 from modeldeploy.cli import inspect as inspect_cmd
 from modeldeploy.cli import plan as plan_cmd
 from modeldeploy.cli import render as render_cmd
 from modeldeploy.cli import schema as schema_cmd
 from modeldeploy.cli import validate as validate_cmd
+from modeldeploy.cli.helpfmt import Command, Group
 
 EPILOG = """Examples:
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import typer
 
@@ -45,8 +46,8 @@ def default_name(raw: Mapping[str, Any], model_dir: Path) -> str:
 def init(
     model_dir: Path = typer.Argument(..., help="A local MLflow model folder (holds MLmodel)."),
     target: str = typer.Option("docker", "--target", "-t", help="docker | kubernetes | sagemaker | azureml"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write ('-' for stdout). Default: stdout when it is redirected, else deploy.yaml."),
-    name: Optional[str] = typer.Option(None, "--name", help="Deployment name (default: the model's logged name, else its folder's name)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write ('-' for stdout). Default: stdout when it is redirected, else deploy.yaml."),
+    name: str | None = typer.Option(None, "--name", help="Deployment name (default: the model's logged name, else its folder's name)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Scaffold a deploy.yaml for a model folder."""
