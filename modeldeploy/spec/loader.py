@@ -116,7 +116,7 @@ def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
         if exc.kind == "depth":
             raise _too_deep(display) from None
         line, col = exc.where
-        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")]) from None
+        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")], hint=exc.hint) from None
     if not docs:
         raise SpecError("empty file", diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")])
     if len(docs) > 1:
