@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation
+from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -70,19 +70,32 @@ def load(
     return resolve(loaded, environ=environ, progress=progress)
 
 
+def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
+    """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
+    unless it already points somewhere."""
+    if exc.diagnostics:
+        return exc
+    line, col = loaded.positions.at(path)
+    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
+    return located
+
+
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
     spec = loaded.spec
-    ref = resolve_source(
-        spec.model.source,
-        base_dir=loaded.base_dir,
-        tracking_uri=spec.model.tracking_uri,
-        progress=progress,
-        environ=environ,
-    )
+    try:
+        ref = resolve_source(
+            spec.model.source,
+            base_dir=loaded.base_dir,
+            tracking_uri=spec.model.tracking_uri,
+            progress=progress,
+            environ=environ,
+        )
+    except SourceError as exc:
+        raise _located(exc, loaded, ("model", "source")) from None
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 

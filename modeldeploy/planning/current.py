@@ -198,16 +198,25 @@ def _extract_model_folder(
         elif part not in (".", ""):
             parts.append(part)
     model_rel = "/".join(parts) or "."
-    if model_rel == "." or _covered(model_rel, done):
+    if model_rel == ".":
         return
-    listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
-    if listed.returncode != 0 or not listed.stdout.strip():
+    if _covered(model_rel, done):
+        present = (tmpdir / model_rel).is_dir()  # inside a folder already extracted at ref
+    else:
+        listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
+        present = listed.returncode == 0 and bool(listed.stdout.strip())
+    if not present:
+        from modeldeploy.errors import Diagnostic, SourceError
+
         line, col = _where(loaded, ("model", "source"))
-        raise PlanError(
-            f"{display}:{line}:{col}: model folder {source!r} is not in git at {ref} "
-            f"(looked for {model_rel}/ in the repository)",
-            hint=f"commit the model folder, or plan against a ref that has it (git log -- {model_rel})",
+        message = f"model folder {source!r} is not in git at {ref} (not committed, or ignored by .gitignore)"
+        raise SourceError(
+            message,
+            diagnostics=[Diagnostic(display, line, col, message, SourceError.code)],
+            hint=f"commit the model folder, or plan against a folder of rendered files (--against DIR) or live state (git log -- {model_rel})",
         )
+    if _covered(model_rel, done):
+        return
     _extract_once(root, ref, model_rel, tmpdir, done)
 
 

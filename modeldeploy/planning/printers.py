@@ -98,15 +98,18 @@ def model_line(model: Mapping[str, Any]) -> str:
     if version is None and (m := _VERSION_IN_URI.match(pinned)):
         version = m.group(1)
     old_version = previous.get("version")
+    digest, old_digest = model.get("digest"), previous.get("digest")
     if version is None and old_version is None and previous.get("pinned"):
-        text += f" (was {previous['pinned']})" if previous["pinned"] != pinned else " (unchanged)"
+        if previous["pinned"] != pinned:
+            text += f" (was {previous['pinned']})"
+        elif not (digest and old_digest and old_digest != digest):  # same place, new contents: the digest says it
+            text += " (unchanged)"
     elif version is not None:
         label = model.get("alias") or "version"
         if old_version is not None and str(old_version) != str(version):
             text += f" ({label}: {old_version} → {version})"
         else:
             text += f" ({label}: {version})"
-    digest, old_digest = model.get("digest"), previous.get("digest")
     if digest:
         if old_digest and old_digest != digest:
             text += f", digest {_short_digest(old_digest)} → {_short_digest(digest)}"
@@ -175,10 +178,43 @@ class _Paint:
 _FINDING_MARK = {"breaking": "✗", "warning": "!", "info": "i", "waived": "✓"}
 
 
+def _change(finding: Finding) -> str:
+    """``double (required) → (removed)``: a side that does not exist is named, never left blank."""
+    old, new = str(finding.old or ""), str(finding.new or "")
+    if not old:
+        return f"(added) {new}" if new else "(none)"
+    return f"{old} → {new or '(removed)'}"
+
+
+def _finding_message(finding: Finding) -> str:
+    """The rule's message without a leading ``name: old → new`` the line already shows."""
+    message = str(finding.message)
+    name = str(finding.field).split(".", 1)[-1]
+    for prefix in (f"{finding.field}: ", f"{name}: "):
+        if message.startswith(prefix) and " → " in message:
+            rest = message[len(prefix):]
+            head, _, tail = rest.partition(" (")
+            if " → " in head and tail.endswith(")"):
+                return tail[:-1]
+    return message
+
+
+def way_forward(plans: Sequence[Plan]) -> str:
+    """How to proceed past breaking findings, naming the first one: a waiver with a reason, or
+    --allow-breaking; both end up on record in the plan."""
+    first = next((f for p in plans for f in _sorted_findings(p) if f.severity == "breaking" and not f.waived), None)
+    rule, field = (first.rule, str(first.field).split(".", 1)[-1]) if first else ("RULE", "FIELD")
+    return (
+        "hint: if the change is intended, waive each finding with a reason in deploy.yaml "
+        f'(signature.waivers: [{{rule: {rule}, field: {field}, reason: "why it is safe"}}]) '
+        "or pass --allow-breaking; either way it is recorded in the plan"
+    )
+
+
 def _text_finding(finding: Finding, paint: _Paint) -> str:
     status = _finding_status(finding)
     color = {"breaking": _RED, "warning": _YELLOW}.get(status, "")
-    line = f"{_FINDING_MARK.get(status, '?')} {status:<8} {finding.rule} {finding.field}: {finding.old} → {finding.new}: {finding.message}"
+    line = f"{_FINDING_MARK.get(status, '?')} {status:<8} {finding.rule} {finding.field}: {_change(finding)}: {_finding_message(finding)}"
     if finding.waived:
         line += f" (waived: {finding.waived})"
     return paint(color, line)
@@ -229,6 +265,7 @@ def format_text(plans: Sequence[Plan], *, color: bool, show_unchanged: bool = Fa
     breaking = _breaking_total(plans)
     if breaking:
         lines.append(paint(_RED, f"Signature policy: {_plural(breaking, 'breaking finding')} not waived."))
+        lines.append(way_forward(plans))
     return "\n".join(lines) + "\n"
 
 
@@ -261,19 +298,30 @@ def _md_findings(plans: Sequence[Plan]) -> list[str]:
     if not rows:
         return []
     breaking = _breaking_total(plans)
-    title = f"### {'❌' if breaking else '⚠️'} Signature policy"
+    statuses = {_finding_status(f) for _, f in rows}
+    mark = "❌" if breaking else "⚠️" if "warning" in statuses else "ℹ️"
+    title = f"### {mark} Signature policy"
     if breaking:
         title += f": {_plural(breaking, 'breaking change')} not waived"
     out = [title, "", "| | Deployment | Rule | Field | Change | Finding |", "|---|---|---|---|---|---|"]
     for plan, f in rows:
         status = _finding_status(f)
-        message = _md_cell(f.message) + (f" — waived: {_md_cell(f.waived)}" if f.waived else "")
+        message = _md_cell(_finding_message(f)) + (f" — waived: {_md_cell(f.waived)}" if f.waived else "")
         out.append(
             f"| {_MD_MARK.get(status, '')} {status} | {_md_cell(plan.name)} | {_md_code(f.rule)} | "
-            f"{_md_code(f.field)} | {_md_code(f.old)} → {_md_code(f.new)} | {message} |"
+            f"{_md_code(f.field)} | {_md_change(f)} | {message} |"
         )
     out.append("")
+    if breaking:
+        out += [f"> {_md_cell(way_forward(plans))}", ""]
     return out
+
+
+def _md_change(f: Finding) -> str:
+    old, new = str(f.old or ""), str(f.new or "")
+    if not old:
+        return f"(added) {_md_code(new)}" if new else "(none)"
+    return f"{_md_code(old)} → {_md_code(new) if new else '(removed)'}"
 
 
 def _md_diff_lines(diff: str) -> list[str]:

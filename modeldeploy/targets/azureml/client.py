@@ -155,6 +155,25 @@ def _is_not_found(exc: BaseException) -> bool:
     return type(exc).__name__ == "ValidationException" and "not found" in str(exc).lower()
 
 
+_NO_CREDENTIALS_HINT = (
+    "run 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal); "
+    "plan --against DIR or git:REF needs no credentials"
+)
+
+
+def _failure(what: str, exc: BaseException) -> TargetError:
+    """One line for a failed call. Missing or rejected credentials (azure-identity's long list of
+    every credential it tried) become a short sentence and a hint; anything else keeps the
+    service's message, whitespace folded, at most 500 characters."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    text = " ".join(str(exc).split())
+    if names & {"ClientAuthenticationError", "CredentialUnavailableError"}:
+        if "failed to retrieve a token from the included credentials" in text or "CredentialUnavailableError" in names:
+            return TargetError(f"Azure ML {what}: no Azure credentials found", hint=_NO_CREDENTIALS_HINT)
+        return TargetError(f"Azure ML {what}: Azure refused the credentials: {text[:200]}", hint=_NO_CREDENTIALS_HINT)
+    return TargetError(f"Azure ML {what} failed: {text[:500]}")
+
+
 class AzureMLClient:
     """azure-ai-ml behind plain data. ``ml_client`` needs ``online_endpoints``, ``online_deployments``,
     ``batch_endpoints``, ``batch_deployments`` and ``models`` (an ``MLClient``, or in tests an object
@@ -176,6 +195,14 @@ class AzureMLClient:
             raise MissingDependencyError(
                 "the azureml target needs azure-ai-ml and azure-identity", hint="pip install 'modeldeploy[azure]'"
             ) from None
+        import logging
+
+        # DefaultAzureCredential logs every credential it tried as a WARNING (a screenful) before
+        # raising; the error modeldeploy prints says it in one line. A logger the caller configured
+        # is left alone.
+        quiet = logging.getLogger("azure.identity")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.ERROR)
         ml = MLClient(DefaultAzureCredential(), subscription_id, resource_group, workspace)
         return cls(ml, mode)
 
@@ -202,7 +229,7 @@ class AzureMLClient:
         except (ApplyError, TargetError, MissingDependencyError):
             raise
         except Exception as exc:
-            raise TargetError(f"Azure ML {what} failed: {' '.join(str(exc).split())[:500]}") from None
+            raise _failure(what, exc) from None
 
     @staticmethod
     def _policy() -> Any:
@@ -227,7 +254,7 @@ class AzureMLClient:
         except Exception as exc:
             if _is_not_found(exc):
                 return None
-            raise TargetError(f"Azure ML {what} failed: {' '.join(str(exc).split())[:500]}") from None
+            raise _failure(what, exc) from None
 
     # --- state ---------------------------------------------------------------------------------
 
