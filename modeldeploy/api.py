@@ -168,6 +168,7 @@ def plan(
     fingerprints: dict[str, str] = {}
     previous: dict[str, Any] | None = None
     observed = None
+    lease: dict[str, Any] | None = None
     options = options or ObserveOptions()
     if against == "live":
         target = dep.target
@@ -176,6 +177,7 @@ def plan(
         observed = target.observe(ctx, desired, options)
         changes = diff_resources(desired, observed)
         fingerprints = live_fingerprints(observed)
+        lease = lease_status(dep, options)
         old_sig = observed.deployed_signature
         has_previous = bool(observed.resources)
         if observed.deployed_model:
@@ -238,8 +240,33 @@ def plan(
         notes=tuple(notes),
         options=options,
         observed=observed,
+        lease=lease,
     )
     return p, result
+
+
+def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict[str, Any] | None:
+    """Who holds the deployment's live lease now (the shape of ``Plan.lease``), or None."""
+    from modeldeploy.lease import holder_gone, iso
+
+    backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    if backend is None:
+        return None
+    found = backend.read()
+    if found is None:
+        return None
+    record = found[0]
+    import time
+
+    return {
+        "holder": record.holder,
+        "operation": record.operation,
+        "acquired": iso(record.acquired),
+        "expires": iso(record.expires),
+        "expired": record.expires <= time.time(),
+        "where": backend.where,
+        "gone": holder_gone(record.holder) or "",
+    }
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:

@@ -71,6 +71,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
     allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
+    # A live plan's view of the deployment's lease when one is held: {"holder", "operation",
+    # "acquired", "expires" (ISO times), "expired" (bool), "where", "gone" (why its holder is
+    # provably gone, or "")}. None when none is held or the plan is not against live state.
+    lease: Mapping[str, Any] | None = None
     # What the plan was computed with, handed to the target's apply (never saved, never compared):
     # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
     # instance between observe() and apply(); what apply needs arrives through these.

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from modeldeploy import interrupt
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.plan import Action
 from modeldeploy.rendering.artifact import Artifact
@@ -57,7 +58,7 @@ class AzureMLTargetImpl(Target):
         self,
         client_factory: ClientFactory | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._factory = client_factory or _connect

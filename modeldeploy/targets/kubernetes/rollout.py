@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from modeldeploy import interrupt
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.meta import selector_labels
 
@@ -81,7 +82,7 @@ def wait(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, 
             return st
         if time.monotonic() >= deadline:
             return Status(False, st.text, failed=f"timed out after {timeout:g}s ({st.text})")
-        time.sleep(poll)
+        interrupt.sleep(poll)  # a stop request wakes it (safe point)
 
 
 def wait_gone(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, poll: float) -> bool:
@@ -89,7 +90,7 @@ def wait_gone(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: fl
     while api.get(kind, namespace, name) is not None:
         if time.monotonic() >= deadline:
             return False
-        time.sleep(poll)
+        interrupt.sleep(poll)  # a stop request wakes it (safe point)
     return True
 
 
