@@ -65,18 +65,24 @@ def apply(
 
 
 def _ensure_unchanged(reviewed: Plan, fresh: Plan) -> None:
-    """Refuse when the state read under the lease gives another plan than the one reviewed."""
-    def shape(p: Plan) -> list[tuple[str, str]]:
-        return sorted((c.address, c.action.value) for c in p.changes)
+    """Refuse when the state read under the lease gives another plan than the one reviewed: other
+    changes, or the same addresses with other before/after values. (Fingerprints are not compared:
+    taking the lease may itself touch one — Azure ML keeps it as a tag on the endpoint.)"""
+    import json
 
-    if shape(reviewed) == shape(fresh) and dict(reviewed.fingerprints) == dict(fresh.fingerprints):
+    def shape(p: Plan) -> dict[str, str]:
+        return {c.address: json.dumps([c.action.value, c.before, c.after], sort_keys=True, default=str)
+                for c in p.changes}
+
+    was, now = shape(reviewed), shape(fresh)
+    if was == now:
         return
-    was, now = dict(shape(reviewed)), dict(shape(fresh))
     moved = sorted(a for a in set(was) | set(now) if was.get(a) != now.get(a))
-    touched = sorted(a for a in set(reviewed.fingerprints) | set(fresh.fingerprints)
-                     if reviewed.fingerprints.get(a) != fresh.fingerprints.get(a))
-    detail = ", ".join(f"{a}: {was.get(a, 'no-op')} → {now.get(a, 'no-op')}" for a in moved[:5]) or \
-        "changed since it was read: " + ", ".join(touched[:5])
+
+    def action(p: Plan, address: str) -> str:
+        return next((c.action.value for c in p.changes if c.address == address), "none")
+
+    detail = ", ".join(f"{a}: planned {action(reviewed, a)}, now {action(fresh, a)}" for a in moved[:5])
     raise PlanError(
         f"{reviewed.name}: the {reviewed.against} state changed since this plan was made (another run applied "
         f"meanwhile?); nothing was changed ({detail})",

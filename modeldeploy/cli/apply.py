@@ -134,9 +134,10 @@ def _apply_all(plans, lease) -> dict[str, str]:
             for line in done:
                 err(f"  done: {line[2:]}")
             pending = [q for q, d, _ in plans if d.name != dep.name and d.name not in finished]
-            applied = {line[2:] for line in done}
+            applied = [line[2:] for line in done]
             for change in p.changes:
-                if change.action.value != "no-op" and not any(change.name in line for line in applied):
+                named = re.compile(rf"(?<![\w/.-]){re.escape(change.name)}(?![\w/.-])")
+                if change.action.value != "no-op" and not any(named.search(line) for line in applied):
                     err(f"  may remain: {change.action.value} {change.address}")
             for q in pending:
                 err(f"  not started: {q.name}")
