@@ -6,8 +6,9 @@ Every error a user can cause is a :class:`ModelDeployError`. Errors that point i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -119,6 +120,20 @@ class PolicyViolation(ModelDeployError):
 
     code = "MD500"
     exit_code = EXIT_POLICY
+
+
+class EvaluationGateFailed(PolicyViolation):
+    """The evaluation gate (deploy.yaml ``evaluation:``) failed: a metric, cohort or fairness finding
+    that is not waived (exit 3, like the signature policy)."""
+
+    code = "MD510"
+
+
+class EvaluationError(ModelDeployError):
+    """The evaluation cannot run: data unreadable, no way to score the model, baseline unreadable.
+    The gate never passes in that case."""
+
+    code = "MD900"
 
 
 class PlanError(ModelDeployError):
