@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 _requested: list[int] = []  # signal numbers received while deferred (main thread only)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from modeldeploy.errors import TargetError
+from modeldeploy.interrupt import sleep as interruptible_sleep
 
 DEFAULT_SECONDS = 300.0
 STEAL_HINT = "wait, or pass --steal-lease after it expires"
@@ -42,7 +43,7 @@ class LeaseHeld(TargetError):
     """Another run holds this deployment's lease (``record``: its lease, when read)."""
 
     code = "MD702"
-    record: "LeaseRecord | None" = None
+    record: LeaseRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,7 @@ class Lease:
         self.holder = holder or holder_id()
         self.clock = clock
         self.warn = warn or (lambda message: None)
-        if sleep is None:
-            from modeldeploy.interrupt import sleep as sleep  # wakes for SIGINT/SIGTERM
-        self.sleep = sleep
+        self.sleep: Callable[[float], None] = sleep or interruptible_sleep  # wakes for SIGINT/SIGTERM
         self.record: LeaseRecord | None = None
         self.token: Any = None
         self.lost: str | None = None  # set when a renewal finds someone else holding it
@@ -187,14 +186,14 @@ class Lease:
                 if waiting:
                     raise LeaseHeld(f"{held.message} (waited {self.settings.wait:g}s with --lease-wait)", hint=held.hint)
                 raise held
-            if not waiting:
+            if not waiting and held.record is not None:
                 theirs = held.record
                 self.warn(f"waiting for the lease held by {theirs.holder} (since {iso(theirs.acquired)}) — "
                           f"up to {self.settings.wait:g}s (--lease-wait)")
                 waiting = True
             self.sleep(min(left, max(min(self.settings.seconds / 10.0, 2.0), 0.05)))
 
-    def _try_acquire(self) -> "LeaseHeld | None":
+    def _try_acquire(self) -> LeaseHeld | None:
         """One attempt: None when the lease is ours now, else the error naming its live holder."""
         for _ in range(5):  # each round loses at most one race with another run
             mine = self._new()

@@ -36,7 +36,7 @@ from modeldeploy import applier as rollout
 from modeldeploy.errors import PlanError
 from modeldeploy.lease import LeaseRecord, LeaseSettings
 from modeldeploy.progress import Progress
-from modeldeploy.targets.sagemaker.lease import S3LeaseBackend, lease_key
+from modeldeploy.targets.sagemaker.lease import S3LeaseBackend
 from tests.faults.test_faults_sagemaker import DEPLOY, LEASE, World, world  # noqa: F401  (the fixture)
 from tests.integration.sagemaker.test_sagemaker_lifecycle import BUCKET, REGION
 
