@@ -178,7 +178,10 @@ def plan(
         observed = target.observe(ctx, desired, options)
         changes = diff_resources(desired, observed)
         fingerprints = live_fingerprints(observed)
-        lease = lease_status(dep, options)
+        try:
+            lease = lease_status(dep, options)
+        except ModelDeployError as exc:  # a plan-only role may not read it: say so, plan on
+            notes.append(f"the deployment's lease could not be read ({exc.message}); apply takes it before any change")
         old_sig = observed.deployed_signature
         has_previous = bool(observed.resources)
         if observed.deployed_model:
