@@ -194,12 +194,17 @@ def plan(
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
+    lease: dict[str, Any] | None = None
     options = options or ObserveOptions()
     desired = None
     if against == "live":
         ctx = dep.context()
         desired = dep.target.desired(ctx, artifacts)
         current = readers.read_live(dep.target, ctx, desired, options)
+        try:
+            lease = lease_status(dep, options)
+        except ModelDeployError as exc:  # a plan-only role may not read it: say so, plan on
+            notes.append(f"the deployment's lease could not be read ({exc.message}); apply takes it before any change")
     elif against.startswith("git:"):
         current = readers.read_git(
             dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
@@ -255,6 +260,7 @@ def plan(
         no_baseline=no_baseline,
         options=options,
         observed=observed,
+        lease=lease,
     )
     return p, result
 
@@ -274,6 +280,30 @@ def _missing_folder(folder: Path) -> PlanError:
         f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
     )
     return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
+
+
+def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict[str, Any] | None:
+    """Who holds the deployment's live lease now (the shape of ``Plan.lease``), or None."""
+    from modeldeploy.lease import holder_gone, iso
+
+    backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    if backend is None:
+        return None
+    found = backend.read()
+    if found is None:
+        return None
+    record = found[0]
+    import time
+
+    return {
+        "holder": record.holder,
+        "operation": record.operation,
+        "acquired": iso(record.acquired),
+        "expires": iso(record.expires),
+        "expired": record.expires <= time.time(),
+        "where": backend.where,
+        "gone": holder_gone(record.holder) or "",
+    }
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:

@@ -76,6 +76,10 @@ class Plan:
     # folder, the git ref or live), in words; "" when it compared with a deployed version (or the
     # policy's compatibility is "none"). Every plan format prints it at the top.
     no_baseline: str = ""
+    # A live plan's view of the deployment's lease when one is held: {"holder", "operation",
+    # "acquired", "expires" (ISO times), "expired" (bool), "where", "gone" (why its holder is
+    # provably gone, or "")}. None when none is held or the plan is not against live state.
+    lease: Mapping[str, Any] | None = None
     # What the plan was computed with, handed to the target's apply (never saved, never compared):
     # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
     # instance between observe() and apply(); what apply needs arrives through these.

@@ -229,6 +229,8 @@ def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
     if line := model_line(plan.model):
         out.append(f"  model: {line}")
     out.extend(f"  note: {mask_url_credentials(note)}" for note in plan.notes)
+    if plan.lease:
+        out.append(paint(_YELLOW, f"  lease: {lease_line(plan.lease)}"))
     if plan.policy:
         out.append(f"  signature policy ({plan.policy_mode}):")
         out.extend(f"    {_text_finding(f, paint)}" for f in _sorted_findings(plan))
@@ -343,9 +345,11 @@ def _md_plan_head(plan: Plan) -> list[str]:
     if line := model_line(plan.model):
         out += [f"model: {_md_cell(line)}", ""]
     out += [f"> note: {_md_cell(mask_url_credentials(n))}" for n in plan.notes]
+    if plan.lease:
+        out += [f"> 🔒 lease: {_md_cell(lease_line(plan.lease))}"]
     if plan.allow_breaking:
         out += ["> ⚠️ breaking signature changes allowed (`--allow-breaking`)"]
-    if plan.notes or plan.allow_breaking:
+    if plan.notes or plan.allow_breaking or plan.lease:
         out.append("")
     return out
 
@@ -439,8 +443,27 @@ def format_markdown(plans: Sequence[Plan]) -> str:
 # ---- JSON -----------------------------------------------------------------------------------------
 
 
+def lease_line(lease: Mapping[str, Any]) -> str:
+    """``held by X (apply) since T, expires E at WHERE`` — and what the next apply does about it."""
+    state = "expired" if lease.get("expired") else "expires"
+    line = (f"held by {lease.get('holder')} ({lease.get('operation')}) since {lease.get('acquired')}, "
+            f"{state} {lease.get('expires')} at {lease.get('where')}")
+    if lease.get("gone"):
+        return f"{line}; stale: {lease['gone']} (the next apply clears it)"
+    if lease.get("expired"):
+        return f"{line}; its holder stopped renewing it (--steal-lease takes it over)"
+    return f"{line}; an apply now waits (--lease-wait) or stops"
+
+
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """One plan in the documented JSON shape (format_version 1), redacted."""
+    out = _plan_json(plan)
+    if plan.lease:  # only when held, so plans without a lease keep their exact shape
+        out["lease"] = dict(plan.lease)
+    return out
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "name": plan.name,
         "target": plan.target,

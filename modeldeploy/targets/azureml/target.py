@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modeldeploy import interrupt
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action
@@ -74,7 +75,7 @@ class AzureMLTargetImpl(Target):
         self,
         client_factory: ClientFactory | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._factory = client_factory or _connect
