@@ -158,10 +158,23 @@ def plan(
     options: ObserveOptions | None = None,
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
-    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
+    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``.
+
+    With an ``evaluation:`` section the plan also carries the evaluation gate (the model scored outside
+    this process, against the deployed model when ``baseline: deployed``)."""
+    if dep.spec.evaluation is None:
+        return _plan(dep, against, options, repo_root, None)
+    with tempfile.TemporaryDirectory(prefix="modeldeploy-baseline-") as scratch:
+        return _plan(dep, against, options, repo_root, Path(scratch))
+
+
+def _plan(
+    dep: Deployment, against: str | None, options: ObserveOptions | None, repo_root: Path | None, scratch: Path | None
+) -> tuple[Plan, RenderResult]:
     from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 
     against = against or default_against(dep)
+    baseline_copy: Path | None = None  # git:REF and baseline: deployed: the model's files as of REF
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
@@ -184,7 +197,9 @@ def plan(
         from modeldeploy.rendering.write import Blob
 
         ref = against[4:]
-        old = _render_at_git_ref(dep, ref, repo_root)
+        if scratch is not None and dep.spec.evaluation.baseline == "deployed":
+            baseline_copy = scratch / "model"
+        old = _render_at_git_ref(dep, ref, repo_root, keep_model=baseline_copy)
         if old is None:
             current: dict[str, bytes] = {}
             notes.append(f"{dep.loaded.display} does not exist at {ref}: everything is new")
@@ -215,6 +230,9 @@ def plan(
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    evaluation = None
+    if dep.spec.evaluation is not None:
+        evaluation = _evaluation(dep, against, options, has_previous, previous, baseline_copy)
     model_info: dict[str, Any] = {
         "uri": dep.ref.uri,
         "pinned": dep.ref.pinned_uri,
@@ -238,8 +256,35 @@ def plan(
         notes=tuple(notes),
         options=options,
         observed=observed,
+        evaluation=evaluation,
     )
     return p, result
+
+
+def _evaluation(
+    dep: Deployment, against: str, options: ObserveOptions, has_previous: bool, previous: Mapping[str, Any] | None, local: Path | None
+) -> dict[str, Any]:
+    """The evaluation gate for a plan. ``baseline: deployed`` is what the signature policy compares
+    with: the rendered folder's lock file, the git ref's render, or the live objects' tags."""
+    from modeldeploy.evaluation.planview import plan_summary
+    from modeldeploy.evaluation.run import Deployed, evaluate
+
+    deployed = None
+    if dep.spec.evaluation.baseline == "deployed":
+        if not has_previous or not previous:
+            deployed = Deployed(found=False, where=against)
+        elif local is not None and local.exists():
+            deployed = Deployed(found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local)
+        else:
+            deployed = Deployed(
+                found=True,
+                where=against,
+                uri=previous.get("pinned_uri") or previous.get("pinned") or previous.get("uri"),
+                digest=previous.get("digest"),
+            )
+    eval_python = options.extra.get("eval_python") if options.extra else None
+    report = evaluate(dep, eval_python=eval_python, deployed=deployed)
+    return plan_summary(report)
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
@@ -305,8 +350,11 @@ def _git_rev(ref: str, cwd: Path) -> str:
     return proc.stdout.decode().strip()
 
 
-def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tuple[Deployment, RenderResult] | None:
-    """Render the same deploy.yaml (and, for a local model folder, the same model) as of ``ref``."""
+def _render_at_git_ref(
+    dep: Deployment, ref: str, repo_root: Path | None, *, keep_model: Path | None = None
+) -> tuple[Deployment, RenderResult] | None:
+    """Render the same deploy.yaml (and, for a local model folder, the same model) as of ``ref``.
+    ``keep_model``: copy the model's files as of ``ref`` there (the evaluation gate's deployed baseline)."""
     spec_path = dep.loaded.path.resolve()
     cwd = spec_path.parent
     top = _git(["rev-parse", "--show-toplevel"], cwd)
@@ -337,13 +385,27 @@ def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tup
         except SpecError as exc:
             raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
         old_dep = resolve(old_loaded)
+        if keep_model is not None:
+            import shutil
+
+            shutil.copytree(old_dep.ref.local_path, keep_model, symlinks=False)
         # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
         return old_dep, render(old_dep)
 
 
 def enforce_policy(plans: Sequence[Plan]) -> None:
     """Refuse to apply plans with a breaking signature change that is neither waived nor allowed
-    (``--allow-breaking``, recorded in the plan). The CLI and the Python API both go through here."""
+    (``--allow-breaking``, recorded in the plan), or whose evaluation gate fails with a finding that is
+    not waived in ``evaluation.waivers`` (``--allow-breaking`` is about signatures and does not cover it).
+    The CLI and the Python API both go through here."""
+    failing = [(p, f) for p in plans for f in p.evaluation_failing]
+    if failing:
+        plan, first = failing[0]
+        raise PolicyViolation(
+            f"{plan.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
+            f"(first: {first.get('rule')} {first.get('message')})",
+            hint="fix the model, or waive the finding with a reason in evaluation.waivers (rule, field, reason)",
+        )
     broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]
     if broken:
         plan, first = broken[0]

@@ -69,6 +69,9 @@ def apply(
     rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
+    eval_python: Optional[str] = typer.Option(
+        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
@@ -80,6 +83,8 @@ def apply(
         lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease)
         seconds = parse_duration(timeout)
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
+        if eval_python:
+            opts["eval_python"] = eval_python
         saved = None
         if _looks_like_plan(files):
             saved, plans = runs.replan_saved(files[0], **opts)
@@ -132,6 +137,9 @@ def destroy(
     context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
+    eval_python: Optional[str] = typer.Option(
+        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():

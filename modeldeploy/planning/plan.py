@@ -71,6 +71,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
     allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
+    # The evaluation gate's summary (modeldeploy.evaluation.planview) when the spec has evaluation:.
+    evaluation: Mapping[str, Any] | None = None
     # What the plan was computed with, handed to the target's apply (never saved, never compared):
     # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
     # instance between observe() and apply(); what apply needs arrives through these.
@@ -84,6 +86,13 @@ class Plan:
     @property
     def breaking(self) -> list[Finding]:
         return [f for f in self.policy if f.severity == "breaking" and not f.waived]
+
+    @property
+    def evaluation_failing(self) -> list[Mapping[str, Any]]:
+        """The evaluation gate's findings that are not waived (a failing gate: exit 3, apply refuses)."""
+        if not self.evaluation:
+            return []
+        return [f for f in self.evaluation.get("findings") or () if not f.get("waived")]
 
     def counts(self) -> dict[str, int]:
         out = {a.value: 0 for a in Action}
