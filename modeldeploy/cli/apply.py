@@ -72,6 +72,9 @@ def apply(
     eval_python: Optional[str] = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
     ),
+    rai_dashboard: bool = typer.Option(
+        False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
+    ),
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
@@ -85,6 +88,8 @@ def apply(
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
         if eval_python:
             opts["eval_python"] = eval_python
+        if rai_dashboard:
+            opts["rai_dashboard"] = True
         saved = None
         if _looks_like_plan(files):
             saved, plans = runs.replan_saved(files[0], **opts)
@@ -139,6 +144,9 @@ def destroy(
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
     eval_python: Optional[str] = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
+    rai_dashboard: bool = typer.Option(
+        False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
     ),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
