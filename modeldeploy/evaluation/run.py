@@ -195,7 +195,7 @@ def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: 
             raise EvaluationError(
                 "baseline: deployed needs to know what is deployed",
                 diagnostics=[
-                    _diag(dep, at, "evaluation.baseline: 'deployed' is found by plan (against a folder, a git ref or live); evaluate alone cannot see it")
+                    _diag(dep, at, "evaluation.baseline: 'deployed' is found by plan (against a folder, a git ref or live); evaluate alone cannot see it, and the gate does not pass without it")
                 ],
                 hint="run modeldeploy plan (it scores the deployed model as the baseline), or name the deployed model's source in evaluation.baseline",
             )
