@@ -219,8 +219,8 @@ def _md_evaluation(plan: Plan) -> list[str]:
     if not ev:
         return []
     failing = plan.evaluation_failing
-    out = [f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(ev.get('scored_by'))}", ""]
-    out += [f"baseline: {_md_cell(ev.get('baseline'))}", ""]
+    out = [f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(str(ev.get('scored_by')))}", ""]
+    out += [f"baseline: {_md_cell(str(ev.get('baseline')))}", ""]
     if ev.get("metrics"):
         out += ["| | Metric | Candidate | Baseline | Threshold |", "|---|---|---|---|---|"]
         for m in ev["metrics"]:

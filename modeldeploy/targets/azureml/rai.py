@@ -46,7 +46,7 @@ _FAIRNESS_METRIC = {"accuracy_score": "accuracy_score", "error_rate": "accuracy_
                     "mean_absolute_error": "mean_absolute_error", "root_mean_squared_error": "mean_squared_error"}
 
 
-def wanted(ctx: "RenderContext") -> bool:
+def wanted(ctx: RenderContext) -> bool:
     return ctx.spec.evaluation is not None and ctx.spec.model.type == "mlflow"
 
 
@@ -68,7 +68,7 @@ def _mltable(file_name: str) -> bytes:
     return dump_azure_yaml(body)
 
 
-def _data_artifacts(ctx: "RenderContext", key: str, rel: str, folder: str) -> list[Artifact]:
+def _data_artifacts(ctx: RenderContext, key: str, rel: str, folder: str) -> list[Artifact]:
     from modeldeploy.model.digest import file_sha256
 
     path = Path(ctx.base_dir) / rel
@@ -82,7 +82,7 @@ def _data_artifacts(ctx: "RenderContext", key: str, rel: str, folder: str) -> li
     ]
 
 
-def _features(ctx: "RenderContext") -> list[str]:
+def _features(ctx: RenderContext) -> list[str]:
     ev = ctx.spec.evaluation
     if ev.features:
         return list(ev.features)
@@ -97,7 +97,7 @@ def _features(ctx: "RenderContext") -> list[str]:
     return []
 
 
-def scorecard(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
+def scorecard(ctx: RenderContext, model_name: str) -> dict[str, Any]:
     ev = ctx.spec.evaluation
     metrics: dict[str, Any] = {}
     for name, spec in ev.thresholds.items():
@@ -131,7 +131,7 @@ def scorecard(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
     return out
 
 
-def job(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
+def job(ctx: RenderContext, model_name: str) -> dict[str, Any]:
     ev = ctx.spec.evaluation
     t = ctx.spec.target
     features = _features(ctx)
@@ -219,8 +219,8 @@ def job(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
         "tags": {"modeldeploy.name": ctx.spec.name, "modeldeploy.model-digest": ctx.ref.digest},
         "inputs": {
             "target_column_name": ev.target,
-            "train_data": {"type": "mltable", "path": f"./rai-data/train"},
-            "test_data": {"type": "mltable", "path": f"./rai-data/test"},
+            "train_data": {"type": "mltable", "path": "./rai-data/train"},
+            "test_data": {"type": "mltable", "path": "./rai-data/test"},
             "model": {"type": "mlflow_model", "path": f"azureml:{model_name}@latest"},
         },
         "jobs": jobs,
@@ -232,7 +232,7 @@ def job(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
     return body
 
 
-def render(ctx: "RenderContext", model_name: str) -> list[Artifact]:
+def render(ctx: RenderContext, model_name: str) -> list[Artifact]:
     ev = ctx.spec.evaluation
     if not ev.train_data:
         raise RenderError(
@@ -257,7 +257,7 @@ def pinned_job(job_file: Path, model_name: str, version: str) -> dict[str, Any]:
     return data
 
 
-def plan_notes(ctx: "RenderContext") -> list[str]:
+def plan_notes(ctx: RenderContext) -> list[str]:
     """Where Azure's components cannot run the model: they load sklearn-flavor MLflow models only, in
     an environment with scikit-learn ~1.5.1 and Python 3.10."""
     if not wanted(ctx):
@@ -281,7 +281,7 @@ def plan_notes(ctx: "RenderContext") -> list[str]:
     return notes
 
 
-def _requirement(ctx: "RenderContext", package: str) -> str | None:
+def _requirement(ctx: RenderContext, package: str) -> str | None:
     """The version pinned for ``package`` in the model's requirements.txt (``==X`` only), else None."""
     import re
 

@@ -27,12 +27,12 @@ CONFIG = "sagemaker/clarify/analysis_config.json"
 JOB = "sagemaker/clarify/CreateProcessingJob.json"
 
 
-def wanted(ctx: "RenderContext") -> bool:
+def wanted(ctx: RenderContext) -> bool:
     ev = ctx.spec.evaluation
     return ev is not None and ev.clarify is not None
 
 
-def _headers(ctx: "RenderContext") -> list[str]:
+def _headers(ctx: RenderContext) -> list[str]:
     """The CSV's columns (the label included), from evaluation.data's header row."""
     import csv
     from pathlib import Path
@@ -51,7 +51,7 @@ def _headers(ctx: "RenderContext") -> list[str]:
     return cols
 
 
-def analysis_config(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
+def analysis_config(ctx: RenderContext, model_name: str) -> dict[str, Any]:
     ev = ctx.spec.evaluation
     cl = ev.clarify
     headers = _headers(ctx)
@@ -83,7 +83,7 @@ def analysis_config(ctx: "RenderContext", model_name: str) -> dict[str, Any]:
     return config
 
 
-def requests(ctx: "RenderContext", model_name: str, role_arn: str, tags: list[dict[str, str]]) -> list[Artifact]:
+def requests(ctx: RenderContext, model_name: str, role_arn: str, tags: list[dict[str, str]]) -> list[Artifact]:
     from modeldeploy.targets.sagemaker.naming import object_name
     from modeldeploy.targets.sagemaker.validate import validate_request
 
