@@ -401,10 +401,10 @@ def enforce_policy(plans: Sequence[Plan]) -> None:
     The CLI and the Python API both go through here."""
     failing = [(p, f) for p in plans for f in p.evaluation_failing]
     if failing:
-        plan, first = failing[0]
+        gated, finding = failing[0]
         raise PolicyViolation(
-            f"{plan.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
-            f"(first: {first.get('rule')} {first.get('message')})",
+            f"{gated.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
+            f"(first: {finding.get('rule')} {finding.get('message')})",
             hint="fix the model, or waive the finding with a reason in evaluation.waivers (rule, field, reason)",
         )
     broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]

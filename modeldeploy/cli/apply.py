@@ -68,7 +68,7 @@ def apply(
     rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
-    eval_python: Optional[str] = typer.Option(
+    eval_python: str | None = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
     ),
     rai_dashboard: bool = typer.Option(
@@ -141,12 +141,6 @@ def destroy(
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
-    eval_python: Optional[str] = typer.Option(
-        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
-    ),
-    rai_dashboard: bool = typer.Option(
-        False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
-    ),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():

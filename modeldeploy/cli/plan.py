@@ -31,7 +31,7 @@ def plan(
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
-    eval_python: Optional[str] = typer.Option(
+    eval_python: str | None = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
     ),
 ) -> None:

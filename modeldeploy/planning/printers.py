@@ -190,7 +190,7 @@ def _eval_total(plans: Sequence[Plan]) -> int:
     return sum(len(p.evaluation_failing) for p in plans)
 
 
-def _text_evaluation(ev: Mapping[str, Any], paint: "_Paint") -> list[str]:
+def _text_evaluation(ev: Mapping[str, Any], paint: _Paint) -> list[str]:
     ok = ev.get("passed") and not any(not f.get("waived") for f in ev.get("findings") or ())
     out = [paint(_GREEN if ok else _RED, f"  evaluation gate: {_eval_verdict(ev)}") + f" — {ev.get('rows')} rows, scored by {ev.get('scored_by')}"]
     out.append(f"    baseline: {ev.get('baseline')}")
