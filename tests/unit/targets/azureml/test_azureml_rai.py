@@ -21,7 +21,7 @@ from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.progress import Progress
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
-from tests.unit.targets.azureml.az_helpers import REPO, context, simple_plan, write_spec
+from tests.unit.targets.azureml.az_helpers import REPO, context, product_plan, write_spec
 
 aml = pytest.importorskip("azure.ai.ml")
 
@@ -141,7 +141,7 @@ def test_apply_submits_the_job_pinned_to_the_registered_version_and_waits(tmp_pa
     ctx = context(_spec(tmp_path))
     artifacts = target.render(ctx)
     desired = target.desired(ctx, artifacts)
-    plan = simple_plan(desired, target.observe(ctx, desired, ObserveOptions()))
+    plan = product_plan(desired, target.observe(ctx, desired, ObserveOptions()))
     result = target.apply(ctx, plan, artifacts, Progress(), ObserveOptions(extra={"rai_dashboard": True}))
     assert result.outputs["rai_dashboard_job"] == "rai-1"
     spec = ws.jobs["rai-1"]["spec"]
@@ -152,11 +152,11 @@ def test_apply_submits_the_job_pinned_to_the_registered_version_and_waits(tmp_pa
     ws2 = FakeWorkspace()
     ws2.job_outcome = "Failed"
     t2 = AzureMLTargetImpl(lambda ctx: ws2, sleep=lambda s: None, clock=lambda: 0.0)
-    p2 = simple_plan(desired, t2.observe(ctx, desired, ObserveOptions()))
+    p2 = product_plan(desired, t2.observe(ctx, desired, ObserveOptions()))
     t2.apply(ctx, p2, artifacts, Progress())
     assert not getattr(ws2, "jobs", None)
     with pytest.raises(ApplyError, match="ended Failed"):
-        t2.apply(ctx, simple_plan(desired, t2.observe(ctx, desired, ObserveOptions())), artifacts, Progress(), ObserveOptions(extra={"rai_dashboard": True}))
+        t2.apply(ctx, product_plan(desired, t2.observe(ctx, desired, ObserveOptions())), artifacts, Progress(), ObserveOptions(extra={"rai_dashboard": True}))
 
 
 def test_adapter_submits_with_the_sdks_job_operations(tmp_path: Path) -> None:
