@@ -6,7 +6,9 @@ Each stage takes the previous stage's value and returns a new immutable one. Onl
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,8 +188,22 @@ def plan(
     options: ObserveOptions | None = None,
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
-    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
+    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``.
+
+    With an ``evaluation:`` section the plan also carries the evaluation gate (the model scored outside
+    this process, against the deployed model when ``baseline: deployed``)."""
+    if dep.spec.evaluation is None:
+        return _plan(dep, against, options, repo_root, None)
+    with tempfile.TemporaryDirectory(prefix="modeldeploy-baseline-") as scratch:
+        return _plan(dep, against, options, repo_root, Path(scratch))
+
+
+def _plan(
+    dep: Deployment, against: str | None, options: ObserveOptions | None, repo_root: Path | None, scratch: Path | None
+) -> tuple[Plan, RenderResult]:
     from modeldeploy.planning import current as readers
+
+    baseline_copy: Path | None = None  # git:REF and baseline: deployed: the model's files as of REF
 
     explicit = against is not None
     against = against or default_against(dep)
@@ -206,9 +222,11 @@ def plan(
         except ModelDeployError as exc:  # a plan-only role may not read it: say so, plan on
             notes.append(f"the deployment's lease could not be read ({exc.message}); apply takes it before any change")
     elif against.startswith("git:"):
+        if scratch is not None and dep.spec.evaluation is not None and dep.spec.evaluation.baseline == "deployed":
+            baseline_copy = scratch / "model"
         current = readers.read_git(
             dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
-            parse=_parse_old, build=_build_old,
+            parse=_parse_old, build=functools.partial(_build_old, keep_model=baseline_copy),
         )
     else:
         folder = Path(against[4:] if against.startswith("dir:") else against)
@@ -228,6 +246,9 @@ def plan(
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    evaluation = None
+    if dep.spec.evaluation is not None:
+        evaluation = _evaluation(dep, against, options, has_previous, previous, baseline_copy)
     no_baseline = ""
     if not has_previous and dep.spec.signature.compatibility != "none":
         where = "live" if against == "live" else against
@@ -261,8 +282,35 @@ def plan(
         options=options,
         observed=observed,
         lease=lease,
+        evaluation=evaluation,
     )
     return p, result
+
+
+def _evaluation(
+    dep: Deployment, against: str, options: ObserveOptions, has_previous: bool, previous: Mapping[str, Any] | None, local: Path | None
+) -> dict[str, Any]:
+    """The evaluation gate for a plan. ``baseline: deployed`` is what the signature policy compares
+    with: the rendered folder's lock file, the git ref's render, or the live objects' tags."""
+    from modeldeploy.evaluation.planview import plan_summary
+    from modeldeploy.evaluation.run import Deployed, evaluate
+
+    deployed = None
+    if dep.spec.evaluation.baseline == "deployed":
+        if not has_previous or not previous:
+            deployed = Deployed(found=False, where=against)
+        elif local is not None and local.exists():
+            deployed = Deployed(found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local)
+        else:
+            deployed = Deployed(
+                found=True,
+                where=against,
+                uri=previous.get("pinned_uri") or previous.get("pinned") or previous.get("uri"),
+                digest=previous.get("digest"),
+            )
+    eval_python = options.extra.get("eval_python") if options.extra else None
+    report = evaluate(dep, eval_python=eval_python, deployed=deployed)
+    return plan_summary(report)
 
 
 def _missing_folder(folder: Path) -> PlanError:
@@ -348,9 +396,16 @@ def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSp
     return load_loaded(parse_text(text, display, path), env, plugins=plugin_config)
 
 
-def _build_old(loaded: LoadedSpec) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
-    """The git reader's build: resolve and render the old deploy.yaml."""
+def _build_old(
+    loaded: LoadedSpec, *, keep_model: Path | None = None
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
+    """The git reader's build: resolve and render the old deploy.yaml. ``keep_model``: copy the
+    model's files as of the ref there (the evaluation gate's deployed baseline)."""
     old_dep = resolve(loaded)
+    if keep_model is not None and old_dep.ref.local_path is not None:
+        import shutil
+
+        shutil.copytree(old_dep.ref.local_path, keep_model, symlinks=False)
     sig = old_dep.model.signature
     # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
     return (sig.to_canonical() if sig is not None else None), lock_data(old_dep)["model"], render(old_dep).artifacts
@@ -358,7 +413,17 @@ def _build_old(loaded: LoadedSpec) -> tuple[Mapping[str, Any] | None, Mapping[st
 
 def enforce_policy(plans: Sequence[Plan]) -> None:
     """Refuse to apply plans with a breaking signature change that is neither waived nor allowed
-    (``--allow-breaking``, recorded in the plan). The CLI and the Python API both go through here."""
+    (``--allow-breaking``, recorded in the plan), or whose evaluation gate fails with a finding that is
+    not waived in ``evaluation.waivers`` (``--allow-breaking`` is about signatures and does not cover it).
+    The CLI and the Python API both go through here."""
+    failing = [(p, f) for p in plans for f in p.evaluation_failing]
+    if failing:
+        gated, finding = failing[0]
+        raise PolicyViolation(
+            f"{gated.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
+            f"(first: {finding.get('rule')} {finding.get('message')})",
+            hint="fix the model, or waive the finding with a reason in evaluation.waivers (rule, field, reason)",
+        )
     broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]
     if broken:
         plan, first = broken[0]

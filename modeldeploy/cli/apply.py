@@ -69,6 +69,12 @@ def apply(
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
     lease_wait: float = typer.Option(0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."),
+    eval_python: str | None = typer.Option(
+        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
+    rai_dashboard: bool = typer.Option(
+        False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
+    ),
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
@@ -80,6 +86,10 @@ def apply(
         lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease, wait=max(lease_wait, 0.0))
         seconds = parse_duration(timeout)
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
+        if eval_python:
+            opts["eval_python"] = eval_python
+        if rai_dashboard:
+            opts["rai_dashboard"] = True
         saved = None
         if _looks_like_plan(files):
             saved, plans = runs.replan_saved(files[0], **opts)

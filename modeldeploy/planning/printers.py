@@ -153,6 +153,112 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+# ---- the evaluation gate (a plan's ``evaluation`` summary) ----------------------------------------
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{float(v):.4g}"
+
+
+def _eval_rule(m: Mapping[str, Any]) -> str:
+    cmp = ">=" if m.get("greater_is_better") else "<="
+    parts = []
+    if m.get("threshold") is not None:
+        parts.append(f"{cmp} {m['threshold']:g}")
+    if m.get("min_absolute_change") is not None:
+        parts.append(f"change >= {m['min_absolute_change']:g} vs baseline")
+    if m.get("min_relative_change") is not None:
+        parts.append(f"relative change >= {m['min_relative_change']:g} vs baseline")
+    return ", ".join(parts) or "-"
+
+
+def _eval_cohort(c: Mapping[str, Any]) -> str:
+    text = f"{c['condition']}: {c['errors']}/{c['n']} wrong"
+    if c.get("baseline_errors") is not None:
+        text += f" (baseline {c['baseline_errors']}/{c['n']})"
+    return text
+
+
+def _eval_fairness(f: Mapping[str, Any]) -> str:
+    groups = ", ".join(f"{g['group']} {_num(g['value'])} (n={g['n']})" for g in f.get("groups") or ())
+    return f"{f['metric']} by {f['feature']}: {f['kind']} {_num(f.get('value'))} (threshold {f['threshold']:g}): {groups}"
+
+
+def _eval_verdict(ev: Mapping[str, Any]) -> str:
+    failing = [f for f in ev.get("findings") or () if not f.get("waived")]
+    return "passed" if not failing else f"FAILED ({_plural(len(failing), 'finding')} not waived)"
+
+
+def _eval_total(plans: Sequence[Plan]) -> int:
+    return sum(len(p.evaluation_failing) for p in plans)
+
+
+def _text_evaluation(ev: Mapping[str, Any], paint: _Paint) -> list[str]:
+    ok = ev.get("passed") and not any(not f.get("waived") for f in ev.get("findings") or ())
+    out = [paint(_GREEN if ok else _RED, f"  evaluation gate: {_eval_verdict(ev)}") + f" — {ev.get('rows')} rows, scored by {ev.get('scored_by')}"]
+    out.append(f"    baseline: {ev.get('baseline')}")
+    for m in ev.get("metrics") or ():
+        mark = "ok  " if m.get("passed") else "FAIL"
+        out.append(f"    {mark} {m['metric']}: candidate {_num(m.get('candidate'))}, baseline {_num(m.get('baseline'))}, threshold {_eval_rule(m)}")
+    cohorts = ev.get("cohorts") or ()
+    if cohorts:
+        limit = ev.get("max_error_rate")
+        out.append("    worst cohorts" + (f" (max_error_rate {limit:g}):" if limit is not None else ":"))
+        out.extend(f"      {_eval_cohort(c)}" for c in cohorts)
+    for c in ev.get("regression_cohorts") or ():
+        out.append(f"    newly wrong vs baseline: {_eval_cohort(c)}")
+    for f in ev.get("fairness") or ():
+        out.append(f"    {'ok  ' if f.get('passed') else 'FAIL'} fairness {_eval_fairness(f)}")
+    for f in ev.get("findings") or ():
+        if f.get("waived"):
+            out.append(paint("", f"    ✓ waived   {f['rule']} {f['message']} (waived: {f['waived']})"))
+        else:
+            out.append(paint(_RED, f"    ✗ failing  {f['rule']} {f['message']}"))
+    out.extend(f"    note: {n}" for n in ev.get("notes") or ())
+    return out
+
+
+def _md_evaluation(plan: Plan) -> list[str]:
+    ev = plan.evaluation
+    if not ev:
+        return []
+    failing = plan.evaluation_failing
+    out = [f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(str(ev.get('scored_by')))}", ""]
+    out += [f"baseline: {_md_cell(str(ev.get('baseline')))}", ""]
+    if ev.get("metrics"):
+        out += ["| | Metric | Candidate | Baseline | Threshold |", "|---|---|---|---|---|"]
+        for m in ev["metrics"]:
+            out.append(
+                f"| {'✅' if m.get('passed') else '❌'} | {_md_code(m['metric'])} | {_num(m.get('candidate'))} | "
+                f"{_num(m.get('baseline'))} | {_md_cell(_eval_rule(m))} |"
+            )
+        out.append("")
+    cohorts = ev.get("cohorts") or ()
+    if cohorts:
+        limit = ev.get("max_error_rate")
+        out += ["Worst cohorts" + (f" (max_error_rate {limit:g})" if limit is not None else "") + ":", ""]
+        out += [f"- {_md_code(c['condition'])}: {c['errors']}/{c['n']} wrong" + (f" (baseline {c['baseline_errors']}/{c['n']})" if c.get("baseline_errors") is not None else "") for c in cohorts]
+        out.append("")
+    if ev.get("regression_cohorts"):
+        out += ["Newly wrong against the baseline:", ""]
+        out += [f"- {_md_cell(_eval_cohort(c))}" for c in ev["regression_cohorts"]]
+        out.append("")
+    for f in ev.get("fairness") or ():
+        out += [f"{'✅' if f.get('passed') else '❌'} fairness: {_md_cell(_eval_fairness(f))}", ""]
+    findings = ev.get("findings") or ()
+    if findings:
+        out += ["| | Rule | Finding |", "|---|---|---|"]
+        for f in findings:
+            status = "✅ waived" if f.get("waived") else "❌ failing"
+            msg = _md_cell(f["message"]) + (f" — waived: {_md_cell(f['waived'])}" if f.get("waived") else "")
+            out.append(f"| {status} | {_md_code(f['rule'])} | {msg} |")
+        out.append("")
+    out += [f"> note: {_md_cell(n)}" for n in ev.get("notes") or ()]
+    if ev.get("notes"):
+        out.append("")
+    return out
+
+
 # ---- text -----------------------------------------------------------------------------------------
 
 
@@ -236,6 +342,8 @@ def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
         out.extend(f"    {_text_finding(f, paint)}" for f in _sorted_findings(plan))
     if plan.allow_breaking:
         out.append("  breaking signature changes allowed (--allow-breaking)")
+    if plan.evaluation:
+        out.extend(_text_evaluation(plan.evaluation, paint))
     visible = _visible(plan, show_unchanged)
     for change in map(_safe_change, visible):
         out.append("")
@@ -268,6 +376,9 @@ def format_text(plans: Sequence[Plan], *, color: bool, show_unchanged: bool = Fa
     if breaking:
         lines.append(paint(_RED, f"Signature policy: {_plural(breaking, 'breaking finding')} not waived."))
         lines.append(way_forward(plans))
+    failing = _eval_total(plans)
+    if failing:
+        lines.append(paint(_RED, f"Evaluation gate: {_plural(failing, 'finding')} not waived."))
     return "\n".join(lines) + "\n"
 
 
@@ -351,6 +462,7 @@ def _md_plan_head(plan: Plan) -> list[str]:
         out += ["> ⚠️ breaking signature changes allowed (`--allow-breaking`)"]
     if plan.notes or plan.allow_breaking or plan.lease:
         out.append("")
+    out += _md_evaluation(plan)
     return out
 
 
@@ -408,6 +520,8 @@ def format_markdown(plans: Sequence[Plan]) -> str:
     if unchecked:
         top.append("")
     top += _md_findings(plans)
+    if _eval_total(plans):
+        top += [f"### ❌ Evaluation gate: {_plural(_eval_total(plans), 'finding')} not waived", ""]
     sections: list[tuple[list[str], list[_MdBlock], list[str]]] = []
     for plan in plans:
         hidden = _unchanged_count(plan)
@@ -460,6 +574,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     out = _plan_json(plan)
     if plan.lease:  # only when held, so plans without a lease keep their exact shape
         out["lease"] = dict(plan.lease)
+    if plan.evaluation is not None:  # only for specs with evaluation: (older plans keep their shape)
+        out["evaluation"] = dict(plan.evaluation)
     return out
 
 

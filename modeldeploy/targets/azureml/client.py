@@ -117,6 +117,8 @@ class AzureMLAPI(Protocol):
     def register_model(self, spec_file: Path) -> ModelVersion: ...
     def archive_model(self, name: str, version: str) -> None: ...
     def get_logs(self, endpoint: str, deployment: str, lines: int = 100) -> str: ...
+    def submit_job(self, job_file: Path) -> str: ...
+    def wait_job(self, name: str, *, on_status: Status | None = None) -> str: ...
 
 
 def _fingerprint(entity: Any) -> str:
@@ -172,6 +174,9 @@ def _failure(what: str, exc: BaseException) -> TargetError:
             return TargetError(f"Azure ML {what}: no Azure credentials found", hint=_NO_CREDENTIALS_HINT)
         return TargetError(f"Azure ML {what}: Azure refused the credentials: {text[:200]}", hint=_NO_CREDENTIALS_HINT)
     return TargetError(f"Azure ML {what} failed: {text[:500]}")
+
+
+JOB_DONE = ("Completed", "Failed", "Canceled", "NotResponding")
 
 
 class AzureMLClient:
@@ -428,6 +433,29 @@ class AzureMLClient:
         model = aml.load_model(str(spec_file))
         created = self._call(f"register model {model.name}", lambda: self.ml.models.create_or_update(model))
         return self._model_version(created)
+
+    def submit_job(self, job_file: Path) -> str:
+        """Submit a pipeline job spec (its local inputs are uploaded by the SDK); returns the job's name."""
+        import azure.ai.ml as aml
+
+        job = self._call(f"load job {job_file.name}", lambda: aml.load_job(str(job_file)))
+        created = self._call("submit job", lambda: self.ml.jobs.create_or_update(job))
+        return str(created.name)
+
+    def wait_job(self, name: str, *, on_status: Status | None = None) -> str:
+        """Poll the job until it ends; its final status, or ApplyError when it did not complete."""
+        import time
+
+        while True:
+            job = self._call(f"read job {name}", lambda: self.ml.jobs.get(name))
+            status = str(job.status)
+            if on_status:
+                on_status(status)
+            if status in JOB_DONE:
+                if status != "Completed":
+                    raise ApplyError(f"Azure ML job {name} ended {status}", hint=f"az ml job show -n {name}; az ml job stream -n {name}")
+                return status
+            time.sleep(self.poll_seconds)
 
     def archive_model(self, name: str, version: str) -> None:
         self._call(f"archive model {name}:{version}", lambda: self.ml.models.archive(name=name, version=version))
