@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
+from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, PlanError, PolicyViolation, SourceError
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -137,8 +137,18 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
     }
 
 
+def check_installed(loaded: LoadedSpec) -> None:
+    """The target's extra is installed, or MD701 at ``target.kind`` with the install hint: ``validate``
+    says so before ``render`` would, in the same words."""
+    try:
+        get_target(loaded.spec.target.kind).check_installed()
+    except MissingDependencyError as exc:
+        raise _located(exc, loaded, ("target", "kind")) from None
+
+
 def render(dep: Deployment) -> RenderResult:
     """The deployment's files, sorted by path, plus the lock file."""
+    check_installed(dep.loaded)
     artifacts = list(dep.target.render(dep.context()))
     artifacts.append(Artifact(LOCK_FILE, "application/json", dump_json(lock_data(dep))))
     paths = [a.path for a in artifacts]
@@ -446,4 +456,5 @@ def build_image(dep: Deployment, *, push: bool = False, progress: Progress | Non
     ctx = dep.context()
     if not builds_image(ctx):
         return None
+    check_installed(dep.loaded)
     return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)

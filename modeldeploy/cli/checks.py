@@ -13,10 +13,12 @@ from modeldeploy.targets import plugin_config
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
     loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
     _check_evaluation_data(loaded_all)
+    from modeldeploy import api  # the target registry and, without --offline, the model
+
+    for loaded in loaded_all:  # a missing extra: the error render would give, found here first
+        api.check_installed(loaded)
     if offline:
         return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
-    from modeldeploy import api  # resolving a model needs it; --offline does not
-
     lines = []
     for loaded in loaded_all:
         dep = api.resolve(loaded)

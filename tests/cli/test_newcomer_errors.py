@@ -96,3 +96,37 @@ def test_a_misspelt_required_key_is_one_error_not_two(project: Path) -> None:
     edit(project, "  sorce: ./model\n", "")
     r = cli("validate", "deploy.yaml", cwd=project)
     assert "missing required key 'model.source' [MD111]" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "module", "package", "extra"),
+    [
+        ("kubernetes", "kubernetes_validate", "kubernetes-validate", "kubernetes"),
+        ("sagemaker", "botocore", "botocore", "aws"),
+        ("azureml", "azure.ai.ml", "azure-ai-ml", "azure"),
+    ],
+)
+def test_validate_says_the_targets_extra_is_missing_as_render_does(project: Path, kind: str, module: str, package: str, extra: str) -> None:
+    """The extra is made unimportable in the child process only: a sitecustomize on its PYTHONPATH sets
+    ``sys.modules[module] = None``, which is what Python does for a package that is not installed
+    as far as an import is concerned (the venv itself keeps it)."""
+    example = (REPO / "examples" / kind / "deploy.yaml").read_text().replace("../iris/model", "./model")
+    (project / "deploy.yaml").write_text(example)
+    shim = project / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(f"import sys\nsys.modules[{module!r}] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(shim)])}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=project, env=env, capture_output=True, text=True)
+
+    kind_line = next(i for i, line in enumerate(example.splitlines(), 1) if line.strip() == f"kind: {kind}")
+    expected = [
+        f"deploy.yaml:{kind_line}:9: error: the {kind} target needs {package} to render, and it is not installed [MD701]",
+        f"hint: pip install 'modeldeploy[{extra}]'",
+    ]
+    for args in (("validate", "deploy.yaml"), ("validate", "deploy.yaml", "--offline"), ("render", "deploy.yaml", "-o", "out")):
+        r = run(*args)
+        assert (r.returncode, r.stderr.splitlines()) == (1, expected), args
+    # with the extra importable the same file validates
+    assert cli("validate", "deploy.yaml", cwd=project).returncode == 0
