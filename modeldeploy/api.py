@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, PlanError, PolicyViolation, SourceError
+from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, ModelError, PlanError, PolicyViolation, SourceError
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -98,7 +98,10 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         )
     except SourceError as exc:
         raise _located(exc, loaded, ("model", "source")) from None
-    model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    try:
+        model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    except ModelError as exc:  # a folder with no MLmodel: at the model.source line, like a missing one
+        raise _located(exc, loaded, ("model", "source")) from None
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 

@@ -130,3 +130,28 @@ def test_validate_says_the_targets_extra_is_missing_as_render_does(project: Path
         assert (r.returncode, r.stderr.splitlines()) == (1, expected), args
     # with the extra importable the same file validates
     assert cli("validate", "deploy.yaml", cwd=project).returncode == 0
+
+
+def test_a_missing_or_wrong_model_folder_is_one_error_in_every_command(project: Path) -> None:
+    """inspect, signature show, init and validate say the same words and code for the same folder; a
+    hint about deploy.yaml appears only where the path came from deploy.yaml."""
+    (project / "empty").mkdir()
+    missing = ["error: model folder './modle' not found [MD300]", "hint: did you mean './model'?"]
+    assert cli("inspect", "./modle", cwd=project).stderr.splitlines() == missing
+    assert cli("signature", "show", "./modle", cwd=project).stderr.splitlines() == missing
+    no_mlmodel = "model folder 'empty' has no MLmodel file [MD200]"
+    hint = "hint: name the folder that holds the MLmodel file (the one mlflow.<flavor>.save_model writes)"
+    for args in (("inspect", "empty"), ("signature", "show", "empty"), ("init", "empty")):
+        r = cli(*args, cwd=project)
+        assert r.returncode == 1 and r.stderr.splitlines()[0] == f"error: {no_mlmodel}", args
+        assert r.stderr.splitlines()[1].startswith(hint), args
+    edit(project, "./model", "./empty")
+    r = cli("validate", "deploy.yaml", cwd=project)
+    assert r.stderr.splitlines() == [f"deploy.yaml:4:11: error: {no_mlmodel}", hint]
+    # init refuses the MLmodel file as validate does, instead of writing a deploy.yaml that fails
+    r = cli("init", "model/MLmodel", cwd=project)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "error: model source 'model/MLmodel' is a file, not a model folder [MD300]",
+        "hint: use the folder that holds it: 'model'",
+    ]
