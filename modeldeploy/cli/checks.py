@@ -26,10 +26,10 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
         label = f"{path}" + (f" [{loaded.env}]" if loaded.env else "")
         breaking = [f for f in findings if f.severity == "breaking" and not f.waived]
         for f in findings:
-            lines.append(f"{label}: {f.severity}: {f.rule} {f.field}: {f.message}" + (f" (waived: {f.waived})" if f.waived else ""))
+            lines.append(f"{label}: {f.severity}: {f.line()}" + (f" (waived: {f.waived})" if f.waived else ""))
         if breaking:
             raise PolicyViolation(
-                f"{label}: {breaking[0].rule} {breaking[0].field}: {breaking[0].message}",
+                f"{label}: {breaking[0].line()}",
                 hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
             )
         lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")

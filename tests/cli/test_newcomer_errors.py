@@ -155,3 +155,18 @@ def test_a_missing_or_wrong_model_folder_is_one_error_in_every_command(project: 
         "error: model source 'model/MLmodel' is a file, not a model folder [MD300]",
         "hint: use the folder that holds it: 'model'",
     ]
+
+
+def test_validate_shows_a_findings_change_once(project: Path) -> None:
+    """validate prints a signature finding as plan does: the field, old → new, then the message."""
+    import re
+
+    mlmodel = project / "model" / "MLmodel"
+    text, n = re.subn(r'"type":\s+"double", "name": "sepal_width"', '"type": "long", "name": "sepal_width"', mlmodel.read_text())
+    assert n == 1
+    mlmodel.write_text(text)
+    r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
+    assert r.returncode == 3
+    assert r.stderr.splitlines() == [
+        "error: deploy.yaml [prod]: SIG903 example.inputs.sepal_width: long → number: input example row 0 would be rejected [MD500]"
+    ]
