@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, ModelError, PlanError, PolicyViolation, SourceError
+from modeldeploy.errors import (
+    MissingDependencyError,
+    ModelDeployError,
+    ModelError,
+    PlanError,
+    PolicyViolation,
+    SourceError,
+)
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -25,6 +32,7 @@ from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
+from modeldeploy.targets import check_installed as targets_installed
 from modeldeploy.targets import get_target, plugin_config
 from modeldeploy.targets.base import Target
 
@@ -75,11 +83,7 @@ def load(
 def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
     """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
     unless it already points somewhere."""
-    if exc.diagnostics:
-        return exc
-    line, col = loaded.positions.at(path)
-    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
-    return located
+    return loaded.locate(exc, path)
 
 
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
@@ -144,7 +148,7 @@ def check_installed(loaded: LoadedSpec) -> None:
     """The target's extra is installed, or MD701 at ``target.kind`` with the install hint: ``validate``
     says so before ``render`` would, in the same words."""
     try:
-        get_target(loaded.spec.target.kind).check_installed()
+        targets_installed(loaded.spec.target.kind)
     except MissingDependencyError as exc:
         raise _located(exc, loaded, ("target", "kind")) from None
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modeldeploy.errors import PolicyViolation
+from modeldeploy.errors import MissingDependencyError, PolicyViolation
 from modeldeploy.spec.loader import load_all_environments, load_spec
-from modeldeploy.targets import plugin_config
+from modeldeploy.targets import check_installed, plugin_config
 
 
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
     loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
     _check_evaluation_data(loaded_all)
-    from modeldeploy import api  # the target registry and, without --offline, the model
-
     for loaded in loaded_all:  # a missing extra: the error render would give, found here first
-        api.check_installed(loaded)
+        try:
+            check_installed(loaded.spec.target.kind)
+        except MissingDependencyError as exc:
+            raise loaded.locate(exc, ("target", "kind")) from None
     if offline:
         return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
+    from modeldeploy import api  # resolving a model needs it; --offline does not
+
     lines = []
     for loaded in loaded_all:
         dep = api.resolve(loaded)

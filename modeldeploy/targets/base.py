@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from modeldeploy.errors import MissingDependencyError, PlanError
+from modeldeploy.errors import PlanError
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions, RunShared
 from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
@@ -63,24 +63,9 @@ class Target(ABC):
     config_model: ClassVar[type | None] = None
     #: The modules render() imports, each with the package that provides it (``{"kubernetes_validate":
     #: "kubernetes-validate"}``). ``validate`` and ``render`` check them first, so a missing extra is
-    #: the same error (MD701, with ``extra``'s install hint) in both, before anything is read.
+    #: the same error (MD701, with ``extra``'s install hint) in both. A built-in kind declares its
+    #: own in ``modeldeploy.targets.BUILTIN_NEEDS`` instead, so checking needs no import of it.
     render_needs: ClassVar[Mapping[str, str]] = {}
-
-    def check_installed(self) -> None:
-        """MissingDependencyError (MD701) when a module in ``render_needs`` cannot be imported. Only
-        looks the module up (no import: azure.ai.ml costs seconds), so ``validate`` stays quick."""
-        from importlib.util import find_spec
-
-        for module, package in self.render_needs.items():
-            try:
-                found = find_spec(module) is not None
-            except (ImportError, ValueError):  # a parent package missing, or a module set to None
-                found = False
-            if not found:
-                hint = f"pip install 'modeldeploy[{self.extra}]'" if self.extra else f"pip install {package}"
-                raise MissingDependencyError(
-                    f"the {self.kind} target needs {package} to render, and it is not installed", hint=hint
-                )
 
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[Artifact]:

@@ -69,7 +69,6 @@ class AzureMLTargetImpl(Target):
     config_model = AzureMLTarget
     default_against = "live"
     extra = "azure"
-    render_needs = {"azure.ai.ml": "azure-ai-ml"}  # the SDK's loaders check every rendered spec
     registers_model = True  # model.register becomes an Azure ML model asset, not an MLflow version
 
     def __init__(

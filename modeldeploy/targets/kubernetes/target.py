@@ -60,7 +60,6 @@ class KubernetesTargetImpl(Target):
     config_model = KubernetesTarget
     default_against = "live"
     extra = "kubernetes"
-    render_needs = {"kubernetes_validate": "kubernetes-validate"}  # every built-in kind's schema
 
     # ---------------------------------------------------------------- render
 

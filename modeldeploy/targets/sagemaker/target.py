@@ -47,7 +47,6 @@ class SageMakerTargetImpl(Target):
     registers_model = True  # model.register becomes a SageMaker model package (see registry.py)
     default_against = "live"
     extra = "aws"
-    render_needs = {"botocore": "botocore"}  # its service model checks every request body
 
     def __init__(self, *, poll_seconds: float = 15.0, timeout_seconds: float = 3600.0) -> None:
         # SDK clients (cached per region, safe to share) and how often to poll. How long to wait is the
