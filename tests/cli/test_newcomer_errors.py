@@ -170,3 +170,23 @@ def test_validate_shows_a_findings_change_once(project: Path) -> None:
     assert r.stderr.splitlines() == [
         "error: deploy.yaml [prod]: SIG903 example.inputs.sepal_width: long → number: input example row 0 would be rejected [MD500]"
     ]
+
+
+@pytest.mark.parametrize("kind", ["sagemaker", "kubernetes"])
+def test_a_cloud_plan_without_credentials_is_one_line_and_a_hint(project: Path, kind: str) -> None:
+    """No credentials at all, for real: the AWS chain finds none (the instance-metadata probe is
+    switched off, as it is on any machine that is not in EC2) and no kubeconfig exists — the error
+    comes before any request, so nothing here needs a network."""
+    (project / "deploy.yaml").write_text((REPO / "examples" / kind / "deploy.yaml").read_text().replace("../iris/model", "./model"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBE"))}
+    env.update(
+        PYTHONPATH=str(REPO), AWS_EC2_METADATA_DISABLED="true", HOME=str(project),
+        AWS_CONFIG_FILE=str(project / "none"), AWS_SHARED_CREDENTIALS_FILE=str(project / "none"),
+        KUBECONFIG=str(project / "none"),
+    )
+    r = subprocess.run([sys.executable, "-m", "modeldeploy", "plan", "deploy.yaml", "--env", "prod"],
+                       cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 1 and len(lines) == 2, r.stderr
+    assert lines[0].endswith("[MD700]") and ("no AWS credentials found" in lines[0] or "no Kubernetes credentials" in lines[0])
+    assert lines[1].startswith("hint: ") and "plan --against DIR or git:REF" in lines[1]
