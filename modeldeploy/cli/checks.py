@@ -35,8 +35,16 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
                 f"{label}: {breaking[0].line()}",
                 hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
             )
-        lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")
+        lines.append(f"{label}: valid (model {_shown(dep.ref.uri, dep.ref.pinned_uri)}, {dep.ref.digest[:19]}…)")
     return lines
+
+
+def _shown(uri: str, pinned: str) -> str:
+    """The model as deploy.yaml names it (``./model``, not its pinned form ``model`` or a digest);
+    a registry URI also with what it resolved to (``models:/iris@champion = models:/iris/4``)."""
+    if ":" not in uri or pinned == uri or pinned.startswith("sha256:"):
+        return uri
+    return f"{uri} = {pinned}"
 
 
 def _check_evaluation_data(loaded_all) -> None:

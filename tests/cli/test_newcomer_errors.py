@@ -4,6 +4,7 @@ the same code for the same problem in every command, and no machine paths."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -159,8 +160,6 @@ def test_a_missing_or_wrong_model_folder_is_one_error_in_every_command(project: 
 
 def test_validate_shows_a_findings_change_once(project: Path) -> None:
     """validate prints a signature finding as plan does: the field, old → new, then the message."""
-    import re
-
     mlmodel = project / "model" / "MLmodel"
     text, n = re.subn(r'"type":\s+"double", "name": "sepal_width"', '"type": "long", "name": "sepal_width"', mlmodel.read_text())
     assert n == 1
@@ -190,3 +189,12 @@ def test_a_cloud_plan_without_credentials_is_one_line_and_a_hint(project: Path, 
     assert r.returncode == 1 and len(lines) == 2, r.stderr
     assert lines[0].endswith("[MD700]") and ("no AWS credentials found" in lines[0] or "no Kubernetes credentials" in lines[0])
     assert lines[1].startswith("hint: ") and "plan --against DIR or git:REF" in lines[1]
+
+
+def test_validate_names_the_model_as_deploy_yaml_does(project: Path) -> None:
+    r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(r"deploy\.yaml \[prod\]: valid \(model \./model, sha256:[0-9a-f]{12}…\)", r.stderr.strip()), r.stderr
+    edit(project, "./model", "../" + project.name + "/model")  # leaves deploy.yaml's folder: pinned to the digest
+    r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
+    assert f"valid (model ../{project.name}/model, sha256:" in r.stderr and r.stderr.count("sha256:") == 1, r.stderr
