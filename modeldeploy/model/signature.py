@@ -31,7 +31,7 @@ SCALAR_TYPES = ("boolean", "integer", "long", "float", "double", "string", "bina
 COMPLEX_TYPES = ("array", "object", "map", "any", "sparkml_vector")
 SIGNATURE_PARTS = ("inputs", "outputs", "params")
 # JSON in a model (signature parts, input examples) nests at most this deep: the same bound as
-# deploy.yaml and MLmodel themselves (spec/loader.py and model/info.py MAX_DEPTH).
+# deploy.yaml and MLmodel themselves (spec/loader.py and model/files.py MAX_DEPTH).
 MAX_JSON_DEPTH = 64
 
 
