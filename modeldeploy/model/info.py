@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy.errors import ModelError, show_dotted
+from modeldeploy.model.datatypes import SignatureError
 from modeldeploy.model.environment import read_env
 from modeldeploy.model.files import MAX_MLMODEL_BYTES, file_error, is_file, load_yaml, recording_reads, stat_key
-from modeldeploy.model.signature import Signature, SignatureError
+from modeldeploy.model.signature import Signature
 from modeldeploy.spec.yamlread import Path_, Positions
 
 MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and Windows)
