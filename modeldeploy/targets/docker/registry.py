@@ -134,7 +134,7 @@ class ImageAuxiliary(Auxiliary):
             address=self.address, kind="image", name=self.reference,
             action=Action.NOOP if present else Action.CREATE,
             before=after if present else None, after=after,
-            reason="" if present else "the registry does not have this tag: apply builds and pushes it first",
+            diff="" if present else f"+reference: {self.reference}  (not in the registry: apply builds and pushes it first)",
         )
 
     def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
