@@ -19,7 +19,7 @@ from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyVi
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.plan import Action, Change, Plan
+from modeldeploy.planning.plan import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json

@@ -137,7 +137,7 @@ def test_plan_shows_the_image_and_apply_pushes_it_before_the_manifests(tmp_path,
         first = image_change()
         assert (first["action"], first["name"], first["after"]) == ("create", image, {"reference": image})
         text = cli("plan", str(deploy), "--against", "live")
-        assert f"+ image.iris-live" in text.stdout and f"+reference: {image}" in text.stdout, text.stdout
+        assert "+ image.iris-live" in text.stdout and f"+reference: {image}" in text.stdout, text.stdout
 
         applied = cli("apply", str(deploy), "--against", "live", "--auto-approve", "--lease-seconds", "0")
         assert applied.returncode == 0, applied.stdout + applied.stderr
