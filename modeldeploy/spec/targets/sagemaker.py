@@ -6,12 +6,16 @@ minimal deploy.yaml stays minimal. See docs/sagemaker.md for what each key rende
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from modeldeploy.spec.base import Line, StrictModel
 from modeldeploy.spec.targets.imagebuild import ImageBuildFields
+
+
+_ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(?:/.*)?$")
 
 
 class ServerlessSettings(StrictModel):
@@ -140,6 +144,11 @@ class SageMakerTarget(ImageBuildFields):
             raise ValueError("registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere")
         if self.registry is None and self.image is None:
             raise ValueError("needs image (a serving image in ECR) or registry (an ECR registry modeldeploy builds and pushes the image to)")
+        if self.registry is not None and not _ECR.match(self.registry):
+            raise ValueError(
+                f"registry {self.registry!r} is not an ECR registry: SageMaker pulls the serving image from ECR "
+                "(ACCOUNT.dkr.ecr.REGION.amazonaws.com[/path])"
+            )
         return self
 
     @model_validator(mode="after")

@@ -89,6 +89,7 @@ def test_the_image_is_the_first_auxiliary(tmp_path: Path) -> None:
     [
         (f"  registry: {ECR}\n  image: r/iris:1\n", "registry and image exclude each other"),
         ("", "needs image"),
+        ("  registry: ghcr.io/org\n", "is not an ECR registry"),
     ],
 )
 def test_image_and_registry_located_errors(tmp_path: Path, target: str, message: str) -> None:
