@@ -14,7 +14,6 @@ from pydantic import Field, field_validator, model_validator
 from modeldeploy.spec.base import Line, StrictModel
 from modeldeploy.spec.targets.imagebuild import ImageBuildFields
 
-
 _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(?:/.*)?$")
 
 
