@@ -60,7 +60,7 @@ def plan_many(
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
-    from modeldeploy.planning.current import one_git_run
+    from modeldeploy.planning.gitrepo import one_git_run
 
     with one_git_run():  # against git:REF, every file is planned against the same commit
         outcomes = run(one, list(zip(paths, loaded, strict=False)))
