@@ -83,8 +83,9 @@ def _compose_fast(text: str, single: bool) -> list[yaml.Node | None] | None:
     """libyaml's parser (~10× faster; the same node graphs, marks included), or None when it is not
     installed or the text is not plainly well-formed: then the pure-Python parser reads it, so every
     problem is still found, located and worded exactly as before (libyaml words errors differently
-    and accepts some characters PyYAML's reader refuses)."""
-    if _CLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+    and accepts some characters, and tabs, that PyYAML refuses)."""
+    # Tabs: libyaml takes a tab after "key:" as a separator where PyYAML refuses it.
+    if _CLoader is None or "\t" in text or yaml.reader.Reader.NON_PRINTABLE.search(text):
         return None
     try:
         if single:
