@@ -23,7 +23,7 @@ from modeldeploy.cli import fastparams
 # Placeholders by parameter name (the destination name typer gives it); anything else: NAME upper-cased.
 _METAVARS = {
     "files": "FILE", "file": "FILE", "out": "PATH", "output": "PATH", "model_dir": "MODEL_DIR",
-    "parallelism": "N", "fmt": "FORMAT", "against": "WHERE", "timeout": "DURATION", "lease_seconds": "SECONDS",
+    "parallelism": "N", "jobs": "N", "fmt": "FORMAT", "against": "WHERE", "timeout": "DURATION", "lease_seconds": "SECONDS",
 }
 # An option whose help starts "a | b | c" takes one of those words (the command checks it too).
 _CHOICE_HELP = re.compile(r"^\s*([\w-]+(?: \| [\w-]+)+)")
