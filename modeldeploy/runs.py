@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,30 +85,59 @@ def _render_one(item: tuple[Path, str | None]) -> _Outcome:
     return _capture(lambda p: api.render(api.load(p, env)), path)
 
 
+_KIND = re.compile(rb"^target:[ \t]*\n(?:[ \t]+.*\n|[ \t]*\n)*?[ \t]+kind:[ \t]*['\"]?([A-Za-z0-9_.-]+)", re.M)
+
+
+def _one_per_kind(paths: Sequence[Path]) -> list[int]:
+    """The index of the first file of each target kind, read from the text (a hint only: it decides
+    which files are rendered in the parent before the workers are forked, never what is rendered)."""
+    seen: dict[bytes, int] = {}
+    for i, path in enumerate(paths):
+        try:
+            m = _KIND.search(Path(path).read_bytes()[:65536])
+        except OSError:
+            continue
+        if m is not None:
+            seen.setdefault(m.group(1), i)
+    return sorted(seen.values()) or [0]
+
+
+def _in_workers(fn: Callable[[Any], _Outcome], items: Sequence[Any], jobs: int, done: Mapping[int, _Outcome]) -> list[_Outcome]:
+    """``fn`` of every item not in ``done`` (index -> outcome), in ``jobs`` worker processes, in order.
+
+    On Linux the workers are forked, so they start with everything the parent has imported and cached
+    (SDKs, templates, models and their digests, a git ref's commit and tree listing): the parent first
+    works out ``done`` — one file of each target kind — so that no worker pays for it again."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    rest = [i for i in range(len(items)) if i not in done]
+    if not rest:
+        return [done[i] for i in range(len(items))]
+    # fork where it is safe and cheap (Linux); elsewhere the platform's default start method.
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    chunk = max(1, len(rest) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(rest)), mp_context=ctx) as pool:
+        computed = dict(zip(rest, pool.map(fn, [items[i] for i in rest], chunksize=chunk), strict=True))
+    return [done[i] if i in done else computed[i] for i in range(len(items))]
+
+
 def render_many(paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> list[RenderResult]:
     """Load and render every file, in the order given, errors from all files reported together.
 
     With ``jobs`` > 1 the files are rendered in that many worker processes (rendering is CPU work in
     Python, so threads would not help): the results, and so the files written from them, are the same
-    bytes as a serial run's. Each worker reads a shared model's files and digest once for all its specs
-    (the per-process model and digest caches) and the on-disk digest cache is shared by all of them."""
+    bytes as a serial run's. One file of each target kind is rendered in this process first, so the
+    forked workers share its imports (the Azure ML SDK alone is seconds), templates and model reads;
+    the on-disk digest cache is shared by all of them."""
     items = [(Path(p), env) for p in paths]
     jobs = max(1, min(jobs, len(items)))
     if jobs == 1:
         outcomes = [_render_one(item) for item in items]
     else:
-        import multiprocessing
-        import sys
-        from concurrent.futures import ProcessPoolExecutor
-
-        from modeldeploy import api  # noqa: F401  (imported once here: forked workers share it)
-
-        # fork where it is safe and cheap (Linux: workers start with what is imported here);
-        # elsewhere the platform's default start method.
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        chunk = max(1, len(items) // (jobs * 8))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            outcomes = list(pool.map(_render_one, items, chunksize=chunk))
+        done = {i: _render_one(items[i]) for i in _one_per_kind(paths)}
+        outcomes = _in_workers(_render_one, items, jobs, done)
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 
