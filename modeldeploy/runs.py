@@ -33,14 +33,21 @@ def options(context: str | None = None, parallelism: int = 8, timeout: float = 1
 
 
 def plan_many(
-    paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, **opts: Any
+    paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, jobs: int = 1, **opts: Any
 ) -> list[Planned]:
-    """[(plan, deployment, render result)] for every file, errors from all files reported together."""
+    """[(plan, deployment, render result)] for every file, errors from all files reported together.
+
+    Against a folder or ``git:REF`` with ``jobs`` > 1, the files are planned in that many worker
+    processes, as ``render_many`` renders them (same results, in the order given); a live plan reads
+    on threads (``parallelism``) in this process."""
     from collections import Counter
 
     from modeldeploy import api
 
     observe = options(**opts)
+    jobs = max(1, min(jobs, len(paths)))
+    if jobs > 1 and against is not None and against != "live":
+        return _plan_in_workers(paths, env, against, allow_breaking, observe, jobs)
     # Reading live state is network-bound: files are loaded and planned concurrently, bounded by
     # --parallelism, in the order given (results and errors are reported in file order).
     live = against == "live" or against is None
@@ -66,6 +73,54 @@ def plan_many(
     with one_git_run():  # against git:REF, every file is planned against the same commit
         outcomes = run(one, list(zip(paths, loaded, strict=False)))
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+
+
+def _plan_one(item: tuple[Path, str | None, str, bool, ObserveOptions]) -> _Outcome:
+    from modeldeploy import api
+
+    path, env, against, allow_breaking, observe = item
+
+    def one(p: Path) -> Planned:
+        dep = api.load(p, env)
+        plan, result = api.plan(dep, against, options=observe)
+        return dataclasses.replace(plan, source=str(p), allow_breaking=allow_breaking), dep, result
+
+    return _capture(one, path)
+
+
+def _plan_in_workers(
+    paths: Sequence[Path], env: str | None, against: str, allow_breaking: bool, observe: ObserveOptions, jobs: int
+) -> list[Planned]:
+    """A folder or git plan of many files in worker processes. Nothing here reads live state, so no
+    target needs the run's count of its deployments (``expected``). This process first renders one
+    file of each target kind (imports, templates, model reads) and, against ``git:REF``, asks git for
+    the ref's commit and lists its tree, so every worker plans against the same commit without asking
+    again; the trees the workers extract go to a folder removed when the run ends."""
+    import tempfile
+    from collections import Counter
+
+    from modeldeploy import api
+    from modeldeploy.planning.current import trees_under
+    from modeldeploy.planning.gitrepo import git_rev, one_git_run, snapshot, toplevel
+
+    items = [(Path(p), env, against, allow_breaking, observe) for p in paths]
+    for i in _one_per_kind(paths):
+        _capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
+    with one_git_run(), tempfile.TemporaryDirectory(prefix="modeldeploy-plan-") as scratch, trees_under(scratch):
+        if against.startswith("git:"):
+            for folder in dict.fromkeys(Path(p).resolve().parent for p in paths):
+                try:
+                    root = toplevel(folder)
+                    if root is not None:
+                        snapshot(root, git_rev(against[4:], root))
+                except ModelDeployError:
+                    pass  # reported, located, by the worker planning that file
+        outcomes = _in_workers(_plan_one, items, jobs, {})
+    planned = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+    # As a serial run has it: every plan carries this run's options, counted per target.
+    counts = Counter(dep.target for _, dep, _ in planned)
+    per_target = {target: dataclasses.replace(observe, expected=n) for target, n in counts.items()}
+    return [(dataclasses.replace(p, options=per_target[dep.target]), dep, r) for p, dep, r in planned]
 
 
 def available_cpus() -> int:
