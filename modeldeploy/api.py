@@ -48,7 +48,7 @@ class Deployment:
     model: Any  # ModelInfo
     target: Target
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # A worker process (render/plan --jobs) sends its deployments back: the target is the
         # process's shared instance of its kind (it may hold locks and clients), so it travels by kind.
         return (_deployment, (self.loaded, self.ref, self.model, self.loaded.spec.target.kind))

@@ -38,7 +38,7 @@ class RunShared:
                 fut.set_exception(exc)
         return cast(T, fut.result())
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[RunShared], tuple[()]]:
         # Sent to or from a worker process (plan --jobs): a store is one process's, so a fresh one.
         return (RunShared, ())
 
