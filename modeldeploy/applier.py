@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from modeldeploy.api import Deployment, enforce_policy, plan as make_plan
+from modeldeploy.api import Deployment, default_against, enforce_policy, plan as make_plan
 from modeldeploy.errors import PlanError
 from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
 from modeldeploy.planning.plan import Plan
@@ -112,7 +112,7 @@ def destroy(dep: Deployment, *, against: str | None = None, progress: Progress |
             lease: LeaseSettings | None = None) -> ApplyResult:
     """Remove everything modeldeploy created for this deployment (and nothing else), holding its lease."""
     progress = progress or Progress()
-    against = against or ("live" if dep.target.default_against == "live" else "dir:deploy/rendered")
+    against = against or default_against(dep)
     if against.startswith("git:"):
         raise PlanError("destroy works against a folder or live state, not a git ref")
     options = options or ObserveOptions()  # one run: the lease and the destroy share its connections

@@ -16,6 +16,7 @@ from modeldeploy.cli import inspect as inspect_cmd
 from modeldeploy.cli import plan as plan_cmd
 from modeldeploy.cli import render as render_cmd
 from modeldeploy.cli import schema as schema_cmd
+from modeldeploy.cli import serve as serve_cmd
 from modeldeploy.cli import validate as validate_cmd
 
 EPILOG = """Examples:
@@ -64,6 +65,7 @@ app.command("init", epilog=init_cmd.EPILOG)(init_cmd.init)
 app.command("plan", epilog=plan_cmd.EPILOG)(plan_cmd.plan)
 app.command("apply", epilog=apply_cmd.EPILOG)(apply_cmd.apply)
 app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG)(apply_cmd.destroy)
+app.command("serve", epilog=serve_cmd.EPILOG)(serve_cmd.serve)
 app.command("evaluate", epilog=evaluate_cmd.EPILOG)(evaluate_cmd.evaluate)
 
 

@@ -4,7 +4,39 @@ from typing import Literal
 
 from pydantic import Field
 
-from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.base import EnvName, Line, StrictModel
+
+
+class DockerBuild(StrictModel):
+    """Options apply passes to ``docker build`` (they change how the image is built, not what is in it)."""
+
+    network: Line | None = Field(
+        default=None, description="docker build --network, e.g. host (an engine without a bridge network)."
+    )
+    args: dict[EnvName, Line] = Field(
+        default_factory=dict, description="docker build --build-arg NAME=VALUE (not for secrets: build args stay in the image history)."
+    )
+    pull: bool = Field(default=False, description="docker build --pull: always fetch a newer base image.")
+
+
+class DockerRun(StrictModel):
+    """apply (against live) and ``modeldeploy serve`` run the image as one local container."""
+
+    port: int = Field(ge=1, le=65535, description="Host port the scoring server answers on.")
+    host: Line = Field(default="127.0.0.1", description="Host address the port is published on (0.0.0.0: every interface).")
+    network: Line | None = Field(
+        default=None,
+        description="docker run --network; with host the server listens on port itself (no port mapping).",
+    )
+    env_file: Line | None = Field(
+        default=None, description="docker run --env-file, relative to deploy.yaml (values are not shown in plans)."
+    )
+    gpus: Line | None = Field(default=None, description="docker run --gpus, e.g. all or device=0.")
+    name: Line | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$",
+        description="Container name (default: the deployment's name, with -<env> when --env is given).",
+    )
 
 
 class DockerTarget(StrictModel):
@@ -28,6 +60,11 @@ class DockerTarget(StrictModel):
     run_as_root: bool = Field(
         default=False,
         description="Run as root instead of the non-root user 10001 (SageMaker's container contract expects root).",
+    )
+    build: DockerBuild = Field(default_factory=DockerBuild, description="Options apply passes to docker build.")
+    run: DockerRun | None = Field(
+        default=None,
+        description="Run the image locally: apply --against live starts (or replaces) one container, serve runs it in the foreground.",
     )
     triton_version: Line = Field(
         default="24.12",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError
@@ -20,7 +19,7 @@ from modeldeploy.rendering.model_files import model_artifacts
 from modeldeploy.rendering.serving import serving_env
 from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.resources import ApplyResult
+from modeldeploy.planning.resources import ApplyResult, Observed, Resource
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.base import Target
 from modeldeploy.spec.targets.docker import DockerTarget
@@ -105,6 +104,48 @@ class DockerTargetImpl(Target):
         _check_dockerfile(dockerfile)
         return artifacts
 
+    def live_by_default(self, ctx: RenderContext) -> bool:
+        """With ``target.run`` the deployment is a local container: plan/apply/destroy go live."""
+        return ctx.spec.target.run is not None
+
+    def _need_run(self, ctx: RenderContext, what: str) -> None:
+        from modeldeploy.errors import PlanError
+
+        if ctx.spec.target.run is None:
+            raise PlanError(
+                f"the docker target has live state only with target.run ({what})",
+                hint="add target: {run: {port: 8080}} to run the image locally, or plan against a folder (--against DIR)",
+            )
+
+    def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "plan --against live")
+        return local.desired(ctx, artifacts, image_reference(ctx))
+
+    def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "plan --against live")
+        return local.observe(ctx, desired)
+
+    def apply(
+        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
+        """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "apply --against live")
+        timeout = min((options or ObserveOptions()).timeout_seconds, local.READY_TIMEOUT)
+        return local.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
+
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "destroy --against live")
+        return local.destroy(ctx, progress)
+
     def apply_render(
         self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
         options: ObserveOptions | None = None,
@@ -122,19 +163,10 @@ class DockerTargetImpl(Target):
                 + (first[0] if first else "docker info failed")
                 + "); start one or build the rendered context elsewhere with 'docker build'"
             )
-        import tempfile
-
-        from modeldeploy.rendering.write import write_tree
+        from modeldeploy.targets.docker.local import build_image
 
         image = image_reference(ctx)
-        with tempfile.TemporaryDirectory(prefix="modeldeploy-build-") as tmp:
-            write_tree(Path(tmp), artifacts)
-            cmd = [docker, "build", "--tag", image]
-            if ctx.spec.target.platform:
-                cmd += ["--platform", ctx.spec.target.platform]
-            cmd.append(tmp)
-            progress.step(f"docker build --tag {image}")
-            _run(cmd, progress)
+        build_image(ctx, artifacts, image, progress)
         if ctx.spec.target.push:
             progress.step(f"docker push {image}")
             _run([docker, "push", image], progress)
