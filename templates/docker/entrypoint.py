@@ -23,8 +23,32 @@ def _int_env(name, default):
         sys.exit("%s must be an integer" % name)
 
 
+def cpu_limit(cgroup_root="/sys/fs/cgroup"):
+    """The CPUs this container may use: cgroup v2 cpu.max (quota/period, rounded up), capped by the
+    CPU affinity; without a quota the affinity (os.sched_getaffinity), else os.cpu_count(). At least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        with open(os.path.join(cgroup_root, "cpu.max")) as f:
+            quota, period = (f.read().split() + ["100000"])[:2]
+        if quota != "max" and int(period) > 0:
+            cpus = min(cpus, -(-int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def _workers():
+    """serving.workers when deploy.yaml sets it (MODELDEPLOY_WORKERS), else one per usable CPU."""
+    if os.environ.get("MODELDEPLOY_WORKERS"):
+        return _int_env("MODELDEPLOY_WORKERS", 1)
+    return cpu_limit()
+
+
 PORT = _int_env("MODELDEPLOY_PORT", 8080)
-WORKERS = _int_env("MODELDEPLOY_WORKERS", 1)
+WORKERS = _workers()
 TIMEOUT = _int_env("MODELDEPLOY_TIMEOUT_SECONDS", 60)
 MAX_BODY = _int_env("MODELDEPLOY_MAX_BODY_BYTES", 100 * 1024 * 1024)
 
@@ -185,6 +209,8 @@ def resolve_secret_refs(environ):
 
 def main(argv):
     command = argv[1] if len(argv) > 1 else "serve"
+    if command == "serve":
+        print("modeldeploy: serving on port %d with %d worker(s)" % (PORT, WORKERS), file=sys.stderr, flush=True)
     if command in ("serve", "predict"):
         resolve_secret_refs(os.environ)
     if command == "serve":
