@@ -48,6 +48,11 @@ def _deploy_yaml(folder: Path, port: int) -> Path:
     return path
 
 
+def _edit_run(deploy: Path, change) -> None:
+    lines = deploy.read_text().splitlines(keepends=True)
+    deploy.write_text("".join(change(line) if line.startswith("  run:") else line for line in lines))
+
+
 def _cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1500) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "API_TOKEN"}
     environ.update(PYTHONPATH=str(eng.REPO), **(env or {}))
@@ -150,7 +155,7 @@ def test_failed_replacement_keeps_the_old_container(project, tmp_path):
     try:
         old_id = eng.docker("inspect", "--format", "{{.Id}}", NAME).stdout.strip()
         (project / "bad.env").write_text("MODELDEPLOY_WORKERS=not-a-number\n")
-        deploy.write_text(deploy.read_text().replace("network: host}", "network: host, env_file: bad.env}"))
+        _edit_run(deploy, lambda run: run.replace("}", ", env_file: bad.env}"))
         proc = _cli("apply", str(deploy), "--auto-approve", "--timeout", "120", env={"API_TOKEN": SECRET})
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert "previous" in proc.stderr
@@ -166,7 +171,7 @@ def test_failed_replacement_keeps_the_old_container(project, tmp_path):
             pytest.fail("the old container did not answer again")
         assert _ours() == [NAME]
     finally:
-        deploy.write_text(deploy.read_text().replace(", env_file: bad.env}", "}"))
+        _edit_run(deploy, lambda run: run.replace(", env_file: bad.env", ""))
         _cli("destroy", str(deploy), "--auto-approve")
     assert _ours() == []
 

@@ -34,6 +34,7 @@ from modeldeploy.rendering.context import RenderContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.progress import Progress
+    from modeldeploy.spec.targets.docker import DockerTarget
 
 KIND = "docker_container"
 LABEL = "io.modeldeploy."
@@ -44,8 +45,16 @@ READY_TIMEOUT = 300.0
 # --- what is wanted --------------------------------------------------------------------------------
 
 
+def docker_target(ctx: RenderContext) -> "DockerTarget":
+    from modeldeploy.spec.targets.docker import DockerTarget
+
+    target = ctx.spec.target
+    assert isinstance(target, DockerTarget)
+    return target
+
+
 def container_name(ctx: RenderContext) -> str:
-    run = ctx.spec.target.run
+    run = docker_target(ctx).run
     if run is not None and run.name:
         return str(run.name)
     return f"{ctx.spec.name}-{ctx.env}" if ctx.env else ctx.spec.name
@@ -63,7 +72,7 @@ def run_settings(ctx: RenderContext) -> Any:
     """target.run, or for ``serve`` without one: port 8080 on 127.0.0.1."""
     from modeldeploy.spec.targets.docker import DockerRun
 
-    return ctx.spec.target.run or DockerRun(port=CONTAINER_PORT)
+    return docker_target(ctx).run or DockerRun(port=CONTAINER_PORT)
 
 
 def desired_body(ctx: RenderContext, artifacts: list[Artifact], image: str) -> dict[str, Any]:
@@ -256,7 +265,7 @@ def url_of(body: Mapping[str, Any], port: int | None = None) -> str:
 def build_image(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: "Progress") -> None:
     from modeldeploy.rendering.write import write_tree
 
-    target = ctx.spec.target
+    target = docker_target(ctx)
     with tempfile.TemporaryDirectory(prefix="modeldeploy-build-") as tmp:
         write_tree(Path(tmp), artifacts)
         cmd = [docker_cli(), "build", "--tag", image]
