@@ -24,20 +24,48 @@ def _int_env(name, default):
 
 
 def cpu_limit(cgroup_root="/sys/fs/cgroup"):
-    """The CPUs this container may use: cgroup v2 cpu.max (quota/period, rounded up), capped by the
-    CPU affinity; without a quota the affinity (os.sched_getaffinity), else os.cpu_count(). At least 1."""
+    """The CPUs this container may use: its cgroup CPU quota (v2 cpu.max, else v1
+    cpu.cfs_quota_us/cpu.cfs_period_us; rounded up), capped by the CPU affinity; without a quota the
+    affinity (os.sched_getaffinity), else os.cpu_count(). At least 1."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    try:
-        with open(os.path.join(cgroup_root, "cpu.max")) as f:
-            quota, period = (f.read().split() + ["100000"])[:2]
-        if quota != "max" and int(period) > 0:
-            cpus = min(cpus, -(-int(quota) // int(period)))
-    except (OSError, ValueError):
-        pass
+    quota = _cgroup_quota(cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, quota)
     return max(1, cpus)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_quota(root):
+    """Whole CPUs of the cgroup quota, rounded up; None when there is none (or no cgroup files)."""
+    words = _read(os.path.join(root, "cpu.max"))  # cgroup v2: "<quota|max> <period>"
+    if words:
+        quota, period = words[0], words[1] if len(words) > 1 else "100000"
+    else:  # cgroup v1
+        for folder in ("cpu", "cpu,cpuacct"):
+            q = _read(os.path.join(root, folder, "cpu.cfs_quota_us"))
+            p = _read(os.path.join(root, folder, "cpu.cfs_period_us"))
+            if q and p:
+                quota, period = q[0], p[0]
+                break
+        else:
+            return None
+    try:
+        quota, period = int(quota), int(period)
+    except ValueError:  # "max": no quota
+        return None
+    if quota <= 0 or period <= 0:  # v1 writes -1 for no quota
+        return None
+    return -(-quota // period)
 
 
 def _workers():

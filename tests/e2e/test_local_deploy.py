@@ -208,10 +208,18 @@ def test_serve_in_the_foreground_stops_and_removes_the_container(project, sig):
 
 
 def test_workers_follow_the_container_cpu_limit(project):
-    """serving.workers unset: the entrypoint sizes workers from cgroup v2 cpu.max (docker run --cpus)."""
+    """serving.workers unset: the entrypoint sizes workers from the cgroup CPU quota (docker run --cpus;
+    this engine has cgroup v1, the v2 file is read by the same code, unit-tested) or the affinity
+    (--cpuset-cpus); an explicit MODELDEPLOY_WORKERS (serving.workers) wins."""
     image = eng.docker("images", "--filter", "reference=" + NAME, "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert image, "the image is built by the apply tests above"
     c = eng.Container(image[0], "serve", run_args=("--cpus", "1"), env={"API_TOKEN": "x"})
+    try:
+        c.wait_ready()
+        assert "with 1 worker(s)" in c.logs()
+    finally:
+        c.stop()
+    c = eng.Container(image[0], "serve", run_args=("--cpuset-cpus", "0"), env={"API_TOKEN": "x"})
     try:
         c.wait_ready()
         assert "with 1 worker(s)" in c.logs()

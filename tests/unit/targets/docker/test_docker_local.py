@@ -123,6 +123,13 @@ def test_workers_from_cgroup_cpu_max(tmp_path):
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert ep.cpu_limit(str(tmp_path)) == len(__import__("os").sched_getaffinity(0))
     assert ep.cpu_limit(str(tmp_path / "none")) == len(__import__("os").sched_getaffinity(0))
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert ep.cpu_limit(str(tmp_path / "v1")) == 1
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert ep.cpu_limit(str(tmp_path / "v1")) == len(__import__("os").sched_getaffinity(0))
 
 
 def test_explicit_workers_stay_in_the_render(tmp_path):
