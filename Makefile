@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/rendered
 
-.PHONY: example test bench schema goldens clean
+.PHONY: example test fuzz bench schema goldens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,15 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
-# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
-# its own because its pins clash with the SDKs'; chromium via apt for the evaluation report test) and
-# runs them all, under a private Docker engine that tests/docker/engine.sh starts (installing docker.io
-# and mmdebstrap if missing) and stops again however the tests end. The engine tests run on one worker
-# (xdist group "docker").
+# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint, ruff, mypy; checkov in a
+# virtualenv of its own because its pins clash with the SDKs'; chromium via apt for the evaluation
+# report test), lints, type-checks and runs them all, under a private Docker engine that
+# tests/docker/engine.sh starts (installing docker.io and mmdebstrap if missing) and stops again however
+# the tests end. The engine tests run on one worker (xdist group "docker").
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check modeldeploy tests bench setup.py
+	$(BIN)/mypy
 	sh tests/install-browser.sh
 	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 
@@ -33,11 +35,19 @@ test: $(BIN)/python .venv-checkov/bin/checkov
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
 
+# Nightly-style fuzzing: the property tests with 20x their examples and random seeds (CI runs the
+# fixed, derandomized set).
+fuzz: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	MODELDEPLOY_FUZZ_SCALE=20 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/property
+
 schema: $(BIN)/python
 	$(BIN)/modeldeploy schema > schemas/deploy.schema.json
 
+# Rewrites every golden file that differs and then fails (exit 1) if it rewrote anything: review the
+# diff, commit, run again. A test run itself never rewrites a golden.
 goldens: $(BIN)/python
-	$(BIN)/python -m pytest -q -p no:cacheprovider --update-goldens tests/golden
+	$(BIN)/python -m tests.goldens update
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'

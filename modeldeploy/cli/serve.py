@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,8 +17,8 @@ from this shell's environment and passed to the container (never written anywher
 
 def serve(
     file: Path = typer.Argument(..., help="deploy.yaml of a docker-target deployment."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    port: Optional[int] = typer.Option(None, "--port", "-p", min=1, max=65535, help="Host port (default: target.run.port, else 8080)."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    port: int | None = typer.Option(None, "--port", "-p", min=1, max=65535, help="Host port (default: target.run.port, else 8080)."),
 ) -> None:
     """Build the image and serve the model locally in the foreground (docker target)."""
     with handled():

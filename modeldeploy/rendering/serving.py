@@ -27,12 +27,12 @@ def quantity_bytes(q: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2) or ""]
 
 
-def serving_env(serving: "Serving") -> dict[str, str]:
+def serving_env(serving: Serving) -> dict[str, str]:
     """MODELDEPLOY_* settings the image's entrypoint reads (not serving.env, not secrets).
 
     MODELDEPLOY_WORKERS only when deploy.yaml sets ``serving.workers``: otherwise the entrypoint sizes
     the workers from the CPUs the container may use (its cgroup CPU limit, else its CPU affinity)."""
-    out = {}
+    out: dict[str, str] = {}
     if "workers" in serving.model_fields_set:
         out["MODELDEPLOY_WORKERS"] = str(serving.workers)
     out["MODELDEPLOY_TIMEOUT_SECONDS"] = str(serving.timeout_seconds)

@@ -24,8 +24,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import ApplyError
 from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
@@ -45,7 +46,7 @@ READY_TIMEOUT = 300.0
 # --- what is wanted --------------------------------------------------------------------------------
 
 
-def docker_target(ctx: RenderContext) -> "DockerTarget":
+def docker_target(ctx: RenderContext) -> DockerTarget:
     from modeldeploy.spec.targets.docker import DockerTarget
 
     target = ctx.spec.target
@@ -262,7 +263,7 @@ def url_of(body: Mapping[str, Any], port: int | None = None) -> str:
 # --- build, wait, smoke test ---------------------------------------------------------------------------
 
 
-def build_image(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: "Progress") -> None:
+def build_image(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress) -> None:
     from modeldeploy.rendering.write import write_tree
 
     target = docker_target(ctx)
@@ -282,7 +283,7 @@ def build_image(ctx: RenderContext, artifacts: list[Artifact], image: str, progr
         stream(cmd, progress)
 
 
-def stream(cmd: list[str], progress: "Progress", env: Mapping[str, str] | None = None) -> None:
+def stream(cmd: list[str], progress: Progress, env: Mapping[str, str] | None = None) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(env) if env is not None else None)
     tail: list[str] = []
@@ -299,7 +300,7 @@ def logs(name: str, lines: int = 30) -> str:
     return (proc.stdout + proc.stderr).strip()
 
 
-def wait_ready(name: str, url: str, progress: "Progress", timeout: float = READY_TIMEOUT,
+def wait_ready(name: str, url: str, progress: Progress, timeout: float = READY_TIMEOUT,
                sleep: Callable[[float], None] = time.sleep) -> None:
     """Poll ``url``/ping until it answers 200 (the container still running), at most ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -323,7 +324,7 @@ def wait_ready(name: str, url: str, progress: "Progress", timeout: float = READY
             sleep(1.0)
 
 
-def smoke_test(ctx: RenderContext, url: str, progress: "Progress") -> None:
+def smoke_test(ctx: RenderContext, url: str, progress: Progress) -> None:
     """POST the model's saved serving input example to /invocations; the answer must be 200 and fit
     the output signature. No example: a warning, not a pass."""
     from modeldeploy.targets.docker.smoke import check_answer, example_request
@@ -363,7 +364,7 @@ def start(ctx: RenderContext, body: Mapping[str, Any], name: str, secrets: Mappi
         raise ApplyError(f"docker run failed: {proc.stderr.strip()[-500:]}")
 
 
-def apply(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: "Progress",
+def apply(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress,
           timeout: float = READY_TIMEOUT) -> ApplyResult:
     """Build, then start the container, replacing the one there: the old one is stopped and set aside
     (renamed) while the new one starts; if the new one fails to start, answer /ping or pass the smoke
@@ -404,7 +405,7 @@ def apply(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: "
     return ApplyResult(changed=(f"{KIND}.{name}",), outputs={"image": image, "url": url, "container": name})
 
 
-def destroy(ctx: RenderContext, progress: "Progress") -> ApplyResult:
+def destroy(ctx: RenderContext, progress: Progress) -> ApplyResult:
     """Stop and remove exactly this deployment's container (by name, checked by its labels)."""
     name = container_name(ctx)
     data = inspect(name)
@@ -424,7 +425,7 @@ def destroy(ctx: RenderContext, progress: "Progress") -> ApplyResult:
 # --- serve in the foreground ----------------------------------------------------------------------------
 
 
-def serve(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: "Progress", *,
+def serve(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress, *,
           port: int | None = None, out: Any = None, timeout: float = READY_TIMEOUT) -> int:
     """``modeldeploy serve``: build, run ``NAME-serve`` with the logs streamed until Ctrl-C or SIGTERM,
     then stop and remove it (also when the build, the start or the wait fails). Returns the

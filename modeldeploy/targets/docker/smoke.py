@@ -74,7 +74,7 @@ def check_answer(signature: Signature | None, answer: Any, rows: int | None) -> 
             if value is None:
                 return f"tensor {spec.name!r} is missing"
             got = _shape(value)
-            if len(got) != len(spec.shape) or any(w not in (-1, g) for w, g in zip(spec.shape, got)):
+            if len(got) != len(spec.shape) or any(w not in (-1, g) for w, g in zip(spec.shape, got, strict=True)):
                 return f"tensor {spec.name or '[0]'} has shape {got}, the signature says {spec.shape}"
         return None
     columns = [s for s in specs if isinstance(s, ColumnSpec)]

@@ -14,19 +14,19 @@ import subprocess
 from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError
-from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.model_files import model_artifacts
-from modeldeploy.rendering.serving import serving_env
-from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, Observed, Resource
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
-from modeldeploy.targets.base import Target
+from modeldeploy.rendering.jinja import render_template, templates_dir
+from modeldeploy.rendering.model_files import model_artifacts
+from modeldeploy.rendering.serving import serving_env
 from modeldeploy.spec.targets.docker import DockerTarget
+from modeldeploy.targets.base import Target
 from modeldeploy.targets.docker.image import (  # noqa: F401  (re-exported)
     DEFAULT_PYTHON,
-    image_labels,
     LABEL_KEY_MAX,
+    image_labels,
     mlflow_major,
     python_version,
     requirements,
@@ -130,7 +130,7 @@ class DockerTargetImpl(Target):
         return local.observe(ctx, desired)
 
     def apply(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
@@ -140,14 +140,14 @@ class DockerTargetImpl(Target):
         timeout = min((options or ObserveOptions()).timeout_seconds, local.READY_TIMEOUT)
         return local.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
         from modeldeploy.targets.docker import local
 
         self._need_run(ctx, "destroy --against live")
         return local.destroy(ctx, progress)
 
     def apply_render(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """The docker target's deployment is the image: build (and with push: true, push) it with the
@@ -173,7 +173,7 @@ class DockerTargetImpl(Target):
         return ApplyResult(changed=(f"image.{image}",), outputs={"image": image})
 
 
-def _run(cmd: list[str], progress: "Progress") -> None:
+def _run(cmd: list[str], progress: Progress) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
     assert proc.stdout is not None
