@@ -6,8 +6,8 @@ Each stage takes the previous stage's value and returns a new immutable one. Onl
 
 from __future__ import annotations
 
+import functools
 import os
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
+from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -72,21 +72,50 @@ def load(
     return resolve(loaded, environ=environ, progress=progress)
 
 
+def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
+    """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
+    unless it already points somewhere."""
+    if exc.diagnostics:
+        return exc
+    line, col = loaded.positions.at(path)
+    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
+    return located
+
+
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
     spec = loaded.spec
-    ref = resolve_source(
-        spec.model.source,
-        base_dir=loaded.base_dir,
-        tracking_uri=spec.model.tracking_uri,
-        progress=progress,
-        environ=environ,
-    )
+    try:
+        ref = resolve_source(
+            spec.model.source,
+            base_dir=loaded.base_dir,
+            tracking_uri=spec.model.tracking_uri,
+            progress=progress,
+            environ=environ,
+        )
+    except SourceError as exc:
+        raise _located(exc, loaded, ("model", "source")) from None
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
+
+
+def shown_uri(ref: ModelRef) -> str:
+    """The model URI as artifacts and plans show it: as written, except a local folder written with
+    ``../`` or as an absolute path, which would carry the rendering machine's layout — then the
+    pinned form (relative to the repository root, or the digest)."""
+    from modeldeploy.model.sources.local import escapes
+    from modeldeploy.model.sources.uri import LocalUri, parse
+
+    try:
+        parsed = parse(ref.uri)
+    except ModelDeployError:
+        return ref.uri
+    if isinstance(parsed, LocalUri) and escapes(parsed.path):
+        return ref.pinned_uri
+    return ref.uri
 
 
 def lock_data(dep: Deployment) -> dict[str, Any]:
@@ -98,7 +127,7 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
         "environment": dep.loaded.env,
         "target": dep.spec.target.kind,
         "model": {
-            "uri": dep.ref.uri,
+            "uri": shown_uri(dep.ref),
             "pinned_uri": dep.ref.pinned_uri,
             "digest": dep.ref.digest,
             "version": dep.ref.version,
@@ -159,65 +188,77 @@ def plan(
     options: ObserveOptions | None = None,
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
-    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
-    from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
+    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``.
 
+    With an ``evaluation:`` section the plan also carries the evaluation gate (the model scored outside
+    this process, against the deployed model when ``baseline: deployed``)."""
+    if dep.spec.evaluation is None:
+        return _plan(dep, against, options, repo_root, None)
+    with tempfile.TemporaryDirectory(prefix="modeldeploy-baseline-") as scratch:
+        return _plan(dep, against, options, repo_root, Path(scratch))
+
+
+def _plan(
+    dep: Deployment, against: str | None, options: ObserveOptions | None, repo_root: Path | None, scratch: Path | None
+) -> tuple[Plan, RenderResult]:
+    from modeldeploy.planning import current as readers
+
+    baseline_copy: Path | None = None  # git:REF and baseline: deployed: the model's files as of REF
+
+    explicit = against is not None
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
-    fingerprints: dict[str, str] = {}
-    previous: dict[str, Any] | None = None
-    observed = None
+    lease: dict[str, Any] | None = None
     options = options or ObserveOptions()
+    desired = None
     if against == "live":
-        target = dep.target
         ctx = dep.context()
-        desired = target.desired(ctx, artifacts)
-        observed = target.observe(ctx, desired, options)
-        changes = diff_resources(desired, observed)
-        fingerprints = live_fingerprints(observed)
-        old_sig = observed.deployed_signature
-        has_previous = bool(observed.resources)
-        if observed.deployed_model:
-            previous = dict(observed.deployed_model)
+        desired = dep.target.desired(ctx, artifacts)
+        current = readers.read_live(dep.target, ctx, desired, options)
+        try:
+            lease = lease_status(dep, options)
+        except ModelDeployError as exc:  # a plan-only role may not read it: say so, plan on
+            notes.append(f"the deployment's lease could not be read ({exc.message}); apply takes it before any change")
     elif against.startswith("git:"):
-        from modeldeploy.rendering.write import Blob
-
-        ref = against[4:]
-        old = _render_at_git_ref(dep, ref, repo_root)
-        if old is None:
-            current: dict[str, bytes] = {}
-            notes.append(f"{dep.loaded.display} does not exist at {ref}: everything is new")
-            old_sig, has_previous = None, False
-        else:
-            # Model copies by digest: the old render's files were in a folder that is gone now.
-            current = {a.path: a.content if a.file is None else Blob(a.digest.split(":", 1)[1], a.size) for a in old[1].artifacts}
-            old_sig = old[0].model.signature.to_canonical() if old[0].model.signature is not None else None
-            has_previous = True
-            previous = lock_data(old[0])["model"]
-        changes = diff_files(artifacts, current, dep.name)
-        fingerprints = {"git:" + ref: _git_rev(ref, repo_root or dep.loaded.base_dir)}
+        if scratch is not None and dep.spec.evaluation is not None and dep.spec.evaluation.baseline == "deployed":
+            baseline_copy = scratch / "model"
+        current = readers.read_git(
+            dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
+            parse=_parse_old, build=functools.partial(_build_old, keep_model=baseline_copy),
+        )
     else:
         folder = Path(against[4:] if against.startswith("dir:") else against)
-        from modeldeploy.rendering.write import read_tree
-
-        current = read_tree(folder / dep.name)
-        changes = diff_files(artifacts, current, dep.name)
-        lock = _read_lock(current.get(LOCK_FILE))
-        old_sig = (lock.get("model") or {}).get("signature") if lock else None
-        has_previous = bool(current)
-        previous = (lock or {}).get("model")
-        fingerprints = file_fingerprints(current, dep.name)
-        against = f"dir:{folder.as_posix()}"
+        if explicit and not folder.is_dir():
+            raise _missing_folder(folder)
+        current = readers.read_folder(folder, dep.name)
+    against = current.against
+    changes = readers.changes(current, dep.name, artifacts, desired)
+    notes.extend(current.notes)
+    fingerprints = dict(current.fingerprints)
+    old_sig, has_previous = current.old_signature, current.has_previous
+    previous: dict[str, Any] | None = dict(current.previous) if current.previous else None
+    observed = current.observed
     registration = _registration_change(dep, live=against == "live")
     if isinstance(registration, Change):
         changes = [*changes, registration]
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    evaluation = None
+    if dep.spec.evaluation is not None:
+        evaluation = _evaluation(dep, against, options, has_previous, previous, baseline_copy)
+    no_baseline = ""
+    if not has_previous and dep.spec.signature.compatibility != "none":
+        where = "live" if against == "live" else against
+        no_baseline = (
+            f"nothing deployed at {where}: the signature was NOT checked for {dep.spec.signature.compatibility} "
+            "compatibility (no deployed version to compare with; right for a first deployment, wrong if "
+            "--against points at the wrong place)"
+        )
     model_info: dict[str, Any] = {
-        "uri": dep.ref.uri,
+        "uri": shown_uri(dep.ref),
         "pinned": dep.ref.pinned_uri,
         "digest": dep.ref.digest,
         "version": dep.ref.version,
@@ -237,10 +278,80 @@ def plan(
         model=model_info,
         fingerprints=fingerprints,
         notes=tuple(notes),
+        no_baseline=no_baseline,
         options=options,
         observed=observed,
+        lease=lease,
+        evaluation=evaluation,
     )
     return p, result
+
+
+def _evaluation(
+    dep: Deployment, against: str, options: ObserveOptions, has_previous: bool, previous: Mapping[str, Any] | None, local: Path | None
+) -> dict[str, Any]:
+    """The evaluation gate for a plan. ``baseline: deployed`` is what the signature policy compares
+    with: the rendered folder's lock file, the git ref's render, or the live objects' tags."""
+    from modeldeploy.evaluation.planview import plan_summary
+    from modeldeploy.evaluation.run import Deployed, evaluate
+
+    deployed = None
+    if dep.spec.evaluation.baseline == "deployed":
+        if not has_previous or not previous:
+            deployed = Deployed(found=False, where=against)
+        elif local is not None and local.exists():
+            deployed = Deployed(found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local)
+        else:
+            deployed = Deployed(
+                found=True,
+                where=against,
+                uri=previous.get("pinned_uri") or previous.get("pinned") or previous.get("uri"),
+                digest=previous.get("digest"),
+            )
+    eval_python = options.extra.get("eval_python") if options.extra else None
+    report = evaluate(dep, eval_python=eval_python, deployed=deployed)
+    return plan_summary(report)
+
+
+def _missing_folder(folder: Path) -> PlanError:
+    """--against DIR that does not exist: a typo must not plan against nothing (everything new, no
+    signature check, a green pull request). An existing empty folder means "nothing deployed"."""
+    import difflib
+
+    parent = folder.parent
+    try:
+        siblings = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+    except OSError:
+        siblings = []
+    close = difflib.get_close_matches(folder.name, siblings, n=1, cutoff=0.6)
+    hint = f"did you mean {(parent / close[0]).as_posix()}?" if close else (
+        f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+    )
+    return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
+
+
+def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict[str, Any] | None:
+    """Who holds the deployment's live lease now (the shape of ``Plan.lease``), or None."""
+    from modeldeploy.lease import holder_gone, iso
+
+    backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    if backend is None:
+        return None
+    found = backend.read()
+    if found is None:
+        return None
+    record = found[0]
+    import time
+
+    return {
+        "holder": record.holder,
+        "operation": record.operation,
+        "acquired": iso(record.acquired),
+        "expires": iso(record.expires),
+        "expired": record.expires <= time.time(),
+        "where": backend.where,
+        "gone": holder_gone(record.holder) or "",
+    }
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
@@ -280,71 +391,39 @@ def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
     )
 
 
-def _read_lock(raw: bytes | None) -> dict[str, Any] | None:
-    import json
-
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSpec:
+    """The git reader's parse: the old deploy.yaml, validated with the same plugins."""
+    return load_loaded(parse_text(text, display, path), env, plugins=plugin_config)
 
 
-def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True)
-    except FileNotFoundError:
-        raise PlanError("git is not installed; --against git:REF needs it") from None
+def _build_old(
+    loaded: LoadedSpec, *, keep_model: Path | None = None
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
+    """The git reader's build: resolve and render the old deploy.yaml. ``keep_model``: copy the
+    model's files as of the ref there (the evaluation gate's deployed baseline)."""
+    old_dep = resolve(loaded)
+    if keep_model is not None and old_dep.ref.local_path is not None:
+        import shutil
 
-
-def _git_rev(ref: str, cwd: Path) -> str:
-    proc = _git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"], cwd)
-    if proc.returncode != 0:
-        raise PlanError(f"git ref {ref!r} not found (fetch it first, e.g. git fetch origin main)")
-    return proc.stdout.decode().strip()
-
-
-def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tuple[Deployment, RenderResult] | None:
-    """Render the same deploy.yaml (and, for a local model folder, the same model) as of ``ref``."""
-    spec_path = dep.loaded.path.resolve()
-    cwd = spec_path.parent
-    top = _git(["rev-parse", "--show-toplevel"], cwd)
-    if top.returncode != 0:
-        raise PlanError(f"{dep.loaded.display} is not inside a git repository; --against git:REF needs one")
-    root = Path(top.stdout.decode().strip())
-    _git_rev(ref, root)
-    rel = spec_path.relative_to(root.resolve()).as_posix()
-    shown = _git(["show", f"{ref}:{rel}"], root)
-    if shown.returncode != 0:
-        return None
-    with tempfile.TemporaryDirectory(prefix="modeldeploy-git-") as tmp:
-        tmpdir = Path(tmp)
-        # Recreate the deploy.yaml's folder as of ref, so a relative model folder resolves there.
-        folder = spec_path.parent.relative_to(root.resolve()).as_posix()
-        archive = _git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
-        if archive.returncode != 0:
-            raise PlanError(f"cannot read {folder} at {ref}: {archive.stderr.decode().strip()}")
-        import io
-        import tarfile
-
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmpdir, filter="data")
-        old_spec_path = tmpdir / rel
-        try:
-            loaded_file = parse_text(shown.stdout.decode("utf-8"), f"{dep.loaded.display}@{ref}", old_spec_path)
-            old_loaded = load_loaded(loaded_file, dep.loaded.env, plugins=plugin_config)
-        except SpecError as exc:
-            raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
-        old_dep = resolve(old_loaded)
-        # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
-        return old_dep, render(old_dep)
+        shutil.copytree(old_dep.ref.local_path, keep_model, symlinks=False)
+    sig = old_dep.model.signature
+    # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
+    return (sig.to_canonical() if sig is not None else None), lock_data(old_dep)["model"], render(old_dep).artifacts
 
 
 def enforce_policy(plans: Sequence[Plan]) -> None:
     """Refuse to apply plans with a breaking signature change that is neither waived nor allowed
-    (``--allow-breaking``, recorded in the plan). The CLI and the Python API both go through here."""
+    (``--allow-breaking``, recorded in the plan), or whose evaluation gate fails with a finding that is
+    not waived in ``evaluation.waivers`` (``--allow-breaking`` is about signatures and does not cover it).
+    The CLI and the Python API both go through here."""
+    failing = [(p, f) for p in plans for f in p.evaluation_failing]
+    if failing:
+        gated, finding = failing[0]
+        raise PolicyViolation(
+            f"{gated.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
+            f"(first: {finding.get('rule')} {finding.get('message')})",
+            hint="fix the model, or waive the finding with a reason in evaluation.waivers (rule, field, reason)",
+        )
     broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]
     if broken:
         plan, first = broken[0]
@@ -353,3 +432,18 @@ def enforce_policy(plans: Sequence[Plan]) -> None:
             f"(first: {first.rule} {first.field}: {first.message})",
             hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
         )
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def build_image(dep: Deployment, *, push: bool = False, progress: Progress | None = None) -> tuple[str, str] | None:
+    """Build (and with push, push unless the registry already has the tag) the image a deployment
+    with ``target.registry`` references. None when the deployment's image is not modeldeploy's to build."""
+    from modeldeploy.progress import Progress as _Progress
+    from modeldeploy.targets.docker.registry import builds_image, ensure_image
+
+    ctx = dep.context()
+    if not builds_image(ctx):
+        return None
+    return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)

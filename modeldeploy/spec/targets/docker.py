@@ -4,19 +4,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from modeldeploy.spec.base import EnvName, Line, StrictModel
-
-
-class DockerBuild(StrictModel):
-    """Options apply passes to ``docker build`` (they change how the image is built, not what is in it)."""
-
-    network: Line | None = Field(
-        default=None, description="docker build --network, e.g. host (an engine without a bridge network)."
-    )
-    args: dict[EnvName, Line] = Field(
-        default_factory=dict, description="docker build --build-arg NAME=VALUE (not for secrets: build args stay in the image history)."
-    )
-    pull: bool = Field(default=False, description="docker build --pull: always fetch a newer base image.")
+from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.targets.imagebuild import BuildConfig
 
 
 class DockerRun(StrictModel):
@@ -52,6 +41,7 @@ class DockerTarget(StrictModel):
     )
     push: bool = Field(default=False, description="apply pushes the image after building it.")
     platform: Line | None = Field(default=None, description="docker build --platform, e.g. linux/amd64.")
+    build: BuildConfig = Field(default_factory=BuildConfig, description="docker build options.")
     pip_index_url: Line | None = Field(default=None, description="Extra build argument: pip index to install from.")
     extra_requirements: list[Line] = Field(
         default_factory=list,
@@ -61,7 +51,6 @@ class DockerTarget(StrictModel):
         default=False,
         description="Run as root instead of the non-root user 10001 (SageMaker's container contract expects root).",
     )
-    build: DockerBuild = Field(default_factory=DockerBuild, description="Options apply passes to docker build.")
     run: DockerRun | None = Field(
         default=None,
         description="Run the image locally: apply --against live starts (or replaces) one container, serve runs it in the foreground.",

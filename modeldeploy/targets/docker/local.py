@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -264,23 +263,11 @@ def url_of(body: Mapping[str, Any], port: int | None = None) -> str:
 
 
 def build_image(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress) -> None:
-    from modeldeploy.rendering.write import write_tree
+    """The one image-build path (targets/docker/build.py) with this target's platform and build options."""
+    from modeldeploy.targets.docker import build
 
     target = docker_target(ctx)
-    with tempfile.TemporaryDirectory(prefix="modeldeploy-build-") as tmp:
-        write_tree(Path(tmp), artifacts)
-        cmd = [docker_cli(), "build", "--tag", image]
-        if target.platform:
-            cmd += ["--platform", target.platform]
-        if target.build.network:
-            cmd += ["--network", target.build.network]
-        if target.build.pull:
-            cmd.append("--pull")
-        for key, value in sorted(target.build.args.items()):
-            cmd += ["--build-arg", f"{key}={value}"]
-        cmd.append(tmp)
-        progress.step(f"docker build --tag {image}")
-        stream(cmd, progress)
+    build.build_image(artifacts, image, progress, platform=target.platform, build=target.build, docker=docker_cli())
 
 
 def stream(cmd: list[str], progress: Progress, env: Mapping[str, str] | None = None) -> None:
