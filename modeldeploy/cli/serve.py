@@ -25,7 +25,7 @@ def serve(
         from modeldeploy import api
         from modeldeploy.errors import PlanError
         from modeldeploy.progress import for_stream
-        from modeldeploy.targets.docker import local
+        from modeldeploy.targets.docker import lifecycle
         from modeldeploy.targets.docker.target import image_reference
 
         dep = api.load(file, env)
@@ -34,5 +34,5 @@ def serve(
                             hint="render it with the docker target, or use apply for this target")
         result = api.render(dep)
         ctx = dep.context()
-        code = local.serve(ctx, list(result.artifacts), image_reference(ctx), for_stream(), port=port)
+        code = lifecycle.serve(ctx, list(result.artifacts), image_reference(ctx), for_stream(), port=port)
         raise typer.Exit(code)

@@ -181,8 +181,11 @@ def test_serve_in_the_foreground_stops_and_removes_the_container(project, sig):
     port = eng.free_port()
     environ = {k: v for k, v in os.environ.items() if k != "API_TOKEN"}
     environ.update(PYTHONPATH=str(eng.REPO), API_TOKEN=SECRET)
+    # SIGINT back to its default in the child: a test run started as a background job (SIGINT ignored,
+    # which the child would inherit) must still see what Ctrl-C does.
     proc = subprocess.Popen([sys.executable, "-m", "modeldeploy", "serve", str(project / "deploy.yaml"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 600
         answered = False
@@ -204,6 +207,8 @@ def test_serve_in_the_foreground_stops_and_removes_the_container(project, sig):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+            eng.docker("rm", "--force", f"{NAME}-serve", check=False)  # so one failure does not fail the next case
     assert _ours() == []
 
 

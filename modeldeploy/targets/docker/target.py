@@ -132,17 +132,17 @@ class DockerTargetImpl(Target):
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
-        from modeldeploy.targets.docker import local
+        from modeldeploy.targets.docker import lifecycle
 
         self._need_run(ctx, "apply --against live")
-        timeout = min((options or ObserveOptions()).timeout_seconds, local.READY_TIMEOUT)
-        return local.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
+        timeout = min((options or ObserveOptions()).timeout_seconds, lifecycle.READY_TIMEOUT)
+        return lifecycle.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
 
     def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
-        from modeldeploy.targets.docker import local
+        from modeldeploy.targets.docker import lifecycle
 
         self._need_run(ctx, "destroy --against live")
-        return local.destroy(ctx, progress)
+        return lifecycle.destroy(ctx, progress)
 
     def apply_render(
         self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
