@@ -21,17 +21,13 @@ from typing import Any, cast
 
 from modeldeploy.errors import ModelError
 from modeldeploy.model.compat import InputExampleMismatch
+from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
+from modeldeploy.model.files import read_json
 from modeldeploy.model.findings import Finding
-from modeldeploy.model.info import ModelInfo, read_json
+from modeldeploy.model.info import ModelInfo
 from modeldeploy.model.signature import (
-    AnyType,
-    ArrayType,
     ColumnSpec,
-    DataType,
-    MapType,
-    ObjectType,
     ParamSpec,
-    ScalarType,
     Schema,
     Signature,
     TensorSpec,

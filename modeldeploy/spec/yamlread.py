@@ -1,4 +1,4 @@
-"""The one YAML reader with positions: deploy.yaml (spec.loader) and MLmodel (model.info) both use it.
+"""The one YAML reader with positions: deploy.yaml (spec.loader) and MLmodel (model.files) both use it.
 
 Text is parsed with PyYAML's safe composer and the node graph is turned into plain data here, so that
 duplicate keys, non-standard tags and alias bombs become located problems rather than silent

@@ -8,15 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
 from modeldeploy.model.signature import (
-    AnyType,
-    ArrayType,
     ColumnSpec,
-    DataType,
-    MapType,
-    ObjectType,
     ParamSpec,
-    ScalarType,
     Schema,
     Signature,
     TensorSpec,

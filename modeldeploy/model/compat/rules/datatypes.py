@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from modeldeploy.model.compat.base import COLUMN_ACCEPTS, PARAM_ACCEPTS, Change, Rule, accepts, field_name
-from modeldeploy.model.signature import ColumnSpec, DataType, ParamSpec
+from modeldeploy.model.datatypes import DataType
+from modeldeploy.model.signature import ColumnSpec, ParamSpec
 
 
 def _typed(change: Change) -> tuple[DataType, DataType, dict[str, frozenset[str]]] | None:
