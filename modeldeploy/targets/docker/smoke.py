@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modeldeploy.model.info import ModelInfo, read_json
-from modeldeploy.model.signature import ColumnSpec, ScalarType, Signature, TensorSpec
+from modeldeploy.model.datatypes import ScalarType
+from modeldeploy.model.files import read_json
+from modeldeploy.model.info import ModelInfo
+from modeldeploy.model.signature import ColumnSpec, Signature, TensorSpec
 
 
 def example_request(model: ModelInfo) -> tuple[bytes, int | None] | None:
