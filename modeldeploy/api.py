@@ -15,16 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
+from modeldeploy.errors import (
+    MissingDependencyError,
+    ModelDeployError,
+    ModelError,
+    PlanError,
+    PolicyViolation,
+    SourceError,
+)
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.plan import Action, Change, Plan
+from modeldeploy.planning.plan import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
+from modeldeploy.targets import check_installed as targets_installed
 from modeldeploy.targets import get_target, plugin_config
 from modeldeploy.targets.base import Target
 
@@ -75,11 +83,7 @@ def load(
 def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
     """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
     unless it already points somewhere."""
-    if exc.diagnostics:
-        return exc
-    line, col = loaded.positions.at(path)
-    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
-    return located
+    return loaded.locate(exc, path)
 
 
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
@@ -98,7 +102,10 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         )
     except SourceError as exc:
         raise _located(exc, loaded, ("model", "source")) from None
-    model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    try:
+        model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    except ModelError as exc:  # a folder with no MLmodel: at the model.source line, like a missing one
+        raise _located(exc, loaded, ("model", "source")) from None
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 
@@ -137,8 +144,18 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
     }
 
 
+def check_installed(loaded: LoadedSpec) -> None:
+    """The target's extra is installed, or MD701 at ``target.kind`` with the install hint: ``validate``
+    says so before ``render`` would, in the same words."""
+    try:
+        targets_installed(loaded.spec.target.kind)
+    except MissingDependencyError as exc:
+        raise _located(exc, loaded, ("target", "kind")) from None
+
+
 def render(dep: Deployment) -> RenderResult:
     """The deployment's files, sorted by path, plus the lock file."""
+    check_installed(dep.loaded)
     artifacts = list(dep.target.render(dep.context()))
     artifacts.append(Artifact(LOCK_FILE, "application/json", dump_json(lock_data(dep))))
     paths = [a.path for a in artifacts]
@@ -240,11 +257,17 @@ def _plan(
     old_sig, has_previous = current.old_signature, current.has_previous
     previous: dict[str, Any] | None = dict(current.previous) if current.previous else None
     observed = current.observed
-    registration = _registration_change(dep, live=against == "live")
-    if isinstance(registration, Change):
-        changes = [*changes, registration]
-    elif registration:
-        notes.append(registration)
+    # The resources apply handles around the target's own (the image before, the registration
+    # after): a live plan asks for each; other plans read nothing live and say what apply will do.
+    auxiliaries = dep.target.auxiliaries(dep.context(), artifacts)
+    if against == "live":
+        changes = [
+            *(a.plan(options) for a in auxiliaries if a.stage == "before"),
+            *changes,
+            *(a.plan(options) for a in auxiliaries if a.stage == "after"),
+        ]
+    else:
+        notes.extend(note for a in auxiliaries if (note := a.review()))
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
     evaluation = None
     if dep.spec.evaluation is not None:
@@ -354,43 +377,6 @@ def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict
     }
 
 
-def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
-    """``model.register`` on a target without its own registry: a new MLflow model version (or none,
-    when a version with the same digest exists). Only live plans ask the registry; review plans say
-    what apply will do, so a pull request needs no credentials."""
-    reg = dep.spec.model.registration
-    if reg is None:
-        return None
-    if dep.target.registers_model:
-        # Targets whose registry is separate from the deployment (SageMaker model packages) say what
-        # apply will register; targets that register inside apply show it among their resources.
-        if not live:
-            return None
-        own = dep.target.planned_registration(dep.context())
-        if own is None:
-            return None
-        return Change(
-            address=own["address"], kind=own["kind"], name=own["name"],
-            action=Action.NOOP if own["action"] == "no-op" else Action.CREATE,
-            before=own.get("before"), after=own.get("after"),
-        )
-    if not live:
-        return f"apply registers the model in the MLflow registry as {reg.name!r} (a new version unless one with digest {dep.ref.digest[:19]}… exists)"
-    from modeldeploy.model.register import planned_registration
-
-    planned = planned_registration(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri)
-    after = {"name": reg.name, "digest": dep.ref.digest, "tags": dict(sorted(reg.tags.items()))}
-    action = Action.NOOP if planned.action == "no-op" else Action.CREATE
-    return Change(
-        address=f"mlflow_model_version.{reg.name}",
-        kind="mlflow_model_version",
-        name=reg.name,
-        action=action,
-        before={**after, "version": planned.version} if planned.version else None,
-        after=after,
-    )
-
-
 def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSpec:
     """The git reader's parse: the old deploy.yaml, validated with the same plugins."""
     return load_loaded(parse_text(text, display, path), env, plugins=plugin_config)
@@ -446,4 +432,5 @@ def build_image(dep: Deployment, *, push: bool = False, progress: Progress | Non
     ctx = dep.context()
     if not builds_image(ctx):
         return None
+    check_installed(dep.loaded)
     return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)

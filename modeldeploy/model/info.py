@@ -230,6 +230,15 @@ def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
+NO_MLMODEL_HINT = "name the folder that holds the MLmodel file (the one mlflow.<flavor>.save_model writes)"
+
+
+def no_mlmodel(shown: str, hint: str = NO_MLMODEL_HINT) -> ModelError:
+    """The one error for a folder that exists but holds no MLmodel (MD200), in every command. It
+    carries no location of its own: deploy.yaml's reader places it at ``model.source``."""
+    return ModelError(f"model folder {shown!r} has no MLmodel file", hint=hint)
+
+
 def read_model(path: Path | str, *, display: str | None = None) -> ModelInfo:
     """Read the MLflow model folder at ``path`` (or the folder of an ``MLmodel`` file).
 
@@ -241,12 +250,12 @@ def read_model(path: Path | str, *, display: str | None = None) -> ModelInfo:
     if root.name == "MLmodel" and root.is_file():
         root = root.parent
         shown = display or str(root)
-    if not root.exists():
-        raise file_error(shown, "no such model folder")
-    if not root.is_dir():
-        raise file_error(shown, "is not a folder; expected an MLflow model folder holding an MLmodel file")
+    if not root.exists() or not root.is_dir():  # the errors a model source gets (MD300)
+        from modeldeploy.model.sources.local import file_not_folder, missing_folder
+
+        raise (missing_folder if not root.exists() else file_not_folder)(shown, root, in_spec=False)
     if not (root / "MLmodel").is_file():
-        raise file_error(shown, "no MLmodel file here; is this an MLflow model folder?")
+        raise no_mlmodel(shown)
     return _cached_read(root, shown)
 
 

@@ -81,3 +81,19 @@ def test_unknown_kind_without_plugin_is_an_error(tmp_path: Path, plugin_path: Pa
     p = spec(tmp_path, "  kind: nomad\n")
     r = run(["validate", "--offline", str(p)], plugin_path, tmp_path)
     assert r.returncode == 1 and f"{p}:5:9: error: target.kind" in r.stderr, r.stderr
+
+
+def test_a_plugins_missing_dependency_is_reported_by_validate(tmp_path: Path, plugin_path: Path) -> None:
+    """A plugin's ``render_needs`` and ``extra`` give the same MD701 in validate as built-in kinds."""
+    source = (plugin_path / "echo_target.py").read_text()
+    (plugin_path / "echo_target.py").write_text(
+        source.replace('    config_model = EchoConfig\n', '    config_model = EchoConfig\n    extra = "echo"\n    render_needs = {"echo_backend_not_installed": "echo-backend"}\n')
+    )
+    p = spec(tmp_path, "  kind: echo\n  message: hello\n")
+    for args in (["validate", "--offline", str(p)], ["render", str(p), "-o", str(tmp_path / "out")]):
+        r = run(args, plugin_path, tmp_path)
+        assert r.returncode == 1
+        assert r.stderr.splitlines() == [
+            f"{p}:5:9: error: the echo target needs echo-backend to render, and it is not installed [MD701]",
+            "hint: pip install 'modeldeploy[echo]'",
+        ], args
