@@ -12,6 +12,7 @@ ApplyResult, ObserveOptions and Plan (planning).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from modeldeploy.errors import PlanError
