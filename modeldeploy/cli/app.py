@@ -115,6 +115,7 @@ COMMANDS: dict[str, tuple[str, str, str | None, str]] = {
     "plan": ("plan", "plan", "EPILOG", "Show what would change, against a folder, a git ref, or live state."),
     "apply": ("apply", "apply", "EPILOG", "Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."),
     "destroy": ("apply", "destroy", "DESTROY_EPILOG", "Remove everything modeldeploy created for these deployments, and nothing else."),
+    "serve": ("serve", "serve", "EPILOG", "Build the image and serve the model locally in the foreground (docker target)."),
     "evaluate": ("evaluate", "evaluate", "EPILOG", "Evaluate the model on held-out rows: metrics, error cohorts, fairness, baseline (exit 3 on failure)."),
     "signature": ("signature", "app", None, "Compare model signatures (compatibility check)."),
 }
