@@ -111,10 +111,11 @@ def _plan_in_workers(
             for folder in dict.fromkeys(Path(p).resolve().parent for p in paths):
                 try:
                     root = toplevel(folder)
-                    if root is not None:
-                        snapshot(root, git_rev(against[4:], root))
+                    if root is None:
+                        break  # not in a repository: each worker reports it, located (no git call per file here)
+                    snapshot(root, git_rev(against[4:], root))
                 except ModelDeployError:
-                    pass  # reported, located, by the worker planning that file
+                    break  # reported, located, by the worker planning that file
         outcomes = _in_workers(_plan_one, items, jobs, {})
     planned = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
     # As a serial run has it: every plan carries this run's options, counted per target.
