@@ -434,6 +434,9 @@ def validate_data(
             if plugins is None:
                 raise LookupError(kind)
             config_model = plugins(kind)
+        except SpecError as exc:  # the plugin is installed but cannot be loaded: say so at target.kind
+            line, col = positions.at(("target", "kind"))
+            kind_diags.append(Diagnostic(display, line, col, exc.message, exc.code))
         except LookupError:
             line, col = positions.at(("target", "kind"))
             known = ", ".join(repr(k) for k in BUILTIN_KINDS)
@@ -517,7 +520,8 @@ def load_all_environments(
         try:
             out.append(load_loaded(loaded, env, plugins=plugins))
         except SpecError as exc:
-            for d in exc.diagnostics:
+            # An error without a position is still an error: it is reported (at the file), never dropped.
+            for d in exc.diagnostics or (Diagnostic(loaded.display, 0, 0, exc.message, exc.code),):
                 if env is not None and d not in diags:
                     d = Diagnostic(d.file, d.line, d.col, f"(environment {show_key(env)}) {d.message}", d.code)
                 if d not in diags:
