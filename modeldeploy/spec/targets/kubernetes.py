@@ -15,7 +15,58 @@ from modeldeploy.spec.base import DNSLabel, Line, StrictModel
 # Schemes KServe's storage initializer understands (kserve/kserve python/storage).
 _STORAGE_URI = re.compile(r"^(s3|gs|pvc|https?|hdfs|webhdfs|oci|hf)://[^\s]+$")
 _K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
-_CRON_FIELDS = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_CRON_NAMES = {
+    3: {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)},
+    4: {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())},
+}
+# (name, lowest, highest) of the five fields, as the Kubernetes CronJob controller reads them.
+_CRON_RANGES = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+
+
+def _cron_value(text: str, index: int) -> int:
+    names = _CRON_NAMES.get(index, {})
+    if text.upper() in names:
+        return names[text.upper()]
+    if not text.isdigit():
+        raise ValueError(f"{_CRON_RANGES[index][0]} field: {text!r} is not a number")
+    return int(text)
+
+
+def check_cron(expr: str) -> None:
+    """A five-field cron expression (or a macro) whose every value is in its field's range: the
+    controller would otherwise refuse the CronJob after apply. Raises ValueError saying which field."""
+    expr = expr.strip()
+    if expr in _CRON_MACROS:
+        return
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError("must be a cron expression with five fields (e.g. '0 2 * * *') or @daily/@hourly/…")
+    for index, field in enumerate(fields):
+        name, low, high = _CRON_RANGES[index]
+        for part in field.split(","):
+            body, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) < 1):
+                raise ValueError(f"{name} field {field!r}: step {step!r} must be a positive number")
+            if body in ("*", "?") and (body == "*" or index in (2, 4)):
+                continue
+            first, dash, last = body.partition("-")
+            values = [_cron_value(first, index)] + ([_cron_value(last, index)] if dash else [])
+            for value in values:
+                if not low <= value <= high:
+                    raise ValueError(f"{name} field {field!r}: {value} is outside {low}-{high}")
+            if dash and values[0] > values[1]:
+                raise ValueError(f"{name} field {field!r}: the range {body} runs backwards")
+
+
+def check_time_zone(name: str) -> None:
+    """An IANA time zone name the tz database knows (the tzdata package when the system has none)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone in the tz database (e.g. Europe/Berlin, America/New_York, UTC)") from None
 
 
 class IngressConfig(StrictModel):
@@ -79,6 +130,13 @@ class BatchConfig(StrictModel):
         default="Forbid", description="CronJob only: what happens when a run is still going at the next schedule."
     )
     time_zone: Line | None = Field(default=None, description="CronJob only: spec.timeZone, e.g. Europe/Berlin.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            check_time_zone(v)
+        return v
 
     @model_validator(mode="after")
     def _paths(self) -> "BatchConfig":
@@ -157,8 +215,8 @@ class KubernetesTarget(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and not _CRON_FIELDS.match(v.strip()):
-            raise ValueError("must be a cron expression with five fields (e.g. '0 2 * * *') or @daily/@hourly/…")
+        if v is not None:
+            check_cron(v)
         return v
 
     @model_validator(mode="after")

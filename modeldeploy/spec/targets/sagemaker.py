@@ -127,6 +127,14 @@ class SageMakerTarget(StrictModel):
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
 
+    @field_validator("data_capture", "vpc", "network_isolation")
+    @classmethod
+    def _not_serverless(cls, v, info):
+        # AWS refuses these on a serverless variant (CreateEndpointConfig fails after apply started).
+        if v and info.data.get("mode") == "serverless":
+            raise ValueError(f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async")
+        return v
+
     @model_validator(mode="after")
     def _mode_needs(self) -> "SageMakerTarget":
         if self.mode == "batch" and self.batch is None:
