@@ -254,16 +254,16 @@ def migrate(loaded: LoadedFile) -> dict[str, Any]:
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
-    """Maps merge key by key; lists and scalars in the overlay replace; ``null`` removes a key."""
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        out = dict(base)
+    """Maps merge key by key; lists and scalars in the overlay replace; ``null`` removes a key — and
+    removes nothing where the base has no such key, at any depth (an overlay map whose parent the base
+    lacks is merged into an empty map, so its nulls never reach validation as literal nulls)."""
+    if isinstance(overlay, dict):
+        out = dict(base) if isinstance(base, dict) else {}
         for k, v in overlay.items():
             if v is None:
                 out.pop(k, None)
-            elif k in out:
-                out[k] = deep_merge(out[k], v)
             else:
-                out[k] = v
+                out[k] = deep_merge(out.get(k), v)
         return out
     return overlay
 

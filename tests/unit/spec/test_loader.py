@@ -148,3 +148,17 @@ def test_parse_text_positions_are_one_based() -> None:
     loaded = parse_text("a:\n  b: 1\n", "x.yaml")
     assert loaded.positions.values[("a", "b")] == (2, 6)
     assert loaded.positions.keys[("a", "b")] == (2, 3)
+
+
+def test_overlay_null_under_a_parent_the_base_lacks_removes_nothing(tmp_path: Path) -> None:
+    """`scaling: {max_replicas: null}` when the base has no `scaling` used to reach validation as a
+    literal null ("scaling.max_replicas: Input should be a valid integer")."""
+    text = VALID.replace("scaling: {min_replicas: 1, max_replicas: 3}\n", "").replace(
+        "  prod: {scaling: {min_replicas: 3}}", "  prod: {scaling: {max_replicas: null}, labels: {team: null, tier: gold}}"
+    )
+    p = write(tmp_path, text)
+    prod = load_spec(p, "prod").spec
+    base = load_spec(p).spec
+    assert prod.scaling == base.scaling  # nothing removed, defaults kept
+    assert dict(prod.labels) == {"tier": "gold"}
+    assert len(load_all_environments(p)) == 2
