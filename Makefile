@@ -20,10 +20,12 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
 # Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
-# its own because its pins clash with the SDKs') and runs them all.
+# its own because its pins clash with the SDKs'; chromium via apt for the evaluation report test) and
+# runs them all.
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+	sh tests/install-browser.sh
+	MODELDEPLOY_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 .venv-checkov/bin/checkov:
 	$(PYTHON) -m venv .venv-checkov

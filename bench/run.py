@@ -1,7 +1,7 @@
 """modeldeploy benchmarks: each result is a ratio measured side by side in one run on this machine.
 
     python bench/run.py            # all benchmarks, prints a Markdown table
-    python bench/run.py startup    # any of: startup, render, monorepo, memory, digest, liveplan
+    python bench/run.py startup    # any of: startup, render, monorepo, memory, digest, liveplan, evaluation
 
 - startup: `modeldeploy --help` and `modeldeploy validate --offline` vs the bare import of
   typer+pydantic+yaml+jinja2 (the floor any CLI built on them pays). Goal ≤ 1.3×. `import pydantic`
@@ -23,6 +23,9 @@
   per HTTP call (bench/liveplan.py), median of three, over kept-alive connections as AWS serves them;
   and once more with a new connection per call (moto's own HTTP/1.0 server). Goal ≤ 3 s; the ratio is
   the effective concurrency (what the same calls cost one after another ÷ the plan's time).
+- evaluation: the evaluation gate's analysis (metrics, error tree, heatmap, fairness, checks) of 10,000
+  rows × 20 features, scoring excluded (bench/evaluation.py), vs one bare scikit-learn tree fit on the
+  same rows. Goal ≤ 2 s.
 
 Start-up and render timings are medians of repeated runs of whole processes (cold interpreter each
 time); monorepo and live plan are single whole-process runs (they take seconds each).
@@ -209,6 +212,16 @@ def bench_liveplan() -> list[tuple[str, float, float, str]]:
     ]
 
 
+def bench_evaluation() -> list[tuple[str, float, float, str]]:
+    sys.path.insert(0, str(REPO / "bench"))
+    from evaluation import NUMERIC, CATEGORICAL, ROWS, measure
+
+    analysis, floor = measure()
+    return [
+        (f"evaluation analysis, {ROWS:,} rows × {NUMERIC + CATEGORICAL} features (vs one bare tree fit)", analysis, analysis / floor, "≤ 2 s"),
+    ]
+
+
 BENCHES = {
     "startup": bench_startup,
     "render": bench_render,
@@ -216,6 +229,7 @@ BENCHES = {
     "memory": bench_memory,
     "digest": bench_digest,
     "liveplan": bench_liveplan,
+    "evaluation": bench_evaluation,
 }
 
 

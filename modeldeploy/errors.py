@@ -121,6 +121,20 @@ class PolicyViolation(ModelDeployError):
     exit_code = EXIT_POLICY
 
 
+class EvaluationGateFailed(PolicyViolation):
+    """The evaluation gate (deploy.yaml ``evaluation:``) failed: a metric, cohort or fairness finding
+    that is not waived (exit 3, like the signature policy)."""
+
+    code = "MD510"
+
+
+class EvaluationError(ModelDeployError):
+    """The evaluation cannot run: data unreadable, no way to score the model, baseline unreadable.
+    The gate never passes in that case."""
+
+    code = "MD900"
+
+
 class PlanError(ModelDeployError):
     """A plan cannot be computed, read, or applied (stale plan, already applied)."""
 

@@ -10,6 +10,7 @@ import typer
 
 from modeldeploy import __version__
 from modeldeploy.cli import apply as apply_cmd
+from modeldeploy.cli import evaluate as evaluate_cmd
 from modeldeploy.cli import init as init_cmd
 from modeldeploy.cli import inspect as inspect_cmd
 from modeldeploy.cli import plan as plan_cmd
@@ -29,7 +30,7 @@ EPILOG = """Examples:
 
   modeldeploy apply deploy.yaml --env prod --auto-approve
 
-Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 signature policy violation."""
+Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 policy violation (signature policy, evaluation gate)."""
 
 app = typer.Typer(
     name="modeldeploy",
@@ -63,6 +64,7 @@ app.command("init", epilog=init_cmd.EPILOG)(init_cmd.init)
 app.command("plan", epilog=plan_cmd.EPILOG)(plan_cmd.plan)
 app.command("apply", epilog=apply_cmd.EPILOG)(apply_cmd.apply)
 app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG)(apply_cmd.destroy)
+app.command("evaluate", epilog=evaluate_cmd.EPILOG)(evaluate_cmd.evaluate)
 
 
 def _signature_app() -> None:

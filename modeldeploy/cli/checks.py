@@ -44,6 +44,7 @@ def _in_env(d: Diagnostic, env: str | None) -> Diagnostic:
 
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
     loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
+    _check_evaluation_data(loaded_all)
     if offline:
         return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
     from modeldeploy import api  # resolving a model needs it; --offline does not
@@ -84,3 +85,17 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
         error.exit_code = max(e.exit_code for e, _ in failures)  # type: ignore[misc]
         raise error
     return lines
+
+
+def _check_evaluation_data(loaded_all) -> None:
+    """evaluation.data / train_data must exist next to deploy.yaml (every configuration, located)."""
+    from modeldeploy.errors import SpecError
+    from modeldeploy.spec.evaluation import path_diagnostics
+
+    diags = []
+    for loaded in loaded_all:
+        for d in path_diagnostics(loaded.spec.evaluation, loaded.base_dir, loaded.positions.at, loaded.display):
+            if d not in diags:
+                diags.append(d)
+    if diags:
+        raise SpecError("evaluation data not found", diagnostics=diags)

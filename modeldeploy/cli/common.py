@@ -19,6 +19,7 @@ _EXTRAS = {
     "boto3": "aws", "botocore": "aws", "s3transfer": "aws",
     "azure": "azure",
     "kubernetes": "kubernetes", "kubernetes_validate": "kubernetes",
+    "numpy": "eval", "pandas": "eval", "sklearn": "eval", "scipy": "eval",
 }
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".modeldeploy-cache", "rendered"}
 

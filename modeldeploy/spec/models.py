@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
+from modeldeploy.spec.evaluation import EvaluationSection
 from modeldeploy.spec.targets.azureml import AzureMLTarget
 from modeldeploy.spec.targets.docker import DockerTarget
 from modeldeploy.spec.targets.kubernetes import KubernetesTarget
@@ -231,6 +232,9 @@ class DeploySpec(StrictModel):
         default_factory=dict, description="Labels/tags added to every resource modeldeploy creates."
     )
     target: Target
+    evaluation: EvaluationSection | None = Field(
+        default=None, description="Responsible AI gate: metrics, error cohorts, fairness and baseline on held-out rows."
+    )
     environments: dict[DNSLabel, dict[str, Any]] = Field(
         default_factory=dict,
         description="Overlays deep-merged over the base (maps merge, lists and scalars replace); pick one with --env.",
