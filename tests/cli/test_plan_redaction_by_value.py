@@ -40,8 +40,15 @@ def test_security_settings_are_shown_in_every_format(rendered: Path, fmt: str) -
     assert r.returncode == 0, r.stderr
     out = r.stdout
     if fmt == "json":
-        out = json.dumps(json.loads(out))
+        import jsonschema
+
+        doc = json.loads(out)
+        jsonschema.validate(doc, json.loads((REPO / "schemas" / "plan.schema.json").read_text()), cls=jsonschema.Draft202012Validator)
+        [sa] = [r for r in doc["plans"][0]["resource_changes"] if r["type"] == "kubernetes/ServiceAccount"]
+        assert sa["change"]["before"]["automountServiceAccountToken"] is True
+        assert sa["change"]["after"]["automountServiceAccountToken"] is False
+        out = json.dumps(doc)
     assert "automountServiceAccountToken" in out
     assert "automountServiceAccountToken: (sensitive)" not in out and '"automountServiceAccountToken": "(sensitive)"' not in out
-    assert "automountServiceAccountToken: true" in out or "automountServiceAccountToken: true" in out.replace("\\n", "\n"), out
+    assert ("automountServiceAccountToken: true" if fmt != "json" else "\"automountServiceAccountToken\": true") in out, out
     assert "AKIAIOSFODNN7EXAMPLE" not in out  # a credential's shape is hidden under any key, even in a comment
