@@ -21,11 +21,13 @@ example: $(BIN)/python
 
 # Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
 # its own because its pins clash with the SDKs'; chromium via apt for the evaluation report test) and
-# runs them all.
+# runs them all, under a private Docker engine that tests/docker/engine.sh starts (installing docker.io
+# and mmdebstrap if missing) and stops again however the tests end. The engine tests run on one worker
+# (xdist group "docker").
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	sh tests/install-browser.sh
-	MODELDEPLOY_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 
 .venv-checkov/bin/checkov:
 	$(PYTHON) -m venv .venv-checkov
@@ -42,4 +44,5 @@ bench: $(BIN)/python
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf out .pytest_cache
+	tests/docker/engine.sh stop
+	rm -rf out .pytest_cache .cache
