@@ -125,7 +125,11 @@ class _Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        value = self._scalar.construct_object(node, deep=True)
+        try:
+            value = self._scalar.construct_object(node, deep=True)
+        except (ValueError, TypeError, KeyError, ArithmeticError, yaml.YAMLError):
+            kind = str(node.tag).rsplit(":", 1)[-1]  # `!!int nope`: a standard tag on text not of that type
+            raise self.fail(node, f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind})") from None
         if node.tag.endswith(":timestamp"):
             return node.value  # keep the text MLflow wrote; nothing here needs a datetime
         return value

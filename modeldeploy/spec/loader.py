@@ -125,7 +125,18 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self._scalar.construct_object(node, deep=True)
+        try:
+            return self._scalar.construct_object(node, deep=True)
+        except (ValueError, TypeError, KeyError, ArithmeticError, yaml.YAMLError):
+            # `name: !!int nope`: a standard tag on text that is not of that type
+            self.error(node, bad_tagged_scalar(node), "MD102")
+            return None
+
+
+def bad_tagged_scalar(node: yaml.Node) -> str:
+    """The message for a scalar whose explicit standard tag does not fit its text (``!!int nope``)."""
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    return f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind}); remove the tag or fix the value"
 
 
 class _TooBig(Exception):

@@ -162,3 +162,11 @@ def test_overlay_null_under_a_parent_the_base_lacks_removes_nothing(tmp_path: Pa
     assert prod.scaling == base.scaling  # nothing removed, defaults kept
     assert dict(prod.labels) == {"tier": "gold"}
     assert len(load_all_environments(p)) == 2
+
+
+@pytest.mark.parametrize("value,kind", [("!!int nope", "int"), ("!!float x", "float"), ("!!bool maybe", "bool")])
+def test_a_standard_tag_on_the_wrong_text_is_located(tmp_path: Path, value: str, kind: str) -> None:
+    """`name: !!int nope` used to end as "internal error: ValueError" instead of a located error."""
+    p = write(tmp_path, VALID.replace("name: iris-classifier", f"name: {value}"))
+    lines = errors_of(p)
+    assert lines[0].startswith(f"{p}:2:7: error: ") and f"is not a valid {kind}" in lines[0], lines
