@@ -19,13 +19,15 @@ example: $(BIN)/python
 	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode
 
-# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint; checkov in a virtualenv of
-# its own because its pins clash with the SDKs'; chromium via apt for the evaluation report test) and
-# runs them all, under a private Docker engine that tests/docker/engine.sh starts (installing docker.io
-# and mmdebstrap if missing) and stops again however the tests end. The engine tests run on one worker
-# (xdist group "docker").
+# Installs what the tests need (mlflow, moto, the cloud SDKs, hadolint, ruff, mypy; checkov in a
+# virtualenv of its own because its pins clash with the SDKs'; chromium via apt for the evaluation
+# report test), lints, type-checks and runs them all, under a private Docker engine that
+# tests/docker/engine.sh starts (installing docker.io and mmdebstrap if missing) and stops again however
+# the tests end. The engine tests run on one worker (xdist group "docker").
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check modeldeploy tests bench setup.py
+	$(BIN)/mypy
 	sh tests/install-browser.sh
 	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 

@@ -25,7 +25,8 @@ import argparse
 import json
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class LatencyMiddleware:

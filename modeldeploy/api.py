@@ -9,22 +9,23 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from modeldeploy._version import __version__
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
 from modeldeploy.model.findings import Finding
+from modeldeploy.model.ref import ModelRef
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
 from modeldeploy.targets import get_target, plugin_config
-from modeldeploy.model.ref import ModelRef
-from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.base import Target
 
 LOCK_FILE = "modeldeploy.json"

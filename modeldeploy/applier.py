@@ -7,19 +7,20 @@ readiness. A plan made against a git ref is for review only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from modeldeploy.api import Deployment, enforce_policy, plan as make_plan
+from modeldeploy.api import Deployment, enforce_policy
+from modeldeploy.api import plan as make_plan
 from modeldeploy.errors import PlanError
 from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Plan
+from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import RenderResult
 from modeldeploy.rendering.write import write_tree
-from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.resources import ApplyResult
 
 
 def apply(

@@ -6,8 +6,9 @@ Every error a user can cause is a :class:`ModelDeployError`. Errors that point i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -23,10 +23,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from modeldeploy.errors import TargetError
 
@@ -65,7 +66,7 @@ class LeaseRecord:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "LeaseRecord":
+    def from_json(cls, text: str | bytes) -> LeaseRecord:
         data = json.loads(text)
         return cls(str(data["holder"]), str(data.get("operation", "apply")), float(data["acquired"]),
                    float(data["renewed"]), float(data["expires"]))
@@ -197,7 +198,7 @@ class Lease:
 
     # -- context manager with renewal --
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         self.acquire()
         interval = max(self.settings.seconds / 3.0, 0.05)
         self._stop.clear()

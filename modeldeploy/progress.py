@@ -7,8 +7,9 @@ Targets receive a Progress and call ``step`` for each action, ``wait`` around po
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import TextIO
 
 
 class Progress:
@@ -28,7 +29,7 @@ class Progress:
         self._emit(f"! {message}")
 
     @contextmanager
-    def wait(self, message: str) -> Iterator["WaitHandle"]:
+    def wait(self, message: str) -> Iterator[WaitHandle]:
         """Around a polling loop: ``handle.update(status)`` reports each new status once."""
         self._emit(f"… {message}")
         handle = WaitHandle(self, message)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import ModelDeployError, collect_errors
 from modeldeploy.planning.options import ObserveOptions
@@ -32,7 +33,7 @@ def options(context: str | None = None, parallelism: int = 8, timeout: float = 1
 
 def plan_many(
     paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, **opts: Any
-) -> list["Planned"]:
+) -> list[Planned]:
     """[(plan, deployment, render result)] for every file, errors from all files reported together."""
     from collections import Counter
 
@@ -59,14 +60,14 @@ def plan_many(
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
-    return collect_errors(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded))))
+    return collect_errors(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded, strict=False))))
 
 
-def _outcomes(fn, items) -> list["_Outcome"]:
+def _outcomes(fn, items) -> list[_Outcome]:
     return [_capture(fn, item) for item in items]
 
 
-def _outcomes_concurrently(fn, items, parallelism: int) -> list["_Outcome"]:
+def _outcomes_concurrently(fn, items, parallelism: int) -> list[_Outcome]:
     from concurrent.futures import ThreadPoolExecutor
 
     items = list(items)
@@ -94,7 +95,7 @@ def _capture(fn, item) -> _Outcome:
         return _Outcome(error=exc)
 
 
-def inputs_of(plans: Sequence["Planned"]) -> dict[str, str]:
+def inputs_of(plans: Sequence[Planned]) -> dict[str, str]:
     """What a saved plan was computed from: each deploy.yaml's bytes and each model's digest."""
     out: dict[str, str] = {}
     for p, dep, _ in plans:
@@ -103,14 +104,14 @@ def inputs_of(plans: Sequence["Planned"]) -> dict[str, str]:
     return out
 
 
-def save(path: Path, plans: Sequence["Planned"]) -> str:
+def save(path: Path, plans: Sequence[Planned]) -> str:
     """Save the plans for a later ``apply PLANFILE``; returns the plan id."""
     from modeldeploy.planning.planfile import save_plan
 
     return save_plan(path, [p for p, _, _ in plans], inputs=inputs_of(plans))
 
 
-def replan_saved(plan_path: Path, **opts: Any) -> tuple["SavedPlan", list["Planned"]]:
+def replan_saved(plan_path: Path, **opts: Any) -> tuple[SavedPlan, list[Planned]]:
     """A saved plan and the same files planned again now; refuses one already applied, or stale (its
     files, models or live objects changed since it was made)."""
     from modeldeploy.planning.planfile import check_fresh, ensure_not_applied, load_plan
@@ -125,7 +126,7 @@ def replan_saved(plan_path: Path, **opts: Any) -> tuple["SavedPlan", list["Plann
 
 
 def apply_saved(
-    plan_path: Path, saved: "SavedPlan", plans: Sequence["Planned"], apply_all: Callable[[Sequence["Planned"]], dict[str, str]]
+    plan_path: Path, saved: SavedPlan, plans: Sequence[Planned], apply_all: Callable[[Sequence[Planned]], dict[str, str]]
 ) -> dict[str, str]:
     """Apply a saved plan's fresh ``plans`` with ``apply_all`` while the plan file is marked as being
     applied, then record it as applied (with the outputs) so it cannot be applied twice."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from modeldeploy.rendering.artifact import Artifact
 

@@ -18,8 +18,9 @@ test can say exactly what the model declares::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 # Pinned so saving never runs MLflow's requirement inference (slow, and machine-dependent output).
 DEFAULT_REQUIREMENTS = ("mlflow==3.17.2", "cloudpickle>=2", "scikit-learn>=1.4")
@@ -72,8 +73,9 @@ def tensor_spec(dtype: str = "float64", shape: Sequence[int] = (-1, 4), name: st
 
 
 def _pyfunc_class():
-    import mlflow.pyfunc
     import warnings
+
+    import mlflow.pyfunc
 
     warnings.filterwarnings("ignore", message=".*type hints.*")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -33,7 +32,7 @@ def parse_duration(text: str) -> float:
     return float(h * 3600 + mi * 60 + s)
 
 
-def _looks_like_plan(paths: List[Path]) -> bool:
+def _looks_like_plan(paths: list[Path]) -> bool:
     if len(paths) != 1 or not paths[0].is_file():
         return False
     try:
@@ -59,13 +58,13 @@ def _confirm(question: str, auto_approve: bool) -> None:
 
 
 def apply(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files (or folders), or one saved plan file."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files (or folders), or one saved plan file."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     timeout: str = typer.Option("30m", "--timeout", help="How long to wait for readiness, e.g. 900s, 30m."),
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Apply despite breaking signature changes."),
-    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
@@ -125,11 +124,11 @@ def _apply_all(plans, lease) -> dict[str, str]:
 
 
 def destroy(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
-    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
 ) -> None:

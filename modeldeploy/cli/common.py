@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import typer
 
-from modeldeploy.errors import EXIT_ERROR, ModelDeployError, SpecError, Diagnostic
+from modeldeploy.errors import EXIT_ERROR, Diagnostic, ModelDeployError, SpecError
 from modeldeploy.errors import collect_errors as collect  # noqa: F401  (the commands' name for it)
 
 DEPLOY_FILE_NAMES = ("deploy.yaml", "deploy.yml")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -20,10 +19,10 @@ Exit 0 the gate passes, 1 error (the gate could not check), 3 the gate fails (po
 
 
 def evaluate(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files (with an evaluation: section), or folders."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files (with an evaluation: section), or folders."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     out: Path = typer.Option(Path("out/evaluation"), "--out", "-o", help="Folder to write OUT/<name>/ into."),
-    eval_python: Optional[str] = typer.Option(
+    eval_python: str | None = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores the model."
     ),
 ) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,8 +16,8 @@ EPILOG = """SOURCE is a local model folder or any model URI deploy.yaml accepts.
 def inspect(
     source: str = typer.Argument(..., help="Model folder or URI (runs:/, models:/, s3://, azureml:)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json"),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)."),
-    model_type: Optional[str] = typer.Option(
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)."),
+    model_type: str | None = typer.Option(
         None, "--type", help="mlflow | custom | triton (default: MLmodel → mlflow, config.pbtxt → triton)."
     ),
 ) -> None:

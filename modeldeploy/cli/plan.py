@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -21,15 +20,15 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 
 
 def plan(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    against: Optional[str] = typer.Option(None, "--against", "-a", help="DIR, git:REF or live."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    against: str | None = typer.Option(None, "--against", "-a", help="DIR, git:REF or live."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Save the plan for 'modeldeploy apply PLANFILE'."),
+    out: Path | None = typer.Option(None, "--out", help="Save the plan for 'modeldeploy apply PLANFILE'."),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 2 when there are changes."),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List resources without changes too."),
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
-    context: Optional[str] = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
+    context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
 ) -> None:
     """Show what would change, against a folder, a git ref, or live state."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from modeldeploy.planning.plan import Plan
 from modeldeploy.runs import inputs_of, options  # noqa: F401  (re-exported for the commands)

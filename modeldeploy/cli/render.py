@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -16,9 +15,9 @@ OUT/<name>/ and nothing else is touched. Output is byte-identical across runs an
 
 
 def render(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write OUT/<name>/ into."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
 ) -> None:
     """Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder."""
     with handled():
@@ -29,7 +28,7 @@ def render(
         paths = expand_files(files)
         results = collect(lambda p: api.render(api.load(p, env)), paths)
         names: dict[str, Path] = {}
-        for p, r in zip(paths, results):
+        for p, r in zip(paths, results, strict=False):
             if r.name in names:
                 raise SpecError(f"{p} and {names[r.name]} both render deployment {r.name!r}; names must be unique")
             names[r.name] = p

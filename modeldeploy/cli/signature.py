@@ -7,8 +7,9 @@ pure functions ``report_text`` / ``report_json`` / ``report_markdown`` (golden-t
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import typer
 
@@ -149,7 +150,7 @@ def diff(
     new: str = typer.Argument(..., help="The model to deploy (folder or URI)."),
     mode: str = typer.Option("backward", "--mode", "-m", help="backward | forward | full | none"),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
 ) -> None:
     """Compare OLD's and NEW's signatures; exit 3 when a change is breaking for --mode."""
     from modeldeploy.model.compat import check, is_breaking
@@ -169,7 +170,7 @@ def diff(
 def show(
     source: str = typer.Argument(..., help="Model folder or URI."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json (the canonical signature)"),
-    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
 ) -> None:
     """Print a model's signature as a table, or its canonical JSON and digest."""
     from modeldeploy.rendering.canonical import dump_json

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -16,8 +15,8 @@ EPILOG = """Without --env the base and every environment overlay are checked. Ex
 
 
 def validate(
-    files: List[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
-    env: Optional[str] = typer.Option(None, "--env", "-e", help="Validate only this environment overlay."),
+    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    env: str | None = typer.Option(None, "--env", "-e", help="Validate only this environment overlay."),
     offline: bool = typer.Option(False, "--offline", help="Check the file only; do not resolve or read the model."),
 ) -> None:
     """Check deploy.yaml files: schema, overlays, the model, and the signature policy."""

@@ -23,8 +23,9 @@ with the bounds of each feature merged: ``petal_width > 1.55 and petal_width <= 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 MAX_CATEGORIES = 20
 OTHER = "(other)"
@@ -75,7 +76,7 @@ def error_flags(task: str, y_true: Any, y_pred: Any, error_threshold: float | No
         t, p = align_labels(y_true, y_pred)
         return t != p
     err = np.abs(np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float))
-    return err > float(error_threshold)
+    return err > float(cast(float, error_threshold))  # regression always has one (the MAE when not set)
 
 
 def classification_metrics(y_true: Any, y_pred: Any, proba: Any = None, classes: Sequence[Any] | None = None) -> dict[str, float]:
@@ -454,7 +455,7 @@ class Heatmap:
             "cols": list(self.cols),
             "n": [list(r) for r in self.n],
             "errors": [list(r) for r in self.errors],
-            "error_rate": [[None if self.rate(i, j) is None else round(self.rate(i, j), 6) for j in range(len(self.cols))] for i in range(len(self.rows))],
+            "error_rate": [[_round6(self.rate(i, j)) for j in range(len(self.cols))] for i in range(len(self.rows))],
         }
 
 
@@ -635,3 +636,7 @@ def permutation_importance(
     base = score(base_pred)
     out = [(f, score(permuted_pred[i * m : (i + 1) * m]) - base) for i, f in enumerate(features)]
     return sorted(out, key=lambda kv: (-kv[1], kv[0]))
+
+
+def _round6(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)

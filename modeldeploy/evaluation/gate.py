@@ -16,8 +16,9 @@ Rules (waivable in ``evaluation.waivers`` with a reason, like ``signature.waiver
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from modeldeploy.spec.evaluation import RULES, waived
 

@@ -4,9 +4,10 @@ analyse, judge. ``analyse`` is the part without scoring (what bench/ measures)."
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import EvaluationError, ModelDeployError, SpecError
 

@@ -26,12 +26,12 @@ def _column(pred):
                     pred = pred[name]
                     break
             else:
-                raise SystemExit("the model returned %d output columns; evaluation needs one prediction per row" % pred.shape[1])
+                raise SystemExit(f"the model returned {pred.shape[1]} output columns; evaluation needs one prediction per row")
     arr = np.asarray(pred)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise SystemExit("the model returned an array of shape %s; evaluation needs one prediction per row" % (arr.shape,))
+        raise SystemExit(f"the model returned an array of shape {arr.shape}; evaluation needs one prediction per row")
     return arr
 
 
@@ -46,9 +46,9 @@ def _plain(values):
 
 def main(argv):
     model_dir, input_path, dtypes_path, output_path, batch = argv[1], argv[2], argv[3], argv[4], int(argv[5])
+    import mlflow.pyfunc
     import numpy as np
     import pandas as pd
-    import mlflow.pyfunc
 
     with open(dtypes_path) as f:
         dtypes = json.load(f)

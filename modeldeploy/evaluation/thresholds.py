@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def check_metric(name: str, spec: Any, candidate: Mapping[str, float], baseline:
             flags["min_relative_change_failed"] = not comparator(Decimal(value), Decimal(combine(base, 1e-10)))
             flags["notes"] = ("baseline is 0: relative change falls back to 'strictly better than the baseline'",)
         else:
-            change = (value - base) / abs(base) if gib else (base - value) / abs(base)
+            v, b = value, cast(float, base)  # both present: checked above
+            change = (v - b) / abs(b) if gib else (b - v) / abs(b)
             flags["min_relative_change_failed"] = change < spec.min_relative_change
     return MetricCheck(**base_kw, **flags)
 

@@ -23,11 +23,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import SourceError
 from modeldeploy.progress import Progress
 
@@ -113,12 +115,9 @@ def _publish(tmp: Path, final: Path) -> None:
             raise
 
 
-def _write_meta(path: Path, data: dict) -> None:
+def _write_meta(path: Path, data: dict[str, Any]) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".meta-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, sort_keys=True).encode("utf-8"))
     except OSError:
         pass
 

@@ -19,12 +19,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import Diagnostic, ModelError
-from modeldeploy.model.info import MAX_SIDE_FILE_BYTES, ModelInfo, _conda_pip, _expand, _requirement_lines, load_yaml, read_model
+from modeldeploy.model.info import (
+    MAX_SIDE_FILE_BYTES,
+    ModelInfo,
+    _conda_pip,
+    _expand,
+    _requirement_lines,
+    load_yaml,
+    read_model,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.spec.models import ModelSection
@@ -89,7 +98,7 @@ def python_from_conda(conda: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _code(section: "ModelSection", base: Path) -> Path:
+def _code(section: ModelSection, base: Path) -> Path:
     assert section.code is not None and section.entry is not None
     folder = _inside(base, section.code, "model.code")
     if not folder.is_dir():
@@ -103,7 +112,7 @@ def _code(section: "ModelSection", base: Path) -> Path:
     return folder
 
 
-def read_custom(path: Path | str, section: "ModelSection | None", base_dir: Path, *, display: str | None = None) -> CustomModelInfo:
+def read_custom(path: Path | str, section: ModelSection | None, base_dir: Path, *, display: str | None = None) -> CustomModelInfo:
     """The ModelInfo of a custom model: model files at ``path``, code/environment from ``section``
     (None: the model files alone, as ``inspect --type custom`` shows them)."""
     root = Path(path)
@@ -182,10 +191,10 @@ def code_digest(folder: Path | None) -> str:
     """sha256 over the shipped code files, defined like the model digest (path, size, content hash)."""
     outer = hashlib.sha256()
     for rel, content, _ in code_files(folder):
-        outer.update(f"{rel}\0{len(content)}\0{hashlib.sha256(content).hexdigest()}\n".encode("utf-8"))
+        outer.update(f"{rel}\0{len(content)}\0{hashlib.sha256(content).hexdigest()}\n".encode())
     return "sha256:" + outer.hexdigest()
 
 
-def code_folder(section: "ModelSection", base_dir: Path) -> Path | None:
+def code_folder(section: ModelSection, base_dir: Path) -> Path | None:
     """model.code resolved against deploy.yaml's folder (checked: it exists and holds model.entry)."""
     return _code(section, Path(base_dir)) if section.code is not None and section.entry is not None else None

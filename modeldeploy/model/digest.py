@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import ModelError
 
 _BUFFER = 1 << 20  # 1 MiB reads: near sha256sum speed without large memory
@@ -57,7 +57,7 @@ def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: in
         cache.save()
     outer = hashlib.sha256()
     for entry in entries:
-        outer.update(f"{entry.rel}\0{entry.size}\0{hashes[entry.rel]}\n".encode("utf-8"))
+        outer.update(f"{entry.rel}\0{entry.size}\0{hashes[entry.rel]}\n".encode())
     return "sha256:" + outer.hexdigest()
 
 
@@ -144,7 +144,7 @@ def file_digests(entries: list[FileEntry]) -> dict[str, str]:
     return _hash_all(entries, None, None)
 
 
-def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: int | None) -> dict[str, str]:
+def _hash_all(entries: list[FileEntry], cache: _DigestCache | None, workers: int | None) -> dict[str, str]:
     out: dict[str, str] = {}
     todo: list[FileEntry] = []
     for entry in entries:
@@ -170,7 +170,7 @@ def _hash_all(entries: list[FileEntry], cache: "_DigestCache | None", workers: i
                     results = list(pool.map(lambda e: file_sha256(e.real), todo))
         except OSError as exc:
             raise ModelError(f"cannot read model file {exc.filename}: {exc.strerror or exc}") from None
-        for entry, digest in zip(todo, results):
+        for entry, digest in zip(todo, results, strict=False):
             out[entry.rel] = digest
             _remember(entry, digest)
             if cache is not None:
@@ -187,7 +187,7 @@ class _DigestCache:
     deployments planned concurrently share it, and hash their files outside the lock.
     """
 
-    _shared: dict[Path, "_DigestCache"] = {}
+    _shared: dict[Path, _DigestCache] = {}
     _shared_lock = threading.Lock()
 
     def __init__(self, file: Path, entries: dict[str, list[str]]):
@@ -198,7 +198,7 @@ class _DigestCache:
         self.seen = _file_key(file)
 
     @classmethod
-    def shared(cls, cache_dir: Path) -> "_DigestCache":
+    def shared(cls, cache_dir: Path) -> _DigestCache:
         key = Path(os.path.abspath(cache_dir))
         with cls._shared_lock:
             cache = cls._shared.get(key)
@@ -212,7 +212,7 @@ class _DigestCache:
         return cache
 
     @classmethod
-    def load(cls, cache_dir: Path) -> "_DigestCache":
+    def load(cls, cache_dir: Path) -> _DigestCache:
         file = Path(cache_dir) / _CACHE_FILE
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -247,10 +247,7 @@ class _DigestCache:
         payload = json.dumps({"version": _CACHE_VERSION, "files": dict(items)}, separators=(",", ":"))
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".digests-", dir=self.file.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(payload)
-            os.replace(tmp, self.file)
+            write_atomic(self.file, payload.encode("utf-8"))
             self.dirty = False
             self.seen = _file_key(self.file)
         except OSError:

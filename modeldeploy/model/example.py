@@ -15,11 +15,13 @@ and convertible (``_enforce_param_datatype``). Every problem is a SIG903 finding
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, cast
 
 from modeldeploy.errors import ModelError
 from modeldeploy.model.compat import InputExampleMismatch
+from modeldeploy.model.findings import Finding
 from modeldeploy.model.info import ModelInfo, read_json
 from modeldeploy.model.signature import (
     AnyType,
@@ -35,7 +37,6 @@ from modeldeploy.model.signature import (
     TensorSpec,
     label,
 )
-from modeldeploy.model.findings import Finding
 
 MAX_LEAVES = 1_000_000  # leaves checked per tensor; shapes are always computed fully
 
@@ -77,7 +78,7 @@ def _split(split: Any, params: Any) -> Payload:
         return Payload("rows", rows, params)
     out: dict[str, list[Any]] = {str(c): [] for c in cols}
     for row in rows:
-        for c, v in zip(cols, row if isinstance(row, list) else [row]):
+        for c, v in zip(cols, row if isinstance(row, list) else [row], strict=False):
             out[str(c)].append(v)
     return Payload("columns", out, params)
 
@@ -134,7 +135,7 @@ def _is_number(v: Any) -> bool:
     return _is_int(v) or isinstance(v, float)
 
 
-_SCALAR_CHECKS = {
+_SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
     "boolean": lambda v: isinstance(v, bool),
     "integer": lambda v: _is_int(v) or (isinstance(v, float) and v.is_integer()),
     "long": lambda v: _is_int(v) or (isinstance(v, float) and v.is_integer()),
@@ -213,7 +214,7 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
                 if spec.required:
                     yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", f"input example lacks required column {name!r}")
                 continue
-            yield from _check_column(spec, name, cols[name])
+            yield from _check_column(cast(ColumnSpec, spec), name, cols[name])
         return
     # Unnamed columns are matched by position (``_enforce_unnamed_col_schema``).
     if payload.form == "columns":
@@ -231,7 +232,7 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
         )
         return
     for i, spec in enumerate(schema.specs):
-        yield from _check_column(spec, label(spec, i), columns[i])
+        yield from _check_column(cast(ColumnSpec, spec), label(spec, i), columns[i])
 
 
 def _shape(v: Any) -> tuple[int, ...] | None:
@@ -276,7 +277,7 @@ def _check_tensor(spec: TensorSpec, name: str, value: Any) -> Iterator[Finding]:
         if not (len(expected) >= 1 and -1 in expected and spec.dtype == "object"):
             yield _finding(field, spec.shape_text(), "ragged", f"input example tensor {name!r} is a ragged array")
         return
-    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
+    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape, strict=False)):
         got = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         yield _finding(field, spec.shape_text(), got, f"input example tensor {name!r} has shape {got}, expected {spec.shape_text()}")
         return
@@ -297,10 +298,10 @@ def _check_tensors(schema: Schema, payload: Payload) -> Iterator[Finding]:
             if name not in payload.data:
                 yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", f"input example lacks tensor {name!r}")
             else:
-                yield from _check_tensor(spec, name, payload.data[name])
+                yield from _check_tensor(cast(TensorSpec, spec), name, payload.data[name])
         return
     if len(schema.specs) == 1:
-        yield from _check_tensor(schema.specs[0], label(schema.specs[0], 0), payload.data)
+        yield from _check_tensor(cast(TensorSpec, schema.specs[0]), label(schema.specs[0], 0), payload.data)
 
 
 def _param_ok(spec: ParamSpec, v: Any) -> str | None:

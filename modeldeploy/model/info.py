@@ -14,14 +14,27 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from modeldeploy.errors import Diagnostic, ModelError, show_dotted
 from modeldeploy.model.signature import MAX_JSON_DEPTH, Signature, SignatureError, nested_deeper_than
+from modeldeploy.spec.yamlread import (
+    STANDARD_TAGS,
+    TAG,
+    Builder,
+    Path_,
+    Positions,
+    YAMLProblem,
+    bad_value,
+    compose,
+    decode,
+    mark,
+)
 
 MAX_MLMODEL_BYTES = 4 << 20  # MLmodel files are a few KB; metadata can grow, 4 MiB is generous
 MAX_SIDE_FILE_BYTES = 1 << 20  # conda.yaml, python_env.yaml, requirements.txt, constraints.txt
@@ -31,11 +44,7 @@ MAX_INCLUDE_DEPTH = 5  # nested `-r` includes in requirement files
 MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and Windows)
 MAX_PATH_BYTES = 1024  # a file name MLmodel gives (env files, input examples), below every PATH_MAX
 
-_TAGS = {
-    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
-}
-
-Path_ = tuple[Any, ...]
+_TAGS = STANDARD_TAGS | {TAG + "timestamp"}
 
 
 @dataclass(frozen=True)
@@ -90,63 +99,36 @@ class ModelInfo:
 # --- located YAML --------------------------------------------------------------------------------
 
 
-class _Located:
-    """Plain data from a composed YAML graph, with the position of every value and key."""
+class _Located(Builder):
+    """The shared YAML builder in MLmodel's words: the first problem stops the read."""
+
+    tags = _TAGS
 
     def __init__(self, display: str):
+        super().__init__(max_nodes=MAX_NODES, max_depth=MAX_DEPTH, root=False)
         self.display = display
-        self.values: dict[Path_, tuple[int, int]] = {}
-        self.keys: dict[Path_, tuple[int, int]] = {}
-        self.visited = 0
-        self._scalar = yaml.SafeLoader("")
 
     def fail(self, node: yaml.Node, message: str) -> ModelError:
-        return _error(self.display, message, _mark(node))
+        return _error(self.display, message, mark(node))
 
-    def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
-        self.visited += 1
-        if self.visited > MAX_NODES:
+    def refuse(self, node: yaml.Node, kind: str, at: Path_ = ()) -> None:
+        if kind == "nodes":
             raise self.fail(node, f"MLmodel expands to more than {MAX_NODES} YAML nodes (alias bomb?)")
-        if depth > MAX_DEPTH:
+        if kind == "depth":
             raise self.fail(node, f"MLmodel is nested deeper than {MAX_DEPTH} levels")
-        self.values.setdefault(path, _mark(node))
-        if node.tag not in _TAGS:
+        if kind == "tag":
             raise self.fail(node, f"YAML tag {node.tag!r} is not allowed in MLmodel")
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self.fail(key_node, "MLmodel keys must be plain scalars")
-                key = key_node.value
-                if key in out:
-                    raise self.fail(key_node, f"duplicate key {key!r}")
-                self.keys[path + (key,)] = _mark(key_node)
-                out[key] = self.build(value_node, path + (key,), depth + 1)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        try:
-            value = self._scalar.construct_object(node, deep=True)
-        except (ValueError, TypeError, KeyError, ArithmeticError, yaml.YAMLError):
-            kind = str(node.tag).rsplit(":", 1)[-1]  # `!!int nope`: a standard tag on text not of that type
-            raise self.fail(node, f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind})") from None
+        if kind == "duplicate":
+            raise self.fail(node, f"duplicate key {at[-1]!r}")
+        if kind == "value":
+            raise self.fail(node, bad_value(node).split("; ")[0])
+        raise self.fail(node, "MLmodel keys must be plain scalars")  # merge (<<) or a non-scalar key
+
+    def scalar(self, node: yaml.Node) -> Any:
+        value = super().scalar(node)
         if node.tag.endswith(":timestamp"):
             return node.value  # keep the text MLflow wrote; nothing here needs a datetime
         return value
-
-    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
-        p = tuple(path)
-        while p:
-            if key and p in self.keys:
-                return self.keys[p]
-            if p in self.values:
-                return self.values[p]
-            p = p[:-1]
-        return (1, 1)
-
-
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def _error(file: str, message: str, where: tuple[int, int] = (0, 0)) -> ModelError:
@@ -184,40 +166,23 @@ def _is_file(path: Path, display: str) -> bool:
 
 def _decode(raw: bytes, display: str) -> str:
     try:
-        return raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        where = (before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1)
-        raise _error(display, "file is not valid UTF-8", where) from None
+        return decode(raw)
+    except YAMLProblem as exc:
+        raise _error(display, "file is not valid UTF-8", exc.where) from None
 
 
-def load_yaml(path: Path, display: str, limit: int = MAX_MLMODEL_BYTES) -> tuple[Any, _Located]:
+def load_yaml(path: Path, display: str, limit: int = MAX_MLMODEL_BYTES) -> tuple[Any, Positions]:
     """Parse one YAML file safely; returns the data and its positions."""
     text = _decode(_read_bytes(path, display, limit), display)
     located = _Located(display)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise _error(display, f"invalid YAML: {msg}", where) from None
-    except yaml.YAMLError as exc:
-        raise _error(display, f"invalid YAML: {str(exc).splitlines()[0]}", (1, 1)) from None
-    except RecursionError:
-        raise _error(display, f"YAML is nested deeper than {MAX_DEPTH} levels", (1, 1)) from None
-    if node is None:
-        return None, located
-    try:
-        return located.build(node), located
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        raise _error(display, f"invalid value: {exc.problem}", (mark.line + 1, mark.column + 1) if mark else (1, 1)) from None
-    except RecursionError:
-        raise _error(display, f"YAML is nested deeper than {MAX_DEPTH} levels", (1, 1)) from None
-
-
-# --- requirements --------------------------------------------------------------------------------
+        docs = compose(text, single=True)
+        data = located.run(docs[0]) if docs else None
+    except YAMLProblem as exc:
+        if exc.kind == "depth":
+            raise _error(display, f"YAML is nested deeper than {MAX_DEPTH} levels", (1, 1)) from None
+        raise _error(display, exc.message, exc.where) from None
+    return data, located.positions
 
 
 def _requirement_lines(path: Path, display: str, depth: int = 0) -> tuple[list[str], list[str]]:
@@ -329,7 +294,7 @@ class _Reader:
         self.display = display
         self.file = f"{display}/MLmodel"
         self.data: dict[str, Any] = {}
-        self.pos = _Located(self.file)
+        self.pos = Positions(root=False)
 
     def fail(self, path: Path_, message: str, *, key: bool = False) -> ModelError:
         return _error(self.file, message, self.pos.at(path, key=key))

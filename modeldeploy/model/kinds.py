@@ -40,7 +40,7 @@ def detect_type(path: Path | str) -> str:
     )
 
 
-def read_for_spec(path: Path, section: "ModelSection", base_dir: Path, *, display: str | None = None) -> "ModelInfo":
+def read_for_spec(path: Path, section: ModelSection, base_dir: Path, *, display: str | None = None) -> ModelInfo:
     """The ModelInfo deploy.yaml's ``model`` section asks for (``model.type``)."""
     if section.type == "triton":
         from modeldeploy.model.triton import read_triton
@@ -55,7 +55,7 @@ def read_for_spec(path: Path, section: "ModelSection", base_dir: Path, *, displa
     return read_model(path, display=display)
 
 
-def read_typed(path: Path, kind: str | None = None, *, display: str | None = None) -> "ModelInfo":
+def read_typed(path: Path, kind: str | None = None, *, display: str | None = None) -> ModelInfo:
     """For ``inspect``: read ``path`` as ``kind`` (autodetected when None). A custom model read this
     way has no code/environment (they live in deploy.yaml)."""
     kind = kind or detect_type(path)

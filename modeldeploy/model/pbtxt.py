@@ -10,8 +10,9 @@ its line and column so the schema layer (modeldeploy.model.triton) can say ``con
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from modeldeploy.errors import Diagnostic, ModelError
 

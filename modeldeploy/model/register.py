@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import SourceError
 from modeldeploy.model.digest import list_files
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.artifacts import Proxied, S3Location, classify, join
 from modeldeploy.model.sources.http import MlflowRest, RestError
 from modeldeploy.model.sources.mlflow import model_exists
 from modeldeploy.progress import Progress
 from modeldeploy.spec.models import ModelRegistration
-from modeldeploy.model.ref import ModelRef
 
 DIGEST_TAG = "modeldeploy.digest"
 SOURCE_TAG = "modeldeploy.source"
@@ -109,7 +110,7 @@ def _client(registration: ModelRegistration, tracking_uri: str | None, environ: 
     return MlflowRest.connect(tracking_uri, env, uri=f"models:/{registration.name}")
 
 
-def _call(rest: MlflowRest, fn: Any) -> dict[str, Any]:
+def _call(rest: MlflowRest, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         return fn()
     except RestError as exc:

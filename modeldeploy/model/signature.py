@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Union
+from typing import Any
 
 from modeldeploy.errors import ModelError
 
@@ -69,7 +70,7 @@ class AnyType:
 
 @dataclass(frozen=True)
 class ArrayType:
-    items: "DataType"
+    items: DataType
 
     def to_canonical(self) -> dict[str, Any]:
         return {"type": "array", "items": self.items.to_canonical()}
@@ -80,7 +81,7 @@ class ArrayType:
 
 @dataclass(frozen=True)
 class MapType:
-    values: "DataType"
+    values: DataType
 
     def to_canonical(self) -> dict[str, Any]:
         return {"type": "map", "values": self.values.to_canonical()}
@@ -92,7 +93,7 @@ class MapType:
 @dataclass(frozen=True)
 class Property:
     name: str
-    type: "DataType"
+    type: DataType
     required: bool = True
 
     def to_canonical(self) -> dict[str, Any]:
@@ -114,7 +115,7 @@ class ObjectType:
         return next((p for p in self.properties if p.name == name), None)
 
 
-DataType = Union[ScalarType, AnyType, ArrayType, MapType, ObjectType]
+DataType = ScalarType | AnyType | ArrayType | MapType | ObjectType
 
 
 def _fail(part: str, message: str) -> SignatureError:
@@ -194,7 +195,7 @@ class TensorSpec:
         return "(" + ", ".join(str(d) for d in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
 
 
-Spec = Union[ColumnSpec, TensorSpec]
+Spec = ColumnSpec | TensorSpec
 
 
 def _parse_spec(raw: Any, part: str, index: int) -> Spec:
@@ -248,7 +249,7 @@ class Schema:
         return [s.to_canonical() for s in self.specs]
 
     @classmethod
-    def parse(cls, raw: Any, part: str) -> "Schema":
+    def parse(cls, raw: Any, part: str) -> Schema:
         if not isinstance(raw, list):
             raise _fail(part, f"{part} must be a JSON list of column or tensor specs, got {type(raw).__name__}")
         specs = tuple(_parse_spec(item, part, i) for i, item in enumerate(raw))
@@ -289,7 +290,7 @@ class ParamSpec:
         return self.type.render() + ("[]" if self.shape == (-1,) else "")
 
     @classmethod
-    def parse(cls, raw: Any, index: int) -> "ParamSpec":
+    def parse(cls, raw: Any, index: int) -> ParamSpec:
         where = f"params[{index}]"
         raw = _need_dict(raw, "params", where)
         name = raw.get("name")
@@ -345,14 +346,14 @@ class Signature:
     # -- construction --
 
     @classmethod
-    def from_mlmodel(cls, data: Mapping[str, Any]) -> "Signature":
+    def from_mlmodel(cls, data: Mapping[str, Any]) -> Signature:
         """From MLmodel's ``signature`` mapping, whose values are JSON strings (or null)."""
         if not isinstance(data, Mapping):
             raise _fail("", f"signature must be a mapping of inputs/outputs/params, got {type(data).__name__}")
         return cls._build({part: _json(data.get(part), part) for part in SIGNATURE_PARTS})
 
     @classmethod
-    def from_canonical(cls, data: Mapping[str, Any]) -> "Signature":
+    def from_canonical(cls, data: Mapping[str, Any]) -> Signature:
         """The inverse of :meth:`to_canonical`; also accepts JSON strings as MLmodel holds them."""
         if not isinstance(data, Mapping):
             raise _fail("", f"a canonical signature is a mapping, got {type(data).__name__}")
@@ -362,7 +363,7 @@ class Signature:
         return cls._build({part: _json(data.get(part), part) for part in SIGNATURE_PARTS})
 
     @classmethod
-    def _build(cls, parts: Mapping[str, Any]) -> "Signature":
+    def _build(cls, parts: Mapping[str, Any]) -> Signature:
         inputs = None if parts["inputs"] is None else Schema.parse(parts["inputs"], "inputs")
         outputs = None if parts["outputs"] is None else Schema.parse(parts["outputs"], "outputs")
         params = None
@@ -424,4 +425,4 @@ def _req_or_shape(spec: Spec) -> str:
 def _table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> str:
     rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)

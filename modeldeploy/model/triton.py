@@ -215,7 +215,7 @@ class _Config:
     def tensors(self, msg: Message, field_name: str) -> tuple[TritonTensor, ...]:
         out = tuple(self.tensor(v, field_name) for v in msg.fields.get(field_name, []))
         seen: set[str] = set()
-        for v, t in zip(msg.fields.get(field_name, []), out):
+        for v, t in zip(msg.fields.get(field_name, []), out, strict=False):
             if t.name in seen:
                 raise self.fail(v.pos, f"{field_name} name {t.name!r} is used twice")
             seen.add(t.name)

@@ -11,7 +11,8 @@ import difflib
 import hashlib
 import heapq
 from collections import Counter
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from modeldeploy.errors import PlanError
 from modeldeploy.planning.plan import Action, Change
@@ -26,10 +27,10 @@ from modeldeploy.planning.redact import (
     scrub,
     segment_matches,
 )
+from modeldeploy.planning.resources import LiveResource, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_json, dump_yaml
 from modeldeploy.rendering.write import Blob
-from modeldeploy.planning.resources import LiveResource, Observed, Resource
 
 # Keys kept beside a changed field inside a list item, so a reviewer sees *which* item changed.
 _IDENTITY_KEYS = ("name", "VariantName", "containerName", "key", "id")
@@ -279,7 +280,7 @@ def live_fingerprints(observed: Observed) -> dict[str, str]:
 # ---- files (plans against a folder or a git ref) --------------------------------------------------
 
 
-def _digest(content: "bytes | Blob | Artifact") -> str:
+def _digest(content: bytes | Blob | Artifact) -> str:
     if isinstance(content, Artifact):
         return content.digest
     if isinstance(content, Blob):
@@ -287,7 +288,7 @@ def _digest(content: "bytes | Blob | Artifact") -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
-def _size(content: "bytes | Blob | Artifact") -> int:
+def _size(content: bytes | Blob | Artifact) -> int:
     return content.size if isinstance(content, (Artifact, Blob)) else len(content)
 
 
@@ -307,7 +308,7 @@ def _text_lines(text: str) -> list[str]:
     return lines
 
 
-def _file_summary(content: "bytes | Blob | Artifact | None", sensitive: bool) -> Any:
+def _file_summary(content: bytes | Blob | Artifact | None, sensitive: bool) -> Any:
     if content is None:
         return None
     if sensitive:
@@ -315,7 +316,7 @@ def _file_summary(content: "bytes | Blob | Artifact | None", sensitive: bool) ->
     return {"digest": _digest(content), "size": _size(content)}
 
 
-def _file_diff(name: str, artifact: Artifact | None, old: "bytes | Blob | None", *, sensitive: bool) -> str:
+def _file_diff(name: str, artifact: Artifact | None, old: bytes | Blob | None, *, sensitive: bool) -> str:
     if sensitive:
         return SENSITIVE
     # Model copies are compared by digest and never read here; rendered text is in memory.
@@ -338,7 +339,7 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
-def diff_files(desired: Sequence[Artifact], current: Mapping[str, "bytes | Blob"], prefix: str) -> list[Change]:
+def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes | Blob], prefix: str) -> list[Change]:
     """One Change per file, by path: what writing ``desired`` over ``current`` would do.
 
     ``current`` maps artifact-relative paths (the same space as ``Artifact.path``) to the bytes found in
@@ -347,10 +348,10 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, "bytes | Blob"
     files are compared by sha256; sensitive files show ``(sensitive)`` only.
     """
     by_path: dict[str, Artifact] = {}
-    for artifact in desired:
-        if artifact.path in by_path:
-            raise PlanError(f"two rendered artifacts share the path {artifact.path}")
-        by_path[artifact.path] = artifact
+    for rendered in desired:
+        if rendered.path in by_path:
+            raise PlanError(f"two rendered artifacts share the path {rendered.path}")
+        by_path[rendered.path] = rendered
     changes: list[Change] = []
     for path in sorted(set(by_path) | set(current)):
         artifact, old = by_path.get(path), current.get(path)
@@ -363,7 +364,7 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, "bytes | Blob"
         else:
             action = Action.NOOP if _size(old) == artifact.size and _digest(old) == artifact.digest else Action.UPDATE
         diff = "" if action is Action.NOOP else _file_diff(name, artifact, old, sensitive=sensitive)
-        objects: tuple = ()
+        objects: tuple[Any, ...] = ()
         if action is not Action.NOOP and not sensitive:
             objects = _objects(path, artifact, old)
         changes.append(
@@ -381,7 +382,7 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, "bytes | Blob"
     return changes
 
 
-def _objects(path: str, artifact: Artifact | None, old: "bytes | Blob | None") -> tuple:
+def _objects(path: str, artifact: Artifact | None, old: bytes | Blob | None) -> tuple[Any, ...]:
     """The objects that change inside one rendered file (model copies and big files: none)."""
     from modeldeploy.planning.objects import object_changes
 
@@ -390,6 +391,6 @@ def _objects(path: str, artifact: Artifact | None, old: "bytes | Blob | None") -
     return object_changes(path, old, artifact.content if artifact is not None else None)
 
 
-def file_fingerprints(current: Mapping[str, "bytes | Blob"], prefix: str) -> dict[str, str]:
+def file_fingerprints(current: Mapping[str, bytes | Blob], prefix: str) -> dict[str, str]:
     """What a saved plan against a folder/git ref records: file address → sha256 of the current bytes."""
     return {f"file.{_join(prefix, p)}": _digest(c) for p, c in sorted(current.items())}

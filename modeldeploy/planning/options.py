@@ -4,8 +4,12 @@ shared by every observe() of one run."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -17,7 +21,7 @@ class RunShared:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._futures: dict[Any, Any] = {}
+        self._futures: dict[Any, Future[Any]] = {}
 
     def get(self, key: Any, fn: Callable[[], T]) -> T:
         from concurrent.futures import Future
@@ -25,14 +29,14 @@ class RunShared:
         with self._lock:
             fut = self._futures.get(key)
             owner = fut is None
-            if owner:
+            if fut is None:
                 fut = self._futures[key] = Future()
         if owner:
             try:
                 fut.set_result(fn())
             except BaseException as exc:
                 fut.set_exception(exc)
-        return fut.result()
+        return cast(T, fut.result())
 
 @dataclass(frozen=True)
 class ObserveOptions:

@@ -3,9 +3,10 @@ computed against (so a saved plan can be refused when stale)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.model.findings import Finding
 from modeldeploy.planning.options import ObserveOptions

@@ -16,17 +16,18 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import PlanError, RenderError, StalePlanError
 from modeldeploy.model.findings import Finding
-from modeldeploy.planning.plan import Action, Change, Plan
-from modeldeploy.planning.printers import plan_to_json
 from modeldeploy.planning.formats import readable
 from modeldeploy.planning.objects import ObjectChange, objects_json
+from modeldeploy.planning.plan import Action, Change, Plan
+from modeldeploy.planning.printers import plan_to_json
 from modeldeploy.planning.redact import redact_text, scrub
 from modeldeploy.rendering.canonical import dump_json
 
@@ -69,7 +70,7 @@ class SavedPlan:
 def _plan_record(plan: Plan) -> dict[str, Any]:
     record = plan_to_json(plan)  # redacted before/after, model, notes
     record.pop("resource_changes")  # made again from the changes (and their objects) when loaded
-    for entry, change in zip(record["changes"], plan.changes):
+    for entry, change in zip(record["changes"], plan.changes, strict=False):
         entry["diff"] = redact_text(change.diff).split("\n") if change.diff else []
         entry["sensitive_paths"] = list(change.sensitive_paths)
         if change.objects:
@@ -97,28 +98,6 @@ def _serialise(doc: Mapping[str, Any], path: str | os.PathLike[str]) -> bytes:
         return dump_json(dict(doc))
     except (TypeError, ValueError, RenderError) as exc:
         raise PlanError(f"cannot write plan file {os.fspath(path)}: the plan holds data that is not JSON ({exc})") from exc
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a torn one."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def save_plan(path: str | os.PathLike[str], plans: Sequence[Plan], *, inputs: Mapping[str, str]) -> str:

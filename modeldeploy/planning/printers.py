@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from modeldeploy.model.findings import Finding
 from modeldeploy.planning.formats import PLAN_JSON, format_version

@@ -24,7 +24,8 @@ map key, a number matches that list index, and ``\\.`` is a literal dot inside a
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from modeldeploy.spec.credentials import detect
 
@@ -61,7 +62,7 @@ def is_sensitive_key(key: str) -> bool:
         return True
     if any(w == "token" or (w.endswith("token") and len(w) > 5) for w in words):
         return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def parse_path(path: str) -> tuple[str, ...]:
@@ -128,11 +129,11 @@ def _is_env_entry(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get("name"), str) and "value" in item
 
 
-def _is_string_map(node: dict) -> bool:
+def _is_string_map(node: dict[str, Any]) -> bool:
     return bool(node) and all(isinstance(v, (str, int, float, bool)) or v is None for v in node.values())
 
 
-def _is_secret_reference(node: dict, key: str) -> bool:
+def _is_secret_reference(node: dict[str, Any], key: str) -> bool:
     """``{"secret": "db", "key": "password"}`` is the spec's SecretRef shape: a reference."""
     return key == "secret" and set(node) <= {"secret", "key"}
 
@@ -152,7 +153,7 @@ def redact_env_like(body: Any) -> Any:
     return body
 
 
-def _redact_env_entry(item: dict) -> dict:
+def _redact_env_entry(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: redact_env_like(v) for k, v in item.items()}
     if is_sensitive_key(item["name"]) and _may_hold_secret(out.get("value")):
         out["value"] = SENSITIVE

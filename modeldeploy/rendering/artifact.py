@@ -73,7 +73,7 @@ class Artifact:
 
     @classmethod
     def from_file(cls, path: str, media_type: str, file: Path, *, sha256: str, size: int,
-                  source: str | None = None, mode: int = 0o644) -> "Artifact":
+                  source: str | None = None, mode: int = 0o644) -> Artifact:
         return cls(path, media_type, None, source=source, mode=mode, file=file, sha256=sha256, size=size)
 
     @property

@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class RenderContext:
     """Everything a target's render() may read. ``spec`` has the environment overlay applied."""
 
-    spec: "DeploySpec"
-    model: "ModelInfo"
+    spec: DeploySpec
+    model: ModelInfo
     ref: ModelRef
     env: str | None = None
     tool_version: str = "0"

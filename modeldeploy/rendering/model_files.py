@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _SKIP_DIRS = {"__pycache__", ".git"}
 
 
-def model_artifacts(ctx: "RenderContext", prefix: str = "model") -> list[Artifact]:
+def model_artifacts(ctx: RenderContext, prefix: str = "model") -> list[Artifact]:
     """The model folder's files as artifacts, in path order (see the module docstring for which)."""
     entries = shipped_files(Path(ctx.ref.local_path))
     digests = file_digests(entries)

@@ -27,7 +27,7 @@ def quantity_bytes(q: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2) or ""]
 
 
-def serving_env(serving: "Serving") -> dict[str, str]:
+def serving_env(serving: Serving) -> dict[str, str]:
     """MODELDEPLOY_* settings the image's entrypoint reads (not serving.env, not secrets)."""
     return {
         "MODELDEPLOY_WORKERS": str(serving.workers),

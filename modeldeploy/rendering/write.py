@@ -8,11 +8,11 @@ renamed over the old one, so a crash never leaves a half-written artifact.
 from __future__ import annotations
 
 import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
+from modeldeploy.atomic import write_atomic
 from modeldeploy.rendering.artifact import Artifact
 
 # Files found in a folder up to this size are read whole (rendered text is diffed line by line); a
@@ -34,7 +34,7 @@ def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
 
 
 def write_artifact(path: Path, artifact: Artifact) -> bool:
-    """Write atomically (a temp file renamed over the old one); returns False, leaving the file alone
+    """Write atomically (modeldeploy.atomic: temp file, fsync, rename); returns False, leaving the file alone
     but for its mode, when it already holds these bytes. A model-file copy is streamed (and checked
     against its digest); the file already there is compared by size and sha256, not read whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,16 +45,7 @@ def write_artifact(path: Path, artifact: Artifact) -> bool:
             return False
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            artifact.copy_to(f)
-        os.chmod(tmp, artifact.mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, artifact.copy_to, mode=artifact.mode)
     return True
 
 

@@ -9,8 +9,9 @@ contract. This module imports nothing heavy: the analysis lives in ``modeldeploy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -86,7 +87,7 @@ class MetricThresholdSpec(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _something(self) -> "MetricThresholdSpec":
+    def _something(self) -> MetricThresholdSpec:
         if self.threshold is None and self.min_absolute_change is None and self.min_relative_change is None:
             raise ValueError("give threshold, min_absolute_change or min_relative_change (no threshold was specified)")
         return self
@@ -145,7 +146,7 @@ class Fairness(StrictModel):
         return _number(v)
 
     @model_validator(mode="after")
-    def _ratio_range(self) -> "Fairness":
+    def _ratio_range(self) -> Fairness:
         if self.kind == "ratio" and self.threshold > 1:
             raise ValueError("kind ratio: threshold is a ratio min/max between 0 and 1")
         return self
@@ -208,7 +209,7 @@ class EvaluationSection(StrictModel):
     waivers: list[EvaluationWaiver] = Field(default_factory=list, description="Findings accepted with a reason.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "EvaluationSection":
+    def _consistent(self) -> EvaluationSection:
         problems = []
         known = METRICS[self.task]
         for name in self.thresholds:

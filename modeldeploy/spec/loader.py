@@ -9,9 +9,10 @@ rather than silent surprises or hangs.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -19,12 +20,13 @@ from pydantic import BaseModel, ValidationError
 from modeldeploy.errors import Diagnostic, SpecError, show_key
 from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, BUILTIN_KINDS, DeploySpec, PluginTarget
+from modeldeploy.spec.yamlread import Builder, Path_, Positions, YAMLProblem, bad_value, compose, decode, mark
 
 #: How the library tells this layer about plugin kinds without the spec importing a target registry:
 #: called with a kind that is not built in, it returns the plugin's ``config_model`` (None: the plugin
 #: checks nothing more) or raises LookupError when no plugin provides that kind. Without it, only the
 #: built-in kinds are known.
-PluginConfigs = Callable[[str], Optional[type]]
+PluginConfigs = Callable[[str], type | None]
 
 # Bounds that keep hostile files from hanging or exhausting memory. A real deploy.yaml has a few
 # hundred nodes and a depth under 10.
@@ -32,36 +34,6 @@ MAX_FILE_BYTES = 1 << 20  # 1 MiB
 MAX_NODES = 100_000  # nodes visited while expanding aliases (billion laughs stops here)
 MAX_DEPTH = 64
 
-Path_ = tuple[Any, ...]
-
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
-
-
-@dataclass(frozen=True)
-class Positions:
-    """(line, col) of every value node and every mapping key, by data path; 1-based."""
-
-    values: Mapping[Path_, tuple[int, int]] = field(default_factory=dict)
-    keys: Mapping[Path_, tuple[int, int]] = field(default_factory=dict)
-
-    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
-        table = self.keys if key else self.values
-        p = tuple(path)
-        while p:
-            if p in table:
-                return table[p]
-            if p in self.values:
-                return self.values[p]
-            p = p[:-1]
-        return self.values.get((), (1, 1))
 
 
 @dataclass(frozen=True)
@@ -75,68 +47,41 @@ class LoadedFile:
     text: str
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-class _Builder:
-    """Turns a composed YAML node graph into plain data, recording positions and refusing abuse."""
+class _Builder(Builder):
+    """The shared YAML builder, collecting every problem in deploy.yaml's words; only a document too
+    big or too deep stops it."""
 
     def __init__(self, display: str):
+        super().__init__(max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
         self.display = display
-        self.values: dict[Path_, tuple[int, int]] = {}
-        self.keys: dict[Path_, tuple[int, int]] = {}
         self.diags: list[Diagnostic] = []
-        self.visited = 0
-        self._scalar = yaml.SafeLoader("")
 
     def error(self, node: yaml.Node, message: str, code: str) -> None:
-        line, col = _mark(node)
+        line, col = mark(node)
         self.diags.append(Diagnostic(self.display, line, col, message, code))
 
-    def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
-        self.visited += 1
-        if self.visited > MAX_NODES:
+    def refuse(self, node: yaml.Node, kind: str, at: Path_ = ()) -> None:
+        if kind == "nodes":
             raise _TooBig(node, f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)")
-        if depth > MAX_DEPTH:
+        if kind == "depth":
             raise _TooBig(node, f"document is nested deeper than {MAX_DEPTH} levels")
-        self.values.setdefault(path, _mark(node))
-        if node.tag not in _STANDARD_TAGS:
+        if kind == "tag":
             self.error(node, f"YAML tag {node.tag!r} is not allowed; use plain values", "MD102")
-            return None
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    self.error(key_node, "YAML merge keys ('<<') are not supported; use environments overlays", "MD102")
-                    continue
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.error(key_node, "mapping keys must be plain scalars", "MD102")
-                    continue
-                key = self.build(key_node, path + ("<key>",), depth + 1)
-                if isinstance(key, (int, float, bool)) or key is None:
-                    key = key_node.value  # `1: x` or `on: x` as a key means the text the user wrote
-                if key in out:
-                    first = self.keys.get(path + (key,), (0, 0))
-                    self.error(key_node, f"duplicate key {key!r} (first defined at line {first[0]})", "MD103")
-                    continue
-                self.keys[path + (key,)] = _mark(key_node)
-                out[key] = self.build(value_node, path + (key,), depth + 1)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        try:
-            return self._scalar.construct_object(node, deep=True)
-        except (ValueError, TypeError, KeyError, ArithmeticError, yaml.YAMLError):
-            # `name: !!int nope`: a standard tag on text that is not of that type
-            self.error(node, bad_tagged_scalar(node), "MD102")
-            return None
+        elif kind == "merge":
+            self.error(node, "YAML merge keys ('<<') are not supported; use environments overlays", "MD102")
+        elif kind == "key":
+            self.error(node, "mapping keys must be plain scalars", "MD102")
+        elif kind == "value":
+            self.error(node, bad_value(node), "MD102")
+        else:  # duplicate
+            first = self.keys.get(at, (0, 0))
+            self.error(node, f"duplicate key {at[-1]!r} (first defined at line {first[0]})", "MD103")
 
-
-def bad_tagged_scalar(node: yaml.Node) -> str:
-    """The message for a scalar whose explicit standard tag does not fit its text (``!!int nope``)."""
-    kind = str(node.tag).rsplit(":", 1)[-1]
-    return f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind}); remove the tag or fix the value"
+    def key(self, node: yaml.ScalarNode, path: Path_, depth: int) -> Any:
+        key = self.build(node, path + ("<key>",), depth + 1)
+        if isinstance(key, (int, float, bool)) or key is None:
+            key = node.value  # `1: x` or `on: x` as a key means the text the user wrote
+        return key
 
 
 class _TooBig(Exception):
@@ -145,18 +90,18 @@ class _TooBig(Exception):
         self.node = node
 
 
+def _too_deep(display: str) -> SpecError:
+    return SpecError("too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")])
+
+
 def _decode(raw: bytes, display: str) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return decode(raw)
+    except YAMLProblem as exc:
+        line, col = exc.where
         raise SpecError(
             "file is not UTF-8",
-            diagnostics=[Diagnostic(display, line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "MD101")],
+            diagnostics=[Diagnostic(display, line, col, f"file is not valid UTF-8 (byte 0x{exc.byte:02x})", "MD101")],
         ) from None
 
 
@@ -167,44 +112,31 @@ def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
             line = text.count("\n", 0, i) + 1
             raise SpecError("NUL byte", diagnostics=[Diagnostic(display, line, 1, "file contains a NUL byte", "MD101")])
     try:
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, f"invalid YAML: {msg}", "MD101")]) from None
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry a position too
-        line = getattr(exc, "position", None)
-        raise SpecError(
-            "invalid YAML", diagnostics=[Diagnostic(display, 1, 1, f"invalid YAML: {exc}".splitlines()[0], "MD101")]
-        ) from None
-    except RecursionError:
-        raise SpecError(
-            "too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")]
-        ) from None
-    docs = [d for d in docs if d is not None]
+        docs = compose(text)
+    except YAMLProblem as exc:
+        if exc.kind == "depth":
+            raise _too_deep(display) from None
+        line, col = exc.where
+        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")]) from None
     if not docs:
         raise SpecError("empty file", diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")])
     if len(docs) > 1:
-        line, col = _mark(docs[1])
+        line, col = mark(docs[1])
         raise SpecError(
             "several documents",
             diagnostics=[Diagnostic(display, line, col, "file holds several YAML documents; put one deployment per file", "MD100")],
         )
     builder = _Builder(display)
     try:
-        data = builder.build(docs[0])
+        data = builder.run(docs[0])
     except _TooBig as exc:
-        line, col = _mark(exc.node)
+        line, col = mark(exc.node)
         raise SpecError(str(exc), diagnostics=[Diagnostic(display, line, col, str(exc), "MD104")]) from None
-    except RecursionError:
-        raise SpecError(
-            "too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")]
-        ) from None
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError("invalid value", diagnostics=[Diagnostic(display, line, col, f"invalid value: {exc.problem}", "MD102")]) from None
+    except YAMLProblem as exc:
+        if exc.kind == "depth":
+            raise _too_deep(display) from None
+        line, col = exc.where
+        raise SpecError("invalid value", diagnostics=[Diagnostic(display, line, col, exc.message, "MD102")]) from None
     if builder.diags:
         raise SpecError("invalid YAML", diagnostics=builder.diags)
     if not isinstance(data, dict):
@@ -212,7 +144,7 @@ def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
             "not a mapping",
             diagnostics=[Diagnostic(display, 1, 1, "top level must be a mapping of deploy.yaml keys", "MD100")],
         )
-    return LoadedFile(path or Path(display), display, data, Positions(builder.values, builder.keys), text)
+    return LoadedFile(path or Path(display), display, data, builder.positions, text)
 
 
 def read_file(path: Path | str, display: str | None = None) -> LoadedFile:
@@ -284,9 +216,9 @@ def _overlay_positions(pos: Positions, env: str) -> Positions:
     values = dict(pos.values)
     keys = dict(pos.keys)
     for table, src in ((values, pos.values), (keys, pos.keys)):
-        for p, mark in src.items():
+        for p, where in src.items():
             if p[:2] == prefix and len(p) > 2:
-                table[p[2:]] = mark
+                table[p[2:]] = where
     return Positions(values, keys)
 
 
@@ -526,7 +458,8 @@ def load_all_environments(
     data = migrate(loaded)
     out: list[LoadedSpec] = []
     diags: list[Diagnostic] = []
-    envs = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    listed = data.get("environments")
+    envs: dict[str, Any] = listed if isinstance(listed, dict) else {}
     for env in [None, *sorted(envs)]:
         try:
             out.append(load_loaded(loaded, env, plugins=plugins))

@@ -9,7 +9,7 @@ own ``config_model`` when it loads the file (see ``plugins`` in modeldeploy.spec
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
@@ -42,7 +42,7 @@ class CustomEnvironment(StrictModel):
     requirements_file: Line | None = Field(default=None, description="pip requirements file.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "CustomEnvironment":
+    def _one_source(self) -> CustomEnvironment:
         if self.conda_file and self.requirements_file:
             raise ValueError("give conda_file or requirements_file, not both")
         if not (self.image or self.conda_file or self.requirements_file):
@@ -152,7 +152,7 @@ class Serving(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _no_overlap(self) -> "Serving":
+    def _no_overlap(self) -> Serving:
         both = sorted(set(self.env) & set(self.secrets))
         if both:
             raise ValueError(f"{', '.join(both)} set both in env and in secrets")
@@ -182,7 +182,7 @@ class Scaling(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _order(self) -> "Scaling":
+    def _order(self) -> Scaling:
         if self.max_replicas < self.min_replicas:
             raise ValueError(f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})")
         return self
@@ -207,13 +207,7 @@ def _target_tag(value: Any) -> str | None:
 
 
 Target = Annotated[
-    Union[
-        Annotated[DockerTarget, Tag("docker")],
-        Annotated[KubernetesTarget, Tag("kubernetes")],
-        Annotated[SageMakerTarget, Tag("sagemaker")],
-        Annotated[AzureMLTarget, Tag("azureml")],
-        Annotated[PluginTarget, Tag("plugin")],
-    ],
+    Annotated[DockerTarget, Tag("docker")] | Annotated[KubernetesTarget, Tag("kubernetes")] | Annotated[SageMakerTarget, Tag("sagemaker")] | Annotated[AzureMLTarget, Tag("azureml")] | Annotated[PluginTarget, Tag("plugin")],
     Discriminator(_target_tag),
 ]
 

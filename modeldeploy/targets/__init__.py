@@ -8,7 +8,7 @@ does not pay for them.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ def _load(spec: str) -> type[Target]:
     return getattr(import_module(module), attr)
 
 
-@lru_cache(maxsize=None)
+@cache
 def plugin_specs() -> dict[str, str]:
     from importlib.metadata import entry_points
 
@@ -50,7 +50,7 @@ def get_target(kind: str) -> Target:
         return _instance(kind)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _instance(kind: str) -> Target:
     spec = BUILTIN.get(kind) or plugin_specs().get(kind)
     if spec is None:

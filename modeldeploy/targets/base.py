@@ -12,7 +12,8 @@ ApplyResult, ObserveOptions and Plan (planning).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from modeldeploy.errors import PlanError
 from modeldeploy.model.ref import ModelRef
@@ -74,7 +75,7 @@ class Target(ABC):
         raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
 
     def apply(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Make the live state match the plan; wait until ready; leave nothing half-done. ``options`` are
@@ -83,24 +84,24 @@ class Target(ABC):
         raise PlanError(f"target {self.kind!r} cannot be applied live", hint="apply against a folder (--against DIR)")
 
     def apply_render(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Against a folder: what the target does before the render is written there (the docker target
         builds its image). Default: nothing."""
         return ApplyResult()
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
         raise PlanError(f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)")
 
-    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """Where live apply/destroy keep this deployment's lease (see modeldeploy.lease); None: no lease.
         A live target overrides this and builds its backend here (the built-in ones import it from
         their own ``lease`` module)."""
         return None
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
         """For targets with ``registers_model`` whose registry is separate from the deployment
         (SageMaker model packages): register after a successful apply, idempotent per model digest,
         and return what was registered. Targets that register inside apply() return None."""

@@ -5,7 +5,6 @@ Each case adds an environment ``case`` to a copy of a bundled example and runs t
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -95,7 +94,7 @@ EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/deploy.yaml
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_validate_ok_means_render_ok_for_every_example_and_environment(tmp_path: Path, example: str) -> None:
     spec = _project(tmp_path, example, None)
-    envs = [None, *sorted((yaml.safe_load(spec.read_text()).get("environments") or {}))]
+    envs = [None, *sorted(yaml.safe_load(spec.read_text()).get("environments") or {})]
     for env in envs:
         args = ["--env", env] if env else []
         v = _run("validate", *args, str(spec))

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
 from tests.e2e import engine as eng
-from tests.e2e.scoring import JSON, assert_mlflow_error, expected, frame_payloads, post
+from tests.e2e.scoring import assert_mlflow_error, expected, frame_payloads, post
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 

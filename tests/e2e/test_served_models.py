@@ -9,15 +9,14 @@ process for the same input.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.e2e import engine as eng
-from tests.e2e.scoring import CSV, JSON, assert_mlflow_error, expected, frame_payloads, post
-from tests.modelfactory import DEFAULT_REQUIREMENTS, make_pyfunc_model, make_sklearn_model, tensor_spec
+from tests.e2e.scoring import JSON, assert_mlflow_error, expected, frame_payloads, post
+from tests.modelfactory import DEFAULT_REQUIREMENTS, make_pyfunc_model, make_sklearn_model
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 
@@ -61,9 +60,9 @@ def _scaling_model(dest: Path) -> Path:
     import warnings
 
     import mlflow.pyfunc
+    import numpy as np
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ParamSchema, ParamSpec, Schema, TensorSpec
-    import numpy as np
 
     def make():  # a class defined in a function is pickled by value, so the image needs no test code
         class Scale(mlflow.pyfunc.PythonModel):
@@ -205,11 +204,10 @@ def test_runs_as_non_root_with_the_serving_env(served):
 
 def test_predict_command_scores_a_file_once(served, tmp_path):
     """``IMAGE predict IN OUT``: the batch contract (CSV and JSON files) in a container without network."""
-    import pandas as pd
 
     tmp_path.chmod(0o777)
     files = []
-    for name, body, headers, data, params in _cases(served.shape):
+    for name, body, _headers, data, params in _cases(served.shape):
         if params is None and name in ("csv", "dataframe_split", "inputs"):
             kind = "csv" if name == "csv" else "json"
             (tmp_path / f"in-{name}").write_text(body)

@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             if json_service:
                 code, error = (500, "InternalFailure") if kind == "http500" else (400, "ThrottlingException")
                 self._answer(code, {"Content-Type": "application/x-amz-json-1.1"},
-                             ('{"__type": "%s", "message": "injected by the fault proxy"}' % error).encode())
+                             ('{"__type": "' + error + '", "message": "injected by the fault proxy"}').encode())
             else:
                 code, error = (500, "InternalError") if kind == "http500" else (503, "SlowDown")
                 self._answer(code, {"Content-Type": "application/xml"},
@@ -122,7 +122,7 @@ class FaultProxy:
         finally:
             conn.close()
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         self.thread.start()
         return self
 

@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 
 from modeldeploy import applier as rollout
-from modeldeploy.api import Deployment, plan as make_plan
+from modeldeploy.api import Deployment
+from modeldeploy.api import plan as make_plan
 from modeldeploy.errors import ApplyError
 from modeldeploy.lease import Lease, LeaseHeld, LeaseRecord, LeaseSettings
 from modeldeploy.model.kinds import read_for_spec
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
 from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.azureml import lease as az_lease
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
-from modeldeploy.model.ref import ModelRef
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
 from tests.unit.targets.azureml.az_helpers import write_spec
 
@@ -61,7 +62,10 @@ def deployment(ws: FakeWorkspace, spec_path: Path, digest: str) -> Deployment:
     return Deployment(loaded=loaded, ref=ref, model=read_for_spec(source, loaded.spec.model, loaded.base_dir), target=target)
 
 
-def apply(dep: Deployment, settings: LeaseSettings = LeaseSettings(60), out: io.StringIO | None = None) -> Any:
+_SETTINGS = LeaseSettings(60)
+
+
+def apply(dep: Deployment, settings: LeaseSettings = _SETTINGS, out: io.StringIO | None = None) -> Any:
     plan, result = make_plan(dep, "live")
     return rollout.apply(dep, plan, result=result, progress=Progress(out or io.StringIO()), lease=settings)
 
@@ -358,9 +362,8 @@ def test_a_long_holder_id_fits_an_arm_tag_and_is_still_recognised(ws: FakeWorksp
 
 def test_the_adapter_changes_only_the_tags_it_is_given() -> None:
     aml = pytest.importorskip("azure.ai.ml")
-    from tests.unit.targets.azureml.test_azureml_client import GOLDEN, ml_client
-
     from modeldeploy.targets.azureml.client import AzureMLClient
+    from tests.unit.targets.azureml.test_azureml_client import GOLDEN, ml_client
 
     ml = ml_client()
     ep = aml.load_online_endpoint(str(GOLDEN / "managed-online" / "expected" / "azureml" / "endpoint.yaml"))

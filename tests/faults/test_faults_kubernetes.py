@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from modeldeploy import api, retry
 from modeldeploy import applier as rollout
 from modeldeploy.lease import LeaseSettings
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
-from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.target import KubernetesTargetImpl
 from tests.faults.faultk8s import KINDS, FaultyApiServer

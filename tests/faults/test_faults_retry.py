@@ -67,7 +67,8 @@ def azure_http(status: int) -> Exception:
 def transient_cases() -> list[tuple[str, Any]]:
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
     from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
-    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError as U3ReadTimeout
+    from urllib3.exceptions import NewConnectionError, ProtocolError
+    from urllib3.exceptions import ReadTimeoutError as U3ReadTimeout
 
     return [
         ("aws throttling", client_error("ThrottlingException", 400)),

@@ -29,8 +29,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -38,9 +39,9 @@ from modeldeploy import api
 from modeldeploy import applier as rollout
 from modeldeploy.errors import ModelDeployError
 from modeldeploy.lease import LeaseSettings
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action
 from modeldeploy.progress import Progress
-from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 from tests.faults.faultproxy import FaultProxy, record
 from tests.integration.sagemaker.test_sagemaker_lifecycle import BUCKET, REGION, UPDATES, _patch_update_endpoint
@@ -380,10 +381,10 @@ def test_two_concurrent_applies_one_proceeds_the_other_stops(world: World) -> No
 
 
 def test_an_expired_lease_is_stolen_only_when_asked(world: World) -> None:
+    import time
+
     from modeldeploy.lease import LeaseHeld, LeaseRecord
     from modeldeploy.targets.sagemaker.lease import S3LeaseBackend, lease_key
-
-    import time
 
     world.reset()
     stale = S3LeaseBackend(world.s3, BUCKET, lease_key("modeldeploy", "iris"))

@@ -17,8 +17,9 @@ import copy
 import json
 import signal
 import string
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from hypothesis import strategies as st

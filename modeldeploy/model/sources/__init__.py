@@ -9,13 +9,13 @@ version). Only this function reads the environment, and only the mapping it is g
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.local import resolve_local
 from modeldeploy.model.sources.uri import LocalUri, SourceUri, parse
 from modeldeploy.progress import Progress
-from modeldeploy.model.ref import ModelRef
 
 __all__ = ["resolve", "default_cache_dir", "parse", "SourceUri"]
 

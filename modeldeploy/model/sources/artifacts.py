@@ -12,9 +12,9 @@ from __future__ import annotations
 import posixpath
 import shutil
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from modeldeploy.errors import SourceError
 from modeldeploy.model.sources.http import ARTIFACTS_API, MlflowRest

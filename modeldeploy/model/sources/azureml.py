@@ -10,16 +10,17 @@ the files. The workspace comes from ``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.uri import AzureMLUri
 from modeldeploy.progress import Progress
-from modeldeploy.model.ref import ModelRef
 
 _HINT = "pip install 'modeldeploy[azure]'"
 

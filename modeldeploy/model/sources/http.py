@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, BinaryIO
 
 from modeldeploy.errors import SourceError
 
@@ -52,7 +52,7 @@ class MlflowRest:
     timeout: float = _TIMEOUT
 
     @classmethod
-    def connect(cls, tracking_uri: str | None, environ: Mapping[str, str], *, uri: str) -> "MlflowRest":
+    def connect(cls, tracking_uri: str | None, environ: Mapping[str, str], *, uri: str) -> MlflowRest:
         """The client for ``tracking_uri`` (else ``$MLFLOW_TRACKING_URI``); SourceError when unusable."""
         base = (tracking_uri or environ.get("MLFLOW_TRACKING_URI") or "").strip()
         if not base:
@@ -100,7 +100,7 @@ class MlflowRest:
             req = self._request(
                 "PUT",
                 f"{ARTIFACTS_API}/{_quote_path(path)}",
-                body,  # type: ignore[arg-type]
+                body,
                 {"Content-Type": "application/octet-stream", "Content-Length": str(size)},
             )
             with self._open(req) as resp:
@@ -124,12 +124,12 @@ class MlflowRest:
             self.base_url + path, data=data, method=method, headers={**self.headers, **headers}
         )
 
-    def _open(self, req: urllib.request.Request):
+    def _open(self, req: urllib.request.Request) -> Any:
         """Open ``req``. GETs are retried on transient failures (HTTP 408/429/5xx, refused or dropped
         connections, timeouts) with modeldeploy.retry's policy; writes are sent once."""
         from modeldeploy.retry import default_policy, gave_up
 
-        def once():
+        def once() -> Any:
             return urllib.request.urlopen(req, timeout=self.timeout, context=self.context)
 
         try:
@@ -140,7 +140,7 @@ class MlflowRest:
                 error.message += gave_up(exc)
                 error.args = (error.message,)
             raise error from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SourceError(
                 f"{self.uri}: MLflow tracking server {self.base_url} is unreachable ({reason}){gave_up(exc)}"
@@ -170,7 +170,7 @@ def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
     user, password = environ.get("MLFLOW_TRACKING_USERNAME"), environ.get("MLFLOW_TRACKING_PASSWORD")
     if user and password is not None:
-        cred = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+        cred = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         return {"Authorization": f"Basic {cred}"}
     return {}
 

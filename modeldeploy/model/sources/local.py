@@ -7,8 +7,8 @@ from pathlib import Path, PurePosixPath
 
 from modeldeploy.errors import SourceError, show_name
 from modeldeploy.model.digest import model_digest
-from modeldeploy.model.sources.uri import LocalUri
 from modeldeploy.model.ref import ModelRef
+from modeldeploy.model.sources.uri import LocalUri
 
 
 def resolve_local(uri: str, parsed: LocalUri, *, base_dir: Path, cache_dir: Path) -> ModelRef:

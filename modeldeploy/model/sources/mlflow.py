@@ -9,12 +9,13 @@ the run's artifacts — the logged model of that name whose source run is RUN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from modeldeploy.errors import SourceError
 from modeldeploy.model.sources.artifacts import join
 from modeldeploy.model.sources.http import MlflowRest, RestError
 from modeldeploy.model.sources.uri import ArtifactsUri, LoggedModelUri, ModelsUri, RunsUri
+
 
 @dataclass(frozen=True)
 class Pinned:
@@ -81,9 +82,9 @@ def _model_version(rest: MlflowRest, parsed: ModelsUri) -> dict[str, Any]:
     name = parsed.name
     try:
         if parsed.version is not None:
-            return rest.get("model-versions/get", name=name, version=parsed.version)["model_version"]
+            return cast(dict[str, Any], rest.get("model-versions/get", name=name, version=parsed.version)["model_version"])
         if parsed.alias is not None:
-            return rest.get("registered-models/alias", name=name, alias=parsed.alias)["model_version"]
+            return cast(dict[str, Any], rest.get("registered-models/alias", name=name, alias=parsed.alias)["model_version"])
         stages = [] if parsed.latest else [parsed.stage]
         versions = rest.post("registered-models/get-latest-versions", {"name": name, "stages": stages}).get(
             "model_versions", []

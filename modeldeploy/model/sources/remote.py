@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.uri import AzureMLUri, S3Uri, SourceUri
 from modeldeploy.progress import Progress
-from modeldeploy.model.ref import ModelRef
 
 
 def resolve_remote(

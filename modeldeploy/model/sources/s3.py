@@ -9,16 +9,17 @@ and an unchanged one never does.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
+from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.transfer import RemoteFile, fetch_all
 from modeldeploy.model.sources.uri import S3Uri
 from modeldeploy.progress import Progress
-from modeldeploy.model.ref import ModelRef
 
 
 def resolve_s3(
@@ -103,7 +104,7 @@ def _list(client: Any, bucket: str, prefix: str, uri: str) -> list[dict[str, Any
     return sorted(out, key=lambda o: o["Key"])
 
 
-def _download(client: Any, bucket: str, key: str, target: Path, add, uri: str) -> None:
+def _download(client: Any, bucket: str, key: str, target: Path, add: Callable[[int], None], uri: str) -> None:
     try:
         client.download_file(bucket, key, str(target), Callback=add)
     except Exception as exc:

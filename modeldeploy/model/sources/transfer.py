@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Sequence
 
 from modeldeploy.errors import SourceError
 from modeldeploy.progress import Progress, WaitHandle
@@ -66,7 +66,12 @@ def fetch_all(
         _run(files, dest, fetch_one, Meter(handle, total))
 
 
-def _run(files, dest, fetch_one, meter: Meter) -> None:
+def _run(
+    files: Sequence[RemoteFile],
+    dest: Path,
+    fetch_one: Callable[[RemoteFile, Path, Callable[[int], None]], None],
+    meter: Meter,
+) -> None:
     def one(f: RemoteFile) -> None:
         target = dest.joinpath(*PurePosixPath(f.rel).parts)
         target.parent.mkdir(parents=True, exist_ok=True)

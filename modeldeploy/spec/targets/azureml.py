@@ -76,7 +76,7 @@ class Rollout(StrictModel):
     def _steps(cls, v: list[int]) -> list[int]:
         if any(not 1 <= s <= 100 for s in v):
             raise ValueError("each step is a percentage between 1 and 100")
-        if any(b <= a for a, b in zip(v, v[1:])):
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
             raise ValueError("steps must increase")
         if v[-1] != 100:
             raise ValueError("the last step must be 100")
@@ -163,7 +163,7 @@ class AzureMLTarget(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _mode_rules(self) -> "AzureMLTarget":
+    def _mode_rules(self) -> AzureMLTarget:
         if self.mode == "batch":
             if not self.compute:
                 raise ValueError("mode: batch needs compute (the name of an Azure ML compute cluster)")

@@ -139,7 +139,7 @@ class BatchConfig(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _paths(self) -> "BatchConfig":
+    def _paths(self) -> BatchConfig:
         mount = self.mount_path.rstrip("/") or "/"
         if not self.mount_path.startswith("/"):
             raise ValueError("mount_path must be an absolute path")
@@ -220,7 +220,7 @@ class KubernetesTarget(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _combinations(self) -> "KubernetesTarget":
+    def _combinations(self) -> KubernetesTarget:
         if self.flavor == "kserve":
             if self.mode == "batch":
                 raise ValueError("mode batch needs flavor deployment (KServe serves online only)")

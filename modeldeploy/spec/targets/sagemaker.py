@@ -6,9 +6,9 @@ minimal deploy.yaml stays minimal. See docs/sagemaker.md for what each key rende
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import Line, StrictModel
 
@@ -30,7 +30,7 @@ class ServerlessSettings(StrictModel):
         return v
 
     @model_validator(mode="after")
-    def _provisioned(self) -> "ServerlessSettings":
+    def _provisioned(self) -> ServerlessSettings:
         if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
             raise ValueError("provisioned_concurrency exceeds max_concurrency")
         return self
@@ -51,12 +51,15 @@ class AsyncSettings(StrictModel):
     )
 
 
+_CAPTURE_BOTH: tuple[Literal["input", "output"], ...] = ("input", "output")
+
+
 class DataCaptureSettings(StrictModel):
     """Capture requests/responses to S3 (SageMaker DataCaptureConfig)."""
 
     destination: Line = Field(description="s3:// prefix where captured data is written.")
     sampling_percent: int = Field(default=100, ge=0, le=100)
-    capture: list[Literal["input", "output"]] = Field(default_factory=lambda: ["input", "output"], min_length=1)
+    capture: list[Literal["input", "output"]] = Field(default_factory=lambda: list(_CAPTURE_BOTH), min_length=1)
     json_content_types: list[Line] = Field(default_factory=lambda: ["application/json"])
     csv_content_types: list[Line] = Field(default_factory=lambda: ["text/csv"])
     kms_key_id: Line | None = None
@@ -129,14 +132,14 @@ class SageMakerTarget(StrictModel):
 
     @field_validator("data_capture", "vpc", "network_isolation")
     @classmethod
-    def _not_serverless(cls, v, info):
+    def _not_serverless(cls, v: Any, info: ValidationInfo) -> Any:
         # AWS refuses these on a serverless variant (CreateEndpointConfig fails after apply started).
         if v and info.data.get("mode") == "serverless":
             raise ValueError(f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async")
         return v
 
     @model_validator(mode="after")
-    def _mode_needs(self) -> "SageMakerTarget":
+    def _mode_needs(self) -> SageMakerTarget:
         if self.mode == "batch" and self.batch is None:
             raise ValueError("mode batch needs a 'batch' section (input_uri, output_uri)")
         if self.mode != "batch" and self.batch is not None:

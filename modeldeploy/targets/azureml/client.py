@@ -13,9 +13,10 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -165,7 +166,7 @@ class AzureMLClient:
         self.poll_seconds = poll_seconds
 
     @classmethod
-    def connect(cls, subscription_id: str, resource_group: str, workspace: str, mode: str) -> "AzureMLClient":
+    def connect(cls, subscription_id: str, resource_group: str, workspace: str, mode: str) -> AzureMLClient:
         """An MLClient authenticated with DefaultAzureCredential (environment, managed identity,
         Azure CLI login, …)."""
         try:

@@ -42,8 +42,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.lease import LeaseHeld, LeaseRecord, iso
 from modeldeploy.targets.azureml.naming import ARM_TAG_MAX
@@ -95,12 +96,12 @@ def decode(tag: str) -> LeaseRecord:
         return LeaseRecord("(unreadable lease tag)", "apply", 0.0, 0.0, 0.0)
 
 
-def lease_tag(endpoint: "EndpointState | None") -> str | None:
+def lease_tag(endpoint: EndpointState | None) -> str | None:
     return None if endpoint is None else (endpoint.tags or {}).get(TAG_LEASE) or None
 
 
 class EndpointTagLeaseBackend:
-    def __init__(self, client: "AzureMLAPI", endpoint: str, workspace: str, guard: EndpointGuard):
+    def __init__(self, client: AzureMLAPI, endpoint: str, workspace: str, guard: EndpointGuard):
         self.client = client
         self.endpoint = endpoint
         self.guard = guard
@@ -183,7 +184,7 @@ class EndpointTagLeaseBackend:
             return current == token and self._write(None)
 
 
-def check(guard: EndpointGuard, endpoint: str, live: "EndpointState | None") -> str | None:
+def check(guard: EndpointGuard, endpoint: str, live: EndpointState | None) -> str | None:
     """The tag to carry through an endpoint PUT; raises LeaseHeld when another run's lease is on the
     endpoint while this process holds (or waits to write) its own."""
     current = lease_tag(live)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from modeldeploy.spec.targets.azureml import AZURE_NAME_MAX, AZURE_NAME_MIN, PREFIX_MAX, check_azure_name
 

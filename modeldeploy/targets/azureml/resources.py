@@ -8,12 +8,13 @@ normalised, and the deployment's model is compared by the digest tag of the vers
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from modeldeploy.planning.resources import Resource
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml.client import normalise_traffic
 from modeldeploy.targets.azureml.specs import Specs
-from modeldeploy.planning.resources import Resource
 
 ENDPOINT_KEYS = ("name", "auth_mode", "public_network_access", "compute", "tags", "properties")
 DEPLOYMENT_KEYS = (

@@ -7,13 +7,13 @@ as it was, so the previous deployment keeps serving.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from modeldeploy.errors import ApplyError
 from modeldeploy.progress import Progress
-from modeldeploy.targets.azureml.client import AzureMLAPI, DeploymentFailed
 from modeldeploy.spec.targets.azureml import Rollout
+from modeldeploy.targets.azureml.client import AzureMLAPI, DeploymentFailed
 
 WATCH_POLL_SECONDS = 30.0
 

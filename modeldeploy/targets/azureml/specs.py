@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import RenderError, show_dotted
 from modeldeploy.model.custom import is_module_entry
-from modeldeploy.targets.azureml import naming
 from modeldeploy.spec.targets.azureml import AzureMLTarget, Probe
+from modeldeploy.targets.azureml import naming
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.rendering.context import RenderContext
@@ -63,7 +63,7 @@ def target_mode(t: AzureMLTarget) -> str:
     return "kubernetes" if t.kubernetes else "managed"
 
 
-def build_specs(ctx: "RenderContext") -> Specs:
+def build_specs(ctx: RenderContext) -> Specs:
     t: AzureMLTarget = ctx.spec.target
     mode = target_mode(t)
     model_type = ctx.spec.model.type
@@ -86,7 +86,7 @@ def build_specs(ctx: "RenderContext") -> Specs:
 GPU_SIZES = re.compile(r"^Standard_N[CDV]", re.IGNORECASE)
 
 
-def _check_supported(ctx: "RenderContext", mode: str, model_type: str, t: AzureMLTarget) -> None:
+def _check_supported(ctx: RenderContext, mode: str, model_type: str, t: AzureMLTarget) -> None:
     if model_type == "triton" and mode != "managed":
         raise RenderError(
             f"model.type triton: Azure ML serves triton_model without code on managed online endpoints only (this is {mode}); "
@@ -108,7 +108,7 @@ def _check_supported(ctx: "RenderContext", mode: str, model_type: str, t: AzureM
 # --- tags ----------------------------------------------------------------------------------------
 
 
-def label_tags(ctx: "RenderContext") -> dict[str, str]:
+def label_tags(ctx: RenderContext) -> dict[str, str]:
     """deploy.yaml labels as Azure tags. They go on endpoints and deployments (ARM resources), so a
     label Azure would not hold there is refused here rather than dropped or failed at apply time."""
     tags = {}
@@ -130,7 +130,7 @@ def label_tags(ctx: "RenderContext") -> dict[str, str]:
     return tags
 
 
-def base_tags(ctx: "RenderContext") -> dict[str, str]:
+def base_tags(ctx: RenderContext) -> dict[str, str]:
     """Tags on every object: the user's labels plus what the signature policy needs."""
     tags = label_tags(ctx)
     tags[naming.TAG_NAME] = ctx.spec.name
@@ -142,7 +142,7 @@ def base_tags(ctx: "RenderContext") -> dict[str, str]:
     return tags
 
 
-def _with_signature(ctx: "RenderContext", tags: dict[str, str], limit: int) -> dict[str, str]:
+def _with_signature(ctx: RenderContext, tags: dict[str, str], limit: int) -> dict[str, str]:
     sig = ctx.model.signature
     if sig is None:
         return tags
@@ -150,12 +150,12 @@ def _with_signature(ctx: "RenderContext", tags: dict[str, str], limit: int) -> d
     return {**tags, naming.TAG_SIG: text} if len(text) <= limit else tags
 
 
-def resource_tags(ctx: "RenderContext") -> dict[str, str]:
+def resource_tags(ctx: RenderContext) -> dict[str, str]:
     tags = {k: v for k, v in base_tags(ctx).items() if len(v) <= naming.ARM_TAG_MAX}
     return _with_signature(ctx, tags, naming.ARM_TAG_MAX)
 
 
-def model_tags(ctx: "RenderContext") -> dict[str, str]:
+def model_tags(ctx: RenderContext) -> dict[str, str]:
     reg = ctx.spec.model.registration
     extra = {k: v for k, v in (reg.tags.items() if reg else ()) if not k.startswith(naming.RESERVED_PREFIX)}
     return _with_signature(ctx, {**extra, **base_tags(ctx)}, naming.ASSET_TAG_MAX)
@@ -164,7 +164,7 @@ def model_tags(ctx: "RenderContext") -> dict[str, str]:
 # --- model ---------------------------------------------------------------------------------------
 
 
-def model_spec(ctx: "RenderContext") -> dict[str, Any]:
+def model_spec(ctx: RenderContext) -> dict[str, Any]:
     reg = ctx.spec.model.registration
     name = naming.model_asset_name(ctx.spec.name, reg.name if reg else None)
     out: dict[str, Any] = {
@@ -187,7 +187,7 @@ def inline_model(model: dict[str, Any]) -> dict[str, Any]:
 # --- endpoint ------------------------------------------------------------------------------------
 
 
-def endpoint_spec(ctx: "RenderContext", mode: str, name: str) -> dict[str, Any]:
+def endpoint_spec(ctx: RenderContext, mode: str, name: str) -> dict[str, Any]:
     t: AzureMLTarget = ctx.spec.target
     tags = resource_tags(ctx)
     if mode == "batch":
@@ -219,7 +219,7 @@ def secret_reference(t: AzureMLTarget, env: str, secret: str, key: str) -> str:
     return "${{azureml://connections/" + secret + "/credentials/" + key + "}}"
 
 
-def environment_variables(ctx: "RenderContext") -> dict[str, str]:
+def environment_variables(ctx: RenderContext) -> dict[str, str]:
     t: AzureMLTarget = ctx.spec.target
     serving = ctx.spec.serving
     env = dict(serving.env)
@@ -242,7 +242,7 @@ def _probe(p: Probe) -> dict[str, int]:
     }
 
 
-def _request_settings(ctx: "RenderContext", mode: str) -> dict[str, int]:
+def _request_settings(ctx: RenderContext, mode: str) -> dict[str, int]:
     timeout = ctx.spec.serving.timeout_seconds
     if mode == "managed" and timeout > MANAGED_TIMEOUT_MAX_S:
         raise RenderError(
@@ -251,7 +251,7 @@ def _request_settings(ctx: "RenderContext", mode: str) -> dict[str, int]:
     return {"request_timeout_ms": timeout * 1000, "max_concurrent_requests_per_instance": ctx.spec.serving.workers}
 
 
-def _k8s_resources(ctx: "RenderContext") -> dict[str, Any]:
+def _k8s_resources(ctx: RenderContext) -> dict[str, Any]:
     r = ctx.spec.resources
     requests: dict[str, str] = {"cpu": r.cpu, "memory": r.memory}
     out: dict[str, Any] = {"requests": requests}
@@ -261,7 +261,7 @@ def _k8s_resources(ctx: "RenderContext") -> dict[str, Any]:
     return out
 
 
-def scaling_note(ctx: "RenderContext") -> str | None:
+def scaling_note(ctx: RenderContext) -> str | None:
     """Managed online and batch deployments take no replica range from deploy.yaml: say so when the
     spec sets one that differs from the instance count they will run."""
     t: AzureMLTarget = ctx.spec.target
@@ -279,7 +279,7 @@ def scaling_note(ctx: "RenderContext") -> str | None:
             f"the deployment runs target.instance_count = {t.instance_count}")
 
 
-def _scale_settings(ctx: "RenderContext", mode: str) -> dict[str, Any]:
+def _scale_settings(ctx: RenderContext, mode: str) -> dict[str, Any]:
     s = ctx.spec.scaling
     if mode == "kubernetes" and s.max_replicas > max(1, s.min_replicas):
         return {
@@ -292,7 +292,7 @@ def _scale_settings(ctx: "RenderContext", mode: str) -> dict[str, Any]:
     return {"type": "default"}
 
 
-def _custom_parts(ctx: "RenderContext") -> dict[str, Any]:
+def _custom_parts(ctx: RenderContext) -> dict[str, Any]:
     t: AzureMLTarget = ctx.spec.target
     env = ctx.spec.model.environment
     return {
@@ -301,7 +301,7 @@ def _custom_parts(ctx: "RenderContext") -> dict[str, Any]:
     }
 
 
-def code_digest_tag(ctx: "RenderContext") -> dict[str, str]:
+def code_digest_tag(ctx: RenderContext) -> dict[str, str]:
     """Custom models: the code's digest, so a code-only change is a new (blue/green) deployment."""
     if ctx.spec.model.type != "custom":
         return {}
@@ -310,7 +310,7 @@ def code_digest_tag(ctx: "RenderContext") -> dict[str, str]:
     return {naming.TAG_CODE_DIGEST: code_digest(code_folder(ctx))}
 
 
-def deployment_body(ctx: "RenderContext", mode: str, endpoint: str, model: dict[str, Any]) -> dict[str, Any]:
+def deployment_body(ctx: RenderContext, mode: str, endpoint: str, model: dict[str, Any]) -> dict[str, Any]:
     """The deployment spec without ``$schema`` and ``name`` (the name is a hash of this)."""
     t: AzureMLTarget = ctx.spec.target
     body: dict[str, Any] = {"endpoint_name": endpoint, "model": inline_model(model), "tags": {**resource_tags(ctx), **code_digest_tag(ctx)}}
@@ -363,7 +363,7 @@ def deployment_body(ctx: "RenderContext", mode: str, endpoint: str, model: dict[
     return body
 
 
-def custom_conda(ctx: "RenderContext") -> dict[str, Any]:
+def custom_conda(ctx: RenderContext) -> dict[str, Any]:
     """The conda environment of a custom model (model.environment.conda_file, or Python plus the pip
     requirements of model.environment.requirements_file) plus the Azure ML inference server."""
     conda = copy.deepcopy(dict(ctx.model.conda)) if ctx.model.conda else None
@@ -383,7 +383,7 @@ def custom_conda(ctx: "RenderContext") -> dict[str, Any]:
     return conda
 
 
-def code_folder(ctx: "RenderContext") -> Path:
+def code_folder(ctx: RenderContext) -> Path:
     """model.code, resolved against deploy.yaml's folder (it exists and holds model.entry)."""
     from modeldeploy.model.custom import code_folder as resolve_code
 
@@ -393,7 +393,7 @@ def code_folder(ctx: "RenderContext") -> Path:
     return folder
 
 
-def model_prefix(ctx: "RenderContext") -> str:
+def model_prefix(ctx: RenderContext) -> str:
     """Where the model files go under azureml/: triton_model assets are a model repository, so a
     single Triton model folder goes into model/<its name>/."""
     repo = getattr(ctx.model, "repository", None)

@@ -12,25 +12,42 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import ApplyError, TargetError
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action
+from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_azure_yaml
+from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.targets.azureml import AzureMLTarget
 from modeldeploy.targets.azureml import naming
 from modeldeploy.targets.azureml import resources as res
-from modeldeploy.targets.azureml.client import AzureMLAPI, AzureMLClient, DeploymentFailed, DeploymentState, ModelVersion, parse_model_id
-from modeldeploy.targets.azureml.lease import EndpointGuard, check as check_lease, with_tag
+from modeldeploy.targets.azureml.client import (
+    AzureMLAPI,
+    AzureMLClient,
+    DeploymentFailed,
+    DeploymentState,
+    ModelVersion,
+    parse_model_id,
+)
+from modeldeploy.targets.azureml.lease import EndpointGuard, with_tag
+from modeldeploy.targets.azureml.lease import check as check_lease
 from modeldeploy.targets.azureml.rollout import TrafficShift
-from modeldeploy.targets.azureml.specs import CODE_DIR, CONDA_FILE, Specs, build_specs, code_folder, model_prefix, scaling_note
+from modeldeploy.targets.azureml.specs import (
+    CODE_DIR,
+    CONDA_FILE,
+    Specs,
+    build_specs,
+    code_folder,
+    model_prefix,
+    scaling_note,
+)
 from modeldeploy.targets.azureml.validate import DEPLOYMENT, ENDPOINT, MODEL, validate_artifacts, write_tree
-from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
-from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.base import Target
-from modeldeploy.spec.targets.azureml import AzureMLTarget
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
@@ -112,7 +129,7 @@ class AzureMLTargetImpl(Target):
         return res.desired_resources(build_specs(ctx), ctx.ref.digest)
 
 
-    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """A tag on the deployment's online endpoint, written with the endpoint's ETag."""
         from modeldeploy.targets.azureml.lease import EndpointTagLeaseBackend
 
@@ -210,7 +227,7 @@ class AzureMLTargetImpl(Target):
     # --- apply -------------------------------------------------------------------------------------
 
     def apply(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}
@@ -227,7 +244,7 @@ class AzureMLTargetImpl(Target):
 
     # --- destroy -----------------------------------------------------------------------------------
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
         """Delete the endpoint (Azure deletes its deployments with it) if modeldeploy created it for
         this deployment; with ``destroy_model_versions`` also archive the model versions it
         registered (Azure ML cannot delete model versions)."""
@@ -284,7 +301,7 @@ class _ApplyRun:
     that changes the endpoint or its deployments it checks the endpoint's lease tag is still this
     run's (see lease.py: the tag lease is not an atomic compare-and-set)."""
 
-    def __init__(self, target: AzureMLTargetImpl, ctx: RenderContext, specs: Specs, client: AzureMLAPI, base: Path, progress: "Progress",
+    def __init__(self, target: AzureMLTargetImpl, ctx: RenderContext, specs: Specs, client: AzureMLAPI, base: Path, progress: Progress,
                  changes: dict[str, Any], guard: EndpointGuard | None = None):
         self.target, self.ctx, self.specs, self.client = target, ctx, specs, client
         self.base, self.progress, self.changes = base, progress, changes

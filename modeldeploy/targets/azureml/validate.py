@@ -10,8 +10,9 @@ inside the function, never at module import time (it costs ~2 s).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 

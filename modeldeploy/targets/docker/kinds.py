@@ -17,10 +17,10 @@ import shlex
 
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.context import RenderContext
 from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.rendering.model_files import model_artifacts
 from modeldeploy.rendering.serving import serving_env
-from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.docker.image import image_labels
 
 TRITON_REGISTRY = "nvcr.io/nvidia/tritonserver"

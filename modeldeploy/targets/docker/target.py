@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modeldeploy.errors import ApplyError, RenderError
-from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.model_files import model_artifacts
-from modeldeploy.rendering.serving import serving_env
-from modeldeploy.rendering.jinja import render_template, templates_dir
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
-from modeldeploy.targets.base import Target
+from modeldeploy.rendering.jinja import render_template, templates_dir
+from modeldeploy.rendering.model_files import model_artifacts
+from modeldeploy.rendering.serving import serving_env
 from modeldeploy.spec.targets.docker import DockerTarget
+from modeldeploy.targets.base import Target
 from modeldeploy.targets.docker.image import (  # noqa: F401  (re-exported)
     DEFAULT_PYTHON,
-    image_labels,
     LABEL_KEY_MAX,
+    image_labels,
     mlflow_major,
     python_version,
     requirements,
@@ -106,7 +106,7 @@ class DockerTargetImpl(Target):
         return artifacts
 
     def apply_render(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """The docker target's deployment is the image: build (and with push: true, push) it with the
@@ -141,7 +141,7 @@ class DockerTargetImpl(Target):
         return ApplyResult(changed=(f"image.{image}",), outputs={"image": image})
 
 
-def _run(cmd: list[str], progress: "Progress") -> None:
+def _run(cmd: list[str], progress: Progress) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
     assert proc.stdout is not None

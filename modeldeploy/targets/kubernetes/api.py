@@ -9,8 +9,9 @@ imported inside :func:`connect` only.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from modeldeploy.errors import MissingDependencyError, TargetError

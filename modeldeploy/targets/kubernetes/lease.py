@@ -45,7 +45,7 @@ def _parse(text: Any) -> float:
 
 
 class KubernetesLeaseBackend:
-    def __init__(self, api: "KubeApi", namespace: str, name: str):
+    def __init__(self, api: KubeApi, namespace: str, name: str):
         self.api = api
         self.namespace = namespace
         self.name = lease_name(name)

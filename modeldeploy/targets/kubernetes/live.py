@@ -15,7 +15,8 @@ set them before, the new render does not) differ too and are reported from the l
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 SERVER_METADATA = (
     "managedFields", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
@@ -84,7 +85,7 @@ def _project_list(desired: list[Any], live: list[Any], merged: Any) -> list[Any]
     if len(desired) == len(live):
         return [
             project(d, lv, m_list[i] if m_list is not None and i < len(m_list) else _MISSING)
-            for i, (d, lv) in enumerate(zip(desired, live))
+            for i, (d, lv) in enumerate(zip(desired, live, strict=False))
         ]
     return copy.deepcopy(live)
 

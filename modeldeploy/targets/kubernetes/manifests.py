@@ -49,7 +49,7 @@ GROUPS = {
 }
 
 
-def _metadata(ctx: "RenderContext", name: str, component: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def _metadata(ctx: RenderContext, name: str, component: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "name": name,
         "namespace": ctx.target.namespace,
@@ -58,13 +58,13 @@ def _metadata(ctx: "RenderContext", name: str, component: str, annotations: dict
     }
 
 
-def _workload_labels(ctx: "RenderContext", component: str) -> dict[str, str]:
+def _workload_labels(ctx: RenderContext, component: str) -> dict[str, str]:
     labels = meta.common_labels(ctx, component)
     labels[meta.VERSION] = meta.model_version_label(ctx)
     return labels
 
 
-def _pod_template(ctx: "RenderContext", component: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _pod_template(ctx: RenderContext, component: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Pod template with the model digest and a checksum of everything that configures the pod, so a
     change that leaves the image tag alone (new model behind a fixed tag, env, secrets refs) still rolls pods."""
     labels = _workload_labels(ctx, component)
@@ -75,11 +75,11 @@ def _pod_template(ctx: "RenderContext", component: str, spec: dict[str, Any]) ->
     return {"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
 
 
-def _has_hpa(ctx: "RenderContext") -> bool:
+def _has_hpa(ctx: RenderContext) -> bool:
     return ctx.spec.scaling.max_replicas > ctx.spec.scaling.min_replicas
 
 
-def service_account(ctx: "RenderContext", component: str) -> Manifest | None:
+def service_account(ctx: RenderContext, component: str) -> Manifest | None:
     sa = ctx.target.service_account
     if not sa.create:
         return None
@@ -93,7 +93,7 @@ def service_account(ctx: "RenderContext", component: str) -> Manifest | None:
     })
 
 
-def deployment(ctx: "RenderContext") -> Manifest:
+def deployment(ctx: RenderContext) -> Manifest:
     name = ctx.spec.name
     if ctx.spec.scaling.min_replicas == 0:
         raise RenderError(
@@ -113,7 +113,7 @@ def deployment(ctx: "RenderContext") -> Manifest:
     return Manifest("deployment.yaml", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md, "spec": body})
 
 
-def checkov_skips(ctx: "RenderContext") -> dict[str, str]:
+def checkov_skips(ctx: RenderContext) -> dict[str, str]:
     """checkov checks that cannot apply to a workload as rendered, skipped inline with the reason
     (checkov reads `checkov.io/skip<N>: CHECK=reason` annotations). Only checks that would fail are
     listed: pin the image by digest or set image_pull_policy: Always and those skips disappear."""
@@ -130,13 +130,13 @@ def checkov_skips(ctx: "RenderContext") -> dict[str, str]:
     return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
 
 
-def _workload_metadata(ctx: "RenderContext", component: str) -> dict[str, Any]:
+def _workload_metadata(ctx: RenderContext, component: str) -> dict[str, Any]:
     md = _metadata(ctx, ctx.spec.name, component, {**meta.model_annotations(ctx), **checkov_skips(ctx)})
     md["labels"] = _workload_labels(ctx, component)
     return md
 
 
-def network_policy(ctx: "RenderContext", component: str) -> Manifest | None:
+def network_policy(ctx: RenderContext, component: str) -> Manifest | None:
     """Online pods admit traffic on the serving port only; batch pods serve nothing and admit none."""
     if not ctx.target.network_policy:
         return None
@@ -153,7 +153,7 @@ def network_policy(ctx: "RenderContext", component: str) -> Manifest | None:
     })
 
 
-def service(ctx: "RenderContext") -> Manifest:
+def service(ctx: RenderContext) -> Manifest:
     name = ctx.spec.name
     return Manifest("service.yaml", {
         "apiVersion": "v1",
@@ -167,7 +167,7 @@ def service(ctx: "RenderContext") -> Manifest:
     })
 
 
-def hpa(ctx: "RenderContext") -> Manifest | None:
+def hpa(ctx: RenderContext) -> Manifest | None:
     if not _has_hpa(ctx):
         return None
     s = ctx.spec.scaling
@@ -187,7 +187,7 @@ def hpa(ctx: "RenderContext") -> Manifest | None:
     })
 
 
-def pdb(ctx: "RenderContext") -> Manifest:
+def pdb(ctx: RenderContext) -> Manifest:
     return Manifest("pdb.yaml", {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -199,7 +199,7 @@ def pdb(ctx: "RenderContext") -> Manifest:
     })
 
 
-def ingress(ctx: "RenderContext") -> Manifest | None:
+def ingress(ctx: RenderContext) -> Manifest | None:
     cfg = ctx.target.ingress
     if cfg is None:
         return None
@@ -225,7 +225,7 @@ def ingress(ctx: "RenderContext") -> Manifest | None:
 # --- KServe ---------------------------------------------------------------------------------------
 
 
-def _scale_target(ctx: "RenderContext") -> int:
+def _scale_target(ctx: RenderContext) -> int:
     k = ctx.target.kserve
     if k.scale_target is not None:
         return k.scale_target
@@ -234,7 +234,7 @@ def _scale_target(ctx: "RenderContext") -> int:
     raise RenderError(f"target.kserve.scale_target is needed when scale_metric is {k.scale_metric}")
 
 
-def inference_service(ctx: "RenderContext") -> Manifest:
+def inference_service(ctx: RenderContext) -> Manifest:
     t = ctx.target
     s = ctx.spec.scaling
     annotations = meta.model_annotations(ctx)
@@ -283,7 +283,7 @@ def inference_service(ctx: "RenderContext") -> Manifest:
     })
 
 
-def _kserve_env(ctx: "RenderContext") -> list[dict[str, Any]]:
+def _kserve_env(ctx: RenderContext) -> list[dict[str, Any]]:
     """MLServer does not read modeldeploy's serving settings; pass only the user's env and secrets."""
     s = ctx.spec.serving
     out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in s.env.items()]
@@ -296,7 +296,7 @@ def _kserve_env(ctx: "RenderContext") -> list[dict[str, Any]]:
 DATA_VOLUME = "data"
 
 
-def _job_spec(ctx: "RenderContext") -> dict[str, Any]:
+def _job_spec(ctx: RenderContext) -> dict[str, Any]:
     b = ctx.target.batch
     assert b is not None  # guaranteed by KubernetesTarget's validator
     container = {
@@ -322,12 +322,12 @@ def _job_spec(ctx: "RenderContext") -> dict[str, Any]:
     return job
 
 
-def job(ctx: "RenderContext") -> Manifest:
+def job(ctx: RenderContext) -> Manifest:
     md = _workload_metadata(ctx, "batch")
     return Manifest("job.yaml", {"apiVersion": "batch/v1", "kind": "Job", "metadata": md, "spec": _job_spec(ctx)})
 
 
-def cronjob(ctx: "RenderContext") -> Manifest:
+def cronjob(ctx: RenderContext) -> Manifest:
     b = ctx.target.batch
     assert b is not None and ctx.target.schedule is not None
     md = _workload_metadata(ctx, "batch")
@@ -346,7 +346,7 @@ def cronjob(ctx: "RenderContext") -> Manifest:
 # --- the set --------------------------------------------------------------------------------------
 
 
-def applyset_parent(ctx: "RenderContext", members: list[Manifest]) -> Manifest:
+def applyset_parent(ctx: RenderContext, members: list[Manifest]) -> Manifest:
     """The ApplySet parent (KEP-3659): a data-less ConfigMap whose id label every member points at.
     Pruning looks only at objects carrying that id, so nothing else in the namespace is ever touched."""
     name = meta.parent_name(ctx.spec.name)
@@ -365,7 +365,7 @@ def applyset_parent(ctx: "RenderContext", members: list[Manifest]) -> Manifest:
     })
 
 
-def _check_model_type(ctx: "RenderContext") -> None:
+def _check_model_type(ctx: RenderContext) -> None:
     t = ctx.target
     kind = ctx.spec.model.type
     if kind != "mlflow" and t.mode == "batch":
@@ -374,7 +374,7 @@ def _check_model_type(ctx: "RenderContext") -> None:
         raise RenderError("model.type custom with flavor kserve needs target.image (the custom image the docker target builds)")
 
 
-def build(ctx: "RenderContext") -> list[Manifest]:
+def build(ctx: RenderContext) -> list[Manifest]:
     _check_model_type(ctx)
     t = ctx.target
     component = "batch" if t.mode == "batch" else "predictor"

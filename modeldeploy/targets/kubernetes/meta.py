@@ -12,7 +12,8 @@ import base64
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import RenderError
 
@@ -68,12 +69,12 @@ def selector_labels(name: str) -> dict[str, str]:
     return {NAME: name, INSTANCE: name}
 
 
-def model_version_label(ctx: "RenderContext") -> str:
+def model_version_label(ctx: RenderContext) -> str:
     v = ctx.ref.version or ctx.ref.short_digest
     return v if len(v) <= 63 and _LABEL_VALUE.match(v) else ctx.ref.short_digest
 
 
-def common_labels(ctx: "RenderContext", component: str) -> dict[str, str]:
+def common_labels(ctx: RenderContext, component: str) -> dict[str, str]:
     """Labels on every object: recommended ones, the ApplySet membership and deploy.yaml ``labels``."""
     name = ctx.spec.name
     out: dict[str, str] = {}
@@ -88,11 +89,11 @@ def common_labels(ctx: "RenderContext", component: str) -> dict[str, str]:
     return out
 
 
-def base_annotations(ctx: "RenderContext") -> dict[str, str]:
+def base_annotations(ctx: RenderContext) -> dict[str, str]:
     return {A_NAME: ctx.spec.name}
 
 
-def signature_json(ctx: "RenderContext") -> tuple[str | None, str | None]:
+def signature_json(ctx: RenderContext) -> tuple[str | None, str | None]:
     """(canonical signature JSON or None when too large/absent, signature digest or None)."""
     sig = getattr(ctx.model, "signature", None)
     if sig is None:
@@ -102,7 +103,7 @@ def signature_json(ctx: "RenderContext") -> tuple[str | None, str | None]:
     return (text if len(text.encode("utf-8")) <= MAX_SIGNATURE_ANNOTATION else None), digest
 
 
-def model_annotations(ctx: "RenderContext") -> dict[str, str]:
+def model_annotations(ctx: RenderContext) -> dict[str, str]:
     """What the signature policy and `status` read back from the live workload."""
     out = base_annotations(ctx)
     out[A_MODEL_URI] = ctx.ref.pinned_uri

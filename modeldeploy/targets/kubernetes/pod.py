@@ -25,7 +25,7 @@ MODEL_PATH = "/opt/ml/model"
 TRITON_PORT = 8000  # Triton's HTTP port (the tritonserver image the docker target builds)
 
 
-def image(ctx: "RenderContext") -> str:
+def image(ctx: RenderContext) -> str:
     """The serving image: target.image, else the reference the docker target builds by default
     (for custom models that tag covers the code too)."""
     if ctx.target.image:
@@ -47,7 +47,7 @@ def pod_security_context() -> dict[str, Any]:
     }
 
 
-def container_security_context(ctx: "RenderContext") -> dict[str, Any]:
+def container_security_context(ctx: RenderContext) -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -58,7 +58,7 @@ def container_security_context(ctx: "RenderContext") -> dict[str, Any]:
     }
 
 
-def resources(ctx: "RenderContext") -> dict[str, Any]:
+def resources(ctx: RenderContext) -> dict[str, Any]:
     """Requests from spec.resources; memory is also the limit (an OOM kill beats a noisy node); no CPU
     limit (throttling hurts latency more than it protects neighbours); GPUs are limits only."""
     r = ctx.spec.resources
@@ -71,7 +71,7 @@ def resources(ctx: "RenderContext") -> dict[str, Any]:
     return out
 
 
-def env(ctx: "RenderContext", extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def env(ctx: RenderContext, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """serving.env as values and serving.secrets as secretKeyRef (never values), sorted by name.
     The serving settings are set too, so this deploy.yaml wins over whatever the image was built with."""
     s = ctx.spec.serving
@@ -112,7 +112,7 @@ def tmp_mount() -> dict[str, Any]:
     return {"name": TMP_VOLUME, "mountPath": "/tmp"}
 
 
-def serving_container(ctx: "RenderContext", name: str = CONTAINER) -> dict[str, Any]:
+def serving_container(ctx: RenderContext, name: str = CONTAINER) -> dict[str, Any]:
     """The serving container; for model.type triton the tritonserver image (HTTP on 8000, Triton's
     health endpoints, only the user's env: Triton does not read modeldeploy's serving settings)."""
     triton = ctx.spec.model.type == "triton"
@@ -130,7 +130,7 @@ def serving_container(ctx: "RenderContext", name: str = CONTAINER) -> dict[str, 
     return c
 
 
-def user_env(ctx: "RenderContext") -> list[dict[str, Any]]:
+def user_env(ctx: RenderContext) -> list[dict[str, Any]]:
     """serving.env and serving.secrets (as secretKeyRef) only, sorted by name."""
     s = ctx.spec.serving
     out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in s.env.items()]
@@ -138,11 +138,11 @@ def user_env(ctx: "RenderContext") -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: e["name"])
 
 
-def service_account_name(ctx: "RenderContext") -> str:
+def service_account_name(ctx: RenderContext) -> str:
     return ctx.target.service_account.name or ctx.spec.name
 
 
-def pod_spec(ctx: "RenderContext", containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> dict[str, Any]:
+def pod_spec(ctx: RenderContext, containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "serviceAccountName": service_account_name(ctx),
         "automountServiceAccountToken": False,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.meta import selector_labels

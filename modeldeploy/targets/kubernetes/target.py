@@ -8,22 +8,23 @@ server through the official client, imported lazily (see api.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from modeldeploy.errors import ApplyError, PlanError, RenderError
-from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.canonical import dump_yaml
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_yaml
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.targets.kubernetes import KubernetesTarget
 from modeldeploy.targets.base import Target
 from modeldeploy.targets.kubernetes import manifests, meta, rollout
 from modeldeploy.targets.kubernetes.live import address, parse_address, project, strip_server_fields
 from modeldeploy.targets.kubernetes.validate import validate_object
-from modeldeploy.spec.targets.kubernetes import KubernetesTarget
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
@@ -99,7 +100,7 @@ class KubernetesTargetImpl(Target):
     # ---------------------------------------------------------------- live
 
     @staticmethod
-    def _client(options: ObserveOptions) -> "KubeApi":
+    def _client(options: ObserveOptions) -> KubeApi:
         """The run's connection (kubeconfig/context from the run's options): made once per run and
         shared by observe, the lease, apply and destroy of every deployment in it."""
         from modeldeploy.targets.kubernetes.api import connect
@@ -108,7 +109,7 @@ class KubernetesTargetImpl(Target):
         return options.shared.get(("kubernetes-api", context, kubeconfig), lambda: connect(context, kubeconfig))
 
 
-    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """A coordination.k8s.io Lease in the deployment's namespace."""
         from modeldeploy.targets.kubernetes.lease import KubernetesLeaseBackend
 
@@ -140,7 +141,7 @@ class KubernetesTargetImpl(Target):
         return Observed(resources=found, raw=previous, **_deployed(previous, desired))
 
     @staticmethod
-    def _dry_run(api: "KubeApi", body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    def _dry_run(api: KubeApi, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
         """The merged object from a server-side dry-run apply; (None, False) when the cluster refuses
         (RBAC without patch, admission webhooks without dry-run support): fall back to projection only."""
         from modeldeploy.errors import TargetError
@@ -150,7 +151,7 @@ class KubernetesTargetImpl(Target):
         except TargetError:
             return None, False
 
-    def _members(self, api: "KubeApi", ctx: RenderContext) -> list[dict[str, Any]]:
+    def _members(self, api: KubeApi, ctx: RenderContext) -> list[dict[str, Any]]:
         """Objects labelled as members of this deployment's ApplySet, plus its parent."""
         from modeldeploy.targets.kubernetes.api import MEMBER_KINDS
 
@@ -172,7 +173,7 @@ class KubernetesTargetImpl(Target):
     # ---------------------------------------------------------------- apply
 
     def apply(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         from modeldeploy.planning.plan import Action
@@ -208,7 +209,7 @@ class KubernetesTargetImpl(Target):
         return ApplyResult(changed=tuple(applied + pruned), outputs=outputs)
 
     def _wait_rollouts(
-        self, ctx: RenderContext, api: "KubeApi", applied: list[Resource], progress: "Progress",
+        self, ctx: RenderContext, api: KubeApi, applied: list[Resource], progress: Progress,
         opts: ObserveOptions, previous: Mapping[str, Any] | None,
     ) -> None:
         if not opts.extra.get("wait", True):
@@ -225,7 +226,7 @@ class KubernetesTargetImpl(Target):
             progress.done(f"{res.kind} {ns}/{res.name}: {st.text}")
 
     def _fail(
-        self, ctx: RenderContext, api: "KubeApi", res: Resource, why: str, applied: list[str], progress: "Progress",
+        self, ctx: RenderContext, api: KubeApi, res: Resource, why: str, applied: list[str], progress: Progress,
         opts: ObserveOptions, previous: Mapping[str, Any] | None,
     ) -> None:
         ns = ctx.target.namespace
@@ -242,7 +243,7 @@ class KubernetesTargetImpl(Target):
         detail = f" ({problems[0]})" if problems else ""
         raise ApplyError(f"rollout of {res.kind} {ns}/{res.name} failed: {why}{detail}{note}")
 
-    def _rollback(self, api: "KubeApi", applied: list[str], progress: "Progress", previous: Mapping[str, Any]) -> None:
+    def _rollback(self, api: KubeApi, applied: list[str], progress: Progress, previous: Mapping[str, Any]) -> None:
         """Re-apply what observe() saw for every object this apply changed; delete the ones it created."""
         for addr in sorted(applied, key=lambda a: (-_rank(a), a)):
             kind, ns, name = parse_address(addr)
@@ -255,7 +256,7 @@ class KubernetesTargetImpl(Target):
                 api.apply(_reapplicable(before))
 
     def _prune(
-        self, ctx: RenderContext, api: "KubeApi", addresses: list[str], progress: "Progress", opts: ObserveOptions
+        self, ctx: RenderContext, api: KubeApi, addresses: list[str], progress: Progress, opts: ObserveOptions
     ) -> list[str]:
         """Delete objects of this deployment's ApplySet that are no longer rendered, checking the
         membership label on the live object first: nothing outside the set is ever deleted."""
@@ -279,7 +280,7 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- destroy
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
         opts = options or ObserveOptions()
         api = self._client(opts)
         poll = float(opts.extra.get("poll_seconds", 2.0))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, RenderError
 from modeldeploy.targets.kubernetes import meta
@@ -71,7 +72,7 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         ) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
     """kubernetes-validate's strict validator for one (version, apiVersion, kind), built once per
     process. ``kubernetes_validate.validate`` re-reads ~1 MB of JSON schema and rebuilds the validator
@@ -101,7 +102,7 @@ def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_validator(filename: str) -> Any:
     import jsonschema
 

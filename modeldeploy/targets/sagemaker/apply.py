@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.plan import Action
-from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.planning.resources import ApplyResult, Resource
+from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker import requests as rq
 from modeldeploy.targets.sagemaker.aws import Clients, call, find
-from modeldeploy.targets.sagemaker.live import Reader
 from modeldeploy.targets.sagemaker.naming import TAG_NAME, tags_dict
+from modeldeploy.targets.sagemaker.reader import Reader
 from modeldeploy.targets.sagemaker.resources import (
     K_CONFIG,
     K_ENDPOINT,
@@ -60,7 +61,7 @@ class TargetSettings(Protocol):
 
 
 class Applier:
-    def __init__(self, impl: TargetSettings, ctx: RenderContext, progress: "Progress", *, timeout_seconds: float):
+    def __init__(self, impl: TargetSettings, ctx: RenderContext, progress: Progress, *, timeout_seconds: float):
         self.impl = impl
         self.timeout_seconds = timeout_seconds
         self.ctx = ctx
@@ -70,7 +71,7 @@ class Applier:
 
     # -- apply -----------------------------------------------------------------------------------
 
-    def apply(self, plan: "Plan", artifacts: list[Artifact]) -> ApplyResult:
+    def apply(self, plan: Plan, artifacts: list[Artifact]) -> ApplyResult:
         bodies = bodies_from_artifacts(artifacts)
         actions = {c.address: c.action for c in plan.changes}
         outputs: dict[str, str] = {}

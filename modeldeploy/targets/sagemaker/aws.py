@@ -10,7 +10,8 @@ Throttling and transient errors are retried by botocore's ``standard`` retry mod
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from modeldeploy.errors import MissingDependencyError, TargetError
 

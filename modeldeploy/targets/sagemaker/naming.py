@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from modeldeploy.errors import RenderError
 

@@ -65,7 +65,7 @@ def write_model_tar(root: Path, dest: BinaryIO, *, compresslevel: int = 6, layou
         raise ModelError(f"{root}: no {layout.required} file at the top of the model folder")
     with gzip.GzipFile(filename="", mode="wb", fileobj=dest, mtime=0, compresslevel=compresslevel) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-            for entry, name in zip(entries, names):
+            for entry, name in zip(entries, names, strict=False):
                 with open(entry.real, "rb") as f:
                     size = os.fstat(f.fileno()).st_size
                     tar.addfile(_info(name, entry.real, size), f)

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.rendering.serving import MODEL_PATH, serving_env
 from modeldeploy.spec.targets.sagemaker import RolloutSettings, SageMakerTarget
 from modeldeploy.targets.sagemaker.naming import (
     TAG_MODEL_DIGEST,

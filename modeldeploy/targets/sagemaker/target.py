@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, Observed, Resource
+from modeldeploy.rendering.artifact import Artifact
+from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.targets.sagemaker import SageMakerTarget
 from modeldeploy.targets.base import Target
 from modeldeploy.targets.sagemaker.aws import Clients
 from modeldeploy.targets.sagemaker.resources import (  # noqa: F401  (re-exported: tests and plugins name them here)
-    address,
-    bodies_from_artifacts,
-    desired_resources,
     IMMUTABLE_REASON,
     JOB_REASON,
     K_CONFIG,
@@ -30,11 +28,13 @@ from modeldeploy.targets.sagemaker.resources import (  # noqa: F401  (re-exporte
     K_S3,
     K_SCALING_POLICY,
     K_SCALING_TARGET,
-    render_requests,
     S3_REASON,
+    address,
+    bodies_from_artifacts,
+    desired_resources,
+    render_requests,
     split_s3,
 )
-from modeldeploy.spec.targets.sagemaker import SageMakerTarget
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
@@ -70,7 +70,7 @@ class SageMakerTargetImpl(Target):
         return desired_resources(ctx, artifacts)
 
 
-    def lease(self, ctx: RenderContext, options: ObserveOptions) -> "LeaseBackend | None":
+    def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """An object beside the artifacts in the target's S3 bucket, written with conditional puts."""
         from modeldeploy.targets.sagemaker.lease import S3LeaseBackend, lease_key
 
@@ -78,12 +78,12 @@ class SageMakerTargetImpl(Target):
         return S3LeaseBackend(self.clients.get("s3", t.region), t.artifact_bucket, lease_key(t.artifact_prefix, ctx.spec.name))
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
-        from modeldeploy.targets.sagemaker.live import observe
+        from modeldeploy.targets.sagemaker.observe import observe
 
         return observe(self.clients, ctx, desired, options)
 
     def apply(
-        self, ctx: RenderContext, plan: "Plan", artifacts: list[Artifact], progress: "Progress",
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
@@ -92,13 +92,13 @@ class SageMakerTargetImpl(Target):
         timeout = run.timeout_seconds if run is not None else self.timeout_seconds
         return Applier(self, ctx, progress, timeout_seconds=timeout).apply(plan, artifacts)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: "Progress", options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
         timeout = options.timeout_seconds if options is not None else self.timeout_seconds
         return Applier(self, ctx, progress, timeout_seconds=timeout).destroy()
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: "Progress") -> str | None:
+    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
         """model.register → a model package (version) in the group model.register.name."""
         from modeldeploy.targets.sagemaker import registry
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from modeldeploy.errors import RenderError
@@ -41,8 +41,8 @@ def _service_model(service: str) -> Any:
     return model
 
 
-@lru_cache(maxsize=None)
-def _compiled(pattern: str) -> "re.Pattern[str] | None":
+@cache
+def _compiled(pattern: str) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern, re.DOTALL)
     except re.error:

@@ -18,9 +18,9 @@ import pytest
 
 from modeldeploy.errors import ApplyError, MissingDependencyError, TargetError
 from modeldeploy.planning.diff import diff_resources
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action, Plan
 from modeldeploy.progress import Progress
-from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.targets.kubernetes import meta
 from modeldeploy.targets.kubernetes.target import KubernetesTargetImpl
 from tests.integration.kubernetes.conftest import Cluster

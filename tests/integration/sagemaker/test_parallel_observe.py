@@ -14,8 +14,9 @@ import shutil
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -265,11 +266,11 @@ def test_a_shared_run_plans_exactly_what_one_file_at_a_time_plans(
 def test_a_region_too_large_to_list_is_read_per_deployment(
     server: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modeldeploy.targets.sagemaker import live
+    from modeldeploy.targets.sagemaker import reader
 
     paths = _deployments(tmp_path, 3)
     _apply(paths, tmp_path, monkeypatch)
-    monkeypatch.setattr(live, "LIST_PAGE", 1)  # 3 configs need 3 pages; the budget is 3 / 3 = 1
+    monkeypatch.setattr(reader, "LIST_PAGE", 1)  # 3 configs need 3 pages; the budget is 3 / 3 = 1
 
     server.reset(0.0)
     plans = make_plans(paths, None, "live", parallelism=3)

@@ -16,15 +16,16 @@ from __future__ import annotations
 import io
 import tarfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from modeldeploy.planning.diff import diff_resources
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action, Plan
 from modeldeploy.progress import Progress
-from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 from tests.unit.targets.sagemaker.sm_helpers import context
@@ -60,10 +61,10 @@ target:
 
 def _patch_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
-    from moto.core.utils import utcnow
 
     def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
         endpoint = self.endpoints.get(endpoint_name)

@@ -14,9 +14,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -125,7 +125,7 @@ def registry(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> Re
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    server: "ProxyServer"
+    server: ProxyServer
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass

@@ -33,8 +33,9 @@ def s3_env():
 
 @pytest.fixture
 def bucket(s3_env):
-    import boto3
     import uuid
+
+    import boto3
 
     s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -34,7 +34,7 @@ def test_every_wild_folder_reads(name: str) -> None:
     assert info.raw == raw
     assert info.env.get("conda") == "conda.yaml"
     if (folder / "requirements.txt").is_file():
-        lines = [l.strip() for l in (folder / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+        lines = [ln.strip() for ln in (folder / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
         assert info.requirements == tuple(lines) and info.requirements_source == "requirements.txt"
     assert info.has_input_example == (folder / "input_example.json").is_file()
     if "signature" in raw:
@@ -175,7 +175,7 @@ def test_python_tags_rejected(tmp_path: Path) -> None:
 
 def test_alias_bomb_and_size_bounded(tmp_path: Path) -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg")
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg", strict=False)
     )
     m = _write(tmp_path / "bomb", bomb + "flavors: {}\n")
     with pytest.raises(ModelError, match="alias bomb"):

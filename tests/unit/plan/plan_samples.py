@@ -6,11 +6,11 @@ contains it.
 
 from __future__ import annotations
 
-from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 from modeldeploy.model.findings import Finding
+from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
 from modeldeploy.planning.plan import Action, Change, Plan
-from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.planning.resources import LiveResource, Observed, Resource
+from modeldeploy.rendering.artifact import Artifact
 
 PLANTED = "PLANTED"
 DIGEST_3 = "sha256:" + "3" * 64

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from plan_samples import PLANTED, files_inputs, live_resources
 
 from modeldeploy.errors import PlanError
 from modeldeploy.planning.diff import (
@@ -18,10 +19,8 @@ from modeldeploy.planning.diff import (
 )
 from modeldeploy.planning.plan import Action
 from modeldeploy.planning.redact import SENSITIVE, SENSITIVE_CHANGED
-from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.planning.resources import LiveResource, Observed, Resource
-
-from plan_samples import PLANTED, files_inputs, live_resources
+from modeldeploy.rendering.artifact import Artifact
 
 
 def res(address: str, body: dict, **kw) -> Resource:

@@ -9,11 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
 from modeldeploy.planning.planfile import save_plan
 from modeldeploy.planning.printers import format_json, format_markdown, format_text
-
-from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plan"
 INPUTS = {"file:deploy/iris/deploy.yaml": "sha256:" + "d" * 64, "model:iris": "sha256:" + "4a" * 32}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
 from modeldeploy.planning.diff import diff_files
 from modeldeploy.planning.formats import readable
@@ -16,8 +17,6 @@ from modeldeploy.planning.objects import parse_objects, sensitive_mask
 from modeldeploy.planning.plan import Plan
 from modeldeploy.planning.printers import format_json
 from modeldeploy.rendering.artifact import Artifact
-
-from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "schemas" / "plan.schema.json").read_text())
 

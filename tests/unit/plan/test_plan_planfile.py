@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 from modeldeploy.errors import PlanError, StalePlanError
 from modeldeploy.planning import planfile
@@ -23,8 +24,6 @@ from modeldeploy.planning.planfile import (
     stale_reasons,
 )
 from modeldeploy.planning.printers import format_json, format_text
-
-from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 INPUTS = {"file:deploy/iris/deploy.yaml": "sha256:" + "d" * 64, "model:iris": "sha256:" + "4a" * 32}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from plan_samples import DIGEST_3, DIGEST_4, PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 from modeldeploy.model.findings import Finding
 from modeldeploy.planning.plan import Action, Change, Plan
@@ -21,8 +22,6 @@ from modeldeploy.planning.printers import (
     model_line,
     summary_line,
 )
-
-from plan_samples import DIGEST_3, DIGEST_4, PLANTED, files_plan, live_plan, unchanged_plan, untrusted_plan
 
 SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "plan.schema.json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from modeldeploy.errors import SpecError
 from modeldeploy.spec.loader import load_all_environments, load_spec, parse_text
@@ -59,8 +60,8 @@ def test_issue_example_loads_and_overlay_deep_merges(tmp_path: Path) -> None:
 def test_unknown_keys_are_located_with_did_you_mean(tmp_path: Path) -> None:
     p = write(tmp_path, VALID.replace("  type: mlflow", "  typ: mlflow").replace("  kind: docker", "  kind: docker\n  imagee: x"))
     lines = errors_of(p)
-    assert any(l.startswith(f"{p}:5:3: error: unknown key 'model.typ'; did you mean 'type'?") for l in lines), lines
-    assert any(":16:3: error: unknown key 'target.imagee'; did you mean 'image'?" in l for l in lines), lines
+    assert any(line.startswith(f"{p}:5:3: error: unknown key 'model.typ'; did you mean 'type'?") for line in lines), lines
+    assert any(":16:3: error: unknown key 'target.imagee'; did you mean 'image'?" in line for line in lines), lines
 
 
 def test_every_error_is_collected_not_just_the_first(tmp_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_unknown_target_kind(tmp_path: Path) -> None:
 
 def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
     lines_ = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
-    for prev, cur in zip("abcdefgh", "bcdefghi"):
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=False):
         lines_.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
     lines = errors_of(write(tmp_path, "\n".join(lines_) + "\n"))
     assert "YAML alias bomb" in lines[0]
@@ -99,8 +100,8 @@ def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
 
 def test_duplicate_keys_and_python_tags_are_errors(tmp_path: Path) -> None:
     lines = errors_of(write(tmp_path, "apiVersion: modeldeploy/v1\nname: a\nname: b\nx: !!python/object/apply:os.system [id]\n"))
-    assert any(":3:1: error: duplicate key 'name' (first defined at line 2)" in l for l in lines), lines
-    assert any(":4:4: error: YAML tag" in l and "not allowed" in l for l in lines), lines
+    assert any(":3:1: error: duplicate key 'name' (first defined at line 2)" in line for line in lines), lines
+    assert any(":4:4: error: YAML tag" in line and "not allowed" in line for line in lines), lines
 
 
 def test_non_utf8_is_located(tmp_path: Path) -> None:
@@ -134,7 +135,7 @@ def test_secret_values_cannot_be_given_inline(tmp_path: Path) -> None:
 
 def test_spec_is_frozen(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, VALID)).spec
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         spec.name = "other"  # type: ignore[misc]
 
 

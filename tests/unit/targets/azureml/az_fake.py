@@ -13,14 +13,21 @@ separately against create_autospec of the SDK operations classes (test_azureml_c
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.azureml.client import DeploymentFailed, DeploymentState, EndpointState, ModelVersion, normalise_traffic
 from modeldeploy.spec.targets.azureml import check_azure_name
+from modeldeploy.targets.azureml.client import (
+    DeploymentFailed,
+    DeploymentState,
+    EndpointState,
+    ModelVersion,
+    normalise_traffic,
+)
 from modeldeploy.targets.azureml.naming import TAG_DIGEST
 
 ARM = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.planning.plan import Action, Change, Plan
-from modeldeploy.spec.loader import load_spec
 from modeldeploy.model.ref import ModelRef
+from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.resources import Observed, Resource
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.loader import load_spec
 
 REPO = Path(__file__).resolve().parents[4]
 GOLDEN = REPO / "tests" / "golden" / "azureml"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from modeldeploy.errors import ApplyError, TargetError
+from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.progress import Progress
 from modeldeploy.targets.azureml.naming import TAG_NAME
 from modeldeploy.targets.azureml.rollout import split, traffic_steps
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
-from modeldeploy.planning.options import ObserveOptions
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
 from tests.unit.targets.azureml.az_helpers import actions, context, simple_plan, write_spec
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.info import read_model
-from modeldeploy.spec.loader import load_spec
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.loader import load_spec
 
 FIXED_DIGEST = "sha256:" + "ab" * 32
 

@@ -13,9 +13,9 @@ import pytest
 
 from modeldeploy.errors import ModelError, RenderError
 from modeldeploy.model.kinds import read_for_spec
-from modeldeploy.spec.loader import load_spec
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.spec.loader import load_spec
 from modeldeploy.targets.sagemaker.package import layout_for, write_model_tar
 from modeldeploy.targets.sagemaker.target import SageMakerTargetImpl
 from tests.goldens import assert_tree

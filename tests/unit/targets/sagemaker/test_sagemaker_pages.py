@@ -1,4 +1,4 @@
-"""live._pages: how a listing shared by a run gives way to per-deployment reads.
+"""reader._pages: how a listing shared by a run gives way to per-deployment reads.
 
 The paginator here is a plain iterator of pages (what botocore's PageIterator yields), raising the
 real botocore ClientError a denied or failing call raises; no server is needed for this seam.
@@ -6,13 +6,14 @@ real botocore ClientError a denied or failing call raises; no server is needed f
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.sagemaker.live import _pages
+from modeldeploy.targets.sagemaker.reader import _pages
 
 
 def pages(*items: dict[str, Any], fail: str | None = None) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,188 @@
+"""The one YAML reader with positions: deploy.yaml (spec.loader) and MLmodel (model.info) both use it.
+
+Text is parsed with PyYAML's safe composer and the node graph is turned into plain data here, so that
+duplicate keys, non-standard tags and alias bombs become located problems rather than silent
+surprises or hangs. The position (1-based line, column) of every value and every mapping key is kept
+by data path. What counts as a problem is the same for both files; what it is called, and whether
+reading stops at the first one, is up to the caller (a :class:`Builder` subclass words each refusal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import yaml
+
+Path_ = tuple[Any, ...]
+Where = tuple[int, int]
+
+TAG = "tag:yaml.org,2002:"
+STANDARD_TAGS = frozenset(TAG + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))
+MERGE_TAG = TAG + "merge"
+
+
+class YAMLProblem(Exception):
+    """A located problem found while decoding, parsing or building: ``kind`` is ``encoding``
+    (``byte`` is the offending one), ``syntax`` (``message`` says what), ``depth`` (nested too deep
+    for the parser) or ``value`` (a scalar that does not construct)."""
+
+    def __init__(self, kind: str, where: Where, message: str = "", byte: int = 0):
+        super().__init__(message or kind)
+        self.kind, self.where, self.message, self.byte = kind, where, message, byte
+
+
+@dataclass(frozen=True)
+class Positions:
+    """(line, col) of every value node and every mapping key, by data path; 1-based.
+
+    ``at`` walks up from ``path`` to the nearest recorded ancestor; when none is recorded it answers
+    the root's position (``root=True``) or (1, 1)."""
+
+    values: Mapping[Path_, Where] = field(default_factory=dict)
+    keys: Mapping[Path_, Where] = field(default_factory=dict)
+    root: bool = True
+
+    def at(self, path: Path_, *, key: bool = False) -> Where:
+        p = tuple(path)
+        while p:
+            if key and p in self.keys:
+                return self.keys[p]
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), (1, 1)) if self.root else (1, 1)
+
+
+def mark(node: yaml.Node) -> Where:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _where(exc: yaml.MarkedYAMLError, *, context: bool) -> Where:
+    m = exc.problem_mark or (exc.context_mark if context else None)
+    return (m.line + 1, m.column + 1) if m else (1, 1)
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text without a leading BOM; YAMLProblem("encoding") at the first bad byte."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        where = (before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1)
+        raise YAMLProblem("encoding", where, byte=raw[exc.start]) from None
+
+
+def compose(text: str, *, single: bool = False) -> list[yaml.Node]:
+    """The documents of ``text`` as node graphs (empty ones dropped). ``single``: a second document
+    is a syntax problem, as PyYAML's own ``compose`` reports it."""
+    try:
+        if single:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            docs = [node]
+        else:
+            docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        msg = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise YAMLProblem("syntax", _where(exc, context=True), f"invalid YAML: {msg}") from None
+    except yaml.YAMLError as exc:  # reader errors (control characters)
+        raise YAMLProblem("syntax", (1, 1), f"invalid YAML: {exc}".splitlines()[0]) from None
+    except RecursionError:
+        raise YAMLProblem("depth", (1, 1)) from None
+    return [d for d in docs if d is not None]
+
+
+class Builder:
+    """Turns a composed node graph into plain data, recording positions and refusing abuse.
+
+    Subclasses word each refusal in :meth:`refuse` — raise to stop at the first, or record and
+    return to go on (the offending value is then skipped: ``None`` for a tag, the entry for a key).
+    Refusals: ``nodes`` (more than ``max_nodes`` visited: an alias bomb), ``depth``, ``tag`` (not in
+    ``tags``), ``merge`` (a ``<<`` key), ``key`` (a key that is not a scalar), ``duplicate``, ``value``
+    (a scalar whose standard tag does not fit its text: ``!!int nope``).
+    """
+
+    tags: frozenset[str] = STANDARD_TAGS
+
+    def __init__(self, *, max_nodes: int, max_depth: int, root: bool = True):
+        self.max_nodes, self.max_depth, self.root = max_nodes, max_depth, root
+        self.values: dict[Path_, Where] = {}
+        self.keys: dict[Path_, Where] = {}
+        self.visited = 0
+        self._scalar = yaml.SafeLoader("")
+
+    @property
+    def positions(self) -> Positions:
+        return Positions(self.values, self.keys, self.root)
+
+    def refuse(self, node: yaml.Node, kind: str, at: Path_ = ()) -> None:
+        """Word one refusal; ``at`` is the data path of a duplicate key (its first position is in
+        ``self.keys``)."""
+        raise NotImplementedError
+
+    def _stop(self, node: yaml.Node, kind: str) -> NoReturn:
+        self.refuse(node, kind)
+        raise AssertionError(f"refuse() must raise for {kind!r}")
+
+    def run(self, node: yaml.Node) -> Any:
+        """:meth:`build` from the root, a bad scalar or a too-deep graph as YAMLProblem."""
+        try:
+            return self.build(node)
+        except yaml.constructor.ConstructorError as exc:
+            raise YAMLProblem("value", _where(exc, context=False), f"invalid value: {exc.problem}") from None
+        except RecursionError:
+            raise YAMLProblem("depth", (1, 1)) from None
+
+    def build(self, node: yaml.Node, path: Path_ = (), depth: int = 0) -> Any:
+        self.visited += 1
+        if self.visited > self.max_nodes:
+            self._stop(node, "nodes")
+        if depth > self.max_depth:
+            self._stop(node, "depth")
+        self.values.setdefault(path, mark(node))
+        if node.tag not in self.tags:
+            self.refuse(node, "tag")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    self.refuse(key_node, "merge")
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.refuse(key_node, "key")
+                    continue
+                key = self.key(key_node, path, depth)
+                if key in out:
+                    self.refuse(key_node, "duplicate", path + (key,))
+                    continue
+                self.keys[path + (key,)] = mark(key_node)
+                out[key] = self.build(value_node, path + (key,), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def key(self, node: yaml.ScalarNode, path: Path_, depth: int) -> Any:
+        """A mapping key: the text as written."""
+        return node.value
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """The scalar's value; a standard tag on text that is not of its type (``!!int nope``,
+        ``!!bool maybe``) is the ``value`` refusal (PyYAML raises ValueError/KeyError there, not a
+        ConstructorError), and the value is then ``None``."""
+        try:
+            return self._scalar.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise  # located by run()
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            self.refuse(node, "value")
+            return None
+
+
+def bad_value(node: yaml.Node) -> str:
+    """What a ``value`` refusal says: the text (shortened) and the type its tag asked for."""
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    return f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind}); remove the tag or fix the value"
