@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/rendered
 
-.PHONY: example test bench schema goldens clean
+.PHONY: example test fuzz bench schema goldens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,19 @@ test: $(BIN)/python .venv-checkov/bin/checkov
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet 'checkov==3.3.30'
 
+# Nightly-style fuzzing: the property tests with 20x their examples and random seeds (CI runs the
+# fixed, derandomized set).
+fuzz: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	MODELDEPLOY_FUZZ_SCALE=20 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/property
+
 schema: $(BIN)/python
 	$(BIN)/modeldeploy schema > schemas/deploy.schema.json
 
+# Rewrites every golden file that differs and then fails (exit 1) if it rewrote anything: review the
+# diff, commit, run again. A test run itself never rewrites a golden.
 goldens: $(BIN)/python
-	$(BIN)/python -m pytest -q -p no:cacheprovider --update-goldens tests/golden
+	$(BIN)/python -m tests.goldens update
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -40,7 +40,6 @@ def world():
 
 
 def measure(runs: int = 5) -> tuple[float, float]:
-    import numpy as np
     from sklearn.metrics import accuracy_score
     from sklearn.tree import DecisionTreeClassifier
 

@@ -214,7 +214,7 @@ def bench_liveplan() -> list[tuple[str, float, float, str]]:
 
 def bench_evaluation() -> list[tuple[str, float, float, str]]:
     sys.path.insert(0, str(REPO / "bench"))
-    from evaluation import NUMERIC, CATEGORICAL, ROWS, measure
+    from evaluation import CATEGORICAL, NUMERIC, ROWS, measure
 
     analysis, floor = measure()
     return [

@@ -1,4 +1,4 @@
-"""Shared test plumbing: --update-goldens, paths to the repo and to ../shared reference files."""
+"""Shared test plumbing: the repository root, and the CI skip policy (tests/skip_policy.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.skip_policy import SkipPolicy
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files instead of comparing")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: builds and runs images on a real Docker engine (tests/docker/engine.sh)")
-    if config.getoption("--update-goldens"):
-        os.environ["MODELDEPLOY_UPDATE_GOLDENS"] = "1"
+    config.pluginmanager.register(SkipPolicy.from_file(REPO / "tests" / "skip_allowlist.txt"), "modeldeploy-skip-policy")
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared (reference files) is not beside the repository")
-    return SHARED
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -58,7 +58,7 @@ def _confirm(question: str, auto_approve: bool) -> None:
 
 
 def apply(
-    files: list[Path] = typer.Argument(..., help="deploy.yaml files (or folders), or one saved plan file."),
+    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files (or folders), or one saved plan file."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
@@ -124,7 +124,7 @@ def _apply_all(plans, lease) -> dict[str, str]:
 
 
 def destroy(
-    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),

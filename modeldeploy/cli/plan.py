@@ -20,7 +20,7 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 
 
 def plan(
-    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: str | None = typer.Option(None, "--against", "-a", help="DIR, git:REF or live."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),

@@ -15,7 +15,7 @@ OUT/<name>/ and nothing else is touched. Output is byte-identical across runs an
 
 
 def render(
-    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write OUT/<name>/ into."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
 ) -> None:

@@ -15,7 +15,7 @@ EPILOG = """Without --env the base and every environment overlay are checked. Ex
 
 
 def validate(
-    files: list[Path] = typer.Argument(..., help="deploy.yaml files, or folders to search for them."),
+    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     env: str | None = typer.Option(None, "--env", "-e", help="Validate only this environment overlay."),
     offline: bool = typer.Option(False, "--offline", help="Check the file only; do not resolve or read the model."),
 ) -> None:

@@ -28,10 +28,23 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MODELDEPLOY_DEBUG"}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([*prefix, sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def without_file_permission_override() -> tuple[str, ...]:
+    """A command prefix under which file modes bind: none for a normal user; as root (CI containers),
+    setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the child, so root is refused a mode-0
+    file like anyone else (running as another user instead would need the interpreter and the checkout
+    to be readable by that user, which a root-owned home is not)."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "running as root needs setpriv (util-linux) to drop the file-permission override"
+    caps = "-dac_override,-dac_read_search"
+    return (setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}")
 
 
 CASES = [
@@ -65,13 +78,19 @@ def test_odd_cli_inputs_end_in_a_clean_error(project: Path, args: tuple[str, ...
         assert proc.stderr.strip(), "an error must say something"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(project: Path) -> None:
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_unreadable_file(project: Path, command: str) -> None:
+    """Runs for root too (see without_file_permission_override); it skipped there and so never saw that
+    the CLI's argument parser refused the file itself (exit 2, a usage error) before modeldeploy could."""
     p = project / "unreadable.yaml"
     p.write_text(SPEC)
     p.chmod(0)
-    proc = run(project, "validate", "unreadable.yaml")
-    assert proc.returncode == 1 and "permission denied" in proc.stderr
+    prefix = without_file_permission_override()
+    probe = subprocess.run([*prefix, sys.executable, "-c", f"open({str(p)!r})"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "PermissionError" in probe.stderr, "the file is still readable: the test would check nothing"
+    proc = run(project, command, "unreadable.yaml", prefix=prefix)
+    assert proc.returncode == 1 and "unreadable.yaml: error: permission denied" in proc.stderr, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Usage:" not in proc.stderr
 
 
 @pytest.mark.parametrize("name", ["m-$(id)", "m-{{ 7*191 }}", "m-a: b #c", "m-\u2028x", "m-'q\"", "m-\nx"])

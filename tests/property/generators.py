@@ -59,7 +59,7 @@ def time_limit(seconds: float = EXAMPLE_SECONDS) -> Iterator[None]:
 CONTROL = "".join(chr(c) for c in range(0, 32)) + "\x7f\x85\u2028\u2029\ufeff\ufffe"
 NASTY_TEXT = [
     "", " ", "~", "null", "yes", "no", "on", "0x1F", "1e400", ".nan", "-.inf", "0o17", "2001-12-14",
-    "{{ 7*7 }}", "{% raw %}", "$(id)", "`id`", "a: b", "# c", "'", '"', "\\", "&a", "*a", "!!python/object:os.system",
+    "{{ 7*7 }}", "<<{{ 7*191 }}>>", "{% raw %}", "$(id)", "`id`", "a: b", "# c", "'", '"', "\\", "&a", "*a", "!!python/object:os.system",
     "<<", "-", "?", "|", ">", "@x", "%YAML", "---", "...", "\t", "\u00e9\u4e2d\U0001f600", "\u202e\u200b",
 ]
 

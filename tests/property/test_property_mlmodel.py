@@ -4,7 +4,8 @@ Property: ``read_model`` returns a ModelInfo or raises ModelError (a located one
 the problem is inside a non-empty MLmodel); never another exception, never a hang. When it succeeds,
 the pieces other stages use on every render must work too: the canonical signature and its digest
 (and a round trip through ``Signature.from_canonical``), and the input-example check (findings or a
-ModelError).
+ModelError). A model that reads is then rendered by one target per example (drawn, so every target
+gets its share) with the hostile corpus' checks (tests/property/render_check.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from modeldeploy.errors import ModelDeployError, ModelError
 from modeldeploy.model.example import check_input_example
 from modeldeploy.model.info import MAX_MLMODEL_BYTES, read_model
 from modeldeploy.model.signature import Signature
+from tests.hostile.corpus import TARGETS
 from tests.property.generators import (
     dump,
     dumps_json,
@@ -33,6 +35,7 @@ from tests.property.generators import (
     wrong_values,
 )
 from tests.property.known_bugs import known_bug, known_multiline
+from tests.property.render_check import check_render
 from tests.property.test_property_spec import fuzz_settings
 
 N_STRUCTURAL = 150
@@ -84,7 +87,23 @@ def write_model(root: Path, mlmodel: bytes, side: dict[str, str | bytes] | None 
     return root
 
 
-def check_read(root: Path) -> str:
+KINDS = st.sampled_from(sorted(TARGETS))
+
+
+def check_renders_with(root: Path, kind: str) -> str:
+    """deploy.yaml beside the model folder, target ``kind``; render it (see render_check)."""
+    spec = {
+        "apiVersion": "modeldeploy/v1", "name": "fuzz", "model": {"source": f"./{root.name}"},
+        "signature": {"required": False}, "target": TARGETS[kind],
+    }
+    path = root.parent / "deploy.yaml"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    outcome = check_render(path, None)
+    event(f"render ({kind}): {outcome}")
+    return outcome
+
+
+def check_read(root: Path, kind: str | None = None) -> str:
     raw = (root / "MLmodel").read_bytes()
     with time_limit():
         try:
@@ -118,14 +137,16 @@ def check_read(root: Path) -> str:
             if known_bug(exc) is None:
                 raise
             return "known-bug"
+    if kind is not None:
+        check_renders_with(root, kind)
     return "ok"
 
 
 @fuzz_settings(N_STRUCTURAL)
-@given(data=st.data(), flow=st.sampled_from([None, True, False]), uni=st.booleans())
-def test_mutated_mlmodel_reads_or_fails_located(tmp_path: Path, data: st.DataObject, flow, uni) -> None:
+@given(data=st.data(), flow=st.sampled_from([None, True, False]), uni=st.booleans(), kind=KINDS)
+def test_mutated_mlmodel_reads_or_fails_located(tmp_path: Path, data: st.DataObject, flow, uni, kind: str) -> None:
     doc = data.draw(mutated(MLMODEL))
-    check_read(write_model(tmp_path / "m", dump(doc, flow=flow, unicode=uni).encode()))
+    check_read(write_model(tmp_path / "m", dump(doc, flow=flow, unicode=uni).encode()), kind)
 
 
 def signature_strings() -> st.SearchStrategy[Any]:
@@ -156,19 +177,19 @@ def signature_strings() -> st.SearchStrategy[Any]:
 
 
 @fuzz_settings(N_SIGNATURE)
-@given(data=st.data())
-def test_hostile_signatures_read_or_fail_located(tmp_path: Path, data: st.DataObject) -> None:
+@given(data=st.data(), kind=KINDS)
+def test_hostile_signatures_read_or_fail_located(tmp_path: Path, data: st.DataObject, kind: str) -> None:
     doc = copy.deepcopy(MLMODEL)
     for part in data.draw(st.lists(st.sampled_from(["inputs", "outputs", "params"]), min_size=1, max_size=3, unique=True)):
         doc["signature"][part] = data.draw(signature_strings())
-    check_read(write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode()))
+    check_read(write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode()), kind)
 
 
 @fuzz_settings(N_TEXT)
-@given(data=st.data())
-def test_textually_mutated_mlmodel_reads_or_fails_located(tmp_path: Path, data: st.DataObject) -> None:
+@given(data=st.data(), kind=KINDS)
+def test_textually_mutated_mlmodel_reads_or_fails_located(tmp_path: Path, data: st.DataObject, kind: str) -> None:
     text = data.draw(text_mutated(dump(MLMODEL, flow=None, unicode=True)))
-    check_read(write_model(tmp_path / "m", to_bytes(text)))
+    check_read(write_model(tmp_path / "m", to_bytes(text)), kind)
 
 
 def side_files() -> st.SearchStrategy[dict[str, str]]:
@@ -191,9 +212,9 @@ def side_files() -> st.SearchStrategy[dict[str, str]]:
 
 
 @fuzz_settings(N_SIDE)
-@given(side=side_files(), env=st.one_of(st.just(MLMODEL["flavors"]["python_function"]["env"]), wrong_values(), st.sampled_from(["conda.yaml", "../x", "/etc/passwd"])))
-def test_hostile_side_files_read_or_fail_located(tmp_path: Path, side: dict[str, str], env: Any) -> None:
+@given(side=side_files(), env=st.one_of(st.just(MLMODEL["flavors"]["python_function"]["env"]), wrong_values(), st.sampled_from(["conda.yaml", "../x", "/etc/passwd"])), kind=KINDS)
+def test_hostile_side_files_read_or_fail_located(tmp_path: Path, side: dict[str, str], env: Any, kind: str) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["flavors"]["python_function"]["env"] = env
     doc["saved_input_example_info"]["serving_input_path"] = "serving_input_example.json"
-    check_read(write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode(), side))
+    check_read(write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode(), side), kind)

@@ -3,11 +3,14 @@
 Property: every run ends in a validated spec or a SpecError whose diagnostics are located
 (line ≥ 1 — the one exception is a file over MAX_FILE_BYTES, which is refused unread with line 0),
 one line each; never another exception, never a hang (SIGALRM limit per example, see generators.py).
+What loads is rendered (tests/property/render_check.py: the hostile corpus' no-traceback,
+no-injection and no-secret checks), for the base and "prod"; the four bases cover every target, with
+registry model sources pointed at a local model so that the render really happens.
 The CLI sample runs ``python -m modeldeploy validate FILE`` in a subprocess: exit 0/1/3 and no
 traceback or "internal error" on stderr.
 
 Example counts are fixed (``derandomize=True``), so CI runs the same inputs every time; set
-MODELDEPLOY_FUZZ_SCALE=10 to try ten times as many (random seeds) locally.
+MODELDEPLOY_FUZZ_SCALE=N (``make fuzz`` uses 20) to try N times as many with random seeds.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from modeldeploy.errors import SpecError
 from modeldeploy.spec.loader import MAX_FILE_BYTES, load_all_environments, load_spec
 from tests.property.generators import dump, mutated, text_mutated, time_limit, to_bytes
+from tests.property.render_check import check_render, render_variant
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = int(os.environ.get("MODELDEPLOY_FUZZ_SCALE", "1"))
@@ -145,13 +149,38 @@ def check_loads(path: Path) -> list[str]:
     return outcomes
 
 
+def check_renders(path: Path, loads: list[str]) -> list[str]:
+    """Render what loaded (base, prod; ``loads`` is check_loads' result) from a variant with local model
+    sources; see render_check."""
+    envs = [env for env, label in ((None, "base"), ("prod", "prod")) if f"{label}:ok" in loads]
+    if not envs:
+        return []
+    variant = render_variant(path.read_bytes(), path.parent)
+    outcomes = []
+    for env in envs:
+        outcome = check_render(variant, env)
+        if currently_in_test_context():
+            event(f"render: {outcome}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+@pytest.mark.parametrize("base", BASES, ids=[b["target"]["kind"] for b in BASES])
+def test_every_base_renders_so_the_generated_ones_reach_the_renderer(tmp_path: Path, base: dict[str, Any]) -> None:
+    """The unmutated bases render for every target (else the property tests would only ever see refusals)."""
+    path = tmp_path / "deploy.yaml"
+    path.write_text(dump(base, flow=None, unicode=True), encoding="utf-8")
+    outcomes = check_renders(path, check_loads(path))
+    assert outcomes and set(outcomes) == {"rendered"}, outcomes
+
+
 @fuzz_settings(N_STRUCTURAL)
 @given(data=st.data(), base=st.sampled_from(BASES), flow=st.sampled_from([None, True, False]), uni=st.booleans())
 def test_structurally_mutated_deploy_files_load_or_fail_located(tmp_path: Path, data: st.DataObject, base, flow, uni) -> None:
     doc = data.draw(mutated(base))
     path = tmp_path / "deploy.yaml"
     path.write_text(dump(doc, flow=flow, unicode=uni), encoding="utf-8")
-    check_loads(path)
+    check_renders(path, check_loads(path))
 
 
 @fuzz_settings(N_TEXT)
@@ -160,7 +189,7 @@ def test_textually_mutated_deploy_files_load_or_fail_located(tmp_path: Path, dat
     text = data.draw(text_mutated(dump(base, flow=flow, unicode=True)))
     path = tmp_path / "deploy.yaml"
     path.write_bytes(to_bytes(text))
-    check_loads(path)
+    check_renders(path, check_loads(path))
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 No Kubernetes API server can run here, so these tests talk HTTP to :mod:`fakeapi`, an in-process
 server on 127.0.0.1 implementing the slice of the API the target uses (GET, LIST with selectors,
-server-side apply PATCH with fieldManager/force/dryRun, DELETE, defaulting, generation bumps) while
+server-side apply PATCH with per-field ownership, fieldManager/force/dryRun, 409 and 422, DELETE with
+propagationPolicy, namespaces, defaulting, generation bumps) while
 the test drives object status (rollouts, readiness, failures) through its ``controllers``. The plans
 are computed by modeldeploy's own plan engine (``diff_resources``) from desired() and observe().
 Set MODELDEPLOY_K8S_KUBECONFIG to run the non-status tests against a real (kind) cluster instead.
@@ -447,4 +448,9 @@ def test_children_that_inherit_our_labels_are_never_planned_or_deleted(cluster: 
     target, ctx, _, _, observed = d.plan()
     assert "job.models.iris-29000000" not in observed.resources
     target.destroy(ctx, observed, d.progress, d.plan_options)
-    assert [name for (_, _, name) in fake.objects] == ["iris-29000000"]  # left for the garbage collector
+    # modeldeploy never deletes the child itself; the API's cascade (the CronJob's propagationPolicy)
+    # does, as the garbage collector would.
+    assert not [r for r in fake.deletes() if r.path.endswith("/iris-29000000")]
+    cron_delete = next(r for r in fake.deletes() if r.path.endswith("/cronjobs/iris"))
+    assert (cron_delete.query.get("propagationPolicy") or cron_delete.body["propagationPolicy"]) in ("Foreground", "Background")
+    assert list(fake.objects) == []

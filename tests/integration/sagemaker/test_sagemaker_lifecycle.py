@@ -7,7 +7,8 @@ moto 5.2.5 does not implement UpdateEndpoint. Because ThreadedMotoServer runs in
 ``moto_server`` fixture adds it to moto's SageMaker backend and response class for the duration of
 the module: the endpoint switches to the new config at once (moto endpoints are InService at once)
 and the request's DeploymentConfig is recorded so the test can check the rollout strategy that was
-sent. Everything else (models, configs, endpoints, tags, transform jobs, S3, Application Auto
+sent. The wait, timeout and rollback branches run in test_sagemaker_endpoint_states.py, where
+endpoint_states.py scripts the statuses DescribeEndpoint answers. Everything else (models, configs, endpoints, tags, transform jobs, S3, Application Auto
 Scaling) is moto's own behaviour.
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from modeldeploy.cli.signature import app
+from tests.goldens import assert_file
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "signature"
 runner = CliRunner()
@@ -26,13 +26,7 @@ def workdir(models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def _golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("MODELDEPLOY_UPDATE_GOLDENS"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(actual.encode("utf-8"))
-        return
-    assert path.is_file(), f"no golden file {path}; run pytest --update-goldens"
-    assert actual.encode("utf-8") == path.read_bytes(), f"{name} differs from its golden copy (pytest --update-goldens to accept)"
+    assert_file(actual.encode("utf-8"), GOLDEN / name)
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,10 @@
 """Golden files for the three plan formats and the saved plan file, built from hand-made plans.
 
-Bytes are compared exactly; MODELDEPLOY_UPDATE_GOLDENS=1 (or pytest --update-goldens) rewrites them.
+Bytes are compared exactly; `make goldens` (python -m tests.goldens update) rewrites them.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
 from modeldeploy.planning.planfile import save_plan
 from modeldeploy.planning.printers import format_json, format_markdown, format_text
+from tests.goldens import assert_file
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plan"
 INPUTS = {"file:deploy/iris/deploy.yaml": "sha256:" + "d" * 64, "model:iris": "sha256:" + "4a" * 32}
@@ -42,10 +42,4 @@ CASES = {
 def test_golden(name, tmp_path):
     actual = CASES[name](tmp_path).encode("utf-8")
     assert PLANTED.encode() not in actual
-    golden = GOLDEN / name
-    if os.environ.get("MODELDEPLOY_UPDATE_GOLDENS"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_bytes(actual)
-        return
-    assert golden.is_file(), f"no golden file {golden}; run pytest --update-goldens"
-    assert actual == golden.read_bytes(), f"{name} differs from {golden} (pytest --update-goldens to accept)"
+    assert_file(actual, GOLDEN / name)

@@ -31,11 +31,11 @@ def test_local_folder_is_relative_to_base_dir_and_pinned_as_written(tmp_path: Pa
 
 
 def test_absolute_path_is_pinned_relative_to_base_dir(tmp_path: Path) -> None:
-    folder = make_model(tmp_path / "shared" / "model")
+    folder = make_model(tmp_path / "common" / "model")
     base = tmp_path / "project"
     base.mkdir()
     ref = resolve(str(folder), base_dir=base, cache_dir=tmp_path / "cache", environ={})
-    assert ref.pinned_uri == "../shared/model"
+    assert ref.pinned_uri == "../common/model"
     assert str(tmp_path) not in ref.pinned_uri
 
 

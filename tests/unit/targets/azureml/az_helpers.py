@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modeldeploy.model.kinds import read_for_spec
 from modeldeploy.model.ref import ModelRef
-from modeldeploy.planning.plan import Action, Change, Plan
+from modeldeploy.planning.plan import Plan
 from modeldeploy.planning.resources import Observed, Resource
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.loader import load_spec
@@ -43,35 +43,12 @@ def write_spec(tmp: Path, *, name: str = "iris-classifier", target: str = "", ex
     return path
 
 
-def simple_plan(desired: Iterable[Resource], observed: Observed, name: str = "x") -> Plan:
-    """The changes a plan engine makes (create/update/replace/delete/no-op by body equality); kept
-    local so these tests do not depend on the plan printer's details."""
-    changes: list[Change] = []
-    want = {r.address: r for r in desired}
-    for addr, r in sorted(want.items()):
-        live = observed.resources.get(addr)
-        if live is None:
-            action = Action.CREATE
-        elif dict(live.body) == dict(r.body):
-            action = Action.NOOP
-        elif r.immutable or any(_get(live.body, p) != _get(r.body, p) for p in r.replace_on):
-            action = Action.REPLACE
-        else:
-            action = Action.UPDATE
-        changes.append(Change(addr, r.kind, r.name, action, live.body if live else None, r.body, r.replace_reason if action is Action.REPLACE else ""))
-    for addr, live in sorted(observed.resources.items()):
-        if addr not in want:
-            changes.append(Change(addr, live.kind, live.name, Action.DELETE, live.body, None))
-    return Plan(name=name, target="azureml", env=None, against="live", changes=tuple(changes))
+def product_plan(desired: Iterable[Resource], observed: Observed, name: str = "x") -> Plan:
+    """The plan the product makes: modeldeploy.planning.diff over desired and observed (what plan and
+    apply run), so these lifecycle tests exercise the real create/update/replace/delete decisions."""
+    from modeldeploy.planning.diff import diff_resources
 
-
-def _get(body, dotted: str):
-    node = body
-    for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+    return Plan(name=name, target="azureml", env=None, against="live", changes=tuple(diff_resources(list(desired), observed)))
 
 
 def actions(plan: Plan) -> dict[str, str]:

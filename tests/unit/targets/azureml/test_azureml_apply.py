@@ -20,7 +20,7 @@ from modeldeploy.targets.azureml.naming import TAG_NAME
 from modeldeploy.targets.azureml.rollout import split, traffic_steps
 from modeldeploy.targets.azureml.target import AzureMLTargetImpl
 from tests.unit.targets.azureml.az_fake import FakeWorkspace
-from tests.unit.targets.azureml.az_helpers import actions, context, simple_plan, write_spec
+from tests.unit.targets.azureml.az_helpers import actions, context, product_plan, write_spec
 
 DIGEST_1 = "sha256:" + "11" * 32
 DIGEST_2 = "sha256:" + "22" * 32
@@ -58,14 +58,14 @@ def cycle(target: AzureMLTargetImpl, ctx, progress: Progress | None = None):
     """render → desired → observe → plan → apply, like the CLI's apply does."""
     artifacts = target.render(ctx)
     desired = target.desired(ctx, artifacts)
-    plan = simple_plan(desired, target.observe(ctx, desired, ObserveOptions()))
+    plan = product_plan(desired, target.observe(ctx, desired, ObserveOptions()))
     result = target.apply(ctx, plan, artifacts, progress or Progress())
     return plan, result
 
 
 def replan(target: AzureMLTargetImpl, ctx):
     desired = target.desired(ctx, target.render(ctx))
-    return simple_plan(desired, target.observe(ctx, desired, ObserveOptions()))
+    return product_plan(desired, target.observe(ctx, desired, ObserveOptions()))
 
 
 def serving(ws: FakeWorkspace, endpoint: str = "iris-classifier") -> dict[str, int]:
@@ -77,7 +77,10 @@ def test_first_apply_creates_everything_and_replan_is_clean(tmp_path: Path, ws: 
     ctx = context(write_spec(tmp_path, target=ROLLOUT), digest=DIGEST_1)
     plan, result = cycle(target, ctx)
     assert set(actions(plan).values()) == {"create"}
-    assert [k for k in actions(plan)] == sorted(actions(plan))
+    # The product's diff puts what a resource depends on first (it once was a sorted test-local plan).
+    order = [k.split(".")[0] for k in actions(plan)]
+    assert order.index("azureml_model") < order.index("azureml_online_deployment")
+    assert order.index("azureml_online_endpoint") < order.index("azureml_online_deployment") < order.index("azureml_traffic")
     dep = target.render(ctx)  # same name again
     dep_name = next(a for a in dep if a.path == "azureml/deployment.yaml").text().split("\nname: ")[1].split("\n")[0]
     assert serving(ws) == {dep_name: 100}
@@ -296,9 +299,9 @@ def test_traffic_steps_first_deploy_goes_straight_to_100() -> None:
 
 
 def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
-    """With the project's own diff (not simple_plan): a new model is +model, +deployment, ~traffic,
-    ~endpoint tags, -old deployment; applying that plan converges to no changes."""
-    diff = pytest.importorskip("modeldeploy.planning.diff")
+    """With the project's own diff, planning from desired() alone (no render): a new model is +model,
+    +deployment, ~traffic, ~endpoint tags, -old deployment; applying that plan converges to no changes."""
+    from modeldeploy.planning import diff
     from modeldeploy.planning.plan import Plan
 
     target = make_target(ws, clock)
@@ -322,3 +325,17 @@ def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: Fa
     assert list(got.values()) == ["create"]
     target.apply(ctx2, plan, target.render(ctx2), Progress())
     assert not plan_for(ctx2).has_changes
+
+
+def test_the_lifecycle_tests_see_a_broken_plan_engine(tmp_path: Path, ws: FakeWorkspace, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They plan with the product's diff: break it on purpose (every change an update, as a diff that
+    ignores whether a resource exists would) and the first lifecycle test goes red."""
+    import dataclasses
+
+    from modeldeploy.planning import diff
+    from modeldeploy.planning.plan import Action
+
+    real = diff.diff_resources
+    monkeypatch.setattr(diff, "diff_resources", lambda d, o: [dataclasses.replace(c, action=Action.UPDATE) for c in real(d, o)])
+    with pytest.raises(AssertionError):
+        test_first_apply_creates_everything_and_replan_is_clean(tmp_path, ws, clock)

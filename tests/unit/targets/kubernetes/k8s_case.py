@@ -14,8 +14,7 @@ from modeldeploy.rendering.context import RenderContext
 REPO = Path(__file__).resolve().parents[4]
 GOLDEN = REPO / "tests" / "golden" / "kubernetes"
 MODEL = GOLDEN / "model"  # a hand-written MLmodel folder with a column signature (render never loads it)
-SHARED = REPO.parent / "shared"
-KSERVE_CRD = SHARED / "reference" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+KSERVE_CRD = REPO / "tests" / "data" / "reference" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 
 BASE = {
     "apiVersion": "modeldeploy/v1",

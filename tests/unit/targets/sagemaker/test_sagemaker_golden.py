@@ -1,5 +1,5 @@
 """Golden request bodies for every SageMaker mode: tests/golden/sagemaker/<case>/deploy.yaml renders
-exactly to tests/golden/sagemaker/<case>/expected/ (MODELDEPLOY_UPDATE_GOLDENS=1 rewrites them).
+exactly to tests/golden/sagemaker/<case>/expected/ (`make goldens` rewrites them).
 
 The model folder is tests/golden/sagemaker/model (hand-written MLmodel); the digest is fixed so that
 content-derived names do not depend on how git checks the files out.
