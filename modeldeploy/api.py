@@ -7,15 +7,13 @@ Each stage takes the previous stage's value and returns a new immutable one. Onl
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation, SpecError
+from modeldeploy.errors import ModelDeployError, PolicyViolation
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -160,56 +158,32 @@ def plan(
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
     """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
-    from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
+    from modeldeploy.planning import current as readers
 
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
-    fingerprints: dict[str, str] = {}
-    previous: dict[str, Any] | None = None
-    observed = None
     options = options or ObserveOptions()
+    desired = None
     if against == "live":
-        target = dep.target
         ctx = dep.context()
-        desired = target.desired(ctx, artifacts)
-        observed = target.observe(ctx, desired, options)
-        changes = diff_resources(desired, observed)
-        fingerprints = live_fingerprints(observed)
-        old_sig = observed.deployed_signature
-        has_previous = bool(observed.resources)
-        if observed.deployed_model:
-            previous = dict(observed.deployed_model)
+        desired = dep.target.desired(ctx, artifacts)
+        current = readers.read_live(dep.target, ctx, desired, options)
     elif against.startswith("git:"):
-        from modeldeploy.rendering.write import Blob
-
-        ref = against[4:]
-        old = _render_at_git_ref(dep, ref, repo_root)
-        if old is None:
-            current: dict[str, bytes] = {}
-            notes.append(f"{dep.loaded.display} does not exist at {ref}: everything is new")
-            old_sig, has_previous = None, False
-        else:
-            # Model copies by digest: the old render's files were in a folder that is gone now.
-            current = {a.path: a.content if a.file is None else Blob(a.digest.split(":", 1)[1], a.size) for a in old[1].artifacts}
-            old_sig = old[0].model.signature.to_canonical() if old[0].model.signature is not None else None
-            has_previous = True
-            previous = lock_data(old[0])["model"]
-        changes = diff_files(artifacts, current, dep.name)
-        fingerprints = {"git:" + ref: _git_rev(ref, repo_root or dep.loaded.base_dir)}
+        current = readers.read_git(
+            dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
+            parse=_parse_old, build=_build_old,
+        )
     else:
-        folder = Path(against[4:] if against.startswith("dir:") else against)
-        from modeldeploy.rendering.write import read_tree
-
-        current = read_tree(folder / dep.name)
-        changes = diff_files(artifacts, current, dep.name)
-        lock = _read_lock(current.get(LOCK_FILE))
-        old_sig = (lock.get("model") or {}).get("signature") if lock else None
-        has_previous = bool(current)
-        previous = (lock or {}).get("model")
-        fingerprints = file_fingerprints(current, dep.name)
-        against = f"dir:{folder.as_posix()}"
+        current = readers.read_folder(Path(against[4:] if against.startswith("dir:") else against), dep.name)
+    against = current.against
+    changes = readers.changes(current, dep.name, artifacts, desired)
+    notes.extend(current.notes)
+    fingerprints = dict(current.fingerprints)
+    old_sig, has_previous = current.old_signature, current.has_previous
+    previous: dict[str, Any] | None = dict(current.previous) if current.previous else None
+    observed = current.observed
     registration = _registration_change(dep, live=against == "live")
     if isinstance(registration, Change):
         changes = [*changes, registration]
@@ -280,66 +254,17 @@ def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
     )
 
 
-def _read_lock(raw: bytes | None) -> dict[str, Any] | None:
-    import json
-
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSpec:
+    """The git reader's parse: the old deploy.yaml, validated with the same plugins."""
+    return load_loaded(parse_text(text, display, path), env, plugins=plugin_config)
 
 
-def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True)
-    except FileNotFoundError:
-        raise PlanError("git is not installed; --against git:REF needs it") from None
-
-
-def _git_rev(ref: str, cwd: Path) -> str:
-    proc = _git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"], cwd)
-    if proc.returncode != 0:
-        raise PlanError(f"git ref {ref!r} not found (fetch it first, e.g. git fetch origin main)")
-    return proc.stdout.decode().strip()
-
-
-def _render_at_git_ref(dep: Deployment, ref: str, repo_root: Path | None) -> tuple[Deployment, RenderResult] | None:
-    """Render the same deploy.yaml (and, for a local model folder, the same model) as of ``ref``."""
-    spec_path = dep.loaded.path.resolve()
-    cwd = spec_path.parent
-    top = _git(["rev-parse", "--show-toplevel"], cwd)
-    if top.returncode != 0:
-        raise PlanError(f"{dep.loaded.display} is not inside a git repository; --against git:REF needs one")
-    root = Path(top.stdout.decode().strip())
-    _git_rev(ref, root)
-    rel = spec_path.relative_to(root.resolve()).as_posix()
-    shown = _git(["show", f"{ref}:{rel}"], root)
-    if shown.returncode != 0:
-        return None
-    with tempfile.TemporaryDirectory(prefix="modeldeploy-git-") as tmp:
-        tmpdir = Path(tmp)
-        # Recreate the deploy.yaml's folder as of ref, so a relative model folder resolves there.
-        folder = spec_path.parent.relative_to(root.resolve()).as_posix()
-        archive = _git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
-        if archive.returncode != 0:
-            raise PlanError(f"cannot read {folder} at {ref}: {archive.stderr.decode().strip()}")
-        import io
-        import tarfile
-
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmpdir, filter="data")
-        old_spec_path = tmpdir / rel
-        try:
-            loaded_file = parse_text(shown.stdout.decode("utf-8"), f"{dep.loaded.display}@{ref}", old_spec_path)
-            old_loaded = load_loaded(loaded_file, dep.loaded.env, plugins=plugin_config)
-        except SpecError as exc:
-            raise PlanError(f"{dep.loaded.display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
-        old_dep = resolve(old_loaded)
-        # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
-        return old_dep, render(old_dep)
+def _build_old(loaded: LoadedSpec) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
+    """The git reader's build: resolve and render the old deploy.yaml."""
+    old_dep = resolve(loaded)
+    sig = old_dep.model.signature
+    # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
+    return (sig.to_canonical() if sig is not None else None), lock_data(old_dep)["model"], render(old_dep).artifacts
 
 
 def enforce_policy(plans: Sequence[Plan]) -> None:
@@ -353,3 +278,18 @@ def enforce_policy(plans: Sequence[Plan]) -> None:
             f"(first: {first.rule} {first.field}: {first.message})",
             hint="fix the model, waive the rule with a reason in signature.waivers, or pass --allow-breaking (recorded in the plan)",
         )
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def build_image(dep: Deployment, *, push: bool = False, progress: Progress | None = None) -> tuple[str, str] | None:
+    """Build (and with push, push unless the registry already has the tag) the image a deployment
+    with ``target.registry`` references. None when the deployment's image is not modeldeploy's to build."""
+    from modeldeploy.progress import Progress as _Progress
+    from modeldeploy.targets.docker.registry import builds_image, ensure_image
+
+    ctx = dep.context()
+    if not builds_image(ctx):
+        return None
+    return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)

@@ -10,6 +10,7 @@ import typer
 
 from modeldeploy import __version__
 from modeldeploy.cli import apply as apply_cmd
+from modeldeploy.cli import build as build_cmd
 from modeldeploy.cli import evaluate as evaluate_cmd
 from modeldeploy.cli import init as init_cmd
 from modeldeploy.cli import inspect as inspect_cmd
@@ -58,6 +59,7 @@ def _root(
 
 app.command("validate", epilog=validate_cmd.EPILOG)(validate_cmd.validate)
 app.command("render", epilog=render_cmd.EPILOG)(render_cmd.render)
+app.command("build", epilog=build_cmd.EPILOG)(build_cmd.build)
 app.command("inspect", epilog=inspect_cmd.EPILOG)(inspect_cmd.inspect)
 app.command("schema")(schema_cmd.schema)
 app.command("init", epilog=init_cmd.EPILOG)(init_cmd.init)

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.targets.imagebuild import BuildConfig
 
 
 class DockerTarget(StrictModel):
@@ -20,6 +21,7 @@ class DockerTarget(StrictModel):
     )
     push: bool = Field(default=False, description="apply pushes the image after building it.")
     platform: Line | None = Field(default=None, description="docker build --platform, e.g. linux/amd64.")
+    build: BuildConfig = Field(default_factory=BuildConfig, description="docker build options.")
     pip_index_url: Line | None = Field(default=None, description="Extra build argument: pip index to install from.")
     extra_requirements: list[Line] = Field(
         default_factory=list,

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from modeldeploy.spec.base import DNSLabel, Line, StrictModel
+from modeldeploy.spec.targets.imagebuild import ImageBuildFields
 
 # Schemes KServe's storage initializer understands (kserve/kserve python/storage).
 _STORAGE_URI = re.compile(r"^(s3|gs|pvc|https?|hdfs|webhdfs|oci|hf)://[^\s]+$")
@@ -150,7 +151,7 @@ class BatchConfig(StrictModel):
         return self
 
 
-class KubernetesTarget(StrictModel):
+class KubernetesTarget(ImageBuildFields):
     kind: Literal["kubernetes"]
     namespace: DNSLabel = Field(default="default")
     flavor: Literal["deployment", "kserve"] = "deployment"
@@ -221,13 +222,15 @@ class KubernetesTarget(StrictModel):
 
     @model_validator(mode="after")
     def _combinations(self) -> KubernetesTarget:
+        if self.registry is not None and self.image is not None:
+            raise ValueError("registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere")
         if self.flavor == "kserve":
             if self.mode == "batch":
                 raise ValueError("mode batch needs flavor deployment (KServe serves online only)")
-            if self.image is None and self.storage_uri is None:
+            if self.image is None and self.registry is None and self.storage_uri is None:
                 raise ValueError("flavor kserve needs storage_uri (the folder holding MLmodel) or a custom image")
-            if self.image is not None and self.storage_uri is not None:
-                raise ValueError("flavor kserve takes either storage_uri (mlflow runtime) or image (custom container), not both")
+            if (self.image is not None or self.registry is not None) and self.storage_uri is not None:
+                raise ValueError("flavor kserve takes either storage_uri (mlflow runtime) or image/registry (custom container), not both")
             if self.ingress is not None:
                 raise ValueError("ingress is for flavor deployment; KServe exposes the InferenceService itself")
         elif self.storage_uri is not None:

@@ -9,12 +9,9 @@ user with a HEALTHCHECK on /ping; the request body limit and timeout are setting
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modeldeploy.errors import ApplyError, RenderError
+from modeldeploy.errors import RenderError
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.rendering.artifact import Artifact
@@ -111,45 +108,14 @@ class DockerTargetImpl(Target):
     ) -> ApplyResult:
         """The docker target's deployment is the image: build (and with push: true, push) it with the
         docker CLI from the rendered context, before apply records the render in the folder."""
-        docker = shutil.which("docker")
-        if docker is None:
-            raise ApplyError("docker CLI not found on PATH; install Docker to build the image (the rendered context is still usable)")
-        probe = subprocess.run([docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            first = (probe.stderr or probe.stdout).strip().splitlines()
-            raise ApplyError(
-                "no Docker engine is reachable ("
-                + (first[0] if first else "docker info failed")
-                + "); start one or build the rendered context elsewhere with 'docker build'"
-            )
-        import tempfile
+        from modeldeploy.targets.docker.build import build_image, docker_cli, push_image
 
-        from modeldeploy.rendering.write import write_tree
-
+        docker = docker_cli()
         image = image_reference(ctx)
-        with tempfile.TemporaryDirectory(prefix="modeldeploy-build-") as tmp:
-            write_tree(Path(tmp), artifacts)
-            cmd = [docker, "build", "--tag", image]
-            if ctx.spec.target.platform:
-                cmd += ["--platform", ctx.spec.target.platform]
-            cmd.append(tmp)
-            progress.step(f"docker build --tag {image}")
-            _run(cmd, progress)
+        build_image(artifacts, image, progress, platform=ctx.spec.target.platform, build=ctx.spec.target.build, docker=docker)
         if ctx.spec.target.push:
-            progress.step(f"docker push {image}")
-            _run([docker, "push", image], progress)
+            push_image(image, progress, docker=docker)
         return ApplyResult(changed=(f"image.{image}",), outputs={"image": image})
-
-
-def _run(cmd: list[str], progress: Progress) -> None:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    tail: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        tail = (tail + [line.rstrip()])[-20:]
-        progress.step(line.rstrip())
-    if proc.wait() != 0:
-        raise ApplyError(f"{' '.join(cmd[:2])} failed (exit {proc.returncode}): " + (tail[-1] if tail else ""))
 
 
 def _check_dockerfile(text: str) -> None:

@@ -257,7 +257,7 @@ def inference_service(ctx: RenderContext) -> Manifest:
         predictor["canaryTrafficPercent"] = t.kserve.canary_traffic_percent
     if t.image_pull_secrets:
         predictor["imagePullSecrets"] = [{"name": n} for n in t.image_pull_secrets]
-    if t.image:
+    if t.image or t.registry:
         # A custom image (e.g. the one the docker target builds): a plain container predictor.
         predictor["containers"] = [pod.serving_container(ctx, name="kserve-container")]
     else:
@@ -370,7 +370,7 @@ def _check_model_type(ctx: RenderContext) -> None:
     kind = ctx.spec.model.type
     if kind != "mlflow" and t.mode == "batch":
         raise RenderError(f"mode batch runs the MLflow image's `predict` command; model.type {kind} serves online only")
-    if kind == "custom" and t.flavor == "kserve" and not t.image:
+    if kind == "custom" and t.flavor == "kserve" and not (t.image or t.registry):
         raise RenderError("model.type custom with flavor kserve needs target.image (the custom image the docker target builds)")
 
 

@@ -30,6 +30,10 @@ def image(ctx: RenderContext) -> str:
     (for custom models that tag covers the code too)."""
     if ctx.target.image:
         return ctx.target.image
+    if ctx.target.registry:
+        from modeldeploy.targets.docker.registry import image_reference
+
+        return image_reference(ctx)
     if ctx.spec.model.type == "custom":
         from modeldeploy.targets.docker.kinds import custom_tag
 

@@ -70,6 +70,10 @@ class KubernetesTargetImpl(Target):
             validate_object(m.obj, ctx.target.kubernetes_version)
             artifacts.append(Artifact(f"{DIR}/{m.file}", YAML, dump_yaml(m.obj)))
         artifacts.append(Artifact(f"{DIR}/kustomization.yaml", YAML, dump_yaml(manifests.kustomization(objects))))
+        if ctx.target.registry:
+            from modeldeploy.targets.docker.registry import context_artifacts
+
+            artifacts += context_artifacts(ctx)
         return sorted(artifacts, key=lambda a: a.path)
 
     # ---------------------------------------------------------------- plan
@@ -179,6 +183,11 @@ class KubernetesTargetImpl(Target):
         from modeldeploy.planning.plan import Action
 
         opts = options or plan.options or ObserveOptions()
+        if ctx.target.registry:
+            # The image first: nothing applied may reference an image the registry does not have.
+            from modeldeploy.targets.docker.registry import ensure_image
+
+            ensure_image(ctx, artifacts, progress, push=True)
         api = self._client(opts)
         desired = {r.address: r for r in self.desired(ctx, artifacts)}
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}

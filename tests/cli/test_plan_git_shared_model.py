@@ -1,0 +1,53 @@
+"""plan --against git:REF in a monorepo whose services share one model beside their folders
+(``source: ../model``): everything the spec reaches inside the repository is read at the ref.
+
+Real git repositories in tmp_path; the CLI runs as a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.cli.test_plan_apply import EXAMPLE, git, md
+
+
+def _monorepo(root: Path, services: int = 2) -> Path:
+    shutil.copytree(EXAMPLE / "model", root / "model")
+    text = (EXAMPLE / "deploy.yaml").read_text().replace("source: ./model", "source: ../model")
+    for i in range(services):
+        (root / f"svc{i}").mkdir()
+        (root / f"svc{i}" / "deploy.yaml").write_text(text.replace("name: iris-classifier", f"name: svc{i}"))
+    git("init", "-q", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "init", cwd=root)
+    return root
+
+
+def test_git_plan_reads_a_shared_model_beside_the_service_at_the_ref(tmp_path: Path) -> None:
+    repo = _monorepo(tmp_path)
+    r = md("plan", "svc0/deploy.yaml", "svc1/deploy.yaml", "--against", "git:HEAD", "--detailed-exitcode", cwd=repo)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No changes" in r.stdout
+    # The model at the ref, not the working tree: changing it now is a change against HEAD.
+    mlmodel = repo / "model" / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text() + "\n# changed\n")
+    r = md("plan", "svc0/deploy.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    text = json.dumps(plan)
+    assert '"update"' in text or '"replace"' in text or '"create"' in text, text[:2000]
+
+
+def test_git_plan_of_a_model_not_in_git_at_the_ref_is_a_located_error(tmp_path: Path) -> None:
+    """The model is in the working tree (so the desired render works) but was never committed."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=1)
+    git("rm", "-rq", "--cached", "model", cwd=repo)
+    git("commit", "-qm", "model out of git", cwd=repo)
+    r = md("plan", "svc0/deploy.yaml", "--against", "git:HEAD", cwd=repo)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "svc0/deploy.yaml@HEAD:6:" in r.stderr and "'../model' is not in git at HEAD" in r.stderr, r.stderr
+    assert "modeldeploy-git-" not in r.stderr and "/tmp" not in r.stderr and "Traceback" not in r.stderr
