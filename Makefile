@@ -15,6 +15,7 @@ $(BIN)/python:
 example: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/modeldeploy validate examples/iris/deploy.yaml
+	mkdir -p $(OUT)   # an existing empty folder: nothing deployed yet
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod
 	$(BIN)/modeldeploy render examples/iris/deploy.yaml --env prod -o $(OUT)
 	$(BIN)/modeldeploy plan examples/iris/deploy.yaml --against $(OUT) --env prod --detailed-exitcode

@@ -6,14 +6,16 @@ Each stage takes the previous stage's value and returns a new immutable one. Onl
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import ModelDeployError, PolicyViolation
+from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -70,21 +72,50 @@ def load(
     return resolve(loaded, environ=environ, progress=progress)
 
 
+def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
+    """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
+    unless it already points somewhere."""
+    if exc.diagnostics:
+        return exc
+    line, col = loaded.positions.at(path)
+    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
+    return located
+
+
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 
     environ = os.environ if environ is None else environ
     spec = loaded.spec
-    ref = resolve_source(
-        spec.model.source,
-        base_dir=loaded.base_dir,
-        tracking_uri=spec.model.tracking_uri,
-        progress=progress,
-        environ=environ,
-    )
+    try:
+        ref = resolve_source(
+            spec.model.source,
+            base_dir=loaded.base_dir,
+            tracking_uri=spec.model.tracking_uri,
+            progress=progress,
+            environ=environ,
+        )
+    except SourceError as exc:
+        raise _located(exc, loaded, ("model", "source")) from None
     model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
+
+
+def shown_uri(ref: ModelRef) -> str:
+    """The model URI as artifacts and plans show it: as written, except a local folder written with
+    ``../`` or as an absolute path, which would carry the rendering machine's layout — then the
+    pinned form (relative to the repository root, or the digest)."""
+    from modeldeploy.model.sources.local import escapes
+    from modeldeploy.model.sources.uri import LocalUri, parse
+
+    try:
+        parsed = parse(ref.uri)
+    except ModelDeployError:
+        return ref.uri
+    if isinstance(parsed, LocalUri) and escapes(parsed.path):
+        return ref.pinned_uri
+    return ref.uri
 
 
 def lock_data(dep: Deployment) -> dict[str, Any]:
@@ -96,7 +127,7 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
         "environment": dep.loaded.env,
         "target": dep.spec.target.kind,
         "model": {
-            "uri": dep.ref.uri,
+            "uri": shown_uri(dep.ref),
             "pinned_uri": dep.ref.pinned_uri,
             "digest": dep.ref.digest,
             "version": dep.ref.version,
@@ -157,26 +188,51 @@ def plan(
     options: ObserveOptions | None = None,
     repo_root: Path | None = None,
 ) -> tuple[Plan, RenderResult]:
-    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``."""
+    """Compare the desired render with a folder (``dir:PATH``), a git ref (``git:REF``) or ``live``.
+
+    With an ``evaluation:`` section the plan also carries the evaluation gate (the model scored outside
+    this process, against the deployed model when ``baseline: deployed``)."""
+    if dep.spec.evaluation is None:
+        return _plan(dep, against, options, repo_root, None)
+    with tempfile.TemporaryDirectory(prefix="modeldeploy-baseline-") as scratch:
+        return _plan(dep, against, options, repo_root, Path(scratch))
+
+
+def _plan(
+    dep: Deployment, against: str | None, options: ObserveOptions | None, repo_root: Path | None, scratch: Path | None
+) -> tuple[Plan, RenderResult]:
     from modeldeploy.planning import current as readers
 
+    baseline_copy: Path | None = None  # git:REF and baseline: deployed: the model's files as of REF
+
+    explicit = against is not None
     against = against or default_against(dep)
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
+    lease: dict[str, Any] | None = None
     options = options or ObserveOptions()
     desired = None
     if against == "live":
         ctx = dep.context()
         desired = dep.target.desired(ctx, artifacts)
         current = readers.read_live(dep.target, ctx, desired, options)
+        try:
+            lease = lease_status(dep, options)
+        except ModelDeployError as exc:  # a plan-only role may not read it: say so, plan on
+            notes.append(f"the deployment's lease could not be read ({exc.message}); apply takes it before any change")
     elif against.startswith("git:"):
+        if scratch is not None and dep.spec.evaluation is not None and dep.spec.evaluation.baseline == "deployed":
+            baseline_copy = scratch / "model"
         current = readers.read_git(
             dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
-            parse=_parse_old, build=_build_old,
+            parse=_parse_old, build=functools.partial(_build_old, keep_model=baseline_copy),
         )
     else:
-        current = readers.read_folder(Path(against[4:] if against.startswith("dir:") else against), dep.name)
+        folder = Path(against[4:] if against.startswith("dir:") else against)
+        if explicit and not folder.is_dir():
+            raise _missing_folder(folder)
+        current = readers.read_folder(folder, dep.name)
     against = current.against
     changes = readers.changes(current, dep.name, artifacts, desired)
     notes.extend(current.notes)
@@ -190,8 +246,19 @@ def plan(
     elif registration:
         notes.append(registration)
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
+    evaluation = None
+    if dep.spec.evaluation is not None:
+        evaluation = _evaluation(dep, against, options, has_previous, previous, baseline_copy)
+    no_baseline = ""
+    if not has_previous and dep.spec.signature.compatibility != "none":
+        where = "live" if against == "live" else against
+        no_baseline = (
+            f"nothing deployed at {where}: the signature was NOT checked for {dep.spec.signature.compatibility} "
+            "compatibility (no deployed version to compare with; right for a first deployment, wrong if "
+            "--against points at the wrong place)"
+        )
     model_info: dict[str, Any] = {
-        "uri": dep.ref.uri,
+        "uri": shown_uri(dep.ref),
         "pinned": dep.ref.pinned_uri,
         "digest": dep.ref.digest,
         "version": dep.ref.version,
@@ -211,10 +278,80 @@ def plan(
         model=model_info,
         fingerprints=fingerprints,
         notes=tuple(notes),
+        no_baseline=no_baseline,
         options=options,
         observed=observed,
+        lease=lease,
+        evaluation=evaluation,
     )
     return p, result
+
+
+def _evaluation(
+    dep: Deployment, against: str, options: ObserveOptions, has_previous: bool, previous: Mapping[str, Any] | None, local: Path | None
+) -> dict[str, Any]:
+    """The evaluation gate for a plan. ``baseline: deployed`` is what the signature policy compares
+    with: the rendered folder's lock file, the git ref's render, or the live objects' tags."""
+    from modeldeploy.evaluation.planview import plan_summary
+    from modeldeploy.evaluation.run import Deployed, evaluate
+
+    deployed = None
+    if dep.spec.evaluation.baseline == "deployed":
+        if not has_previous or not previous:
+            deployed = Deployed(found=False, where=against)
+        elif local is not None and local.exists():
+            deployed = Deployed(found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local)
+        else:
+            deployed = Deployed(
+                found=True,
+                where=against,
+                uri=previous.get("pinned_uri") or previous.get("pinned") or previous.get("uri"),
+                digest=previous.get("digest"),
+            )
+    eval_python = options.extra.get("eval_python") if options.extra else None
+    report = evaluate(dep, eval_python=eval_python, deployed=deployed)
+    return plan_summary(report)
+
+
+def _missing_folder(folder: Path) -> PlanError:
+    """--against DIR that does not exist: a typo must not plan against nothing (everything new, no
+    signature check, a green pull request). An existing empty folder means "nothing deployed"."""
+    import difflib
+
+    parent = folder.parent
+    try:
+        siblings = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+    except OSError:
+        siblings = []
+    close = difflib.get_close_matches(folder.name, siblings, n=1, cutoff=0.6)
+    hint = f"did you mean {(parent / close[0]).as_posix()}?" if close else (
+        f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+    )
+    return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
+
+
+def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict[str, Any] | None:
+    """Who holds the deployment's live lease now (the shape of ``Plan.lease``), or None."""
+    from modeldeploy.lease import holder_gone, iso
+
+    backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    if backend is None:
+        return None
+    found = backend.read()
+    if found is None:
+        return None
+    record = found[0]
+    import time
+
+    return {
+        "holder": record.holder,
+        "operation": record.operation,
+        "acquired": iso(record.acquired),
+        "expires": iso(record.expires),
+        "expired": record.expires <= time.time(),
+        "where": backend.where,
+        "gone": holder_gone(record.holder) or "",
+    }
 
 
 def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
@@ -259,9 +396,16 @@ def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSp
     return load_loaded(parse_text(text, display, path), env, plugins=plugin_config)
 
 
-def _build_old(loaded: LoadedSpec) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
-    """The git reader's build: resolve and render the old deploy.yaml."""
+def _build_old(
+    loaded: LoadedSpec, *, keep_model: Path | None = None
+) -> tuple[Mapping[str, Any] | None, Mapping[str, Any], Sequence[Artifact]]:
+    """The git reader's build: resolve and render the old deploy.yaml. ``keep_model``: copy the
+    model's files as of the ref there (the evaluation gate's deployed baseline)."""
     old_dep = resolve(loaded)
+    if keep_model is not None and old_dep.ref.local_path is not None:
+        import shutil
+
+        shutil.copytree(old_dep.ref.local_path, keep_model, symlinks=False)
     sig = old_dep.model.signature
     # The lock file records model URIs relative to deploy.yaml, so both renders agree on paths.
     return (sig.to_canonical() if sig is not None else None), lock_data(old_dep)["model"], render(old_dep).artifacts
@@ -269,7 +413,17 @@ def _build_old(loaded: LoadedSpec) -> tuple[Mapping[str, Any] | None, Mapping[st
 
 def enforce_policy(plans: Sequence[Plan]) -> None:
     """Refuse to apply plans with a breaking signature change that is neither waived nor allowed
-    (``--allow-breaking``, recorded in the plan). The CLI and the Python API both go through here."""
+    (``--allow-breaking``, recorded in the plan), or whose evaluation gate fails with a finding that is
+    not waived in ``evaluation.waivers`` (``--allow-breaking`` is about signatures and does not cover it).
+    The CLI and the Python API both go through here."""
+    failing = [(p, f) for p in plans for f in p.evaluation_failing]
+    if failing:
+        gated, finding = failing[0]
+        raise PolicyViolation(
+            f"{gated.name}: the evaluation gate fails with {len(failing)} finding(s) not waived "
+            f"(first: {finding.get('rule')} {finding.get('message')})",
+            hint="fix the model, or waive the finding with a reason in evaluation.waivers (rule, field, reason)",
+        )
     broken = [(p, f) for p in plans if not p.allow_breaking for f in p.breaking]
     if broken:
         plan, first = broken[0]

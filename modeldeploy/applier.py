@@ -7,14 +7,15 @@ readiness. A plan made against a git ref is for review only.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from modeldeploy.api import Deployment, enforce_policy
+from modeldeploy.api import Deployment, default_against, enforce_policy
 from modeldeploy.api import plan as make_plan
 from modeldeploy.errors import PlanError
-from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, folder_lease_path
+from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, clear_if_gone, folder_lease_path
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Plan
 from modeldeploy.planning.resources import ApplyResult
@@ -32,22 +33,86 @@ def apply(
     options: ObserveOptions | None = None,
     lease: LeaseSettings | None = None,
 ) -> ApplyResult:
-    """Carry out ``plan`` (computed now when not given) for one deployment, holding its lease."""
+    """Carry out ``plan`` for one deployment, holding its lease.
+
+    The lease is taken *before* the state is read for the apply (as Terraform takes its state lock
+    before it reads state): under the lease the deployment is planned again, and a ``plan`` given
+    by the caller (the one the user reviewed, or a saved plan) is refused when that fresh plan
+    differs from it — another run changed the deployment meanwhile. So the one writer always
+    applies a plan made while it held the lease, and never one the user did not see."""
     progress = progress or Progress()
-    if plan is None or result is None:
-        plan, result = make_plan(dep, plan.against if plan else None, options=options)
-    options = options or plan.options or ObserveOptions()
-    enforce_policy([plan])
-    if plan.against.startswith("git:"):
+    options = options or (plan.options if plan else None) or ObserveOptions()
+    against = plan.against if plan is not None else default_against(dep)
+    if against.startswith("git:"):
         raise PlanError(
-            f"the plan for {plan.name} compares with {plan.against}; such plans are for review only",
+            f"the plan for {dep.name} compares with {against}; such plans are for review only",
             hint="apply against the rendered folder (--against DIR) or the live target (--against live)",
         )
-    if not plan.has_changes and not plan.against.startswith("dir:"):
-        progress.done(f"{plan.name}: no changes")
-        return ApplyResult()
-    with _leased(dep, plan.against, options, lease, "apply", progress):
-        return _apply(dep, plan, result, progress, options)
+    if plan is not None:
+        enforce_policy([plan])
+        if not plan.has_changes and not against.startswith("dir:"):
+            clear_stale_lease(dep, plan, options=options, settings=lease, progress=progress)
+            progress.done(f"{plan.name}: no changes")
+            return ApplyResult()
+    with _leased(dep, against, options, lease, "apply", progress):
+        fresh, fresh_result = make_plan(dep, against, options=options)
+        if plan is None:
+            plan = fresh
+        else:
+            _ensure_unchanged(plan, fresh)
+            fresh = dataclasses.replace(fresh, source=plan.source, allow_breaking=plan.allow_breaking)
+        enforce_policy([fresh])
+        return _apply(dep, fresh, fresh_result, progress, options)
+
+
+def _ensure_unchanged(reviewed: Plan, fresh: Plan) -> None:
+    """Refuse when the state read under the lease gives another plan than the one reviewed: other
+    changes, or the same addresses with other before/after values. (Fingerprints are not compared:
+    taking the lease may itself touch one — Azure ML keeps it as a tag on the endpoint.)"""
+    import json
+
+    def shape(p: Plan) -> dict[str, str]:
+        return {c.address: json.dumps([c.action.value, c.before, c.after], sort_keys=True, default=str)
+                for c in p.changes}
+
+    was, now = shape(reviewed), shape(fresh)
+    if was == now:
+        return
+    moved = sorted(a for a in set(was) | set(now) if was.get(a) != now.get(a))
+
+    def action(p: Plan, address: str) -> str:
+        return next((c.action.value for c in p.changes if c.address == address), "none")
+
+    detail = ", ".join(f"{a}: planned {action(reviewed, a)}, now {action(fresh, a)}" for a in moved[:5])
+    raise PlanError(
+        f"{reviewed.name}: the {reviewed.against} state changed since this plan was made (another run applied "
+        f"meanwhile?); nothing was changed ({detail})",
+        hint="run 'modeldeploy plan' again, review the new plan, then apply it",
+    )
+
+
+def clear_stale_lease(dep: Deployment, plan: Plan, *, options: ObserveOptions | None = None,
+                      settings: LeaseSettings | None = None, progress: Progress | None = None) -> str | None:
+    """After a plan with no changes: clear a lease left by a run that is provably gone (same host,
+    dead pid) or that expired — the deployment has converged, so nothing is half-done — and say so.
+    A lease of a live (or unknown) holder stays."""
+    settings = settings or LeaseSettings()
+    if not settings.enabled or plan.has_changes or plan.against.startswith("git:"):
+        return None
+    backend = _backend(dep, plan.against, options)
+    if backend is None:
+        return None
+    cleared = clear_if_gone(backend, expired_too=True)
+    if cleared and progress is not None:
+        progress.warn(cleared)
+    return cleared
+
+
+def _backend(dep: Deployment, against: str, options: ObserveOptions | None) -> LeaseBackend | None:
+    if against != "live":
+        folder = Path(against[4:] if against.startswith("dir:") else against)
+        return FileLeaseBackend(folder_lease_path(folder, dep.name))
+    return dep.target.lease(dep.context(), options or ObserveOptions())
 
 
 @contextmanager
@@ -56,13 +121,7 @@ def _leased(dep: Deployment, against: str, options: ObserveOptions | None, setti
     """Hold the deployment's lease (a lock file beside a render folder, or the target's own backend
     for live state) around ``operation``; released however the block ends."""
     settings = settings or LeaseSettings()
-    backend: LeaseBackend | None = None
-    if settings.enabled:
-        if against != "live":
-            folder = Path(against[4:] if against.startswith("dir:") else against)
-            backend = FileLeaseBackend(folder_lease_path(folder, dep.name))
-        else:
-            backend = dep.target.lease(dep.context(), options or ObserveOptions())
+    backend = _backend(dep, against, options) if settings.enabled else None
     if backend is None:
         yield
         return

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from modeldeploy.interrupt import checkpoint
+
 
 class Progress:
     """Plain-text progress; the base for tests and non-TTY runs (one line per event)."""
@@ -39,6 +41,7 @@ class Progress:
     def _emit(self, line: str) -> None:
         self.events.append(line)
         print(line, file=self.stream, flush=True)
+        checkpoint()  # each step is between cloud calls: a safe point to stop at (modeldeploy.interrupt)
 
 
 class WaitHandle:
@@ -48,6 +51,7 @@ class WaitHandle:
         self.last: str | None = None
 
     def update(self, status: str) -> None:
+        checkpoint()  # every poll of a wait is a safe point
         if status != self.last:
             self.last = status
             self.progress._emit(f"  {self.message}: {status}")
@@ -75,6 +79,7 @@ class RichProgress(Progress):
     def _emit(self, line: str) -> None:
         self.events.append(line)
         self.console.print(line, highlight=False, markup=False)
+        checkpoint()
 
 
 class _RichWait(WaitHandle):
@@ -83,6 +88,7 @@ class _RichWait(WaitHandle):
         self.status = status
 
     def update(self, status: str) -> None:
+        checkpoint()
         if status != self.last:
             self.last = status
             self.status.update(f"{self.message}: {status}")  # type: ignore[attr-defined]

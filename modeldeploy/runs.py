@@ -101,6 +101,13 @@ def inputs_of(plans: Sequence[Planned]) -> dict[str, str]:
     for p, dep, _ in plans:
         out[f"file:{p.source}"] = "sha256:" + hashlib.sha256(Path(p.source).read_bytes()).hexdigest()
         out[f"model:{p.name}"] = dep.ref.digest
+        ev = dep.spec.evaluation
+        if ev is not None:  # the gate's verdict depends on its rows too
+            for rel in (ev.data, ev.train_data):
+                if rel:
+                    data = dep.loaded.base_dir / rel
+                    if data.is_file():
+                        out[f"data:{p.name}:{rel}"] = "sha256:" + hashlib.sha256(data.read_bytes()).hexdigest()
     return out
 
 

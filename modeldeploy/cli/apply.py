@@ -68,6 +68,13 @@ def apply(
     rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
+    lease_wait: float = typer.Option(0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."),
+    eval_python: str | None = typer.Option(
+        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
+    rai_dashboard: bool = typer.Option(
+        False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
+    ),
 ) -> None:
     """Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."""
     with handled():
@@ -76,9 +83,13 @@ def apply(
         from modeldeploy.cli.planning import print_plans
         from modeldeploy.lease import LeaseSettings
 
-        lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease)
+        lease = LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease, wait=max(lease_wait, 0.0))
         seconds = parse_duration(timeout)
         opts = dict(context=context, timeout=seconds, rollback_on_failure=rollback_on_failure)
+        if eval_python:
+            opts["eval_python"] = eval_python
+        if rai_dashboard:
+            opts["rai_dashboard"] = True
         saved = None
         if _looks_like_plan(files):
             saved, plans = runs.replan_saved(files[0], **opts)
@@ -87,14 +98,30 @@ def apply(
             print_plans([p for p, _, _ in plans], "text")
         enforce_policy([p for p, _, _ in plans])
         if not any(p.has_changes for p, _, _ in plans) and not any(p.against.startswith("dir:") for p, _, _ in plans):
+            _clear_stale_leases(plans, lease)
             err("No changes. The deployment matches deploy.yaml.")
             return
+        from modeldeploy import interrupt
+
         if saved is None:
             _confirm("Apply these changes?", auto_approve)
-            _apply_all(plans, lease)
+            with interrupt.deferred():
+                _apply_all(plans, lease)
         else:
-            runs.apply_saved(files[0], saved, plans, lambda planned: _apply_all(planned, lease))
+            with interrupt.deferred():
+                runs.apply_saved(files[0], saved, plans, lambda planned: _apply_all(planned, lease))
         err(f"Apply complete: {len(plans)} deployment(s).")
+
+
+def _clear_stale_leases(plans, lease) -> None:
+    """A converged re-run clears what a killed run left: its lease, when that run is provably gone or
+    its lease expired (and says so)."""
+    from modeldeploy import applier
+    from modeldeploy.progress import for_stream
+
+    progress = for_stream(sys.stderr)
+    for p, dep, _ in plans:
+        applier.clear_stale_lease(dep, p, options=p.options, settings=lease, progress=progress)
 
 
 def _apply_all(plans, lease) -> dict[str, str]:
@@ -107,14 +134,23 @@ def _apply_all(plans, lease) -> dict[str, str]:
     for p, dep, result in plans:
         try:
             outcome = applier.apply(dep, p, result=result, progress=progress, lease=lease)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # Each target leaves every object it touched either in its old or its new state; say
             # exactly how far this run got so the next plan/apply can be read against it.
-            err(f"interrupted while applying {dep.name}; completed deployments: {', '.join(finished) or 'none'}")
+            signame = "SIGTERM" if getattr(exc, "exit_code", 130) == 143 else "SIGINT"
+            err(f"{signame}: stopped while applying {dep.name}; completed deployments: {', '.join(finished) or 'none'}")
             done = [e for e in progress.events if e.startswith("✓")]
             for line in done:
                 err(f"  done: {line[2:]}")
-            err("run 'modeldeploy plan' to see what remains; apply again to finish")
+            pending = [q for q, d, _ in plans if d.name != dep.name and d.name not in finished]
+            applied = [line[2:] for line in done]
+            for change in p.changes:
+                named = re.compile(rf"(?<![\w/.-]){re.escape(change.name)}(?![\w/.-])")
+                if change.action.value != "no-op" and not any(named.search(line) for line in applied):
+                    err(f"  may remain: {change.action.value} {change.address}")
+            for q in pending:
+                err(f"  not started: {q.name}")
+            err("the lease was released; run 'modeldeploy plan' to see what remains, apply again to finish")
             raise
         finished.append(dep.name)
         for key, value in sorted(outcome.outputs.items()):
@@ -131,6 +167,7 @@ def destroy(
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
+    lease_wait: float = typer.Option(0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():
@@ -143,8 +180,12 @@ def destroy(
         deps = collect(lambda p: api.load(p, env), expand_files(files))
         names = ", ".join(d.name + (f" [{d.loaded.env}]" if d.loaded.env else "") for d in deps)
         _confirm(f"Destroy {names}?", auto_approve)
+        from modeldeploy import interrupt
+
         progress = for_stream(sys.stderr)
-        for dep in deps:
-            applier.destroy(dep, against=against, progress=progress, options=options(context=context),
-                            lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease))
+        with interrupt.deferred():
+            for dep in deps:
+                applier.destroy(dep, against=against, progress=progress, options=options(context=context),
+                                lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease,
+                                                    wait=max(lease_wait, 0.0)))
         err(f"Destroy complete: {len(deps)} deployment(s).")

@@ -38,9 +38,10 @@ def handled() -> Iterator[None]:
         for line in exc.lines():
             err(line)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM during apply/destroy (modeldeploy.interrupt)
+        code = getattr(exc, "exit_code", 130)
+        err(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'})")
+        raise typer.Exit(code) from None
     except typer.Exit:
         raise
     except ModuleNotFoundError as exc:

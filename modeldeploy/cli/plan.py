@@ -12,7 +12,8 @@ needed), or live (the target's real state, read-only). Default: live for cloud t
 deploy/rendered for docker.
 
 Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present
-(--detailed-exitcode), 3 breaking signature change under the policy.
+(--detailed-exitcode), 3 breaking signature change under the policy, or the evaluation gate
+(evaluation: in deploy.yaml) fails with a finding that is not waived.
 
   modeldeploy plan deploy.yaml --against git:origin/main --format markdown > plan.md
 
@@ -30,6 +31,9 @@ def plan(
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
+    eval_python: str | None = typer.Option(
+        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+    ),
 ) -> None:
     """Show what would change, against a folder, a git ref, or live state."""
     with handled():
@@ -41,13 +45,16 @@ def plan(
 
             raise ModelDeployError(f"--format must be text, markdown or json, not {fmt!r}")
         paths = expand_files(files)
-        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism)
+        extra = {"eval_python": eval_python} if eval_python else {}
+        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism, **extra)
         print_plans([p for p, _, _ in plans], fmt, show_unchanged=show_unchanged)
         if out is not None:
             save(out, plans)
         from modeldeploy.errors import EXIT_CHANGES, EXIT_POLICY
 
         if any(p.breaking for p, _, _ in plans) and not allow_breaking:
+            raise typer.Exit(EXIT_POLICY)
+        if any(p.evaluation_failing for p, _, _ in plans):
             raise typer.Exit(EXIT_POLICY)
         if detailed_exitcode and any(p.has_changes for p, _, _ in plans):
             raise typer.Exit(EXIT_CHANGES)

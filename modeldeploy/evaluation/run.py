@@ -49,6 +49,7 @@ def analyse(
     env: str | None = None,
     scorer: str = "",
     baseline_label: str = "none",
+    first_deployment: bool = False,
 ) -> Any:
     """Metrics, error tree, cohorts, heatmap, fairness, threshold checks and findings → Report.
     ``candidate`` / ``baseline`` are scoring.Scores for ``inputs.X``."""
@@ -111,7 +112,13 @@ def analyse(
                     metric=fz.metric, kind=fz.kind, threshold=fz.threshold, positive_label=fz.positive_label,
                 )
             )
-    checks = check_all(dict(section.thresholds), metrics, base_metrics)
+    thresholds = dict(section.thresholds)
+    if first_deployment:
+        # baseline: deployed and nothing is deployed yet: like the signature policy on a first
+        # deployment, the comparisons have nothing to compare with and are not checked (said in words).
+        thresholds = {k: v.model_copy(update={"min_absolute_change": None, "min_relative_change": None}) for k, v in thresholds.items()}
+        notes.append("baseline: deployed — nothing is deployed yet, so min_absolute_change, min_relative_change and max_regression are not checked (first deployment)")
+    checks = check_all(thresholds, metrics, base_metrics)
     found = findings(section, checks, cohorts, regression_cohorts, fair)
     return Report(
         name=name,
@@ -158,35 +165,94 @@ def _numbers(values: Any, what: str) -> Any:
     return out
 
 
-def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str]) -> tuple[Path | None, str]:
-    """The baseline model's folder (or None for ``none``). Unreadable: EvaluationError — never a pass."""
+@dataclass(frozen=True)
+class Deployed:
+    """What a plan found deployed now, the way the signature policy finds it (a rendered folder's lock
+    file, a git ref's render, or the live objects' tags). ``found`` False: nothing is deployed yet.
+    ``local_dir``: the deployed model's files already on disk (a git ref's model folder); otherwise
+    ``uri`` (the pinned URI recorded at deploy time) is resolved like ``model.source``, and when a
+    ``digest`` was recorded the files read must have it — another model's files are never a baseline."""
+
+    found: bool
+    where: str  # "dir:PATH", "git:REF", "live"
+    uri: str | None = None
+    digest: str | None = None
+    local_dir: Path | None = None
+
+    def label(self) -> str:
+        if not self.found:
+            return f"deployed: nothing is deployed yet ({self.where})"
+        return f"deployed ({self.where}): {self.uri or self.local_dir}"
+
+
+def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: Deployed | None = None) -> tuple[Path | None, str]:
+    """The baseline model's folder (or None for ``none`` / nothing deployed). Unreadable:
+    EvaluationError — never a pass."""
     at = dep.loaded.positions.at(("evaluation", "baseline"))
     if section.baseline == "none":
         return None, "none"
     if section.baseline == "deployed":
-        raise EvaluationError(
-            "baseline: deployed cannot be read yet",
-            diagnostics=[
-                _diag(dep, at, "evaluation.baseline: 'deployed' is not resolved by evaluate yet; the gate cannot compare and does not pass")
-            ],
-            hint="name the deployed model's source (models:/NAME/VERSION, a folder, ...) in evaluation.baseline, or set baseline: none",
-        )
+        if deployed is None:
+            raise EvaluationError(
+                "baseline: deployed needs to know what is deployed",
+                diagnostics=[
+                    _diag(dep, at, "evaluation.baseline: 'deployed' is found by plan (against a folder, a git ref or live); evaluate alone cannot see it, and the gate does not pass without it")
+                ],
+                hint="run modeldeploy plan (it scores the deployed model as the baseline), or name the deployed model's source in evaluation.baseline",
+            )
+        if not deployed.found:
+            return None, deployed.label()
+        if deployed.local_dir is not None:
+            folder = Path(deployed.local_dir)
+            if not (folder / "MLmodel").is_file():
+                raise EvaluationError(
+                    f"the deployed model at {deployed.where} has no MLmodel",
+                    diagnostics=[_diag(dep, at, f"evaluation.baseline: the deployed model ({deployed.where}) is not an MLflow model folder (no MLmodel)")],
+                    hint="the gate does not pass without its baseline; set baseline: none to check thresholds only",
+                )
+            return folder, deployed.label()
+        if not deployed.uri:
+            raise EvaluationError(
+                f"the deployed version ({deployed.where}) does not record which model it runs",
+                diagnostics=[_diag(dep, at, f"evaluation.baseline: 'deployed' cannot be read: {deployed.where} records no model URI")],
+                hint="the gate does not pass without its baseline; redeploy with this modeldeploy (it records the model) or set baseline: none",
+            )
+        folder, _, got = _resolve_baseline(dep, deployed.uri, environ, at, what="the deployed model")
+        if deployed.digest:
+            if got != deployed.digest:
+                raise EvaluationError(
+                    f"the deployed model {deployed.uri} now reads as other files",
+                    diagnostics=[
+                        _diag(
+                            dep, at,
+                            f"evaluation.baseline: {deployed.uri} has digest {got[:19]}…, the deployed model {deployed.digest[:19]}…; "
+                            "its files are not available any more",
+                        )
+                    ],
+                    hint="a local model folder holds the candidate now: plan against a git ref, or name the deployed model's source (models:/NAME/VERSION) in evaluation.baseline",
+                )
+        return folder, deployed.label()
+    folder, pinned, _ = _resolve_baseline(dep, section.baseline, environ, at, what=f"baseline {section.baseline}")
+    return folder, pinned
+
+
+def _resolve_baseline(dep: Any, source: str, environ: Mapping[str, str], at: tuple[int, int], *, what: str) -> tuple[Path, str, str]:
     from modeldeploy.model.sources import resolve as resolve_source
 
     try:
-        ref = resolve_source(section.baseline, base_dir=dep.loaded.base_dir, tracking_uri=dep.spec.model.tracking_uri, environ=environ)
+        ref = resolve_source(source, base_dir=dep.loaded.base_dir, tracking_uri=dep.spec.model.tracking_uri, environ=environ)
     except ModelDeployError as exc:
         raise EvaluationError(
-            f"baseline {section.baseline} cannot be read: {exc.message}",
-            diagnostics=[_diag(dep, at, f"evaluation.baseline: {section.baseline!r} cannot be read: {exc.message}")],
+            f"{what} cannot be read: {exc.message}",
+            diagnostics=[_diag(dep, at, f"evaluation.baseline: {source!r} cannot be read: {exc.message}")],
             hint="the gate does not pass without its baseline; fix the source or set baseline: none",
         ) from None
     if not (Path(ref.local_path) / "MLmodel").is_file():
         raise EvaluationError(
-            f"baseline {section.baseline} has no MLmodel",
-            diagnostics=[_diag(dep, at, f"evaluation.baseline: {section.baseline!r} is not an MLflow model folder (no MLmodel)")],
+            f"{what} has no MLmodel",
+            diagnostics=[_diag(dep, at, f"evaluation.baseline: {source!r} is not an MLflow model folder (no MLmodel)")],
         )
-    return Path(ref.local_path), ref.pinned_uri
+    return Path(ref.local_path), ref.pinned_uri, ref.digest
 
 
 def _diag(dep: Any, at: tuple[int, int], message: str) -> Any:
@@ -203,7 +269,14 @@ def _image_for(dep: Any) -> str | None:
     return image_reference(dep.context())
 
 
-def evaluate(dep: Any, *, eval_python: str | None = None, environ: Mapping[str, str] | None = None, scorer: Any = None) -> Any:
+def evaluate(
+    dep: Any,
+    *,
+    eval_python: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    scorer: Any = None,
+    deployed: Deployed | None = None,
+) -> Any:
     """The gate for one resolved deployment (``modeldeploy.api.Deployment``) → gate.Report."""
     from modeldeploy.evaluation import analysis as an
     from modeldeploy.evaluation.scoring import DockerScorer, choose_scorer, score_frames
@@ -217,7 +290,7 @@ def evaluate(dep: Any, *, eval_python: str | None = None, environ: Mapping[str, 
             hint="add evaluation: {data: ..., target: ..., task: ...} (see docs/evaluation.md)",
         )
     inputs = load_inputs(section, loaded.base_dir, loaded.positions.at, loaded.display)
-    baseline_dir, baseline_label = _baseline_dir(dep, section, environ)
+    baseline_dir, baseline_label = _baseline_dir(dep, section, environ, deployed)
     if scorer is None:
         scorer = choose_scorer(
             eval_python, environ, image=_image_for(dep), display=loaded.display, where=loaded.positions.at(("evaluation",))
@@ -246,4 +319,5 @@ def evaluate(dep: Any, *, eval_python: str | None = None, environ: Mapping[str, 
         env=loaded.env,
         scorer=scorer.describe(),
         baseline_label=baseline_label,
+        first_deployment=deployed is not None and not deployed.found and section.baseline == "deployed",
     )

@@ -143,8 +143,8 @@ class DockerScorer:
     """``docker run IMAGE predict /io/in.csv /io/out.json`` per batch; the model is the one baked
     into the image (``model_dir`` is not used), so only the candidate can be scored this way.
 
-    Untested where no Docker engine is reachable; tests/unit/evaluation/test_scoring.py runs it
-    when one is."""
+    Tested on a real engine by tests/e2e/test_eval_docker.py (the built image scores like an
+    interpreter), which runs under tests/docker/engine.sh."""
 
     def __init__(self, image: str, docker: str):
         self.image = image

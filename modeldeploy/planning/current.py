@@ -198,16 +198,25 @@ def _extract_model_folder(
         elif part not in (".", ""):
             parts.append(part)
     model_rel = "/".join(parts) or "."
-    if model_rel == "." or _covered(model_rel, done):
+    if model_rel == ".":
         return
-    listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
-    if listed.returncode != 0 or not listed.stdout.strip():
+    if _covered(model_rel, done):
+        present = (tmpdir / model_rel).is_dir()  # inside a folder already extracted at ref
+    else:
+        listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
+        present = listed.returncode == 0 and bool(listed.stdout.strip())
+    if not present:
+        from modeldeploy.errors import Diagnostic, SourceError
+
         line, col = _where(loaded, ("model", "source"))
-        raise PlanError(
-            f"{display}:{line}:{col}: model folder {source!r} is not in git at {ref} "
-            f"(looked for {model_rel}/ in the repository)",
-            hint=f"commit the model folder, or plan against a ref that has it (git log -- {model_rel})",
+        message = f"model folder {source!r} is not in git at {ref} (not committed, or ignored by .gitignore)"
+        raise SourceError(
+            message,
+            diagnostics=[Diagnostic(display, line, col, message, SourceError.code)],
+            hint=f"commit the model folder, or plan against a folder of rendered files (--against DIR) or live state (git log -- {model_rel})",
         )
+    if _covered(model_rel, done):
+        return
     _extract_once(root, ref, model_rel, tmpdir, done)
 
 
@@ -221,6 +230,9 @@ def _tree_for(root: Path, commit: str) -> tuple[Path, set[str]]:
     if key not in _TREES:
         tmp = tempfile.mkdtemp(prefix="modeldeploy-git-")
         atexit.register(shutil.rmtree, tmp, True)
+        # The copy stands for the repository's root: a model folder outside deploy.yaml's folder is
+        # pinned relative to it (model.sources.local.repo_root), as it is in the working tree.
+        (Path(tmp) / ".git").write_text("")
         _TREES[key] = (Path(tmp), set())
     return _TREES[key]
 

@@ -12,6 +12,7 @@ import hashlib
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from modeldeploy.errors import PlanError
@@ -316,9 +317,41 @@ def _file_summary(content: bytes | Blob | Artifact | None, sensitive: bool) -> A
     return {"digest": _digest(content), "size": _size(content)}
 
 
+@lru_cache(maxsize=1)
+def _shipped_digests() -> frozenset[str]:
+    """sha256 of every file modeldeploy ships verbatim in its templates (the container entrypoint, the
+    custom scoring server): a plan names these with their digest instead of printing them whole."""
+    from modeldeploy.rendering.jinja import templates_dir
+
+    digests: set[str] = set()
+    folders = [templates_dir()]
+    while folders:  # a Traversable (folder, wheel or zip) has iterdir, not rglob
+        for entry in folders.pop().iterdir():
+            if entry.is_dir():
+                folders.append(entry)
+            elif not entry.name.endswith(".j2"):
+                digests.add("sha256:" + hashlib.sha256(entry.read_bytes()).hexdigest())
+    return frozenset(digests)
+
+
+def _shipped_summary(artifact: Artifact | None, old: bytes | Blob | None) -> str | None:
+    """``shipped by modeldeploy v0.1.0, sha256:ab12… (7,013 bytes)`` for a new or updated file that is
+    byte-for-byte one modeldeploy ships; None for anything the user's deploy.yaml or model shaped."""
+    if artifact is None or artifact.source is not None or artifact.digest not in _shipped_digests():
+        return None
+    from modeldeploy._version import __version__
+
+    what = f"shipped by modeldeploy v{__version__}, {artifact.digest[:19]}… ({artifact.size:,} bytes)"
+    if old is None:
+        return what
+    return f"{what}; was {_digest(old)[:19]}… ({_size(old):,} bytes)"
+
+
 def _file_diff(name: str, artifact: Artifact | None, old: bytes | Blob | None, *, sensitive: bool) -> str:
     if sensitive:
         return SENSITIVE
+    if (shipped := _shipped_summary(artifact, old)) is not None:
+        return shipped
     # Model copies are compared by digest and never read here; rendered text is in memory.
     new = artifact.content if artifact is not None and artifact.is_text else None
     new_text = _decode_text(new) if new is not None else None

@@ -75,6 +75,16 @@ class Plan:
     notes: tuple[str, ...] = ()
     source: str = ""  # the deploy.yaml this plan was made from (as given on the command line)
     allow_breaking: bool = False  # --allow-breaking was given; recorded so reviewers see it
+    # Why the signature compatibility check had nothing to compare with (nothing deployed at the
+    # folder, the git ref or live), in words; "" when it compared with a deployed version (or the
+    # policy's compatibility is "none"). Every plan format prints it at the top.
+    no_baseline: str = ""
+    # A live plan's view of the deployment's lease when one is held: {"holder", "operation",
+    # "acquired", "expires" (ISO times), "expired" (bool), "where", "gone" (why its holder is
+    # provably gone, or "")}. None when none is held or the plan is not against live state.
+    lease: Mapping[str, Any] | None = None
+    # The evaluation gate's summary (modeldeploy.evaluation.planview) when the spec has evaluation:.
+    evaluation: Mapping[str, Any] | None = None
     # What the plan was computed with, handed to the target's apply (never saved, never compared):
     # the run's options and, for a live plan, what observe() returned. A target keeps nothing on its
     # instance between observe() and apply(); what apply needs arrives through these.
@@ -88,6 +98,13 @@ class Plan:
     @property
     def breaking(self) -> list[Finding]:
         return [f for f in self.policy if f.severity == "breaking" and not f.waived]
+
+    @property
+    def evaluation_failing(self) -> list[Mapping[str, Any]]:
+        """The evaluation gate's findings that are not waived (a failing gate: exit 3, apply refuses)."""
+        if not self.evaluation:
+            return []
+        return [f for f in self.evaluation.get("findings") or () if not f.get("waived")]
 
     def counts(self) -> dict[str, int]:
         out = {a.value: 0 for a in Action}

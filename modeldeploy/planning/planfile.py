@@ -171,7 +171,17 @@ def _plan(data: Mapping[str, Any]) -> Plan:
         notes=tuple(str(n) for n in data.get("notes") or ()),
         source=str(data.get("source") or ""),
         allow_breaking=bool(data.get("allow_breaking", False)),
+        no_baseline=str(data.get("no_baseline") or ""),
+        evaluation=_evaluation(data.get("evaluation")),
     )
+
+
+def _evaluation(data: Any) -> Mapping[str, Any] | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("findings", []), list):
+        raise ValueError("a plan's evaluation must be an object with a findings list")
+    return data
 
 
 def load_plan(path: str | os.PathLike[str]) -> SavedPlan:

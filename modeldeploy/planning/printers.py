@@ -105,15 +105,18 @@ def model_line(model: Mapping[str, Any]) -> str:
     if version is None and (m := _VERSION_IN_URI.match(pinned)):
         version = m.group(1)
     old_version = previous.get("version")
+    digest, old_digest = model.get("digest"), previous.get("digest")
     if version is None and old_version is None and previous.get("pinned"):
-        text += f" (was {previous['pinned']})" if previous["pinned"] != pinned else " (unchanged)"
+        if previous["pinned"] != pinned:
+            text += f" (was {previous['pinned']})"
+        elif not (digest and old_digest and old_digest != digest):  # same place, new contents: the digest says it
+            text += " (unchanged)"
     elif version is not None:
         label = model.get("alias") or "version"
         if old_version is not None and str(old_version) != str(version):
             text += f" ({label}: {old_version} → {version})"
         else:
             text += f" ({label}: {version})"
-    digest, old_digest = model.get("digest"), previous.get("digest")
     if digest:
         if old_digest and old_digest != digest:
             text += f", digest {_short_digest(old_digest)} → {_short_digest(digest)}"
@@ -157,6 +160,112 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+# ---- the evaluation gate (a plan's ``evaluation`` summary) ----------------------------------------
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{float(v):.4g}"
+
+
+def _eval_rule(m: Mapping[str, Any]) -> str:
+    cmp = ">=" if m.get("greater_is_better") else "<="
+    parts = []
+    if m.get("threshold") is not None:
+        parts.append(f"{cmp} {m['threshold']:g}")
+    if m.get("min_absolute_change") is not None:
+        parts.append(f"change >= {m['min_absolute_change']:g} vs baseline")
+    if m.get("min_relative_change") is not None:
+        parts.append(f"relative change >= {m['min_relative_change']:g} vs baseline")
+    return ", ".join(parts) or "-"
+
+
+def _eval_cohort(c: Mapping[str, Any]) -> str:
+    text = f"{c['condition']}: {c['errors']}/{c['n']} wrong"
+    if c.get("baseline_errors") is not None:
+        text += f" (baseline {c['baseline_errors']}/{c['n']})"
+    return text
+
+
+def _eval_fairness(f: Mapping[str, Any]) -> str:
+    groups = ", ".join(f"{g['group']} {_num(g['value'])} (n={g['n']})" for g in f.get("groups") or ())
+    return f"{f['metric']} by {f['feature']}: {f['kind']} {_num(f.get('value'))} (threshold {f['threshold']:g}): {groups}"
+
+
+def _eval_verdict(ev: Mapping[str, Any]) -> str:
+    failing = [f for f in ev.get("findings") or () if not f.get("waived")]
+    return "passed" if not failing else f"FAILED ({_plural(len(failing), 'finding')} not waived)"
+
+
+def _eval_total(plans: Sequence[Plan]) -> int:
+    return sum(len(p.evaluation_failing) for p in plans)
+
+
+def _text_evaluation(ev: Mapping[str, Any], paint: _Paint) -> list[str]:
+    ok = ev.get("passed") and not any(not f.get("waived") for f in ev.get("findings") or ())
+    out = [paint(_GREEN if ok else _RED, f"  evaluation gate: {_eval_verdict(ev)}") + f" — {ev.get('rows')} rows, scored by {ev.get('scored_by')}"]
+    out.append(f"    baseline: {ev.get('baseline')}")
+    for m in ev.get("metrics") or ():
+        mark = "ok  " if m.get("passed") else "FAIL"
+        out.append(f"    {mark} {m['metric']}: candidate {_num(m.get('candidate'))}, baseline {_num(m.get('baseline'))}, threshold {_eval_rule(m)}")
+    cohorts = ev.get("cohorts") or ()
+    if cohorts:
+        limit = ev.get("max_error_rate")
+        out.append("    worst cohorts" + (f" (max_error_rate {limit:g}):" if limit is not None else ":"))
+        out.extend(f"      {_eval_cohort(c)}" for c in cohorts)
+    for c in ev.get("regression_cohorts") or ():
+        out.append(f"    newly wrong vs baseline: {_eval_cohort(c)}")
+    for f in ev.get("fairness") or ():
+        out.append(f"    {'ok  ' if f.get('passed') else 'FAIL'} fairness {_eval_fairness(f)}")
+    for f in ev.get("findings") or ():
+        if f.get("waived"):
+            out.append(paint("", f"    ✓ waived   {f['rule']} {f['message']} (waived: {f['waived']})"))
+        else:
+            out.append(paint(_RED, f"    ✗ failing  {f['rule']} {f['message']}"))
+    out.extend(f"    note: {n}" for n in ev.get("notes") or ())
+    return out
+
+
+def _md_evaluation(plan: Plan) -> list[str]:
+    ev = plan.evaluation
+    if not ev:
+        return []
+    failing = plan.evaluation_failing
+    out = [f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(str(ev.get('scored_by')))}", ""]
+    out += [f"baseline: {_md_cell(str(ev.get('baseline')))}", ""]
+    if ev.get("metrics"):
+        out += ["| | Metric | Candidate | Baseline | Threshold |", "|---|---|---|---|---|"]
+        for m in ev["metrics"]:
+            out.append(
+                f"| {'✅' if m.get('passed') else '❌'} | {_md_code(m['metric'])} | {_num(m.get('candidate'))} | "
+                f"{_num(m.get('baseline'))} | {_md_cell(_eval_rule(m))} |"
+            )
+        out.append("")
+    cohorts = ev.get("cohorts") or ()
+    if cohorts:
+        limit = ev.get("max_error_rate")
+        out += ["Worst cohorts" + (f" (max_error_rate {limit:g})" if limit is not None else "") + ":", ""]
+        out += [f"- {_md_code(c['condition'])}: {c['errors']}/{c['n']} wrong" + (f" (baseline {c['baseline_errors']}/{c['n']})" if c.get("baseline_errors") is not None else "") for c in cohorts]
+        out.append("")
+    if ev.get("regression_cohorts"):
+        out += ["Newly wrong against the baseline:", ""]
+        out += [f"- {_md_cell(_eval_cohort(c))}" for c in ev["regression_cohorts"]]
+        out.append("")
+    for f in ev.get("fairness") or ():
+        out += [f"{'✅' if f.get('passed') else '❌'} fairness: {_md_cell(_eval_fairness(f))}", ""]
+    findings = ev.get("findings") or ()
+    if findings:
+        out += ["| | Rule | Finding |", "|---|---|---|"]
+        for f in findings:
+            status = "✅ waived" if f.get("waived") else "❌ failing"
+            msg = _md_cell(f["message"]) + (f" — waived: {_md_cell(f['waived'])}" if f.get("waived") else "")
+            out.append(f"| {status} | {_md_code(f['rule'])} | {msg} |")
+        out.append("")
+    out += [f"> note: {_md_cell(n)}" for n in ev.get("notes") or ()]
+    if ev.get("notes"):
+        out.append("")
+    return out
+
+
 # ---- text -----------------------------------------------------------------------------------------
 
 
@@ -182,10 +291,43 @@ class _Paint:
 _FINDING_MARK = {"breaking": "✗", "warning": "!", "info": "i", "waived": "✓"}
 
 
+def _change(finding: Finding) -> str:
+    """``double (required) → (removed)``: a side that does not exist is named, never left blank."""
+    old, new = str(finding.old or ""), str(finding.new or "")
+    if not old:
+        return f"(added) {new}" if new else "(none)"
+    return f"{old} → {new or '(removed)'}"
+
+
+def _finding_message(finding: Finding) -> str:
+    """The rule's message without a leading ``name: old → new`` the line already shows."""
+    message = str(finding.message)
+    name = str(finding.field).split(".", 1)[-1]
+    for prefix in (f"{finding.field}: ", f"{name}: "):
+        if message.startswith(prefix) and " → " in message:
+            rest = message[len(prefix):]
+            head, _, tail = rest.partition(" (")
+            if " → " in head and tail.endswith(")"):
+                return tail[:-1]
+    return message
+
+
+def way_forward(plans: Sequence[Plan]) -> str:
+    """How to proceed past breaking findings, naming the first one: a waiver with a reason, or
+    --allow-breaking; both end up on record in the plan."""
+    first = next((f for p in plans for f in _sorted_findings(p) if f.severity == "breaking" and not f.waived), None)
+    rule, field = (first.rule, str(first.field).split(".", 1)[-1]) if first else ("RULE", "FIELD")
+    return (
+        "hint: if the change is intended, waive each finding with a reason in deploy.yaml "
+        f'(signature.waivers: [{{rule: {rule}, field: {field}, reason: "why it is safe"}}]) '
+        "or pass --allow-breaking; either way it is recorded in the plan"
+    )
+
+
 def _text_finding(finding: Finding, paint: _Paint) -> str:
     status = _finding_status(finding)
     color = {"breaking": _RED, "warning": _YELLOW}.get(status, "")
-    line = f"{_FINDING_MARK.get(status, '?')} {status:<8} {finding.rule} {finding.field}: {finding.old} → {finding.new}: {finding.message}"
+    line = f"{_FINDING_MARK.get(status, '?')} {status:<8} {finding.rule} {finding.field}: {_change(finding)}: {_finding_message(finding)}"
     if finding.waived:
         line += f" (waived: {finding.waived})"
     return paint(color, line)
@@ -193,16 +335,22 @@ def _text_finding(finding: Finding, paint: _Paint) -> str:
 
 def _text_plan(plan: Plan, paint: _Paint, show_unchanged: bool) -> list[str]:
     out = [paint(_BOLD, _plan_title(plan))]
+    if plan.no_baseline:
+        out.append(paint(_YELLOW, f"  ! signature policy: {plan.no_baseline}"))
     if plan.source:
         out.append(f"  from: {plan.source}")
     if line := model_line(plan.model):
         out.append(f"  model: {line}")
     out.extend(f"  note: {mask_url_credentials(note)}" for note in plan.notes)
+    if plan.lease:
+        out.append(paint(_YELLOW, f"  lease: {lease_line(plan.lease)}"))
     if plan.policy:
         out.append(f"  signature policy ({plan.policy_mode}):")
         out.extend(f"    {_text_finding(f, paint)}" for f in _sorted_findings(plan))
     if plan.allow_breaking:
         out.append("  breaking signature changes allowed (--allow-breaking)")
+    if plan.evaluation:
+        out.extend(_text_evaluation(plan.evaluation, paint))
     visible = _visible(plan, show_unchanged)
     for change in map(_safe_change, visible):
         out.append("")
@@ -234,6 +382,10 @@ def format_text(plans: Sequence[Plan], *, color: bool, show_unchanged: bool = Fa
     breaking = _breaking_total(plans)
     if breaking:
         lines.append(paint(_RED, f"Signature policy: {_plural(breaking, 'breaking finding')} not waived."))
+        lines.append(way_forward(plans))
+    failing = _eval_total(plans)
+    if failing:
+        lines.append(paint(_RED, f"Evaluation gate: {_plural(failing, 'finding')} not waived."))
     return "\n".join(lines) + "\n"
 
 
@@ -266,19 +418,30 @@ def _md_findings(plans: Sequence[Plan]) -> list[str]:
     if not rows:
         return []
     breaking = _breaking_total(plans)
-    title = f"### {'❌' if breaking else '⚠️'} Signature policy"
+    statuses = {_finding_status(f) for _, f in rows}
+    mark = "❌" if breaking else "⚠️" if "warning" in statuses else "ℹ️"
+    title = f"### {mark} Signature policy"
     if breaking:
         title += f": {_plural(breaking, 'breaking change')} not waived"
     out = [title, "", "| | Deployment | Rule | Field | Change | Finding |", "|---|---|---|---|---|---|"]
     for plan, f in rows:
         status = _finding_status(f)
-        message = _md_cell(f.message) + (f" — waived: {_md_cell(f.waived)}" if f.waived else "")
+        message = _md_cell(_finding_message(f)) + (f" — waived: {_md_cell(f.waived)}" if f.waived else "")
         out.append(
             f"| {_MD_MARK.get(status, '')} {status} | {_md_cell(plan.name)} | {_md_code(f.rule)} | "
-            f"{_md_code(f.field)} | {_md_code(f.old)} → {_md_code(f.new)} | {message} |"
+            f"{_md_code(f.field)} | {_md_change(f)} | {message} |"
         )
     out.append("")
+    if breaking:
+        out += [f"> {_md_cell(way_forward(plans))}", ""]
     return out
+
+
+def _md_change(f: Finding) -> str:
+    old, new = str(f.old or ""), str(f.new or "")
+    if not old:
+        return f"(added) {_md_code(new)}" if new else "(none)"
+    return f"{_md_code(old)} → {_md_code(new) if new else '(removed)'}"
 
 
 def _md_diff_lines(diff: str) -> list[str]:
@@ -300,10 +463,13 @@ def _md_plan_head(plan: Plan) -> list[str]:
     if line := model_line(plan.model):
         out += [f"model: {_md_cell(line)}", ""]
     out += [f"> note: {_md_cell(mask_url_credentials(n))}" for n in plan.notes]
+    if plan.lease:
+        out += [f"> 🔒 lease: {_md_cell(lease_line(plan.lease))}"]
     if plan.allow_breaking:
         out += ["> ⚠️ breaking signature changes allowed (`--allow-breaking`)"]
-    if plan.notes or plan.allow_breaking:
+    if plan.notes or plan.allow_breaking or plan.lease:
         out.append("")
+    out += _md_evaluation(plan)
     return out
 
 
@@ -354,7 +520,15 @@ def format_markdown(plans: Sequence[Plan]) -> str:
     characters, well inside GitHub's 65,536 limit.
     """
     top = ["### modeldeploy plan", "", f"**{summary_line(plans)}**", ""]
+    unchecked = [p for p in plans if p.no_baseline]
+    for p in unchecked:
+        env = f" (env {_md_code(p.env)})" if p.env else ""
+        top.append(f"> ⚠️ **{_md_cell(p.name)}**{env} signature policy: {_md_cell(p.no_baseline)}")
+    if unchecked:
+        top.append("")
     top += _md_findings(plans)
+    if _eval_total(plans):
+        top += [f"### ❌ Evaluation gate: {_plural(_eval_total(plans), 'finding')} not waived", ""]
     sections: list[tuple[list[str], list[_MdBlock], list[str]]] = []
     for plan in plans:
         hidden = _unchanged_count(plan)
@@ -390,8 +564,29 @@ def format_markdown(plans: Sequence[Plan]) -> str:
 # ---- JSON -----------------------------------------------------------------------------------------
 
 
+def lease_line(lease: Mapping[str, Any]) -> str:
+    """``held by X (apply) since T, expires E at WHERE`` — and what the next apply does about it."""
+    state = "expired" if lease.get("expired") else "expires"
+    line = (f"held by {lease.get('holder')} ({lease.get('operation')}) since {lease.get('acquired')}, "
+            f"{state} {lease.get('expires')} at {lease.get('where')}")
+    if lease.get("gone"):
+        return f"{line}; stale: {lease['gone']} (the next apply clears it)"
+    if lease.get("expired"):
+        return f"{line}; its holder stopped renewing it (--steal-lease takes it over)"
+    return f"{line}; an apply now waits (--lease-wait) or stops"
+
+
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """One plan in the documented JSON shape (format_version 1.x), redacted."""
+    out = _plan_json(plan)
+    if plan.lease:  # only when held, so plans without a lease keep their exact shape
+        out["lease"] = dict(plan.lease)
+    if plan.evaluation is not None:  # only for specs with evaluation: (older plans keep their shape)
+        out["evaluation"] = dict(plan.evaluation)
+    return out
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "name": plan.name,
         "target": plan.target,
@@ -403,6 +598,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "allow_breaking": plan.allow_breaking,
         "policy": [f.to_json() for f in plan.policy],
         "notes": [mask_url_credentials(n) for n in plan.notes],
+        "no_baseline": plan.no_baseline or None,
         "changes": [_safe_change(c).to_json() for c in plan.changes],
         "resource_changes": resource_changes(plan),
         "summary": summary([plan]),

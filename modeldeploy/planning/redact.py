@@ -27,7 +27,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from modeldeploy.spec.credentials import detect
+# The one name rule, shared with validate (spec.credentials refuses a plain env value under such a name).
+from modeldeploy.spec.credentials import detect, is_sensitive_key
 
 SENSITIVE = "(sensitive)"
 SENSITIVE_CHANGED = "(sensitive, changed)"
@@ -35,34 +36,7 @@ SENSITIVE_CHANGED = "(sensitive, changed)"
 Segment = str | int
 Path = tuple[Segment, ...]
 
-# Words (after splitting snake_case, kebab-case and camelCase) that mark a key as holding a secret.
-_SECRET_WORDS = re.compile(r"password|passwd|secret|credential|apikey|privatekey|accesskey")
-_SECRET_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("client", "secret")}
-# A key whose last word is one of these names a secret rather than holding one (secretName, secretKeyRef,
-# TOKEN_FILE, DB_SECRET_ARN): references are shown, they are the point of the design.
-_REFERENCE_WORDS = {"name", "names", "ref", "refs", "arn", "file", "path", "id", "ids"}
-_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/\s:@]*):(?P<password>[^/\s@]+)@")
-
-
-def _words(key: str) -> list[str]:
-    return [w.lower() for w in _WORD_SPLIT.split(key) if w]
-
-
-def is_sensitive_key(key: str) -> bool:
-    """True for keys like ``DB_PASSWORD``, ``apiKey``, ``HF_TOKEN``, ``client-secret``, ``credentials``.
-
-    Not for references (``secretName``, ``secretKeyRef``, ``TOKEN_FILE``) nor for look-alikes that are
-    common model settings (``MAX_TOKENS``, ``TOKENIZERS_PARALLELISM``).
-    """
-    words = _words(str(key))
-    if not words or words[-1] in _REFERENCE_WORDS:
-        return False
-    if any(_SECRET_WORDS.search(w) for w in words):
-        return True
-    if any(w == "token" or (w.endswith("token") and len(w) > 5) for w in words):
-        return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def parse_path(path: str) -> tuple[str, ...]:

@@ -18,11 +18,17 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+def as_dns1123_label(v: str) -> str:
+    """The closest DNS-1123 label to ``v`` (``Iris_Model`` -> ``iris-model``), '' when none."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", v.lower())).strip("-")[:63].strip("-")
+
+
 def _dns1123_label(v: str) -> str:
     if len(v) > 63 or not _DNS1123_LABEL.match(v):
+        better = as_dns1123_label(v)
         raise ValueError(
             "must be a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', "
-            "starting and ending with a letter or digit"
+            "starting and ending with a letter or digit" + (f"; try {better!r}" if better else "")
         )
     return v
 

@@ -152,6 +152,19 @@ class Fairness(StrictModel):
         return self
 
 
+class Clarify(StrictModel):
+    """SageMaker Clarify (optional; AWS no longer opens Clarify to new customers): render writes a
+    CreateProcessingJob request (SHAP explainability, and bias for the fairness section's features)
+    with its analysis_config.json. The held-out rows are read from S3 (upload data there yourself)."""
+
+    image_uri: Line = Field(description="The Clarify processing image for the region (sagemaker.image_uris.retrieve('clarify', region)).")
+    data_s3_uri: Line = Field(description="s3:// URI of the held-out CSV (the same rows as evaluation.data, with a header row).")
+    output_s3_uri: Line | None = Field(default=None, description="s3:// prefix for the results (default: s3://<artifact_bucket>/<prefix>/<name>/clarify/output).")
+    instance_type: Line = Field(default="ml.m5.xlarge", description="Processing instance type.")
+    instance_count: int = Field(default=1, ge=1, le=100)
+    shap_samples: int = Field(default=100, ge=1, le=10_000, description="SHAP: samples per row (num_samples).")
+
+
 class Heatmap(StrictModel):
     """The error heatmap: error rate over a grid of one or two features (numbers binned by quantile)."""
 
@@ -207,6 +220,7 @@ class EvaluationSection(StrictModel):
     fairness: Fairness | None = Field(default=None)
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per scoring batch.")
     waivers: list[EvaluationWaiver] = Field(default_factory=list, description="Findings accepted with a reason.")
+    clarify: Clarify | None = Field(default=None, description="sagemaker target: also render a SageMaker Clarify processing job request (optional).")
 
     @model_validator(mode="after")
     def _consistent(self) -> EvaluationSection:

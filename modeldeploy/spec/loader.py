@@ -9,6 +9,7 @@ rather than silent surprises or hangs.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,7 @@ def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
         if exc.kind == "depth":
             raise _too_deep(display) from None
         line, col = exc.where
-        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")]) from None
+        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")], hint=exc.hint) from None
     if not docs:
         raise SpecError("empty file", diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")])
     if len(docs) > 1:
@@ -229,8 +230,12 @@ def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None)
     if not isinstance(envs, dict) or env not in envs:
         known = ", ".join(show_key(e) for e in sorted(envs)) if isinstance(envs, dict) and envs else "none defined"
         line, col = loaded.positions.at(("environments",))
-        msg = f"environment {env!r} is not defined (known: {known})"
-        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
+        close = difflib.get_close_matches(env, [str(e) for e in envs], n=1, cutoff=0.5) if isinstance(envs, dict) else []
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        msg = f"environment {env!r} is not defined{guess} (known: {known})"
+        hint = f"pass --env {close[0]}" if close else "pass --env with one of the known names"
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")],
+                        hint=f"{hint}, or add environments.{show_key(env)} to {loaded.display}")
     overlay = envs[env]
     if not isinstance(overlay, dict):
         line, col = loaded.positions.at(("environments", env))
@@ -361,8 +366,20 @@ def validation_diagnostics(exc: ValidationError, data: dict[str, Any], positions
             msg = f"{where}: {text}" if where else text
             code = "MD112"
         diags.append(Diagnostic(display, line, col, msg, code))
+    diags = _drop_missing_explained_by_typo(diags)
     diags.sort(key=lambda d: (d.line, d.col, d.message))
     return diags
+
+
+def _drop_missing_explained_by_typo(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """``sorce:`` is one mistake, not two: a "missing required key 'model.source'" next to an
+    "unknown key 'model.sorce'; did you mean 'source'?" is left out (the typo's line says it all)."""
+    typos = set()
+    for d in diags:
+        if d.code == "MD110" and (m := re.match(r"unknown key '(.*)'; did you mean '(.*)'\?$", d.message)):
+            parent = m.group(1).rpartition(".")[0]
+            typos.add(f"{parent}.{m.group(2)}" if parent else m.group(2))
+    return [d for d in diags if not (d.code == "MD111" and (m := re.match(r"missing required key '(.*)'$", d.message)) and m.group(1) in typos)]
 
 
 def validate_data(
@@ -383,8 +400,10 @@ def validate_data(
         except LookupError:
             line, col = positions.at(("target", "kind"))
             known = ", ".join(repr(k) for k in BUILTIN_KINDS)
+            close = difflib.get_close_matches(kind, list(BUILTIN_KINDS), n=1, cutoff=0.6)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
             kind_diags.append(
-                Diagnostic(display, line, col, f"target.kind must be one of {known} or an installed plugin's kind", "MD112")
+                Diagnostic(display, line, col, f"target.kind must be one of {known} or an installed plugin's kind, not {kind!r}{guess}", "MD112")
             )
     try:
         spec = DeploySpec.model_validate(data)
@@ -399,7 +418,12 @@ def validate_data(
     # Plain env values that look like credentials (MD120) would be baked into every artifact and plan.
     leaks = check_env(spec.serving, positions, display)
     if leaks:
-        raise SpecError("credential in serving.env", diagnostics=leaks)
+        raise SpecError(
+            "credential in serving.env",
+            diagnostics=leaks,
+            hint="move it to serving.secrets (a reference the platform resolves at run time), or, if it is "
+            "not a secret, name it in serving.allow_plain with the reason; see docs/secrets.md",
+        )
     return spec
 
 

@@ -134,7 +134,12 @@ class SecretRef(StrictModel):
 
 
 class Serving(StrictModel):
-    env: dict[EnvName, str] = Field(default_factory=dict, description="Plain environment variables (no secrets).")
+    env: dict[EnvName, str] = Field(default_factory=dict, description=(
+            "Plain environment variables, no secrets: an entry whose name marks a secret (*PASSWORD*, "
+            "*SECRET*, *_TOKEN, *API_KEY*, ...) or whose value looks like a credential is refused (MD120); "
+            "use serving.secrets, or serving.allow_plain with a reason."
+        ),
+    )
     secrets: dict[EnvName, SecretRef] = Field(
         default_factory=dict, description="Environment variables filled from secret references."
     )

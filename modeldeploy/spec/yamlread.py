@@ -28,9 +28,10 @@ class YAMLProblem(Exception):
     (``byte`` is the offending one), ``syntax`` (``message`` says what), ``depth`` (nested too deep
     for the parser) or ``value`` (a scalar that does not construct)."""
 
-    def __init__(self, kind: str, where: Where, message: str = "", byte: int = 0):
+    def __init__(self, kind: str, where: Where, message: str = "", byte: int = 0, hint: str | None = None):
         super().__init__(message or kind)
         self.kind, self.where, self.message, self.byte = kind, where, message, byte
+        self.hint = hint  # the fix, in words, when the problem is one people make by hand
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ def compose(text: str, *, single: bool = False) -> list[yaml.Node]:
         else:
             docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
+        plain = explain(text, exc)
+        if plain is not None:
+            where, message, hint = plain
+            raise YAMLProblem("syntax", where, message, hint=hint) from None
         msg = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise YAMLProblem("syntax", _where(exc, context=True), f"invalid YAML: {msg}") from None
     except yaml.YAMLError as exc:  # reader errors (control characters)
@@ -92,6 +97,81 @@ def compose(text: str, *, single: bool = False) -> list[yaml.Node]:
     except RecursionError:
         raise YAMLProblem("depth", (1, 1)) from None
     return [d for d in docs if d is not None]
+
+
+# --- syntax errors in words ------------------------------------------------------------------------
+#
+# PyYAML says what its parser expected ("expected <block end>, but found '<block mapping start>'");
+# the two mistakes people make most by hand, a tab and a key indented off its siblings, are said
+# in plain words with the fix.
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_content(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _key(line: str) -> str:
+    text = line.strip().removeprefix("- ")
+    return text.split(":", 1)[0].strip() if ":" in text else text[:20]
+
+
+def _spaces(n: int) -> str:
+    return f"{n} space" + ("" if n == 1 else "s")
+
+
+def _explain_indent(lines: list[str], number: int) -> tuple[Where, str, str] | None:
+    """A key on line ``number`` (1-based) indented to no column the mapping above it uses."""
+    if not 0 < number <= len(lines) or not _is_content(lines[number - 1]):
+        return None
+    here = lines[number - 1]
+    indent = _indent(here)
+    # The open mappings above: each earlier content line indented less than the last one taken.
+    levels: list[tuple[int, int]] = []  # (indent, line number)
+    for n in range(number - 1, 0, -1):
+        line = lines[n - 1]
+        if not _is_content(line) or "\t" in line[: _indent(line) + 1]:
+            continue
+        if not levels or _indent(line) < levels[-1][0]:
+            levels.append((_indent(line), n))
+        if levels[-1][0] == 0:
+            break
+    if not levels or indent in {lvl for lvl, _ in levels}:
+        return None
+    want, near = min(levels, key=lambda lv: (abs(lv[0] - indent), -lv[0]))
+    key, neighbour = _key(here), _key(lines[near - 1])
+    message = (
+        f"'{key}' is indented {_spaces(indent)}, but '{neighbour}' on line {near} is at {want}: "
+        "keys of one mapping must start in the same column"
+    )
+    hint = f"indent '{key}' by {_spaces(want)}, like '{neighbour}' (YAML nests by indentation, with spaces only)"
+    return (number, indent + 1), message, hint
+
+
+def explain(text: str, exc: yaml.MarkedYAMLError) -> tuple[Where, str, str] | None:
+    """(where, message, hint) in plain words for a tab or a mis-indented key; None for anything else
+    (the parser's own words are used then)."""
+    problem = exc.problem or ""
+    lines = text.split("\n")
+    if "tab" in problem or "'\\t'" in problem:
+        m = exc.problem_mark
+        if m is not None:
+            line = lines[m.line] if m.line < len(lines) else ""
+            col = line.find("\t") + 1 or m.column + 1
+            return (
+                (m.line + 1, col),
+                "a tab character indents this line; YAML indents with spaces only",
+                "replace the tab with spaces (as many as the keys it belongs with)",
+            )
+    if "expected <block end>" in problem or "mapping values are not allowed here" in problem:
+        m = exc.problem_mark
+        if m is not None:
+            return _explain_indent(lines, m.line + 1)
+    return None
 
 
 class Builder:

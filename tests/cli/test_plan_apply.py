@@ -58,6 +58,7 @@ def fake_docker(tmp_path: Path) -> tuple[dict, Path]:
 
 def test_plan_against_folder_then_render_then_no_changes(repo: Path) -> None:
     out = repo / "rendered"
+    out.mkdir()  # an existing empty folder: nothing deployed yet
     r = md("plan", "iris/deploy.yaml", "--against", str(out), "--detailed-exitcode", cwd=repo)
     assert r.returncode == 2, r.stderr
     assert "Plan: 13 to add, 0 to change, 0 to replace, 0 to destroy." in r.stdout
@@ -139,7 +140,9 @@ def test_waiver_accepts_a_breaking_finding_with_its_reason(repo: Path) -> None:
 
 def test_secret_values_never_appear_in_any_format(repo: Path) -> None:
     spec = repo / "iris" / "deploy.yaml"
-    spec.write_text(spec.read_text().replace("LOG_LEVEL: info", "LOG_LEVEL: info, DB_PASSWORD: hunter2-very-secret"))
+    # Refused by validate unless allowed with a reason; allowed, the plan still never shows the value.
+    spec.write_text(spec.read_text().replace("LOG_LEVEL: info", "LOG_LEVEL: info, DB_PASSWORD: hunter2-very-secret")
+                    .replace("  timeout_seconds: 30", "  allow_plain: {DB_PASSWORD: local test database}\n  timeout_seconds: 30"))
     for fmt in ("text", "markdown", "json"):
         r = md("plan", "iris/deploy.yaml", "--against", "git:HEAD", "--format", fmt, cwd=repo)
         assert r.returncode == 0, r.stderr
@@ -148,14 +151,16 @@ def test_secret_values_never_appear_in_any_format(repo: Path) -> None:
 
 def test_apply_refuses_without_confirmation_in_ci(repo: Path, fake_docker) -> None:
     env, log = fake_docker
+    (repo / "rendered").mkdir()
     r = md("apply", "iris/deploy.yaml", "--against", str(repo / "rendered"), cwd=repo, env=env)
     assert r.returncode == 1 and "--auto-approve" in r.stderr
-    assert not (repo / "rendered").exists() and not log.exists()
+    assert not any((repo / "rendered").iterdir()) and not log.exists()
 
 
 def test_saved_plan_applies_once_and_refuses_when_stale(repo: Path, fake_docker) -> None:
     env, log = fake_docker
     out = repo / "rendered"
+    out.mkdir()
     r = md("plan", "iris/deploy.yaml", "--against", str(out), "--out", "p.json", cwd=repo, env=env)
     assert r.returncode == 0, r.stderr
     r = md("apply", "p.json", cwd=repo, env=env)
@@ -180,10 +185,11 @@ def test_apply_without_docker_engine_says_so_and_writes_nothing(repo: Path, tmp_
     script = bindir / "docker"
     script.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n")
     script.chmod(0o755)
+    (repo / "rendered").mkdir()
     r = md("apply", "iris/deploy.yaml", "--against", str(repo / "rendered"), "--auto-approve", cwd=repo,
            env={"PATH": f"{bindir}:{os.environ['PATH']}"})
     assert r.returncode == 1 and "no Docker engine is reachable" in r.stderr and "Traceback" not in r.stderr
-    assert not (repo / "rendered").exists()
+    assert not any((repo / "rendered").iterdir())
 
 
 def test_destroy_against_folder_removes_only_that_deployment(repo: Path) -> None:
@@ -194,3 +200,41 @@ def test_destroy_against_folder_removes_only_that_deployment(repo: Path) -> None
     r = md("destroy", "iris/deploy.yaml", "--against", str(out), "--auto-approve", cwd=repo)
     assert r.returncode == 0, r.stderr
     assert not (out / "iris-classifier").exists() and (out / "other" / "keep.yaml").exists()
+
+
+def test_against_a_missing_folder_is_an_error_with_did_you_mean(repo: Path) -> None:
+    """A typo in --against used to plan against nothing: everything new, no signature check, exit 2."""
+    (repo / "deploy" / "rendered").mkdir(parents=True)
+    r = md("plan", "iris/deploy.yaml", "--against", "deploy/renderd", "--detailed-exitcode", cwd=repo)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        "error: --against deploy/renderd: no such folder [MD600]",
+        "hint: did you mean deploy/rendered?",
+    ]
+    assert r.stdout == ""
+    r = md("apply", "iris/deploy.yaml", "--against", "deploy/renderd", "--auto-approve", cwd=repo)
+    assert r.returncode == 1 and "no such folder" in r.stderr and not (repo / "deploy" / "renderd").exists()
+    r = md("plan", "iris/deploy.yaml", "--against", "elsewhere", cwd=repo)
+    assert r.returncode == 1 and "mkdir -p elsewhere" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_nothing_deployed_says_the_signature_was_not_checked_at_the_top(repo: Path, fmt: str) -> None:
+    """An empty folder means nothing deployed: the plan says in words, at the top, that the
+    compatibility check had nothing to compare with; once something is deployed it no longer does."""
+    out = repo / "rendered"
+    out.mkdir()
+    r = md("plan", "iris/deploy.yaml", "--against", str(out), "--format", fmt, cwd=repo)
+    assert r.returncode == 0, r.stderr
+    sentence = f"nothing deployed at dir:{out.as_posix()}: the signature was NOT checked for backward compatibility"
+    if fmt == "json":
+        doc = json.loads(r.stdout)
+        assert doc["plans"][0]["no_baseline"].startswith(sentence)
+    else:
+        head = r.stdout.splitlines()[:6]
+        assert any(sentence in line for line in head), head
+    assert md("render", "iris/deploy.yaml", "-o", str(out), cwd=repo).returncode == 0
+    r = md("plan", "iris/deploy.yaml", "--against", str(out), "--format", fmt, cwd=repo)
+    assert "NOT checked" not in r.stdout
+    if fmt == "json":
+        assert json.loads(r.stdout)["plans"][0]["no_baseline"] is None

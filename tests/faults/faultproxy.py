@@ -8,7 +8,9 @@ boto3 reaches it through ``AWS_ENDPOINT_URL`` like any AWS-compatible endpoint. 
 * ``drop``     — close the connection without an answer, without forwarding;
 * ``drop-after`` — forward (moto changes state), then close without an answer: the answer is lost.
 
-``outage_from`` makes every request from N on answer 500 (a service down for good).
+``outage_from`` makes every request from N on answer 500 (a service down for good). ``delay`` holds
+every answer back that many seconds (a slow network path), and ``matching`` fails every request
+whose operation contains a given text (``{".modeldeploy-lease.json": "drop"}``: the lease's path).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ KINDS = ("http500", "throttle", "drop", "drop-after")
 class Faults:
     at: dict[int, str] = field(default_factory=dict)
     outage_from: int | None = None
+    delay: float = 0.0
+    matching: dict[str, str] = field(default_factory=dict)
     count: int = 0
     injected: list[tuple[int, str, str]] = field(default_factory=list)  # (n, kind, operation)
     log: list[str] = field(default_factory=list)
@@ -36,6 +40,8 @@ class Faults:
             self.count += 1
             self.log.append(operation)
             kind = self.at.get(self.count)
+            if kind is None:
+                kind = next((k for text, k in self.matching.items() if text in operation), None)
             if kind is None and self.outage_from is not None and self.count >= self.outage_from:
                 kind = "http500"
             if kind:
@@ -46,6 +52,8 @@ class Faults:
         with self.lock:
             self.at = dict(kw.get("at", {}))
             self.outage_from = kw.get("outage_from")
+            self.delay = float(kw.get("delay", 0.0))
+            self.matching = dict(kw.get("matching", {}))
             self.count = 0
             self.injected = []
             self.log = []
@@ -81,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
                              f"<Error><Code>{error}</Code><Message>injected by the fault proxy</Message></Error>".encode())
             return
         status, headers, data = server.forward(self.command, self.path, dict(self.headers.items()), body)
+        if server.faults.delay:
+            import time
+
+            time.sleep(server.faults.delay)
         if kind == "drop-after":
             self.close_connection = True
             return

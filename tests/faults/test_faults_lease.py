@@ -230,6 +230,7 @@ def test_folder_apply_releases_the_lease_when_it_fails(deployment: Any, tmp_path
     from modeldeploy.progress import Progress
 
     out = tmp_path / "rendered"
+    out.mkdir()  # --against DIR must exist (empty: nothing deployed)
     plan, result = _plan(deployment, out)
     seen: list[bool] = []
 
@@ -270,3 +271,33 @@ def test_cli_prints_the_busy_message_and_steals_an_expired_lease(deployment: Any
     assert (out / "iris" / "k8s").is_dir() and not lock.exists()
     r = md("destroy", "deploy.yaml", "--against", str(out), "--auto-approve", "--lease-seconds", "0")
     assert r.returncode == 0, r.stderr
+
+
+def test_lease_wait_says_whom_it_waits_for_and_is_bounded(tmp_path: Path) -> None:
+    backend = FileLeaseBackend(tmp_path / "lease")
+    clock = Clock()
+    holder = Lease(backend, "iris", LeaseSettings(60), holder="alice@ci:1:aa", clock=clock)
+    holder.acquire()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+        if sum(slept) >= 5:
+            holder.release()  # the first run finishes after about 5 s
+
+    warnings: list[str] = []
+    patient = Lease(backend, "iris", LeaseSettings(60, wait=30), holder="bob@ci:2:bb", clock=clock,
+                    warn=warnings.append, sleep=sleep)
+    patient.acquire()
+    assert warnings == ["waiting for the lease held by alice@ci:1:aa (since 2023-11-14T22:13:20Z) — up to 30s (--lease-wait)"]
+    assert 5 <= sum(slept) < 8 and LeaseRecord.from_json((tmp_path / "lease").read_text()).holder == "bob@ci:2:bb"
+    patient.release()
+
+    holder.acquire()
+    slept.clear()
+    impatient = Lease(backend, "iris", LeaseSettings(60, wait=3), holder="carol@ci:3:cc", clock=clock,
+                      sleep=lambda s: slept.append(s) or setattr(clock, "now", clock.now + s))
+    with pytest.raises(LeaseHeld, match=r"being applied by alice@ci:1:aa .* \(waited 3s with --lease-wait\)$"):
+        impatient.acquire()
+    assert sum(slept) == pytest.approx(3)

@@ -21,6 +21,10 @@ SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 JWT = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 PASSWORD = "host=db user=app password=hunter2"
 URL = "postgresql://app:" + "hunter2@db.internal:5432/app"
+OPENAI = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+HEX64 = "9f86d081884c7d659a2feaa0c55ad015" + "a3bf4f1b2b0b822cd15d6c15b0f00a08"
+B64 = "QmFzZTY0RW5jb2RlZFNlY3JldFZhbHVl" + "MTIzNDU2Nzg5MA=="
 
 POSITIVE = {
     "aws-access-key-id": [AWS, f"key {AWS} in text", "ASIA" + "Y34FZKBOKMUTVV7A"],
@@ -29,13 +33,26 @@ POSITIVE = {
     "slack-token": [SLACK, "xoxp-" + "1234567890-abcdef"],
     "jwt": [JWT, "Bearer " + JWT],
     "url-password": [URL, "https://user:" + "pa55@example.com/x"],
-    "password-assignment": [PASSWORD, "PASSWORD: s3cr3t", "api_key=abc", "Secret = x1"],
+    "password-assignment": [PASSWORD, "PASSWORD: s3cr3t", "api_key=abc", "Secret = x1",
+                            "DefaultEndpointsProtocol=https;AccountName=a;" + "AccountKey=abc"],
+    "openai-key": [OPENAI, "sk-" + "a" * 48, "sk-ant-api03-" + "x" * 40],
+    "stripe-key": ["sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"],
+    "google-api-key": ["AIza" + "SyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"],
+    "gitlab-token": ["glpat-" + "xxxxxxxxxxxxxxxxxxxx"],
+    "huggingface-token": ["hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345"],
+    "aws-secret-access-key": [AWS_SECRET],
+    "hex-secret": [HEX64, "0123456789abcdef" * 2],
+    "base64-secret": [B64],
 }
 NEGATIVE = [
     "info", "", "AKIA", "AKIAshort", "akia" + "iosfodnn7example", "ghp_short", "xoxb-", "eyJhbGciOiJIUzI1NiJ9",
     "https://example.com/path?x=1", "https://user@example.com/", "password", "password=", "no_password here",
     "use the secrets section for the password", "-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----",
     "redis://cache:6379/0", "MAX_TOKENS=10", "passwords are references", "x" * 100_000,
+    "0" * 32, "deadbeef" * 4, "123e4567-e89b-12d3-a456-426614174000", "sha256:" + HEX64,
+    "runs:/" + HEX64[:32] + "/model", "s3://bucket/mlflow/1/" + HEX64[:32] + "/artifacts",
+    "meta-llama/Meta-Llama-3-8B-Instruct", "models/Llama3Instruct8B/checkpoints/step1",
+    "distilbert-base-uncased-finetuned-sst-2-english", "skip-connections-enabled", "task-sk-v2",
 ]
 
 
@@ -143,7 +160,8 @@ def test_a_huge_value_is_scanned_without_catastrophic_backtracking() -> None:
     import signal
 
     values = ["a" * (1 << 20), "password" * 100_000, "eyJ" * 300_000, "-----BEGIN " * 90_000, "x://" + ":" * (1 << 20),
-              ".eyJ" + "a" * (1 << 20), "xoxb-" * 200_000, "a://b:" * 170_000, "-----BEGIN " + "A " * 500_000]
+              ".eyJ" + "a" * (1 << 20), "xoxb-" * 200_000, "a://b:" * 170_000, "-----BEGIN " + "A " * 500_000,
+              "aB3" * 350_000, "0a" * 500_000, "sk-" * 300_000]
 
     def hung(signum, frame):  # noqa: ARG001
         raise AssertionError("the credential scan did not finish in 120 s: a pattern backtracks")

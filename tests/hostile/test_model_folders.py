@@ -149,6 +149,7 @@ def test_a_model_bigger_than_memory_renders_and_plans_without_being_read_into_it
     spec = project(tmp_path, "docker")
     with open(tmp_path / "model" / "weights.bin", "wb") as f:  # sparse: no disk space used
         f.truncate(4 << 30)
+    (tmp_path / "rendered").mkdir()  # an empty folder: nothing deployed
     proc = _run_python(f"""
         from modeldeploy import api
         dep = api.load({str(spec)!r}, environ={{}})

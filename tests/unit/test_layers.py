@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "modeldeploy"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "retry", "progress", "lease", "atomic", "_version"),
+    ("errors", "interrupt", "retry", "progress", "lease", "atomic", "_version"),
     ("spec",),
     ("model",),
     ("rendering",),

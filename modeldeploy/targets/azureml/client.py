@@ -117,6 +117,8 @@ class AzureMLAPI(Protocol):
     def register_model(self, spec_file: Path) -> ModelVersion: ...
     def archive_model(self, name: str, version: str) -> None: ...
     def get_logs(self, endpoint: str, deployment: str, lines: int = 100) -> str: ...
+    def submit_job(self, job_file: Path) -> str: ...
+    def wait_job(self, name: str, *, on_status: Status | None = None) -> str: ...
 
 
 def _fingerprint(entity: Any) -> str:
@@ -155,6 +157,28 @@ def _is_not_found(exc: BaseException) -> bool:
     return type(exc).__name__ == "ValidationException" and "not found" in str(exc).lower()
 
 
+_NO_CREDENTIALS_HINT = (
+    "run 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal); "
+    "plan --against DIR or git:REF needs no credentials"
+)
+
+
+def _failure(what: str, exc: BaseException) -> TargetError:
+    """One line for a failed call. Missing or rejected credentials (azure-identity's long list of
+    every credential it tried) become a short sentence and a hint; anything else keeps the
+    service's message, whitespace folded, at most 500 characters."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    text = " ".join(str(exc).split())
+    if names & {"ClientAuthenticationError", "CredentialUnavailableError"}:
+        if "failed to retrieve a token from the included credentials" in text or "CredentialUnavailableError" in names:
+            return TargetError(f"Azure ML {what}: no Azure credentials found", hint=_NO_CREDENTIALS_HINT)
+        return TargetError(f"Azure ML {what}: Azure refused the credentials: {text[:200]}", hint=_NO_CREDENTIALS_HINT)
+    return TargetError(f"Azure ML {what} failed: {text[:500]}")
+
+
+JOB_DONE = ("Completed", "Failed", "Canceled", "NotResponding")
+
+
 class AzureMLClient:
     """azure-ai-ml behind plain data. ``ml_client`` needs ``online_endpoints``, ``online_deployments``,
     ``batch_endpoints``, ``batch_deployments`` and ``models`` (an ``MLClient``, or in tests an object
@@ -176,6 +200,14 @@ class AzureMLClient:
             raise MissingDependencyError(
                 "the azureml target needs azure-ai-ml and azure-identity", hint="pip install 'modeldeploy[azure]'"
             ) from None
+        import logging
+
+        # DefaultAzureCredential logs every credential it tried as a WARNING (a screenful) before
+        # raising; the error modeldeploy prints says it in one line. A logger the caller configured
+        # is left alone.
+        quiet = logging.getLogger("azure.identity")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.ERROR)
         ml = MLClient(DefaultAzureCredential(), subscription_id, resource_group, workspace)
         return cls(ml, mode)
 
@@ -202,7 +234,7 @@ class AzureMLClient:
         except (ApplyError, TargetError, MissingDependencyError):
             raise
         except Exception as exc:
-            raise TargetError(f"Azure ML {what} failed: {' '.join(str(exc).split())[:500]}") from None
+            raise _failure(what, exc) from None
 
     @staticmethod
     def _policy() -> Any:
@@ -227,7 +259,7 @@ class AzureMLClient:
         except Exception as exc:
             if _is_not_found(exc):
                 return None
-            raise TargetError(f"Azure ML {what} failed: {' '.join(str(exc).split())[:500]}") from None
+            raise _failure(what, exc) from None
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -401,6 +433,29 @@ class AzureMLClient:
         model = aml.load_model(str(spec_file))
         created = self._call(f"register model {model.name}", lambda: self.ml.models.create_or_update(model))
         return self._model_version(created)
+
+    def submit_job(self, job_file: Path) -> str:
+        """Submit a pipeline job spec (its local inputs are uploaded by the SDK); returns the job's name."""
+        import azure.ai.ml as aml
+
+        job = self._call(f"load job {job_file.name}", lambda: aml.load_job(str(job_file)))
+        created = self._call("submit job", lambda: self.ml.jobs.create_or_update(job))
+        return str(created.name)
+
+    def wait_job(self, name: str, *, on_status: Status | None = None) -> str:
+        """Poll the job until it ends; its final status, or ApplyError when it did not complete."""
+        import time
+
+        while True:
+            job = self._call(f"read job {name}", lambda: self.ml.jobs.get(name))
+            status = str(job.status)
+            if on_status:
+                on_status(status)
+            if status in JOB_DONE:
+                if status != "Completed":
+                    raise ApplyError(f"Azure ML job {name} ended {status}", hint=f"az ml job show -n {name}; az ml job stream -n {name}")
+                return status
+            time.sleep(self.poll_seconds)
 
     def archive_model(self, name: str, version: str) -> None:
         self._call(f"archive model {name}:{version}", lambda: self.ml.models.archive(name=name, version=version))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modeldeploy import interrupt
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Action
@@ -74,7 +75,7 @@ class AzureMLTargetImpl(Target):
         self,
         client_factory: ClientFactory | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._factory = client_factory or _connect
@@ -99,8 +100,10 @@ class AzureMLTargetImpl(Target):
     # --- render ----------------------------------------------------------------------------------
 
     def plan_notes(self, ctx: RenderContext) -> list[str]:
+        from modeldeploy.targets.azureml import rai
+
         note = scaling_note(ctx)
-        return [note] if note else []
+        return ([note] if note else []) + rai.plan_notes(ctx)
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         from modeldeploy.rendering.model_files import model_artifacts
@@ -120,6 +123,10 @@ class AzureMLTargetImpl(Target):
                 Artifact(f"azureml/{CODE_DIR}/{rel}", "application/octet-stream", content, source=rel, mode=mode)
                 for rel, content, mode in code_files(code_folder(ctx))
             )
+        from modeldeploy.targets.azureml import rai
+
+        if rai.wanted(ctx):
+            artifacts.extend(rai.render(ctx, specs.model_name))
         validate_artifacts(artifacts, specs.mode)
         return artifacts
 
@@ -230,8 +237,13 @@ class AzureMLTargetImpl(Target):
         self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
+        from modeldeploy.targets.azureml import rai
+
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}
-        if not changes:
+        dashboard = bool(options and options.extra.get("rai_dashboard"))
+        if dashboard and not rai.wanted(ctx):
+            raise ApplyError("--rai-dashboard needs an evaluation: section and an MLflow model in deploy.yaml")
+        if not changes and not dashboard:
             return ApplyResult()
         specs = build_specs(ctx)
         guard = self.guard(ctx, specs.endpoint_name)
@@ -240,7 +252,10 @@ class AzureMLTargetImpl(Target):
             root = Path(tmp)
             write_tree(root, artifacts)
             run = _ApplyRun(self, ctx, specs, client, root / "azureml", progress, changes, guard)
-            return run.execute()
+            result = run.execute() if changes else ApplyResult()
+            if dashboard:
+                result = run.dashboard(result)
+            return result
 
     # --- destroy -----------------------------------------------------------------------------------
 
@@ -338,6 +353,23 @@ class _ApplyRun:
         if model is not None:
             outputs["model"] = model.reference
         return ApplyResult(changed=tuple(self.changed), outputs=outputs)
+
+    def dashboard(self, result: ApplyResult) -> ApplyResult:
+        """Submit the Responsible AI dashboard job with the model pinned to the version this apply
+        registered (or the one already holding the digest) and wait for it to end."""
+        import yaml
+
+        from modeldeploy.targets.azureml import rai
+
+        model = self.ensure_model()
+        pinned = self.base / "rai-dashboard.pinned.job.yml"
+        pinned.write_text(yaml.safe_dump(rai.pinned_job(self.base / "rai-dashboard.job.yml", model.name, model.version), sort_keys=False))
+        with self.progress.wait(f"submitting the Responsible AI dashboard job for {model.reference}"):
+            name = self.client.submit_job(pinned)
+        with self.progress.wait(f"waiting for job {name}") as h:
+            self.client.wait_job(name, on_status=h.update)
+        self.progress.done(f"Responsible AI dashboard job {name} completed")
+        return ApplyResult(changed=result.changed, outputs={**dict(result.outputs), "rai_dashboard_job": name})
 
     def ensure_model(self) -> ModelVersion:
         name, digest = self.specs.model_name, self.ctx.ref.digest

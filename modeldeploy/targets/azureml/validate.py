@@ -22,6 +22,7 @@ from modeldeploy.rendering.artifact import Artifact
 ENDPOINT = "azureml/endpoint.yaml"
 DEPLOYMENT = "azureml/deployment.yaml"
 MODEL = "azureml/model.yaml"
+RAI_JOB = "azureml/rai-dashboard.job.yml"
 
 
 def _sdk() -> Any:
@@ -56,6 +57,8 @@ def validate_artifacts(artifacts: list[Artifact], mode: str) -> None:
 
 def validate_tree(root: Path, mode: str) -> None:
     aml = _sdk()
+    if (root / RAI_JOB).is_file():
+        _load(RAI_JOB, aml.load_job, root)
     _load(ENDPOINT, lambda p: (aml.load_batch_endpoint if mode == "batch" else aml.load_online_endpoint)(p), root)
     _load(MODEL, aml.load_model, root)
     if mode == "batch":

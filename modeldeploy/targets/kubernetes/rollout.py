@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modeldeploy import interrupt
 from modeldeploy.targets.kubernetes.api import KubeApi
 from modeldeploy.targets.kubernetes.meta import selector_labels
 
@@ -82,7 +83,7 @@ def wait(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, 
             return st
         if time.monotonic() >= deadline:
             return Status(False, st.text, failed=f"timed out after {timeout:g}s ({st.text})")
-        time.sleep(poll)
+        interrupt.sleep(poll)  # a stop request wakes it (safe point)
 
 
 def wait_gone(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, poll: float) -> bool:
@@ -90,7 +91,7 @@ def wait_gone(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: fl
     while api.get(kind, namespace, name) is not None:
         if time.monotonic() >= deadline:
             return False
-        time.sleep(poll)
+        interrupt.sleep(poll)  # a stop request wakes it (safe point)
     return True
 
 

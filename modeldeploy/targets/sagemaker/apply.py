@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from modeldeploy import interrupt
 from modeldeploy.errors import ApplyError, TargetError
 from modeldeploy.planning.plan import Action
 from modeldeploy.planning.resources import ApplyResult, Resource
@@ -115,6 +116,10 @@ class Applier:
             raise ApplyError(
                 f"model folder {folder} changed since it was resolved ({self.ctx.ref.digest} → {actual}); plan again"
             )
+        # What a killed earlier run left: its incomplete multipart uploads (billed until aborted).
+        self.abort_incomplete_uploads(bucket, self.own_prefix())
+        # The temporary archive goes on every exit path (the context manager's finally: errors,
+        # Ctrl-C and SIGTERM, which modeldeploy.interrupt turns into an exception).
         with tempfile.NamedTemporaryFile(prefix="modeldeploy-", suffix=".tar.gz") as tmp:
             write_model_tar(folder, tmp, layout=layout_for(self.ctx.spec.model.type, self.ctx.model))
             tmp.flush()
@@ -123,9 +128,40 @@ class Applier:
             extra = {"Metadata": dict(res.body["Metadata"]), "ContentType": "application/gzip"}
             try:
                 self.r.s3.upload_file(tmp.name, bucket, key, ExtraArgs=extra)
-            except Exception as exc:  # boto3.exceptions.S3UploadFailedError wraps the ClientError
-                raise ApplyError(f"uploading {res.name}: {exc}") from None
+            except BaseException as exc:  # boto3.exceptions.S3UploadFailedError wraps the ClientError
+                try:  # leave no parts behind (s3transfer aborts on most failures, not on an interrupt)
+                    self.abort_incomplete_uploads(bucket, key, quiet=True)
+                except Exception as cleanup:  # the next run lists and aborts them again
+                    self.progress.warn(f"could not abort the incomplete upload of {res.name}: {cleanup}")
+                if isinstance(exc, Exception):
+                    raise ApplyError(f"uploading {res.name}: {exc}") from None
+                raise
         self.progress.done(f"uploaded {res.name}")
+
+    def own_prefix(self) -> str:
+        """``<artifact_prefix>/<name>/``: every key this deployment uploads starts with it."""
+        return f"{self.r.target.artifact_prefix.strip('/')}/{self.ctx.spec.name}/".lstrip("/")
+
+    def abort_incomplete_uploads(self, bucket: str, prefix: str, *, quiet: bool = False) -> list[str]:
+        """Abort the incomplete multipart uploads of model.tar.gz keys under ``prefix`` (this
+        deployment's own), paging through ListMultipartUploads; returns the keys aborted."""
+        aborted: list[str] = []
+        markers: dict[str, str] = {}
+        while True:
+            page = call(f"listing incomplete uploads under s3://{bucket}/{prefix}", self.r.s3.list_multipart_uploads,
+                        Bucket=bucket, Prefix=prefix, **markers)
+            for upload in page.get("Uploads") or ():
+                key = str(upload.get("Key", ""))
+                if not (key.startswith(prefix) and key.endswith("model.tar.gz")):
+                    continue
+                find(f"aborting the incomplete upload of s3://{bucket}/{key}", self.r.s3.abort_multipart_upload,
+                     Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                aborted.append(key)
+                if not quiet:
+                    self.progress.step(f"aborted an incomplete upload of s3://{bucket}/{key} (a stopped run left it)")
+            if not page.get("IsTruncated"):
+                return aborted
+            markers = {"KeyMarker": page.get("NextKeyMarker", ""), "UploadIdMarker": page.get("NextUploadIdMarker", "")}
 
     def _create_once(self, what: str, describe: Callable[[str], Any], create: Callable[..., Any], res: Resource) -> None:
         if describe(res.name) is not None:
@@ -226,7 +262,7 @@ class Applier:
                         raise ApplyError(f"{what} failed: {reason}") from None
                 if time.monotonic() > deadline:
                     raise ApplyError(f"{what}: still not done after {self.timeout_seconds:.0f}s (last status {status or 'unknown'})")
-                time.sleep(self.impl.poll_seconds)
+                interrupt.sleep(self.impl.poll_seconds)  # a stop request wakes it (safe point)
 
     # -- deleting --------------------------------------------------------------------------------
 
@@ -313,6 +349,8 @@ class Applier:
             url = f"s3://{bucket}/{key}"
             if self._delete(K_S3, url):
                 self.changed.append(address(K_S3, url))
+        for key in self.abort_incomplete_uploads(bucket, self.own_prefix()):
+            self.changed.append(address(K_S3, f"s3://{bucket}/{key}") + ".incomplete-upload")
         if self.r.target.mode == "batch":
             self.progress.step("transform jobs cannot be deleted in SageMaker; their history stays")
         return ApplyResult(changed=tuple(self.changed))

@@ -21,7 +21,7 @@ MAX_ATTEMPTS = 8
 # the reads each observe runs side by side; botocore's default pool of 10 connections would make the
 # rest open and drop a connection per call.
 MAX_POOL_CONNECTIONS = 128
-_NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+_NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchUpload"}
 
 
 class Clients:

@@ -39,20 +39,29 @@ class S3LeaseBackend:
         self.where = f"s3://{bucket}/{key}"
 
     def _error(self, what: str, exc: BaseException) -> TargetError:
+        from botocore.exceptions import BotoCoreError
+
         from modeldeploy.targets.sagemaker.aws import error_code, error_message
 
+        if isinstance(exc, BotoCoreError):  # EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError…
+            from modeldeploy.retry import gave_up
+
+            return TargetError(f"{what} {self.where}: {exc}".splitlines()[0] + gave_up(exc),
+                               hint="check the network path to S3 (endpoint, region, proxy) and run again")
         return TargetError(f"{what} {self.where}: {error_code(exc)}: {error_message(exc)}")
 
     def read(self) -> tuple[LeaseRecord, Any] | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             obj = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+            body = obj["Body"].read()
         except ClientError as exc:
             if _code(exc) in _GONE:
                 return None
             raise self._error("reading the lease", exc) from None
-        body = obj["Body"].read()
+        except BotoCoreError as exc:
+            raise self._error("reading the lease", exc) from None
         try:
             record = LeaseRecord.from_json(body)
         except (ValueError, KeyError, TypeError):
@@ -60,7 +69,7 @@ class S3LeaseBackend:
         return record, obj["ETag"]
 
     def _put(self, record: LeaseRecord, **condition: str) -> Any | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             out = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=record.to_json().encode(),
@@ -68,6 +77,8 @@ class S3LeaseBackend:
         except ClientError as exc:
             if _code(exc) in _LOST_RACE or _code(exc) in _GONE:
                 return None
+            raise self._error("writing the lease", exc) from None
+        except BotoCoreError as exc:
             raise self._error("writing the lease", exc) from None
         return out["ETag"]
 
@@ -78,13 +89,15 @@ class S3LeaseBackend:
         return self._put(record, IfMatch=str(token))
 
     def delete(self, token: Any) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=str(token))
         except ClientError as exc:
             if _code(exc) in _LOST_RACE or _code(exc) in _GONE:
                 return False
+            raise self._error("releasing the lease", exc) from None
+        except BotoCoreError as exc:
             raise self._error("releasing the lease", exc) from None
         return True
 

@@ -64,7 +64,14 @@ class SageMakerTargetImpl(Target):
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         requests = render_requests(ctx)
-        return [Artifact(call.path, "application/json", dump_json(call.body)) for call in requests.calls]
+        out = [Artifact(call.path, "application/json", dump_json(call.body)) for call in requests.calls]
+        from modeldeploy.targets.sagemaker import clarify
+
+        if clarify.wanted(ctx):
+            model = requests.get("CreateModel")
+            assert model is not None
+            out.extend(clarify.requests(ctx, model.body["ModelName"], model.body["ExecutionRoleArn"], model.body.get("Tags") or []))
+        return out
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         return desired_resources(ctx, artifacts)

@@ -121,11 +121,13 @@ def test_cli_exit_codes_and_files(eval_world: Path, tmp_path: Path) -> None:
     assert data["passed"] is False and "region == north" in data["cohorts"][0]["condition"]
     html = (out / "cli-bad" / "evaluation.html").read_text()
     assert "<svg class=\"error-tree\"" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
-    good = _cli("evaluate", str(eval_world / "good.yaml"), "-o", str(out), cwd=eval_world)
+    # Written here, not borrowed from the good_report fixture: under xdist this test may run alone.
+    good_spec = spec(eval_world, "cli-good", "good")
+    good = _cli("evaluate", str(good_spec), "-o", str(out), cwd=eval_world)
     # no --eval-python, no $MODELDEPLOY_EVAL_PYTHON, no engine: a located error naming both, exit 1
     assert good.returncode == 1
     assert "--eval-python" in good.stderr and "Docker" in good.stderr
-    assert "good.yaml:" in good.stderr
+    assert "cli-good.yaml:" in good.stderr
 
 
 def test_regression_model_from_parquet(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from modeldeploy.planning.diff import diff_files
 from modeldeploy.planning.formats import readable
 from modeldeploy.planning.objects import parse_objects, sensitive_mask
 from modeldeploy.planning.plan import Plan
+from modeldeploy.planning.planfile import load_plan
 from modeldeploy.planning.printers import format_json
 from modeldeploy.rendering.artifact import Artifact
 
@@ -131,3 +132,26 @@ def test_parse_objects_addresses_and_masks() -> None:
     assert parse_objects("requirements.txt", b"mlflow\n") is None
     assert sensitive_mask({"a": [1, "(sensitive)"], "b": 2}) == {"a": [False, True]}
     assert sensitive_mask({"a": 1}) is False
+
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "plan"
+
+
+def test_every_emitted_json_plan_validates_golden_saved_lease_and_no_baseline() -> None:
+    """The published schema describes every JSON plan the tool writes: the golden plan, the plans inside a
+    saved plan file, and the optional parts (a held lease, no deployed baseline, an evaluation gate)."""
+    check((GOLDEN / "plan.json").read_text())
+    saved = load_plan(GOLDEN / "saved-plan.json")  # `plan PLANFILE --format json` shows a saved plan
+    assert check(format_json(saved.plans))["plans"][0]["resource_changes"]
+    live = live_plan()
+    fields = {f: getattr(live, f) for f in live.__dataclass_fields__}
+    lease = {"holder": "ci@runner", "operation": "apply", "acquired": "2026-01-01T00:00:00Z",
+             "expires": "2026-01-01T00:05:00Z", "expired": False, "where": "tag on the endpoint", "gone": ""}
+    evaluation = {"passed": True, "baseline": "none", "metrics": [], "cohorts": [], "fairness": [], "findings": []}
+    doc = check(format_json([Plan(**{**fields, "lease": lease, "no_baseline": "nothing is deployed",
+                                      "evaluation": evaluation})]))
+    assert doc["plans"][0]["lease"]["holder"] == "ci@runner"
+    assert doc["plans"][0]["no_baseline"] == "nothing is deployed"
+    doc["plans"][0]["lease"]["unexpected"] = 1  # the schema is strict where it says so: not a rubber stamp
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)

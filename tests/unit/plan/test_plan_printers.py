@@ -44,7 +44,7 @@ def test_summary_line_is_summed_over_plans():
     plans = [live_plan(), files_plan()]
     # live: +2 (model, config), ~2 (endpoint, deployment), -/+1 (azure), -2 ; files: +1 ~2 -1
     assert summary_line(plans) == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
-    assert format_text(plans, color=False).splitlines()[-2] == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
+    assert format_text(plans, color=False).splitlines()[-3] == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
 
 
 def test_no_changes_summary():
@@ -87,7 +87,8 @@ def test_text_findings_come_before_resources_breaking_first():
     assert lines[policy + 1].startswith("    ✗ breaking SIG102 inputs.petal_width: double → long")
     assert lines[policy + 2].startswith("    ! warning  SIG201")
     assert lines[policy + 3].endswith("(waived: clients always send it (JIRA-12))")
-    assert lines[-1] == "Signature policy: 1 breaking finding not waived."
+    assert lines[-2] == "Signature policy: 1 breaking finding not waived."
+    assert lines[-1].startswith("hint: ") and "--allow-breaking" in lines[-1]
 
 
 def test_text_model_line():

@@ -30,13 +30,16 @@ def test_local_folder_is_relative_to_base_dir_and_pinned_as_written(tmp_path: Pa
     assert ref.version is None and ref.alias is None
 
 
-def test_absolute_path_is_pinned_relative_to_base_dir(tmp_path: Path) -> None:
+def test_absolute_path_is_pinned_relative_to_the_repository_or_by_digest(tmp_path: Path) -> None:
+    """No machine path and no ../ in the pinned form (it lands in labels, tags and plans)."""
     folder = make_model(tmp_path / "common" / "model")
     base = tmp_path / "project"
     base.mkdir()
     ref = resolve(str(folder), base_dir=base, cache_dir=tmp_path / "cache", environ={})
-    assert ref.pinned_uri == "../common/model"
-    assert str(tmp_path) not in ref.pinned_uri
+    assert str(tmp_path) not in ref.pinned_uri and "../" not in ref.pinned_uri
+    (tmp_path / ".git").mkdir()  # now inside a repository: the path from its root
+    ref = resolve(str(folder), base_dir=base, cache_dir=tmp_path / "cache", environ={})
+    assert ref.pinned_uri == "common/model"
 
 
 def test_missing_folder_is_a_source_error_naming_it(tmp_path: Path) -> None:

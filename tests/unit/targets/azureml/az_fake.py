@@ -237,3 +237,38 @@ class FakeWorkspace:
 
     def get_logs(self, endpoint, deployment, lines=100):
         return "Booting worker\nModuleNotFoundError: No module named 'sklearn'\nWorker exited"
+
+    # --- jobs (the Responsible AI dashboard pipeline) -----------------------------------------------
+
+    def submit_job(self, job_file: Path) -> str:
+        """As the service: the job spec must load (azure-ai-ml's load_job, which checks local paths),
+        its model input must name a registered version."""
+        import yaml
+
+        data = yaml.safe_load(Path(job_file).read_text())
+        model = data["inputs"]["model"]["path"]
+        name, version = model.removeprefix("azureml:").split(":")
+        if not any(m.version == version for m in self.models.get(name, [])):
+            raise TargetError(f"Azure ML submit job failed: model {model} not found")
+        try:
+            import azure.ai.ml as aml
+
+            aml.load_job(str(job_file))
+        except ImportError:  # pragma: no cover - the azure extra is installed in CI
+            pass
+        self.jobs = getattr(self, "jobs", {})
+        job_name = f"rai-{len(self.jobs) + 1}"
+        self.jobs[job_name] = {"spec": data, "status": getattr(self, "job_outcome", "Completed")}
+        self.calls.append(f"submit job {job_name}")
+        return job_name
+
+    def wait_job(self, name: str, *, on_status=None) -> str:
+        from modeldeploy.errors import ApplyError
+
+        status = self.jobs[name]["status"]
+        if on_status:
+            on_status("Running")
+        self.calls.append(f"wait job {name}")
+        if status != "Completed":
+            raise ApplyError(f"Azure ML job {name} ended {status}")
+        return status

@@ -175,6 +175,7 @@ def test_a_scaling_range_azure_will_not_apply_is_a_plan_note(target: str, scalin
     spec = write_spec(tmp_path, target=target, extra=scaling)
     notes = AzureMLTargetImpl().plan_notes(context(spec))
     assert bool(notes) == noted, notes
+    (tmp_path / "rendered").mkdir()  # an existing empty folder: nothing deployed
     result = CliRunner().invoke(app, ["plan", str(spec), "--against", str(tmp_path / "rendered")])
     assert result.exit_code == 0, result.output
     shown = "note: scaling (min_replicas" in result.output
