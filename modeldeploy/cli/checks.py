@@ -51,6 +51,7 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
 
     lines: list[str] = []
     failures: list[tuple[ModelDeployError, list[Diagnostic]]] = []
+    seen: list[Diagnostic] = []
     for loaded in loaded_all:
         label = f"{path}" + (f" [{loaded.env}]" if loaded.env else "")
         try:
@@ -69,7 +70,11 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
             failures.append((exc, [Diagnostic("", 0, 0, exc.message, exc.code)]))
             continue
         except ModelDeployError as exc:
-            failures.append((exc, [_in_env(d, loaded.env) for d in locate(exc, loaded)]))
+            # The same error at the same place in the base and an environment (a misspelt model folder
+            # the overlay does not touch) is printed once; the configuration still counts as invalid.
+            fresh = [d for d in locate(exc, loaded) if d not in seen]
+            seen.extend(fresh)
+            failures.append((exc, [_in_env(d, loaded.env) for d in fresh]))
             continue
         lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")
     if len(failures) == 1 and isinstance(failures[0][0], PolicyViolation):
