@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, SpecError, show_key
+from modeldeploy.spec import envnames
 from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, BUILTIN_KINDS, DeploySpec, PluginTarget
 from modeldeploy.spec.yamlread import Builder, Path_, Positions, YAMLProblem, bad_value, compose, decode, mark
@@ -246,9 +247,40 @@ def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None)
             line, col = loaded.positions.at(("environments", env, forbidden), key=True)
             msg = f"environments.{show_key(env)} may not set {forbidden}"
             raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
-    merged = deep_merge({k: v for k, v in data.items() if k != "environments"}, overlay)
+    merged = _env_merged(data, overlay, env)
+    _check_env_names(loaded, data, envs, env, merged)
     merged["environments"] = envs
     return merged, _overlay_positions(loaded.positions, env)
+
+
+def _env_merged(data: dict[str, Any], overlay: dict[str, Any], env: str) -> dict[str, Any]:
+    """The base with the overlay applied, its ``name`` made ``<name>-<env>`` unless the overlay gives
+    the environment names or a place of its own (spec/envnames.py)."""
+    base = {k: v for k, v in data.items() if k != "environments"}
+    merged = deep_merge(base, overlay)
+    qualified = envnames.qualified_name(base, overlay, merged, env)
+    if qualified is not None:
+        merged["name"] = qualified
+    return merged
+
+
+def _check_env_names(loaded: LoadedFile, data: dict[str, Any], envs: dict[Any, Any], env: str, merged: dict[str, Any]) -> None:
+    line, col = loaded.positions.at(("environments", env), key=True)
+    name = merged.get("name")
+    if isinstance(name, str) and len(name) > 63 and "name" not in envs[env]:
+        msg = (f"environments.{show_key(env)}: the environment's resource names would start with {name!r}, "
+               "longer than 63 characters")
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+                        hint=f"set a shorter name for it: environments.{show_key(env)}.name")
+    others = {e: _env_merged(data, o, e) for e, o in envs.items() if e != env and isinstance(o, dict)}
+    clashes = envnames.collisions(env, merged, others)
+    if clashes:
+        other, what = clashes[0]
+        pair = " and ".join(f"environments.{show_key(e)}" for e in sorted((env, other), key=str))
+        msg = f"{pair} address the same {what}: applying one would overwrite the other"
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+                        hint=f"give environments.{show_key(env)} its own name, or its own place "
+                             "(target.namespace, region, account, workspace or image)")
 
 
 # --- validate ------------------------------------------------------------------------------------
