@@ -151,6 +151,27 @@ class BatchConfig(StrictModel):
         return self
 
 
+class ScannerSkip(StrictModel):
+    """One policy-scanner check skipped on the rendered workloads, with the reason a reviewer reads."""
+
+    id: Line = Field(description="The scanner's check id, e.g. CKV_K8S_11 (checkov).")
+    reason: Line = Field(min_length=1, description="Why the check does not apply here; written next to the skip.")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", v):
+            raise ValueError(f"{v!r} is not a check id such as CKV_K8S_11")
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("give the reason the check is skipped")
+        return v.strip()
+
+
 class KubernetesTarget(ImageBuildFields):
     kind: Literal["kubernetes"]
     namespace: DNSLabel = Field(default="default")
@@ -194,6 +215,13 @@ class KubernetesTarget(ImageBuildFields):
         default=True, description="Mount the container's root filesystem read-only (an emptyDir serves /tmp)."
     )
     kserve: KServeConfig = Field(default_factory=KServeConfig)
+    scanner_skips: list[ScannerSkip] = Field(
+        default_factory=list,
+        description=(
+            "Policy-scanner checks to skip on the workloads, each with its reason: rendered as checkov.io/skipN: "
+            "ID=reason annotations. None by default: your scanner sees every check."
+        ),
+    )
     batch: BatchConfig | None = Field(default=None, description="mode batch: input/output files and the volume.")
 
     @field_validator("kubernetes_version")
