@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from modeldeploy.errors import Diagnostic, ModelDeployError, PolicyViolation, show_key
+from modeldeploy.spec.placeholders import placeholder_warnings
 from modeldeploy.spec.loader import LoadedSpec, load_all_environments, load_spec
 from modeldeploy.targets import plugin_config
 
@@ -45,11 +46,26 @@ def _in_env(d: Diagnostic, env: str | None) -> Diagnostic:
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
     loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
     _check_evaluation_data(loaded_all)
+    placeholders: list[str] = []
+    seen_placeholders: list[Diagnostic] = []
+    for loaded in loaded_all:
+        data = loaded.spec.target.model_dump(mode="json", by_alias=True)
+        for d in placeholder_warnings({"target": data}, loaded.positions.at, loaded.display):
+            if d not in seen_placeholders:
+                seen_placeholders.append(d)
+                placeholders.append(_in_env(d, loaded.env).format())
     if offline:
-        return [f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
+        return [*placeholders, f"{path}: valid ({len(loaded_all)} configuration(s), model not checked)"]
     from modeldeploy import api  # resolving a model needs it; --offline does not
 
-    lines: list[str] = []
+    lines: list[str] = list(placeholders)
+    warned: list[Diagnostic] = []
+
+    def warn(d: Diagnostic, env: str | None) -> None:
+        if d not in warned:  # the same warning at the same place in the base and an environment: once
+            warned.append(d)
+            lines.append(_in_env(d, env).format())
+
     failures: list[tuple[ModelDeployError, list[Diagnostic]]] = []
     seen: list[Diagnostic] = []
     for loaded in loaded_all:
@@ -66,6 +82,9 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
                     hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
                 )
             api.render(dep)  # every check render runs (parse-back included); nothing is written
+            for message, where in api.image_warnings(dep):
+                line, col = loaded.positions.at(where)
+                warn(Diagnostic(loaded.display, line, col, message, "MD140", "warning"), loaded.env)
         except PolicyViolation as exc:
             failures.append((exc, [Diagnostic("", 0, 0, exc.message, exc.code)]))
             continue

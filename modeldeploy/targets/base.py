@@ -107,6 +107,11 @@ class Target(ABC):
         and return what was registered. Targets that register inside apply() return None."""
         return None
 
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        """The final image references this target runs, each with the deploy.yaml key it comes from
+        (for a located warning when one names no registry host). Default: none."""
+        return []
+
     def plan_notes(self, ctx: RenderContext) -> list[str]:
         """What the spec asks for that this target does not carry out as written (shown as notes in
         every plan, so a reviewer sees it before apply rather than after)."""
@@ -116,3 +121,26 @@ class Target(ABC):
         """Read-only counterpart of register_model for live plans: {"address", "action": "create" |
         "no-op", "after": {...}}; None when the target registers inside apply()."""
         return None
+
+
+def registry_host(image: str) -> str | None:
+    """The registry host of an image reference, or None when it names none (``iris:1``,
+    ``team/iris:1``: the runtime would pull it from Docker Hub). The first path component is a host
+    when it has a dot or a port, or is ``localhost`` (the Docker reference grammar)."""
+    first, sep, _ = image.partition("/")
+    if not sep:
+        return None
+    return first if ("." in first or ":" in first or first == "localhost") else None
+
+
+def image_host_warnings(target: Target, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+    """(message, deploy.yaml key) for each image the target runs that names no registry host."""
+    out = []
+    for image, where in target.serving_images(ctx):
+        if registry_host(image) is None:
+            out.append((
+                f"image {image!r} names no registry host: a {target.kind} deployment would pull it from Docker Hub "
+                "(or not at all); give target.registry or a full reference REGISTRY/NAME:TAG",
+                where,
+            ))
+    return out

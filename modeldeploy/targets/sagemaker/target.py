@@ -62,6 +62,9 @@ class SageMakerTargetImpl(Target):
                     f"transform job runs target.instance_count = {t.instance_count} instances"]
         return []
 
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        return [(ctx.spec.target.image, ("target", "image"))]
+
     def render(self, ctx: RenderContext) -> list[Artifact]:
         requests = render_requests(ctx)
         out = [Artifact(call.path, "application/json", dump_json(call.body)) for call in requests.calls]
