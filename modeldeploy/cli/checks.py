@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from modeldeploy.errors import Diagnostic, ModelDeployError, PolicyViolation, show_key
-from modeldeploy.spec.placeholders import placeholder_warnings
 from modeldeploy.spec.loader import LoadedSpec, load_all_environments, load_spec
+from modeldeploy.spec.placeholders import placeholder_warnings
 from modeldeploy.targets import plugin_config
 
 _TOP_KEYS = {"name", "model", "signature", "serving", "resources", "scaling", "labels", "target"}

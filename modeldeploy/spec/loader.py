@@ -257,7 +257,7 @@ def _env_merged(data: dict[str, Any], overlay: dict[str, Any], env: str) -> dict
     """The base with the overlay applied, its ``name`` made ``<name>-<env>`` unless the overlay gives
     the environment names or a place of its own (spec/envnames.py)."""
     base = {k: v for k, v in data.items() if k != "environments"}
-    merged = deep_merge(base, overlay)
+    merged: dict[str, Any] = deep_merge(base, overlay)
     qualified = envnames.qualified_name(base, overlay, merged, env)
     if qualified is not None:
         merged["name"] = qualified

@@ -5,7 +5,7 @@ located at the value, so a copied example is not deployed against an account tha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from modeldeploy.errors import Diagnostic
@@ -21,7 +21,7 @@ _PLACEHOLDERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _walk(node: Any, path: tuple[Any, ...]):
+def _walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
     if isinstance(node, dict):
         for k, v in node.items():
             yield from _walk(v, (*path, k))

@@ -63,7 +63,8 @@ class SageMakerTargetImpl(Target):
         return []
 
     def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
-        return [(ctx.spec.target.image, ("target", "image"))]
+        image = ctx.spec.target.image
+        return [(image, ("target", "image"))] if isinstance(image, str) else []
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         requests = render_requests(ctx)
