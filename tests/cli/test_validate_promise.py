@@ -17,7 +17,7 @@ from modeldeploy.cli.app import app
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
-K8S_BATCH = {"kind": "kubernetes", "namespace": "models", "mode": "batch",
+K8S_BATCH = {"kind": "kubernetes", "namespace": "models-batch", "mode": "batch",
              "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "batch-data"}}
 SM_SERVERLESS = {"mode": "serverless", "serverless": {"memory_mb": 2048, "max_concurrency": 5},
                  "rollout": {"strategy": "all_at_once"}}
