@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from modeldeploy._version import __version__
-from modeldeploy.errors import Diagnostic, ModelDeployError, PlanError, PolicyViolation, SourceError
+from modeldeploy.errors import (
+    MissingDependencyError,
+    ModelDeployError,
+    ModelError,
+    PlanError,
+    PolicyViolation,
+    SourceError,
+)
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
@@ -25,6 +32,7 @@ from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, load_spec, parse_text
+from modeldeploy.targets import check_installed as targets_installed
 from modeldeploy.targets import get_target, plugin_config
 from modeldeploy.targets.base import Target
 
@@ -75,11 +83,7 @@ def load(
 def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -> ModelDeployError:
     """The same error, pointing at the deploy.yaml line it is about (``deploy.yaml:8:11: error: ...``)
     unless it already points somewhere."""
-    if exc.diagnostics:
-        return exc
-    line, col = loaded.positions.at(path)
-    located = type(exc)(exc.message, diagnostics=[Diagnostic(loaded.display, line, col, exc.message, exc.code)], hint=exc.hint)
-    return located
+    return loaded.locate(exc, path)
 
 
 def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
@@ -98,7 +102,10 @@ def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, pro
         )
     except SourceError as exc:
         raise _located(exc, loaded, ("model", "source")) from None
-    model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    try:
+        model = read_for_spec(ref.local_path, spec.model, loaded.base_dir)
+    except ModelError as exc:  # a folder with no MLmodel: at the model.source line, like a missing one
+        raise _located(exc, loaded, ("model", "source")) from None
     return Deployment(loaded, ref, model, get_target(spec.target.kind))
 
 
@@ -137,8 +144,18 @@ def lock_data(dep: Deployment) -> dict[str, Any]:
     }
 
 
+def check_installed(loaded: LoadedSpec) -> None:
+    """The target's extra is installed, or MD701 at ``target.kind`` with the install hint: ``validate``
+    says so before ``render`` would, in the same words."""
+    try:
+        targets_installed(loaded.spec.target.kind)
+    except MissingDependencyError as exc:
+        raise _located(exc, loaded, ("target", "kind")) from None
+
+
 def render(dep: Deployment) -> RenderResult:
     """The deployment's files, sorted by path, plus the lock file."""
+    check_installed(dep.loaded)
     artifacts = list(dep.target.render(dep.context()))
     artifacts.append(Artifact(LOCK_FILE, "application/json", dump_json(lock_data(dep))))
     paths = [a.path for a in artifacts]
@@ -454,4 +471,5 @@ def build_image(dep: Deployment, *, push: bool = False, progress: Progress | Non
     ctx = dep.context()
     if not builds_image(ctx):
         return None
+    check_installed(dep.loaded)
     return ensure_image(ctx, list(dep.target.render(ctx)), progress or _Progress(), push=push)

@@ -15,7 +15,8 @@ from pathlib import Path
 from modeldeploy.api import Deployment, default_against, enforce_policy
 from modeldeploy.api import plan as make_plan
 from modeldeploy.errors import PlanError
-from modeldeploy.lease import FileLeaseBackend, Lease, LeaseBackend, LeaseSettings, clear_if_gone, folder_lease_path
+from modeldeploy.filelease import FileLeaseBackend, folder_lease_path
+from modeldeploy.lease import Lease, LeaseBackend, LeaseSettings, clear_if_gone
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.plan import Plan
 from modeldeploy.planning.resources import ApplyResult

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from modeldeploy.errors import Diagnostic, ModelDeployError, PolicyViolation, show_key
+from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, PolicyViolation, show_key
 from modeldeploy.spec.loader import LoadedSpec, load_all_environments, load_spec
 from modeldeploy.spec.placeholders import placeholder_warnings
-from modeldeploy.targets import plugin_config
+from modeldeploy.targets import check_installed, plugin_config
 
 _TOP_KEYS = {"name", "model", "signature", "serving", "resources", "scaling", "labels", "target"}
 # A render error names the deploy.yaml key it is about first: "serving.env.X: …", "resources.gpu 1: …".
@@ -46,6 +46,11 @@ def _in_env(d: Diagnostic, env: str | None) -> Diagnostic:
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
     loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
     _check_evaluation_data(loaded_all)
+    for loaded in loaded_all:  # a missing extra: the error render would give, found here first
+        try:
+            check_installed(loaded.spec.target.kind)
+        except MissingDependencyError as exc:
+            raise loaded.locate(exc, ("target", "kind")) from None
     placeholders: list[str] = []
     seen_placeholders: list[Diagnostic] = []
     for loaded in loaded_all:
@@ -75,10 +80,10 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
             findings = api.policy_findings(dep, None, has_previous=False)
             breaking = [f for f in findings if f.severity == "breaking" and not f.waived]
             for f in findings:
-                lines.append(f"{label}: {f.severity}: {f.rule} {f.field}: {f.message}" + (f" (waived: {f.waived})" if f.waived else ""))
+                lines.append(f"{label}: {f.severity}: {f.line()}" + (f" (waived: {f.waived})" if f.waived else ""))
             if breaking:
                 raise PolicyViolation(
-                    f"{label}: {breaking[0].rule} {breaking[0].field}: {breaking[0].message}",
+                    f"{label}: {breaking[0].line()}",
                     hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
                 )
             api.render(dep)  # every check render runs (parse-back included); nothing is written
@@ -95,7 +100,7 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
             seen.extend(fresh)
             failures.append((exc, [_in_env(d, loaded.env) for d in fresh]))
             continue
-        lines.append(f"{label}: valid (model {dep.ref.pinned_uri}, {dep.ref.digest[:19]}…)")
+        lines.append(f"{label}: valid (model {_shown(dep.ref.uri, dep.ref.pinned_uri)}, {dep.ref.digest[:19]}…)")
     if len(failures) == 1 and isinstance(failures[0][0], PolicyViolation):
         raise failures[0][0]
     if failures:
@@ -109,6 +114,14 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
         error.exit_code = max(e.exit_code for e, _ in failures)  # type: ignore[misc]
         raise error
     return lines
+
+
+def _shown(uri: str, pinned: str) -> str:
+    """The model as deploy.yaml names it (``./model``, not its pinned form ``model`` or a digest);
+    a registry URI also with what it resolved to (``models:/iris@champion = models:/iris/4``)."""
+    if ":" not in uri or pinned == uri or pinned.startswith("sha256:"):
+        return uri
+    return f"{uri} = {pinned}"
 
 
 def _check_evaluation_data(loaded_all) -> None:

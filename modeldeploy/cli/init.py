@@ -62,10 +62,10 @@ def init(
             raise SpecError(f"--target must be docker, kubernetes, sagemaker or azureml, not {target!r}")
         if out is None:
             out = Path("deploy.yaml") if sys.stdout.isatty() else Path("-")
-        if not model_dir.exists():  # the same error (and code) as a deploy.yaml naming a missing folder
-            from modeldeploy.model.sources.local import missing_folder
+        if not model_dir.is_dir():  # the same errors (and code) as a deploy.yaml naming this folder
+            from modeldeploy.model.sources.local import file_not_folder, missing_folder
 
-            raise missing_folder(str(model_dir), model_dir, in_spec=False)
+            raise (file_not_folder if model_dir.exists() else missing_folder)(str(model_dir), model_dir, in_spec=False)
         info = read_model(model_dir)
         base = Path.cwd() if str(out) == "-" else out.resolve().parent
         rel = os.path.relpath(model_dir.resolve(), base).replace(os.sep, "/")

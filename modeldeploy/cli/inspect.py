@@ -32,8 +32,8 @@ def inspect(
 
         if fmt not in {"text", "json"}:
             raise ModelDeployError(f"--format must be text or json, not {fmt!r}")
-        ref = resolve(source, base_dir=Path.cwd(), tracking_uri=tracking_uri)
-        info = read_typed(ref.local_path, model_type)
+        ref = resolve(source, base_dir=Path.cwd(), tracking_uri=tracking_uri, in_spec=False)
+        info = read_typed(ref.local_path, model_type, display=source)
         facts = {
             "type": type_of(info),
             "source": ref.uri,

@@ -128,7 +128,7 @@ def _load_signature(source: str, tracking_uri: str | None):
         from modeldeploy.model.sources import resolve
     except ImportError:  # sources not installed: a local folder is all we can read
         return read_model(Path(source), display=source).signature
-    ref = resolve(source, base_dir=Path.cwd(), tracking_uri=tracking_uri)
+    ref = resolve(source, base_dir=Path.cwd(), tracking_uri=tracking_uri, in_spec=False)
     return read_model(ref.local_path, display=source).signature
 
 

@@ -25,15 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeldeploy.errors import Diagnostic, ModelError
-from modeldeploy.model.info import (
-    MAX_SIDE_FILE_BYTES,
-    ModelInfo,
-    _conda_pip,
-    _expand,
-    _requirement_lines,
-    load_yaml,
-    read_model,
-)
+from modeldeploy.model.environment import conda_pip, expand_requirements, requirement_lines
+from modeldeploy.model.files import MAX_SIDE_FILE_BYTES, load_yaml
+from modeldeploy.model.info import ModelInfo, read_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.spec.models import ModelSection
@@ -135,11 +129,11 @@ def read_custom(path: Path | str, section: ModelSection | None, base_dir: Path, 
         if not isinstance(data, Mapping):
             raise _error(env.conda_file, "a conda environment file is a YAML mapping with 'dependencies'")
         conda = data
-        reqs, constraints = _expand(_conda_pip(conda) or [], base / Path(env.conda_file).parent, env.conda_file, 0)
+        reqs, constraints = expand_requirements(conda_pip(conda) or [], base / Path(env.conda_file).parent, env.conda_file, 0)
         source = "conda.yaml"
     elif env is not None and env.requirements_file:
         env_file, kind = env.requirements_file, "requirements"
-        reqs, constraints = _requirement_lines(
+        reqs, constraints = requirement_lines(
             _inside(base, env.requirements_file, "model.environment.requirements_file"), env.requirements_file
         )
         source = "requirements.txt"

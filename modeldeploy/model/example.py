@@ -21,17 +21,13 @@ from typing import Any, cast
 
 from modeldeploy.errors import ModelError
 from modeldeploy.model.compat import InputExampleMismatch
+from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
+from modeldeploy.model.files import read_json
 from modeldeploy.model.findings import Finding
-from modeldeploy.model.info import ModelInfo, read_json
+from modeldeploy.model.info import ModelInfo
 from modeldeploy.model.signature import (
-    AnyType,
-    ArrayType,
     ColumnSpec,
-    DataType,
-    MapType,
-    ObjectType,
     ParamSpec,
-    ScalarType,
     Schema,
     Signature,
     TensorSpec,
@@ -51,6 +47,8 @@ class Payload:
 
 
 def _finding(field: str, expected: str, found: str, message: str) -> Finding:
+    """Every report shows ``field`` and ``expected → found`` beside the message, so a message says
+    what is wrong without naming the field or either side again."""
     return Finding(
         rule=InputExampleMismatch.id, severity="breaking", field=field, old=expected, new=found, message=message
     )
@@ -190,13 +188,19 @@ def _json_kind(v: Any) -> str:
     return {float: "number", str: "string", list: "array", dict: "object"}.get(type(v), type(v).__name__)
 
 
+def _rejected(what: str, problem: str, found: str) -> str:
+    """``input example row 3 would be rejected``, with the problem in brackets unless it only says
+    again that ``found`` is not the expected type (the report shows both)."""
+    plain = problem.startswith(f"{found} is not ") or problem == "expected a list"
+    return f"{what} would be rejected" + ("" if plain else f" ({problem})")
+
+
 def _check_column(spec: ColumnSpec, name: str, values: list[Any]) -> Iterator[Finding]:
     for i, v in enumerate(values):
         problem = value_problem(spec.type, v, spec.required)
         if problem is not None:
-            yield _finding(
-                f"example.inputs.{name}", spec.type_text(), _json_kind(v), f"input example column {name!r} row {i}: {problem}"
-            )
+            found = "null" if v is None else _json_kind(v)
+            yield _finding(f"example.inputs.{name}", spec.type_text(), found, _rejected(f"input example row {i}", problem, found))
             return
 
 
@@ -204,7 +208,7 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
     if schema.has_names:
         if payload.form not in ("columns", "tensors"):
             yield _finding(
-                "example.inputs", "named columns", payload.form, "input example has no column names but the signature declares named columns"
+                "example.inputs", "named columns", payload.form, "input example has no column names"
             )
             return
         cols = {k: (v if isinstance(v, list) else [v]) for k, v in payload.data.items()}
@@ -212,7 +216,7 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
             name = label(spec, i)
             if name not in cols:
                 if spec.required:
-                    yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", f"input example lacks required column {name!r}")
+                    yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", "input example lacks this required column")
                 continue
             yield from _check_column(cast(ColumnSpec, spec), name, cols[name])
         return
@@ -228,7 +232,7 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
         columns = [v if isinstance(v, list) else [v] for v in payload.data.values()]
     if len(columns) < len(schema.specs):
         yield _finding(
-            "example.inputs", f"{len(schema.specs)} columns", f"{len(columns)} columns", f"input example has {len(columns)} columns; the signature declares {len(schema.specs)}"
+            "example.inputs", f"{len(schema.specs)} columns", f"{len(columns)} columns", "input example has fewer columns than the signature"
         )
         return
     for i, spec in enumerate(schema.specs):
@@ -275,17 +279,17 @@ def _check_tensor(spec: TensorSpec, name: str, value: Any) -> Iterator[Finding]:
     expected = spec.shape
     if shape is None:
         if not (len(expected) >= 1 and -1 in expected and spec.dtype == "object"):
-            yield _finding(field, spec.shape_text(), "ragged", f"input example tensor {name!r} is a ragged array")
+            yield _finding(field, spec.shape_text(), "ragged", "input example tensor has rows of different lengths")
         return
     if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape, strict=False)):
         got = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-        yield _finding(field, spec.shape_text(), got, f"input example tensor {name!r} has shape {got}, expected {spec.shape_text()}")
+        yield _finding(field, spec.shape_text(), got, "input example tensor does not fit the declared shape")
         return
     for i, leaf in enumerate(_leaves(value)):
         if i >= MAX_LEAVES:
             break
         if not _dtype_ok(spec.dtype, leaf):
-            yield _finding(field, spec.dtype, _json_kind(leaf), f"input example tensor {name!r} holds {_json_kind(leaf)} values, expected {spec.dtype}")
+            yield _finding(field, spec.dtype, _json_kind(leaf), "input example tensor holds values of another type")
             return
 
 
@@ -296,7 +300,7 @@ def _check_tensors(schema: Schema, payload: Payload) -> Iterator[Finding]:
         for i, spec in enumerate(schema.specs):
             name = label(spec, i)
             if name not in payload.data:
-                yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", f"input example lacks tensor {name!r}")
+                yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", "input example lacks this tensor")
             else:
                 yield from _check_tensor(cast(TensorSpec, spec), name, payload.data[name])
         return
@@ -318,16 +322,17 @@ def _check_params(sig: Signature, params: Any) -> Iterator[Finding]:
     if params is None:
         return
     if not isinstance(params, dict):
-        yield _finding("example.params", "object", _json_kind(params), "input example params must be an object")
+        yield _finding("example.params", "object", _json_kind(params), "input example params are not a mapping of names to values")
         return
     for name, value in params.items():
         spec = sig.param(name)
         if spec is None:
-            yield _finding(f"example.params.{name}", "", _json_kind(value), f"input example passes param {name!r}, which the signature does not declare (it would be ignored)")
+            yield _finding(f"example.params.{name}", "", _json_kind(value), "input example passes a param the signature does not declare (it would be ignored)")
             continue
         problem = _param_ok(spec, value)
         if problem:
-            yield _finding(f"example.params.{name}", spec.type_text(), _json_kind(value), f"input example param {name!r}: {problem}")
+            found = _json_kind(value)
+            yield _finding(f"example.params.{name}", spec.type_text(), found, _rejected("input example param", problem, found))
 
 
 def check_input_example(model: ModelInfo) -> list[Finding]:

@@ -27,16 +27,19 @@ def model_type(info: object) -> str:
     return str(getattr(info, "model_type", "mlflow"))
 
 
-def detect_type(path: Path | str) -> str:
-    """MLmodel → mlflow; config.pbtxt at the top or one level down → triton; otherwise an error."""
+def detect_type(path: Path | str, *, display: str | None = None) -> str:
+    """MLmodel → mlflow; config.pbtxt at the top or one level down → triton; otherwise the error every
+    command gives for a folder with no MLmodel (MD200), with how to read the other kinds."""
     root = Path(path)
     if (root / "MLmodel").is_file() or (root.name == "MLmodel" and root.is_file()):
         return "mlflow"
     if root.is_dir() and ((root / "config.pbtxt").is_file() or any((c / "config.pbtxt").is_file() for c in root.iterdir() if c.is_dir())):
         return "triton"
-    raise ModelError(
-        f"{path}: neither an MLflow model (no MLmodel) nor a Triton model (no config.pbtxt); "
-        "pass --type custom to inspect a custom model folder"
+    from modeldeploy.model.info import NO_MLMODEL_HINT, no_mlmodel
+
+    raise no_mlmodel(
+        display or str(path),
+        f"{NO_MLMODEL_HINT}; a Triton model repository holds config.pbtxt, and --type custom reads a custom model folder",
     )
 
 
@@ -58,7 +61,7 @@ def read_for_spec(path: Path, section: ModelSection, base_dir: Path, *, display:
 def read_typed(path: Path, kind: str | None = None, *, display: str | None = None) -> ModelInfo:
     """For ``inspect``: read ``path`` as ``kind`` (autodetected when None). A custom model read this
     way has no code/environment (they live in deploy.yaml)."""
-    kind = kind or detect_type(path)
+    kind = kind or detect_type(path, display=display)
     if kind not in MODEL_TYPES:
         raise ModelError(f"--type must be one of {', '.join(MODEL_TYPES)}, not {kind!r}")
     if kind == "custom":

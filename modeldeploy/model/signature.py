@@ -15,6 +15,8 @@ holding MLflow's own spec lists (see ``mlflow/types/schema.py``: ``ColSpec.from_
 scalar column without ``required`` is required, but an array/object/map/any column without it (or
 with ``required: null``, which MLflow 3 writes for such columns) is *optional*, because
 ``ColSpec.from_json_dict`` passes ``None`` and ``Schema.required_input_names`` tests truthiness.
+
+The data types the specs carry (scalars, arrays, maps, objects) are in ``datatypes.py``.
 """
 
 from __future__ import annotations
@@ -25,137 +27,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modeldeploy.errors import ModelError
+from modeldeploy.model.datatypes import DataType, ScalarType, need_dict, parse_type, signature_error
 
-SCALAR_TYPES = ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")
-COMPLEX_TYPES = ("array", "object", "map", "any", "sparkml_vector")
 SIGNATURE_PARTS = ("inputs", "outputs", "params")
 # JSON in a model (signature parts, input examples) nests at most this deep: the same bound as
-# deploy.yaml and MLmodel themselves (spec/loader.py and model/info.py MAX_DEPTH).
+# deploy.yaml and MLmodel themselves (spec/loader.py and model/files.py MAX_DEPTH).
 MAX_JSON_DEPTH = 64
-
-
-class SignatureError(ModelError):
-    """A signature's JSON cannot be parsed. ``part`` is inputs/outputs/params (or '' for the whole)."""
-
-    def __init__(self, message: str, *, part: str = ""):
-        super().__init__(message)
-        self.part = part
-
-
-# --- data types ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScalarType:
-    """boolean, integer, long, float, double, string, binary, datetime (and sparkml_vector)."""
-
-    name: str
-
-    def to_canonical(self) -> dict[str, Any]:
-        return {"type": self.name}
-
-    def render(self) -> str:
-        return self.name
-
-
-@dataclass(frozen=True)
-class AnyType:
-    def to_canonical(self) -> dict[str, Any]:
-        return {"type": "any"}
-
-    def render(self) -> str:
-        return "any"
-
-
-@dataclass(frozen=True)
-class ArrayType:
-    items: DataType
-
-    def to_canonical(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.items.to_canonical()}
-
-    def render(self) -> str:
-        return f"array<{self.items.render()}>"
-
-
-@dataclass(frozen=True)
-class MapType:
-    values: DataType
-
-    def to_canonical(self) -> dict[str, Any]:
-        return {"type": "map", "values": self.values.to_canonical()}
-
-    def render(self) -> str:
-        return f"map<string, {self.values.render()}>"
-
-
-@dataclass(frozen=True)
-class Property:
-    name: str
-    type: DataType
-    required: bool = True
-
-    def to_canonical(self) -> dict[str, Any]:
-        return {**self.type.to_canonical(), "required": self.required}
-
-
-@dataclass(frozen=True)
-class ObjectType:
-    properties: tuple[Property, ...]
-
-    def to_canonical(self) -> dict[str, Any]:
-        return {"type": "object", "properties": {p.name: p.to_canonical() for p in self.properties}}
-
-    def render(self) -> str:
-        inner = ", ".join(f"{p.name}{'' if p.required else '?'}: {p.type.render()}" for p in self.properties)
-        return f"object{{{inner}}}"
-
-    def property(self, name: str) -> Property | None:
-        return next((p for p in self.properties if p.name == name), None)
-
-
-DataType = ScalarType | AnyType | ArrayType | MapType | ObjectType
-
-
-def _fail(part: str, message: str) -> SignatureError:
-    return SignatureError(message, part=part)
-
-
-def _need_dict(value: Any, part: str, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(part, f"{what} must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def parse_type(spec: Mapping[str, Any], part: str, where: str) -> DataType:
-    """A data type from MLflow's JSON (``{"type": "array", "items": {...}}`` etc.)."""
-    spec = _need_dict(spec, part, where)
-    t = spec.get("type")
-    if t in SCALAR_TYPES or t == "sparkml_vector":
-        return ScalarType(t)
-    if t == "any":
-        return AnyType()
-    if t == "array":
-        if "items" not in spec:
-            raise _fail(part, f"{where}: array type needs 'items'")
-        return ArrayType(parse_type(spec["items"], part, f"{where}.items"))
-    if t == "map":
-        if "values" not in spec:
-            raise _fail(part, f"{where}: map type needs 'values'")
-        return MapType(parse_type(spec["values"], part, f"{where}.values"))
-    if t == "object":
-        props = spec.get("properties")
-        if not isinstance(props, Mapping):
-            raise _fail(part, f"{where}: object type needs a 'properties' mapping")
-        out = []
-        for name in props:  # keep MLflow's order; canonical JSON sorts keys anyway
-            p = _need_dict(props[name], part, f"{where}.properties.{name}")
-            required = p.get("required", True)  # Property.from_json_dict defaults to True
-            out.append(Property(str(name), parse_type(p, part, f"{where}.properties.{name}"), bool(required)))
-        return ObjectType(tuple(sorted(out, key=lambda p: p.name)))
-    known = ", ".join(SCALAR_TYPES + COMPLEX_TYPES)
-    raise _fail(part, f"{where}: unknown type {t!r} (known: {known}, tensor)")
 
 
 # --- specs ---------------------------------------------------------------------------------------
@@ -200,19 +77,19 @@ Spec = ColumnSpec | TensorSpec
 
 def _parse_spec(raw: Any, part: str, index: int) -> Spec:
     where = f"{part}[{index}]"
-    raw = _need_dict(raw, part, where)
+    raw = need_dict(raw, part, where)
     if "type" not in raw:
-        raise _fail(part, f"{where}: missing 'type'")
+        raise signature_error(part, f"{where}: missing 'type'")
     name = raw.get("name")
     name = None if name is None else str(name)
     if raw["type"] == "tensor":
-        ts = _need_dict(raw.get("tensor-spec"), part, f"{where}.tensor-spec")
+        ts = need_dict(raw.get("tensor-spec"), part, f"{where}.tensor-spec")
         dtype = ts.get("dtype")
         shape = ts.get("shape")
         if not isinstance(dtype, str) or not dtype:
-            raise _fail(part, f"{where}: tensor-spec needs a 'dtype' string")
+            raise signature_error(part, f"{where}: tensor-spec needs a 'dtype' string")
         if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
-            raise _fail(part, f"{where}: tensor-spec 'shape' must be a list of integers (-1 for any size)")
+            raise signature_error(part, f"{where}: tensor-spec 'shape' must be a list of integers (-1 for any size)")
         return TensorSpec(name, dtype, tuple(shape))
     dtype = parse_type(raw, part, where)
     if "required" in raw and raw["required"] is not None:
@@ -251,17 +128,17 @@ class Schema:
     @classmethod
     def parse(cls, raw: Any, part: str) -> Schema:
         if not isinstance(raw, list):
-            raise _fail(part, f"{part} must be a JSON list of column or tensor specs, got {type(raw).__name__}")
+            raise signature_error(part, f"{part} must be a JSON list of column or tensor specs, got {type(raw).__name__}")
         specs = tuple(_parse_spec(item, part, i) for i, item in enumerate(raw))
         kinds = {type(s) for s in specs}
         if len(kinds) > 1:
-            raise _fail(part, f"{part} mixes column and tensor specs; MLflow allows one kind per schema")
+            raise signature_error(part, f"{part} mixes column and tensor specs; MLflow allows one kind per schema")
         names = [s.name for s in specs if s.name is not None]
         if names and len(names) != len(specs):
-            raise _fail(part, f"{part}: either every spec has a name or none has")
+            raise signature_error(part, f"{part}: either every spec has a name or none has")
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise _fail(part, f"{part}: duplicate name(s) {', '.join(dupes)}")
+            raise signature_error(part, f"{part}: duplicate name(s) {', '.join(dupes)}")
         return cls(specs)
 
 
@@ -292,17 +169,17 @@ class ParamSpec:
     @classmethod
     def parse(cls, raw: Any, index: int) -> ParamSpec:
         where = f"params[{index}]"
-        raw = _need_dict(raw, "params", where)
+        raw = need_dict(raw, "params", where)
         name = raw.get("name")
         if not isinstance(name, str) or not name:
-            raise _fail("params", f"{where}: missing 'name'")
+            raise signature_error("params", f"{where}: missing 'name'")
         t = raw.get("type", raw.get("dtype"))  # MLflow 2.5 wrote 'dtype'; ParamSpec.from_json_dict accepts both
         if t is None:
-            raise _fail("params", f"{where}: missing 'type'")
+            raise signature_error("params", f"{where}: missing 'type'")
         dtype = parse_type({**raw, "type": t}, "params", where)
         shape = raw.get("shape")
         if shape is not None and (not isinstance(shape, list) or not all(isinstance(d, int) for d in shape)):
-            raise _fail("params", f"{where}: 'shape' must be null or a list of integers")
+            raise signature_error("params", f"{where}: 'shape' must be null or a list of integers")
         return cls(name, dtype, raw.get("default"), None if shape is None else tuple(shape))
 
 
@@ -327,13 +204,13 @@ def _json(value: Any, part: str) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise _fail(part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
+            raise signature_error(part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
         except RecursionError:  # json's C decoder gives up near the interpreter's recursion limit
-            raise _fail(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels") from None
+            raise signature_error(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels") from None
     elif not isinstance(value, (list, dict)):
-        raise _fail(part, f"signature.{part} must be a JSON string, got {type(value).__name__}")
+        raise signature_error(part, f"signature.{part} must be a JSON string, got {type(value).__name__}")
     if nested_deeper_than(value):
-        raise _fail(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels")
+        raise signature_error(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 
@@ -349,17 +226,17 @@ class Signature:
     def from_mlmodel(cls, data: Mapping[str, Any]) -> Signature:
         """From MLmodel's ``signature`` mapping, whose values are JSON strings (or null)."""
         if not isinstance(data, Mapping):
-            raise _fail("", f"signature must be a mapping of inputs/outputs/params, got {type(data).__name__}")
+            raise signature_error("", f"signature must be a mapping of inputs/outputs/params, got {type(data).__name__}")
         return cls._build({part: _json(data.get(part), part) for part in SIGNATURE_PARTS})
 
     @classmethod
     def from_canonical(cls, data: Mapping[str, Any]) -> Signature:
         """The inverse of :meth:`to_canonical`; also accepts JSON strings as MLmodel holds them."""
         if not isinstance(data, Mapping):
-            raise _fail("", f"a canonical signature is a mapping, got {type(data).__name__}")
+            raise signature_error("", f"a canonical signature is a mapping, got {type(data).__name__}")
         unknown = set(data) - set(SIGNATURE_PARTS)
         if unknown:
-            raise _fail("", f"unknown signature key(s): {', '.join(sorted(map(str, unknown)))}")
+            raise signature_error("", f"unknown signature key(s): {', '.join(sorted(map(str, unknown)))}")
         return cls._build({part: _json(data.get(part), part) for part in SIGNATURE_PARTS})
 
     @classmethod
@@ -369,12 +246,12 @@ class Signature:
         params = None
         if parts["params"] is not None:
             if not isinstance(parts["params"], list):
-                raise _fail("params", "params must be a JSON list of param specs")
+                raise signature_error("params", "params must be a JSON list of param specs")
             params = tuple(ParamSpec.parse(p, i) for i, p in enumerate(parts["params"]))
             names = [p.name for p in params]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise _fail("params", f"params: duplicate name(s) {', '.join(dupes)}")
+                raise signature_error("params", f"params: duplicate name(s) {', '.join(dupes)}")
         return cls(inputs, outputs, params)
 
     # -- views --

@@ -293,10 +293,7 @@ _FINDING_MARK = {"breaking": "✗", "warning": "!", "info": "i", "waived": "✓"
 
 def _change(finding: Finding) -> str:
     """``double (required) → (removed)``: a side that does not exist is named, never left blank."""
-    old, new = str(finding.old or ""), str(finding.new or "")
-    if not old:
-        return f"(added) {new}" if new else "(none)"
-    return f"{old} → {new or '(removed)'}"
+    return finding.change()
 
 
 def _finding_message(finding: Finding) -> str:

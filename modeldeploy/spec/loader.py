@@ -13,12 +13,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from modeldeploy.errors import Diagnostic, SpecError, show_key
+from modeldeploy.errors import Diagnostic, ModelDeployError, SpecError, show_key
 from modeldeploy.spec import envnames
 from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, BUILTIN_KINDS, DeploySpec, PluginTarget
@@ -475,6 +475,9 @@ def _validate_plugin_target(
     return spec.model_copy(update={"target": config})
 
 
+E = TypeVar("E", bound=ModelDeployError)
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     """A validated spec with where it came from. ``env`` is the overlay applied (None for the base)."""
@@ -489,6 +492,14 @@ class LoadedSpec:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def locate(self, exc: E, path: tuple[str, ...]) -> E:
+        """The same error, pointing at the line of ``path`` (``deploy.yaml:8:11: error: ...``) unless
+        it already points somewhere."""
+        if exc.diagnostics:
+            return exc
+        line, col = self.positions.at(path)
+        return type(exc)(exc.message, diagnostics=[Diagnostic(self.display, line, col, exc.message, exc.code)], hint=exc.hint)
 
 
 def load_spec(

@@ -1,4 +1,4 @@
-"""The one YAML reader with positions: deploy.yaml (spec.loader) and MLmodel (model.info) both use it.
+"""The one YAML reader with positions: deploy.yaml (spec.loader) and MLmodel (model.files) both use it.
 
 Text is parsed with PyYAML's safe composer and the node graph is turned into plain data here, so that
 duplicate keys, non-standard tags and alias bombs become located problems rather than silent
@@ -162,6 +162,13 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> tuple[Where, str, str] | No
         if m is not None:
             line = lines[m.line] if m.line < len(lines) else ""
             col = line.find("\t") + 1 or m.column + 1
+            before = line[: col - 1].strip()
+            if before:  # after a key or a dash, not in the indentation: "source:<TAB>./model"
+                return (
+                    (m.line + 1, col),
+                    f"a tab character follows '{before}'; YAML separates with spaces only",
+                    f"replace the tab after '{before}' with a space",
+                )
             return (
                 (m.line + 1, col),
                 "a tab character indents this line; YAML indents with spaces only",

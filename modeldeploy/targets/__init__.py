@@ -12,7 +12,7 @@ from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from modeldeploy.errors import SpecError
+from modeldeploy.errors import MissingDependencyError, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.base import Target
@@ -25,6 +25,39 @@ BUILTIN = {
     "sagemaker": "modeldeploy.targets.sagemaker.target:SageMakerTargetImpl",
     "azureml": "modeldeploy.targets.azureml.target:AzureMLTargetImpl",
 }
+
+# What each built-in kind's render imports (module: the package providing it) and the extra that
+# installs it. Kept here rather than on the classes so that `validate --offline` checks it without
+# importing a target; a plugin declares ``render_needs`` and ``extra`` on its class.
+BUILTIN_NEEDS: dict[str, tuple[dict[str, str], str | None]] = {
+    "docker": ({}, None),
+    "kubernetes": ({"kubernetes_validate": "kubernetes-validate"}, "kubernetes"),  # every built-in kind's schema
+    "sagemaker": ({"botocore": "botocore"}, "aws"),  # its service model checks every request body
+    "azureml": ({"azure.ai.ml": "azure-ai-ml"}, "azure"),  # the SDK's loaders check every rendered spec
+}
+
+
+def check_installed(kind: str) -> None:
+    """MissingDependencyError (MD701) when a module the kind's render needs cannot be imported, with
+    the extra's install hint. Only looks modules up (no import: azure.ai.ml costs seconds). A kind
+    nobody provides is the spec loader's error, not this one."""
+    from importlib.util import find_spec
+
+    if kind in BUILTIN:
+        needs, extra = BUILTIN_NEEDS[kind]
+    elif kind in plugin_specs():
+        target = get_target(kind)
+        needs, extra = dict(target.render_needs), target.extra
+    else:
+        return
+    for module, package in needs.items():
+        try:
+            found = find_spec(module) is not None
+        except (ImportError, ValueError):  # a parent package missing, or a module set to None
+            found = False
+        if not found:
+            hint = f"pip install 'modeldeploy[{extra}]'" if extra else f"pip install {package}"
+            raise MissingDependencyError(f"the {kind} target needs {package} to render, and it is not installed", hint=hint)
 
 
 def _load(spec: str) -> type[Target]:

@@ -61,6 +61,11 @@ class Target(ABC):
     #: modeldeploy.spec.targets; a plugin's is checked, with located errors, when a file is loaded.
     #: None: the plugin accepts any keys.
     config_model: ClassVar[type | None] = None
+    #: The modules render() imports, each with the package that provides it (``{"kubernetes_validate":
+    #: "kubernetes-validate"}``). ``validate`` and ``render`` check them first, so a missing extra is
+    #: the same error (MD701, with ``extra``'s install hint) in both. A built-in kind declares its
+    #: own in ``modeldeploy.targets.BUILTIN_NEEDS`` instead, so checking needs no import of it.
+    render_needs: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[Artifact]:

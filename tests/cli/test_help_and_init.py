@@ -15,7 +15,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "iris"
-COMMANDS = ["validate", "render", "inspect", "schema", "init", "plan", "apply", "destroy", "evaluate",
+COMMANDS = ["validate", "render", "build", "inspect", "schema", "init", "plan", "apply", "destroy", "evaluate",
             "signature diff", "signature show", "signature rules"]
 _CLI = "import sys; from modeldeploy.cli.app import app; sys.argv[0] = 'modeldeploy'; app(prog_name='modeldeploy')"
 

@@ -15,7 +15,8 @@ import pytest
 
 from modeldeploy import retry
 from modeldeploy.errors import TargetError
-from modeldeploy.targets.azureml.client import AzureMLClient, DeploymentFailed
+from modeldeploy.targets.azureml.client import AzureMLClient
+from modeldeploy.targets.azureml.workspace import DeploymentFailed
 from tests.unit.targets.azureml.test_azureml_client import Poller, ml_client, spec, tree  # noqa: F401
 
 pytest.importorskip("azure.ai.ml")

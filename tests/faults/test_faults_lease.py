@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from modeldeploy.lease import FileLeaseBackend, Lease, LeaseHeld, LeaseRecord, LeaseSettings, folder_lease_path
+from modeldeploy.filelease import FileLeaseBackend, folder_lease_path
+from modeldeploy.lease import Lease, LeaseHeld, LeaseRecord, LeaseSettings
 
 BUSY = re.compile(
     r"^iris is being applied by (?P<holder>\S+) since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "

@@ -3,7 +3,7 @@
 Every import counts: module level, inside functions, under ``if TYPE_CHECKING:`` and
 ``import_module("...")`` with a literal name. The order (docs/architecture.md):
 
-    errors, retry, progress, lease, atomic, _version
+    errors, retry, progress, lease, filelease, atomic, _version
       < spec < model < rendering < planning < targets < api, applier, runs (and the package's __init__) < cli
 
 A module may import its own layer and the ones below it.
@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "modeldeploy"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "interrupt", "retry", "progress", "lease", "atomic", "_version"),
+    ("errors", "interrupt", "retry", "progress", "lease", "filelease", "atomic", "_version"),
     ("spec",),
     ("model",),
     ("rendering",),

@@ -8,15 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
 from modeldeploy.model.signature import (
-    AnyType,
-    ArrayType,
     ColumnSpec,
-    DataType,
-    MapType,
-    ObjectType,
     ParamSpec,
-    ScalarType,
     Schema,
     Signature,
     TensorSpec,
@@ -128,6 +123,10 @@ class Rule:
     forward: ClassVar[str]  # severity when judging forward compatibility
     explanation: ClassVar[str]  # one line: what the scoring server does
     scope: ClassVar[str]  # signature | inputs | outputs | params
+    #: What the change does to a client, in a few words, after the title in the message ("type
+    #: narrowed: old values are rejected"). Every report already shows the field and its old and new
+    #: value beside the message, so a message repeats neither.
+    effect: ClassVar[str] = ""
 
     @classmethod
     def severity(cls, mode: str) -> str | None:
@@ -145,7 +144,7 @@ class Rule:
 
     @classmethod
     def message(cls, change: Change) -> str:
-        return f"{cls.title}: {field_name(change.field)}"
+        return f"{cls.title}: {cls.effect}" if cls.effect else cls.title
 
     @classmethod
     def metadata(cls) -> dict[str, str]:

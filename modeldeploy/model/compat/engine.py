@@ -103,7 +103,7 @@ def check_input_kinds(sig: Signature | None, allowed: Iterable[str] | None) -> l
             field="inputs",
             old=", ".join(allowed),
             new=sig.inputs.kind,
-            message=f"inputs are {sig.inputs.kind}; signature.input_kinds allows {', '.join(allowed)}",
+            message="input kind not allowed: signature.input_kinds does not list it",
         )
     ]
 

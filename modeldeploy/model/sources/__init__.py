@@ -37,17 +37,20 @@ def resolve(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
+    in_spec: bool = True,
 ) -> ModelRef:
     """Resolve ``uri`` to a ModelRef whose ``local_path`` holds the model's files.
 
     ``tracking_uri`` (deploy.yaml's ``model.tracking_uri``) wins over ``MLFLOW_TRACKING_URI``.
+    ``in_spec``: ``uri`` is deploy.yaml's ``model.source`` (a hint may say it is relative to the file);
+    False for a command-line argument (``inspect``, ``signature``).
     Raises SourceError (one line, naming the URI) or ModelError (unreadable folder).
     """
     env = dict(os.environ if environ is None else environ)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
     parsed = parse(uri)
     if isinstance(parsed, LocalUri):
-        return resolve_local(uri, parsed, base_dir=Path(base_dir), cache_dir=cache)
+        return resolve_local(uri, parsed, base_dir=Path(base_dir), cache_dir=cache, in_spec=in_spec)
     from modeldeploy.model.sources.remote import resolve_remote
 
     return resolve_remote(

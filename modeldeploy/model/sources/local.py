@@ -18,7 +18,7 @@ from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.uri import LocalUri
 
 
-def resolve_local(uri: str, parsed: LocalUri, *, base_dir: Path, cache_dir: Path) -> ModelRef:
+def resolve_local(uri: str, parsed: LocalUri, *, base_dir: Path, cache_dir: Path, in_spec: bool = True) -> ModelRef:
     written = Path(parsed.path).expanduser()
     folder = written if written.is_absolute() else Path(base_dir) / written
     try:
@@ -27,9 +27,9 @@ def resolve_local(uri: str, parsed: LocalUri, *, base_dir: Path, cache_dir: Path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SourceError(f"model folder {uri!r} cannot be read: {reason}") from None
     if not exists:
-        raise missing_folder(uri, folder)
+        raise missing_folder(uri, folder, in_spec=in_spec)
     if not is_dir:
-        raise file_not_folder(uri, folder)
+        raise file_not_folder(uri, folder, in_spec=in_spec)
     digest = model_digest(folder, cache_dir=cache_dir)
     return ModelRef(
         uri=uri,
@@ -70,11 +70,13 @@ def missing_folder(written: str, folder: Path, *, in_spec: bool = True) -> Sourc
     return SourceError(f"model folder {written!r} not found", hint=hint)
 
 
-def file_not_folder(written: str, path: Path) -> SourceError:
+def file_not_folder(written: str, path: Path, *, in_spec: bool = True) -> SourceError:
+    """The one error for a model source that is a file (MD300), in every command."""
     if path.name == "MLmodel":
         hint = f"use the folder that holds it: {_sibling(written, '') .rstrip('/') or '.'!r}"
     else:
-        hint = "model.source names a model folder (the one holding MLmodel), a runs:/, models:/, s3:// or azureml: URI"
+        what = "model.source names" if in_spec else "name"
+        hint = f"{what} a model folder (the one holding MLmodel), a runs:/, models:/, s3:// or azureml: URI"
     return SourceError(f"model source {written!r} is a file, not a model folder", hint=hint)
 
 

@@ -51,7 +51,7 @@ from modeldeploy.targets.azureml.naming import ARM_TAG_MAX
 from modeldeploy.targets.azureml.resources import LEASE_TAG
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modeldeploy.targets.azureml.client import AzureMLAPI, EndpointState
+    from modeldeploy.targets.azureml.workspace import AzureMLAPI, EndpointState
 
 TAG_LEASE = LEASE_TAG  # "modeldeploy.lease"
 

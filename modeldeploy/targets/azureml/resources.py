@@ -13,8 +13,8 @@ from typing import Any
 
 from modeldeploy.planning.resources import Resource
 from modeldeploy.targets.azureml import naming
-from modeldeploy.targets.azureml.client import normalise_traffic
 from modeldeploy.targets.azureml.specs import Specs
+from modeldeploy.targets.azureml.workspace import normalise_traffic
 
 ENDPOINT_KEYS = ("name", "auth_mode", "public_network_access", "compute", "tags", "properties")
 DEPLOYMENT_KEYS = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from modeldeploy.errors import ApplyError
 from modeldeploy.progress import Progress
 from modeldeploy.spec.targets.azureml import Rollout
-from modeldeploy.targets.azureml.client import AzureMLAPI, DeploymentFailed
+from modeldeploy.targets.azureml.workspace import AzureMLAPI, DeploymentFailed
 
 WATCH_POLL_SECONDS = 30.0
 

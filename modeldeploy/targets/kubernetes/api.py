@@ -232,6 +232,8 @@ def connect(context: str | None, kubeconfig: str | None) -> KubeApi:
         except config.ConfigException:
             raise TargetError(
                 "no Kubernetes credentials: no kubeconfig found ($KUBECONFIG or ~/.kube/config) "
-                "and not running inside a cluster"
+                "and not running inside a cluster",
+                hint="point $KUBECONFIG at your cluster's kubeconfig (--context picks a context in it); "
+                "plan --against DIR or git:REF needs no cluster",
             ) from None
     return KubeApi(client.ApiClient(cfg))

@@ -101,16 +101,40 @@ def is_not_found(exc: BaseException) -> bool:
     return code in ("ValidationException", "ValidationError") and "could not find" in error_message(exc).lower()
 
 
+NO_CREDENTIALS_HINT = (
+    "run 'aws configure' or 'aws sso login', or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY); plan --against DIR or git:REF needs no credentials"
+)
+# The codes AWS answers a request with when the credentials themselves are wrong or expired.
+_BAD_CREDENTIALS = {
+    "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
+    "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
+}
+
+
+def failure(what: str, exc: BaseException) -> TargetError:
+    """One line for a failed SDK call naming ``what``: missing or rejected credentials say so with
+    how to fix it (and that a plan against a folder or git ref needs none); anything else keeps the
+    service's code and message."""
+    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return TargetError(f"{what}: no AWS credentials found", hint=NO_CREDENTIALS_HINT)
+    if isinstance(exc, ClientError):
+        if error_code(exc) in _BAD_CREDENTIALS:
+            return TargetError(f"{what}: AWS refused the credentials: {error_message(exc)}", hint=NO_CREDENTIALS_HINT)
+        return TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}")
+    return TargetError(f"{what}: {exc}")
+
+
 def call(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Call an SDK method; turn its failures into TargetError naming ``what`` (the resource)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return fn(**kwargs)
-    except ClientError as exc:
-        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
-    except BotoCoreError as exc:
-        raise TargetError(f"{what}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise failure(what, exc) from None
 
 
 def find(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T | None:
@@ -122,6 +146,6 @@ def find(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T | None:
     except ClientError as exc:
         if is_not_found(exc):
             return None
-        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
+        raise failure(what, exc) from None
     except BotoCoreError as exc:
-        raise TargetError(f"{what}: {exc}") from None
+        raise failure(what, exc) from None

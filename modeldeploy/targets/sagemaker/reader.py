@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from modeldeploy.errors import TargetError
 from modeldeploy.planning.options import ObserveOptions, RunShared
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.targets.sagemaker import requests as rq
@@ -58,7 +57,7 @@ def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = N
     when the listing is denied: the deployments then read with their own, narrower calls."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from modeldeploy.targets.sagemaker.aws import error_code, error_message
+    from modeldeploy.targets.sagemaker.aws import error_code, failure
 
     try:
         for n, page in enumerate(pages, 1):
@@ -72,9 +71,9 @@ def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = N
         if budget is not None and error_code(exc) in _DENIED:
             yield None
             return
-        raise TargetError(f"{what}: {error_code(exc)}: {error_message(exc)}") from None
+        raise failure(what, exc) from None
     except BotoCoreError as exc:
-        raise TargetError(f"{what}: {exc}") from None
+        raise failure(what, exc) from None
 
 
 @dataclass(frozen=True)

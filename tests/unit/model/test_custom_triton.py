@@ -284,8 +284,9 @@ def test_detect_type(tmp_path: Path) -> None:
     write_triton_model(tmp_path / "repo" / "densenet")
     assert detect_type(tmp_path / "repo") == "triton" and detect_type(tmp_path / "repo" / "densenet") == "triton"
     (tmp_path / "plain").mkdir()
-    with pytest.raises(ModelError, match="--type custom"):
+    with pytest.raises(ModelError, match="has no MLmodel file") as e:
         detect_type(tmp_path / "plain")
+    assert "config.pbtxt" in (e.value.hint or "") and "--type custom" in (e.value.hint or "")
     assert read_typed(tmp_path / "plain", "custom").model_type == "custom"
 
 

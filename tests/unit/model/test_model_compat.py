@@ -25,8 +25,9 @@ from modeldeploy.model.compat import (
     is_breaking,
     rule_table,
 )
+from modeldeploy.model.datatypes import SCALAR_TYPES
 from modeldeploy.model.info import read_model
-from modeldeploy.model.signature import SCALAR_TYPES, Signature
+from modeldeploy.model.signature import Signature
 from modeldeploy.spec.models import Waiver
 
 # MLflow lets an object column through unchanged where boolean is declared; the model would get bytes.

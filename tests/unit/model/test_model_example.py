@@ -22,7 +22,8 @@ def test_mismatching_example_found(models: dict[str, Path]) -> None:
     # The factory saved float data for a column declared long; mlflow saved it regardless.
     findings = check_input_example(read_model(models["sk_bad_example"]))
     assert [(f.rule, f.field, f.severity) for f in findings] == [("SIG903", "example.inputs.a", "breaking")]
-    assert "number is not long" in findings[0].message
+    f = findings[0]  # the message reads once: the report shows the field and long → number beside it
+    assert (f.old, f.new, f.message) == ("long", "number", "input example row 0 would be rejected")
 
 
 def test_example_forms(tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_example_forms(tmp_path: Path) -> None:
     assert [f.field for f in check_input_example(read_model(frame))] == ["example.inputs.s"]
     (named / "input_example.json").write_text(json.dumps({"a": [[0.0, 0.0, 0.0]]}))
     f = check_input_example(read_model(named))
-    assert [x.field for x in f] == ["example.inputs.a"] and "shape (1, 3)" in f[0].message
+    assert [(x.field, x.old, x.new) for x in f] == [("example.inputs.a", "(-1, 2)", "(1, 3)")]
+    assert f[0].message == "input example tensor does not fit the declared shape"
 
 
 def test_unreadable_example_is_a_finding(models: dict[str, Path], tmp_path: Path) -> None:
@@ -75,4 +77,4 @@ def test_tensor_dtype_and_old_inputs_form(models: dict[str, Path], tmp_path: Pat
     (m / "serving_input_example.json").unlink()
     (m / "input_example.json").write_text(json.dumps({"inputs": [[1, 2, 3, "x"]]}))  # MLflow 1.x form
     findings = check_input_example(read_model(m))
-    assert [f.old for f in findings] == ["float64"] and "string" in findings[0].message
+    assert [(f.old, f.new, f.message) for f in findings] == [("float64", "string", "input example tensor holds values of another type")]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modeldeploy.errors import ModelError
+from modeldeploy.errors import ModelError, SourceError
 from modeldeploy.model.info import MAX_MLMODEL_BYTES, read_model
 
 # Copied into the repository with its LICENSE and SOURCE.md: the suite needs nothing outside it.
@@ -128,13 +128,16 @@ def _located(exc: ModelError) -> str:
 
 
 def test_missing_folder_and_mlmodel(tmp_path: Path) -> None:
-    with pytest.raises(ModelError) as e:
-        read_model(tmp_path / "nope")
-    assert "no such model folder" in _located(e.value)
+    with pytest.raises(SourceError) as s:  # the error a missing model.source gets
+        read_model(tmp_path / "nope", display="nope")
+    assert _located(s.value) == "error: model folder 'nope' not found [MD300]"
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError) as e:
         read_model(tmp_path / "empty", display="model")
-    assert _located(e.value).startswith("model: error: no MLmodel file here")
+    assert e.value.lines() == [
+        "error: model folder 'model' has no MLmodel file [MD200]",
+        "hint: name the folder that holds the MLmodel file (the one mlflow.<flavor>.save_model writes)",
+    ]
 
 
 def test_invalid_yaml_is_located(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modeldeploy.errors import ModelError
+from modeldeploy.model.datatypes import SCALAR_TYPES, SignatureError
 from modeldeploy.model.info import read_model
-from modeldeploy.model.signature import SCALAR_TYPES, Signature, SignatureError
+from modeldeploy.model.signature import Signature
 
 
 def test_canonical_agrees_with_mlflow(models: dict[str, Path]) -> None:

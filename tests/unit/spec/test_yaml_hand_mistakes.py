@@ -32,6 +32,13 @@ def test_a_tab_before_a_key():
     ]
 
 
+def test_a_tab_after_a_key_is_not_called_indentation():
+    assert lines_of(SPEC.replace("  source: ./model", "  source:\t./model")) == [
+        "deploy.yaml:4:10: error: a tab character follows 'source:'; YAML separates with spaces only [MD101]",
+        "hint: replace the tab after 'source:' with a space",
+    ]
+
+
 @pytest.mark.parametrize("indent", [1, 3, 4])
 def test_a_key_indented_off_its_siblings(indent: int):
     lines = lines_of(SPEC.replace("  type: mlflow", " " * indent + "type: mlflow"))

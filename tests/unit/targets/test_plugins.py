@@ -112,3 +112,19 @@ def test_plugin_that_is_not_a_target_is_never_dropped(tmp_path: Path, plugin_pat
         assert r.returncode == 1, (args, r.stderr)
         assert "is not a modeldeploy Target" in r.stderr, (args, r.stderr)
         assert "0 configuration" not in r.stderr
+
+
+def test_a_plugins_missing_dependency_is_reported_by_validate(tmp_path: Path, plugin_path: Path) -> None:
+    """A plugin's ``render_needs`` and ``extra`` give the same MD701 in validate as built-in kinds."""
+    source = (plugin_path / "echo_target.py").read_text()
+    (plugin_path / "echo_target.py").write_text(
+        source.replace('    config_model = EchoConfig\n', '    config_model = EchoConfig\n    extra = "echo"\n    render_needs = {"echo_backend_not_installed": "echo-backend"}\n')
+    )
+    p = spec(tmp_path, "  kind: echo\n  message: hello\n")
+    for args in (["validate", "--offline", str(p)], ["render", str(p), "-o", str(tmp_path / "out")]):
+        r = run(args, plugin_path, tmp_path)
+        assert r.returncode == 1
+        assert r.stderr.splitlines() == [
+            f"{p}:5:9: error: the echo target needs echo-backend to render, and it is not installed [MD701]",
+            "hint: pip install 'modeldeploy[echo]'",
+        ], args

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from modeldeploy.model.compat.base import COLUMN_ACCEPTS, PARAM_ACCEPTS, Change, Rule, accepts, field_name
-from modeldeploy.model.signature import ColumnSpec, DataType, ParamSpec
+from modeldeploy.model.compat.base import COLUMN_ACCEPTS, PARAM_ACCEPTS, Change, Rule, accepts
+from modeldeploy.model.datatypes import DataType
+from modeldeploy.model.signature import ColumnSpec, ParamSpec
 
 
 def _typed(change: Change) -> tuple[DataType, DataType, dict[str, frozenset[str]]] | None:
@@ -30,17 +31,13 @@ class TypeWidened(Rule):
 
     id, scope = "SIG110", "inputs, params"
     title = "type widened"
+    effect = "old values convert safely"
     backward, forward = "info", "breaking"
     explanation = "Old values convert safely to the new type (int→long, float→double); not the other way."
 
     @classmethod
     def applies(cls, change: Change) -> bool:
         return _type_change(change) == (True, False)
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        o, n, _ = _typed(change)  # type: ignore[misc]
-        return f"{field_name(change.field)}: {o.render()} → {n.render()} (old values convert safely)"
 
 
 class TypeNarrowed(Rule):
@@ -49,17 +46,13 @@ class TypeNarrowed(Rule):
 
     id, scope = "SIG111", "inputs, params"
     title = "type narrowed"
+    effect = "old values are rejected"
     backward, forward = "breaking", "info"
     explanation = "Old values do not convert to the new type (long→integer, double→float) and are rejected."
 
     @classmethod
     def applies(cls, change: Change) -> bool:
         return _type_change(change) == (False, True)
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        o, n, _ = _typed(change)  # type: ignore[misc]
-        return f"{field_name(change.field)}: {o.render()} → {n.render()} (old values are rejected)"
 
 
 class TypeIncompatible(Rule):
@@ -68,14 +61,10 @@ class TypeIncompatible(Rule):
 
     id, scope = "SIG112", "inputs, params"
     title = "type changed incompatibly"
+    effect = "neither type's values convert to the other"
     backward, forward = "breaking", "breaking"
     explanation = "Values of either type are rejected by the other (long→double, string→double, float→int)."
 
     @classmethod
     def applies(cls, change: Change) -> bool:
         return _type_change(change) == (False, False)
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        o, n, _ = _typed(change)  # type: ignore[misc]
-        return f"{field_name(change.field)}: {o.render()} → {n.render()} (no safe conversion either way)"

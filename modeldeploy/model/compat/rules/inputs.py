@@ -15,6 +15,7 @@ class RequiredInputAdded(Rule):
 
     id, scope = "SIG101", "inputs"
     title = "required input added"
+    effect = "requests without it are rejected"
     backward, forward = "breaking", "warning"
     explanation = "Old clients do not send it and the new model rejects their requests."
 
@@ -42,6 +43,7 @@ class RequiredInputRemoved(Rule):
 
     id, scope = "SIG103", "inputs"
     title = "required input removed"
+    effect = "the new model ignores it"
     backward, forward = "warning", "breaking"
     explanation = "Old clients still send it and the new model drops it; a rollback would reject new clients."
 
@@ -55,6 +57,7 @@ class OptionalInputRemoved(Rule):
 
     id, scope = "SIG104", "inputs"
     title = "optional input removed"
+    effect = "the new model ignores it"
     backward, forward = "warning", "info"
     explanation = "Clients that send it have it dropped by the new model."
 
@@ -82,6 +85,7 @@ class InputBecameRequired(Rule):
 
     id, scope = "SIG106", "inputs"
     title = "input became required"
+    effect = "requests without it are rejected"
     backward, forward = "breaking", "info"
     explanation = "Old clients that omit it are rejected by the new model."
 

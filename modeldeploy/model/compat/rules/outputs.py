@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modeldeploy.model.compat.base import Change, Rule, describe, field_name
-from modeldeploy.model.compat.rules.tensors import TensorShapeRelaxed, _tensors
+from modeldeploy.model.compat.base import Change, Rule
+from modeldeploy.model.compat.rules.tensors import _tensors
 from modeldeploy.model.signature import Schema, TensorSpec
 
 
@@ -16,6 +16,7 @@ class OutputRemoved(Rule):
 
     id, scope = "SIG201", "outputs"
     title = "output removed"
+    effect = "consumers that read it break"
     backward, forward = "breaking", "info"
     explanation = "Consumers written for the old model read an output that is gone."
 
@@ -42,6 +43,7 @@ class OutputTypeChanged(Rule):
 
     id, scope = "SIG203", "outputs"
     title = "output type changed"
+    effect = "consumers decode predictions with the old type"
     backward, forward = "breaking", "breaking"
     explanation = "Consumers decode predictions with the old type."
 
@@ -56,20 +58,16 @@ class OutputTypeChanged(Rule):
             return bool(o.dtype != n.dtype)
         return bool(o.type != n.type)
 
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"{field_name(change.field)}: {change.old.type_text()} → {change.new.type_text()}"
-
 
 class OutputShapeChanged(Rule):
     """An output tensor's shape changed (same dtype): consumers that index fixed dims may break."""
 
     id, scope = "SIG204", "outputs"
     title = "output shape changed"
+    effect = "consumers that rely on the old dimensions may break"
     backward, forward = "warning", "warning"
     explanation = "Consumers that rely on the old dimensions may break."
 
-    message = TensorShapeRelaxed.message
 
     @classmethod
     def applies(cls, change: Change) -> bool:
@@ -82,6 +80,7 @@ class OutputKindChanged(Rule):
 
     id, scope = "SIG205", "outputs"
     title = "output schema changed"
+    effect = "consumers parse predictions differently"
     backward, forward = "breaking", "breaking"
     explanation = "Outputs changed between columns and tensors, or between named and unnamed."
 
@@ -92,10 +91,6 @@ class OutputKindChanged(Rule):
             change.field == "outputs" and isinstance(o, Schema) and isinstance(n, Schema)
             and (o.kind != n.kind or (bool(o.specs) and bool(n.specs) and o.has_names != n.has_names))
         )
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"outputs changed from {describe(change.old)} to {describe(change.new)}"
 
 
 class OutputSchemaAdded(Rule):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from modeldeploy.model.compat.base import Change, Rule, field_name
+from modeldeploy.model.compat.base import Change, Rule
 from modeldeploy.model.signature import ParamSpec
 
 
@@ -30,6 +28,7 @@ class ParamAddedWithoutDefault(Rule):
 
     id, scope = "SIG302", "params"
     title = "param added without default"
+    effect = "requests without it pass null"
     backward, forward = "warning", "warning"
     explanation = "Old clients leave it out and the model receives null."
 
@@ -43,6 +42,7 @@ class ParamRemoved(Rule):
 
     id, scope = "SIG303", "params"
     title = "param removed"
+    effect = "the new model ignores it"
     backward, forward = "warning", "info"
     explanation = "Old clients still send it; the new model ignores it with a warning."
 
@@ -56,6 +56,7 @@ class ParamDefaultChanged(Rule):
 
     id, scope = "SIG304", "params"
     title = "param default changed"
+    effect = "clients that rely on the default get different behaviour"
     backward, forward = "warning", "warning"
     explanation = "Clients that rely on the default get different behaviour."
 
@@ -64,16 +65,13 @@ class ParamDefaultChanged(Rule):
         o, n = change.old, change.new
         return _param(change) and isinstance(o, ParamSpec) and isinstance(n, ParamSpec) and o.type == n.type and o.default != n.default
 
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"{field_name(change.field)}: default {json.dumps(change.old.default)} → {json.dumps(change.new.default)}"
-
 
 class ParamShapeChanged(Rule):
     """``ParamSpec.validate_type_and_shape``: shape (-1,) needs a 1-D list, shape null a scalar."""
 
     id, scope = "SIG305", "params"
     title = "param shape changed"
+    effect = "values of the old shape are rejected"
     backward, forward = "breaking", "breaking"
     explanation = "A scalar param became a list or the reverse; values of the old shape are rejected."
 
@@ -81,7 +79,3 @@ class ParamShapeChanged(Rule):
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
         return _param(change) and isinstance(o, ParamSpec) and isinstance(n, ParamSpec) and o.shape != n.shape
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"{field_name(change.field)}: shape {change.old.shape} → {change.new.shape}"

@@ -12,6 +12,7 @@ class SignatureAdded(Rule):
 
     id, scope = "SIG001", "signature"
     title = "signature added"
+    effect = "requests are now checked and may be rejected"
     backward, forward = "warning", "info"
     explanation = "Requests the old model took unchecked are now validated and may be rejected."
 
@@ -19,26 +20,19 @@ class SignatureAdded(Rule):
     def applies(cls, change: Change) -> bool:
         return change.field == "signature" and change.old is None and change.new is not None
 
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return "the new model declares a signature; the old one had none, so requests were not checked before"
-
 
 class SignatureRemoved(Rule):
     """The new model has no signature: nothing is enforced and consumers lose the output contract."""
 
     id, scope = "SIG002", "signature"
     title = "signature removed"
+    effect = "requests are no longer checked"
     backward, forward = "warning", "warning"
     explanation = "No request is validated any more and outputs carry no contract."
 
     @classmethod
     def applies(cls, change: Change) -> bool:
         return change.field == "signature" and change.old is not None and change.new is None
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return "the new model has no signature; requests are no longer validated"
 
 
 class InputKindChanged(Rule):
@@ -47,6 +41,7 @@ class InputKindChanged(Rule):
 
     id, scope = "SIG010", "inputs"
     title = "input kind changed"
+    effect = "existing requests no longer fit"
     backward, forward = "breaking", "breaking"
     explanation = "Column inputs became tensors (or the reverse); existing requests no longer fit."
 
@@ -54,10 +49,6 @@ class InputKindChanged(Rule):
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
         return isinstance(o, Schema) and isinstance(n, Schema) and change.field == "inputs" and o.kind != n.kind
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"inputs changed from {change.old.kind} to {change.new.kind}"
 
 
 class InputNamingChanged(Rule):
@@ -79,8 +70,7 @@ class InputNamingChanged(Rule):
 
     @classmethod
     def message(cls, change: Change) -> str:
-        how = "named" if change.new.has_names else "positional (unnamed)"
-        return f"inputs are now {how}"
+        return f"{cls.title}: request values are now matched by {'name' if change.new.has_names else 'position'}"
 
 
 class InputSchemaAdded(Rule):
@@ -88,6 +78,7 @@ class InputSchemaAdded(Rule):
 
     id, scope = "SIG012", "inputs"
     title = "input schema added"
+    effect = "requests may now be rejected"
     backward, forward = "warning", "info"
     explanation = "Inputs were not validated before; requests may now be rejected."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modeldeploy.model.compat.base import Change, Rule, field_name, shape_accepts
+from modeldeploy.model.compat.base import Change, Rule, shape_accepts
 from modeldeploy.model.compat.rules.inputs import _input
 from modeldeploy.model.signature import TensorSpec
 
@@ -19,6 +19,7 @@ class TensorDtypeChanged(Rule):
 
     id, scope = "SIG120", "inputs"
     title = "tensor dtype changed"
+    effect = "no conversion is made, old tensors are rejected"
     backward, forward = "breaking", "breaking"
     explanation = "Tensor dtypes must match exactly; no conversion is made."
 
@@ -26,10 +27,6 @@ class TensorDtypeChanged(Rule):
     def applies(cls, change: Change) -> bool:
         t = _tensors(change)
         return _input(change) and t is not None and t[0].dtype != t[1].dtype
-
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"{field_name(change.field)}: dtype {change.old.dtype} → {change.new.dtype}"
 
 
 def _shape_change(change: Change) -> tuple[bool, bool] | None:
@@ -44,6 +41,7 @@ class TensorShapeRelaxed(Rule):
 
     id, scope = "SIG121", "inputs"
     title = "tensor shape relaxed"
+    effect = "old tensors still fit"
     backward, forward = "info", "breaking"
     explanation = "A fixed dimension became -1: old tensors still fit, new clients may send sizes the old model refuses."
 
@@ -51,20 +49,16 @@ class TensorShapeRelaxed(Rule):
     def applies(cls, change: Change) -> bool:
         return _input(change) and _shape_change(change) == (True, False)
 
-    @classmethod
-    def message(cls, change: Change) -> str:
-        return f"{field_name(change.field)}: shape {change.old.shape_text()} → {change.new.shape_text()}"
-
 
 class TensorShapeRestricted(Rule):
     """``_enforce_tensor_spec``: a -1 that became a fixed size rejects every other size."""
 
     id, scope = "SIG122", "inputs"
     title = "tensor shape restricted"
+    effect = "tensors of other sizes are rejected"
     backward, forward = "breaking", "info"
     explanation = "A -1 dimension became fixed: old tensors of other sizes are rejected."
 
-    message = TensorShapeRelaxed.message
 
     @classmethod
     def applies(cls, change: Change) -> bool:
@@ -76,10 +70,10 @@ class TensorShapeIncompatible(Rule):
 
     id, scope = "SIG123", "inputs"
     title = "tensor shape incompatible"
+    effect = "no tensor fits both"
     backward, forward = "breaking", "breaking"
     explanation = "Rank changed or a fixed dimension changed size; no tensor fits both."
 
-    message = TensorShapeRelaxed.message
 
     @classmethod
     def applies(cls, change: Change) -> bool:

@@ -21,14 +21,14 @@ import yaml
 
 from modeldeploy.errors import TargetError
 from modeldeploy.spec.targets.azureml import check_azure_name
-from modeldeploy.targets.azureml.client import (
+from modeldeploy.targets.azureml.naming import TAG_DIGEST
+from modeldeploy.targets.azureml.workspace import (
     DeploymentFailed,
     DeploymentState,
     EndpointState,
     ModelVersion,
     normalise_traffic,
 )
-from modeldeploy.targets.azureml.naming import TAG_DIGEST
 
 ARM = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 

@@ -19,7 +19,8 @@ from unittest.mock import create_autospec
 import pytest
 import yaml
 
-from modeldeploy.targets.azureml.client import AzureMLClient, DeploymentFailed, parse_model_id
+from modeldeploy.targets.azureml.client import AzureMLClient
+from modeldeploy.targets.azureml.workspace import DeploymentFailed, parse_model_id
 from tests.unit.targets.azureml.az_helpers import GOLDEN, MODEL, REPO
 
 aml = pytest.importorskip("azure.ai.ml")
