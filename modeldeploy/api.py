@@ -26,7 +26,7 @@ from modeldeploy.errors import (
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.plan import Action, Change, Plan
+from modeldeploy.planning.plan import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.rendering.canonical import dump_json
@@ -265,11 +265,17 @@ def _plan(
     old_sig, has_previous = current.old_signature, current.has_previous
     previous: dict[str, Any] | None = dict(current.previous) if current.previous else None
     observed = current.observed
-    registration = _registration_change(dep, live=against == "live")
-    if isinstance(registration, Change):
-        changes = [*changes, registration]
-    elif registration:
-        notes.append(registration)
+    # The resources apply handles around the target's own (the image before, the registration
+    # after): a live plan asks for each; other plans read nothing live and say what apply will do.
+    auxiliaries = dep.target.auxiliaries(dep.context(), artifacts)
+    if against == "live":
+        changes = [
+            *(a.plan(options) for a in auxiliaries if a.stage == "before"),
+            *changes,
+            *(a.plan(options) for a in auxiliaries if a.stage == "after"),
+        ]
+    else:
+        notes.extend(note for a in auxiliaries if (note := a.review()))
     findings = policy_findings(dep, old_sig, has_previous=has_previous)
     evaluation = None
     if dep.spec.evaluation is not None:
@@ -377,43 +383,6 @@ def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict
         "where": backend.where,
         "gone": holder_gone(record.holder) or "",
     }
-
-
-def _registration_change(dep: Deployment, *, live: bool) -> Change | str | None:
-    """``model.register`` on a target without its own registry: a new MLflow model version (or none,
-    when a version with the same digest exists). Only live plans ask the registry; review plans say
-    what apply will do, so a pull request needs no credentials."""
-    reg = dep.spec.model.registration
-    if reg is None:
-        return None
-    if dep.target.registers_model:
-        # Targets whose registry is separate from the deployment (SageMaker model packages) say what
-        # apply will register; targets that register inside apply show it among their resources.
-        if not live:
-            return None
-        own = dep.target.planned_registration(dep.context())
-        if own is None:
-            return None
-        return Change(
-            address=own["address"], kind=own["kind"], name=own["name"],
-            action=Action.NOOP if own["action"] == "no-op" else Action.CREATE,
-            before=own.get("before"), after=own.get("after"),
-        )
-    if not live:
-        return f"apply registers the model in the MLflow registry as {reg.name!r} (a new version unless one with digest {dep.ref.digest[:19]}… exists)"
-    from modeldeploy.model.register import planned_registration
-
-    planned = planned_registration(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri)
-    after = {"name": reg.name, "digest": dep.ref.digest, "tags": dict(sorted(reg.tags.items()))}
-    action = Action.NOOP if planned.action == "no-op" else Action.CREATE
-    return Change(
-        address=f"mlflow_model_version.{reg.name}",
-        kind="mlflow_model_version",
-        name=reg.name,
-        action=action,
-        before={**after, "version": planned.version} if planned.version else None,
-        after=after,
-    )
 
 
 def _parse_old(text: str, display: str, path: Path, env: str | None) -> LoadedSpec:

@@ -18,11 +18,12 @@ from modeldeploy.errors import PlanError
 from modeldeploy.filelease import FileLeaseBackend, folder_lease_path
 from modeldeploy.lease import Lease, LeaseBackend, LeaseSettings, clear_if_gone
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.plan import Plan
+from modeldeploy.planning.plan import Action, Plan
 from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import RenderResult
 from modeldeploy.rendering.write import write_tree
+from modeldeploy.targets.base import Auxiliary
 
 
 def apply(
@@ -133,6 +134,7 @@ def _leased(dep: Deployment, against: str, options: ObserveOptions | None, setti
 def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress, options: ObserveOptions) -> ApplyResult:
     artifacts = list(result.artifacts)
     ctx = dep.context()
+    auxiliaries = dep.target.auxiliaries(ctx, artifacts)
     if plan.against.startswith("dir:"):
         # Whatever the target does first (the docker target builds its image), then the render is recorded.
         built = dep.target.apply_render(ctx, plan, artifacts, progress, options)
@@ -141,32 +143,37 @@ def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress
         folder = Path(plan.against[4:]) / dep.name
         written = write_tree(folder, artifacts)
         progress.done(f"{folder}: {len(written)} file(s) written")
-        result = ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
-        return _register(dep, result, artifacts, progress)
+        done = ApplyResult(changed=changed + tuple(f"file.{dep.name}/{p}" for p in written), outputs=outputs)
+        return _after(auxiliaries, done, progress, options)
     if not plan.has_changes:
         progress.done(f"{plan.name}: no changes")
         return ApplyResult()
-    result = dep.target.apply(ctx, plan, artifacts, progress, options)
-    return _register(dep, result, artifacts, progress)
+    # The plan's changes split: the auxiliaries' (the image, the registration) and the target's own.
+    aux = {a.address for a in auxiliaries}
+    planned = {c.address: c for c in plan.changes if c.address in aux}
+    done = ApplyResult()
+    for a in auxiliaries:
+        # Before the target's apply: nothing it applies may refer to an image the registry lacks.
+        change = planned.get(a.address)
+        if a.stage == "before" and change is not None and change.action is not Action.NOOP:
+            done = _merge(done, a.apply(progress, options))
+    own = dataclasses.replace(plan, changes=tuple(c for c in plan.changes if c.address not in aux))
+    if own.has_changes:
+        done = _merge(done, dep.target.apply(ctx, own, artifacts, progress, options))
+    return _after(auxiliaries, done, progress, options)
 
 
-def _register(dep: Deployment, result: ApplyResult, artifacts: list, progress: Progress) -> ApplyResult:
-    """After a successful apply, register the model in MLflow's registry when deploy.yaml asks and the
-    target has no registry of its own. Idempotent: the same digest never makes a new version."""
-    reg = dep.spec.model.registration
-    if reg is None:
-        return result
-    if dep.target.registers_model:
-        registered = dep.target.register_model(dep.context(), artifacts, progress)
-        if registered is None:
-            return result
-        progress.done(f"registered {reg.name}: {registered}")
-        return ApplyResult(changed=result.changed + (f"model_package.{reg.name}",), outputs={**result.outputs, "registered": registered})
-    from modeldeploy.model.register import register_mlflow
+def _merge(a: ApplyResult, b: ApplyResult) -> ApplyResult:
+    return ApplyResult(changed=a.changed + b.changed, outputs={**a.outputs, **b.outputs})
 
-    version = register_mlflow(dep.ref, reg, tracking_uri=dep.spec.model.tracking_uri, progress=progress)
-    progress.done(f"registered {reg.name} version {version}")
-    return ApplyResult(changed=result.changed + (f"mlflow_model_version.{reg.name}",), outputs={**result.outputs, "registered_version": f"{reg.name}/{version}"})
+
+def _after(auxiliaries: list[Auxiliary], result: ApplyResult, progress: Progress, options: ObserveOptions) -> ApplyResult:
+    """After a successful apply: the "after" auxiliaries (the model's registration, in the target's own
+    registry or in MLflow's). Each is idempotent: the same digest never makes a new version."""
+    for a in auxiliaries:
+        if a.stage == "after":
+            result = _merge(result, a.apply(progress, options))
+    return result
 
 
 def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None,

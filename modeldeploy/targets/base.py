@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from modeldeploy.errors import PlanError
 from modeldeploy.model.ref import ModelRef
@@ -24,12 +24,14 @@ from modeldeploy.rendering.context import RenderContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
-    from modeldeploy.planning.plan import Plan
+    from modeldeploy.planning.plan import Change, Plan
     from modeldeploy.progress import Progress
 
 __all__ = [
     "ApplyResult",
     "Artifact",
+    "Auxiliary",
+    "MlflowRegistration",
     "LiveResource",
     "ModelRef",
     "ObserveOptions",
@@ -39,6 +41,32 @@ __all__ = [
     "RunShared",
     "Target",
 ]
+
+
+class Auxiliary(ABC):
+    """A resource a deployment needs beside the target's own objects, carried out by apply on one side
+    of the target's apply: ``stage = "before"`` (the serving image: built and pushed before anything
+    refers to it) or ``"after"`` (the model's registration: only once the deployment succeeded).
+
+    An instance is made per call by ``Target.auxiliaries`` and holds the deployment it is for; like a
+    target it keeps nothing between calls. A live plan shows ``plan()``'s change among the target's
+    own; a plan against a folder or a git ref reads nothing and shows ``review()`` as a note."""
+
+    stage: ClassVar[Literal["before", "after"]]
+    address: str
+
+    def review(self) -> str | None:
+        """What apply will do, in words, for plans that read no live state (None: nothing to say, e.g.
+        the image, whose reference change already shows in the rendered files)."""
+        return None
+
+    @abstractmethod
+    def plan(self, options: ObserveOptions) -> Change:
+        """Read-only: the change apply would make (create, or no-op when it is there already)."""
+
+    @abstractmethod
+    def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
+        """Make it so; idempotent (a second call creates nothing)."""
 
 
 class Target(ABC):
@@ -54,8 +82,9 @@ class Target(ABC):
     default_against: ClassVar[str] = "live"
     #: Extra that provides the SDK, for the "pip install modeldeploy[...]" hint.
     extra: ClassVar[str | None] = None
-    #: True when the target registers ``model.register`` in its own registry (Azure ML model assets,
-    #: SageMaker model packages) as part of apply; otherwise modeldeploy registers it in MLflow's.
+    #: True when the target registers ``model.register`` in its own registry (Azure ML model assets
+    #: inside apply, SageMaker model packages as an auxiliary); otherwise the default ``auxiliaries``
+    #: register it in MLflow's.
     registers_model: ClassVar[bool] = False
     #: The pydantic model of this kind's ``target:`` section. Built-in kinds declare theirs from
     #: modeldeploy.spec.targets; a plugin's is checked, with located errors, when a file is loaded.
@@ -106,12 +135,6 @@ class Target(ABC):
         their own ``lease`` module)."""
         return None
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
-        """For targets with ``registers_model`` whose registry is separate from the deployment
-        (SageMaker model packages): register after a successful apply, idempotent per model digest,
-        and return what was registered. Targets that register inside apply() return None."""
-        return None
-
     def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
         """The final image references this target runs, each with the deploy.yaml key it comes from
         (for a located warning when one names no registry host). Default: none."""
@@ -122,10 +145,55 @@ class Target(ABC):
         every plan, so a reviewer sees it before apply rather than after)."""
         return []
 
-    def planned_registration(self, ctx: RenderContext) -> Mapping[str, Any] | None:
-        """Read-only counterpart of register_model for live plans: {"address", "action": "create" |
-        "no-op", "after": {...}}; None when the target registers inside apply()."""
-        return None
+    def auxiliaries(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Auxiliary]:
+        """The resources apply handles around this target's own (see Auxiliary). Default:
+        ``model.register`` as a new MLflow model version when the target has no registry of its own
+        (after). A target whose image modeldeploy builds puts ``ImageAuxiliary``
+        (modeldeploy.targets.docker.registry) first; one with its own registry adds its registration."""
+        if ctx.spec.model.registration is not None and not self.registers_model:
+            return [MlflowRegistration(ctx)]
+        return []
+
+
+class MlflowRegistration(Auxiliary):
+    """``model.register`` on a target without a registry of its own: a new MLflow model version after a
+    successful apply. Idempotent by model digest: the same digest never makes a new version. Plans
+    against a folder or a git ref say what apply will do without asking the registry, so a pull request
+    needs no credentials."""
+
+    stage: ClassVar[Literal["before", "after"]] = "after"
+
+    def __init__(self, ctx: RenderContext) -> None:
+        reg = ctx.spec.model.registration
+        assert reg is not None
+        self.ctx, self.reg = ctx, reg
+        self.address = f"mlflow_model_version.{reg.name}"
+
+    def review(self) -> str:
+        return (f"apply registers the model in the MLflow registry as {self.reg.name!r} (a new version unless one "
+                f"with digest {self.ctx.ref.digest[:19]}… exists)")
+
+    def plan(self, options: ObserveOptions) -> Change:
+        from modeldeploy.model.register import planned_registration
+        from modeldeploy.planning.plan import Action, Change
+
+        planned = planned_registration(self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri)
+        after = {"name": self.reg.name, "digest": self.ctx.ref.digest, "tags": dict(sorted(self.reg.tags.items()))}
+        return Change(
+            address=self.address,
+            kind="mlflow_model_version",
+            name=self.reg.name,
+            action=Action.NOOP if planned.action == "no-op" else Action.CREATE,
+            before={**after, "version": planned.version} if planned.version else None,
+            after=after,
+        )
+
+    def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
+        from modeldeploy.model.register import register_mlflow
+
+        version = register_mlflow(self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri, progress=progress)
+        progress.done(f"registered {self.reg.name} version {version}")
+        return ApplyResult(changed=(self.address,), outputs={"registered_version": f"{self.reg.name}/{version}"})
 
 
 def registry_host(image: str) -> str | None:

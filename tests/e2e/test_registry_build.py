@@ -83,3 +83,71 @@ def test_build_pushes_then_skips_when_the_registry_has_the_tag(tmp_path, registr
     second = _cli("build", str(deploy), "--push")
     assert second.returncode == 0, second.stderr
     assert "already in the registry" in second.stderr and "docker build" not in second.stderr
+
+
+def test_plan_shows_the_image_and_apply_pushes_it_before_the_manifests(tmp_path, registry):
+    """The image as a plan resource, against the real registry and engine, with the Kubernetes API
+    stand-in (tests/integration/kubernetes/fakeapi.py: no kube-apiserver runs here; it has no Lease API,
+    so apply runs with --lease-seconds 0) as the cluster:
+    a live plan shows it to create, apply builds and pushes it before any manifest reaches the
+    cluster, and the next plan shows it unchanged."""
+    import json
+
+    from modeldeploy.targets.docker.build import registry_has
+    from tests.integration.kubernetes.fakeapi import FakeApiServer
+
+    spec = {
+        "apiVersion": "modeldeploy/v1", "name": "iris-live",
+        "model": {"source": str(eng.REPO / "examples" / "iris" / "model")},
+        "target": {"kind": "kubernetes", "namespace": "models", "registry": registry, "build": {"network": "host"}},
+    }
+    deploy = tmp_path / "deploy.yaml"
+    deploy.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    assert _cli("render", str(deploy), "-o", str(out)).returncode == 0
+    rendered = out / "iris-live"
+    image = yaml.safe_load((rendered / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]["image"]
+    for base in eng.from_images(rendered / "image" / "Dockerfile"):
+        eng.tag_base(base)
+
+    with FakeApiServer() as server:
+        seen: list[bool] = []
+
+        def controller(obj):
+            # The cluster's view: whenever it is asked for the Deployment, is the image pullable?
+            seen.append(registry_has(image))
+            n = obj["spec"].get("replicas", 1)
+            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
+                             "availableReplicas": n, "readyReplicas": n}
+
+        server.cluster.controllers["Deployment"] = controller
+        env = {"KUBECONFIG": server.kubeconfig(tmp_path / "kubeconfig")}
+
+        def cli(*args):
+            return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True, cwd=eng.REPO,
+                                  env={**os.environ, "PYTHONPATH": str(eng.REPO), **env}, timeout=eng.BUILD_TIMEOUT)
+
+        def image_change():
+            r = cli("plan", str(deploy), "--against", "live", "--format", "json")
+            assert r.returncode == 0, r.stderr
+            changes = json.loads(r.stdout)["plans"][0]["changes"]
+            assert changes[0]["address"] == "image.iris-live", "the image comes first"
+            return changes[0]
+
+        first = image_change()
+        assert (first["action"], first["name"], first["after"]) == ("create", image, {"reference": image})
+        text = cli("plan", str(deploy), "--against", "live")
+        assert "+ image.iris-live" in text.stdout and f"+reference: {image}" in text.stdout, text.stdout
+
+        applied = cli("apply", str(deploy), "--against", "live", "--auto-approve", "--lease-seconds", "0")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        log = applied.stderr
+        assert log.index("docker push") < log.index("deployment.models.iris-live"), log
+        assert registry_has(image)
+        assert server.cluster.applies(), "the manifests reached the cluster"
+        assert seen and all(seen), "the cluster never saw a Deployment whose image the registry lacked"
+
+        again = image_change()
+        assert (again["action"], again["name"]) == ("no-op", image)
+        nothing = cli("apply", str(deploy), "--against", "live", "--auto-approve", "--lease-seconds", "0")
+        assert nothing.returncode == 0 and "docker build" not in nothing.stderr, nothing.stderr

@@ -6,11 +6,15 @@ minimal deploy.yaml stays minimal. See docs/sagemaker.md for what each key rende
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.targets.imagebuild import ImageBuildFields
+
+_ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(?:/.*)?$")
 
 
 class ServerlessSettings(StrictModel):
@@ -101,11 +105,14 @@ class BatchSettings(StrictModel):
     max_concurrent_transforms: int | None = Field(default=None, ge=0)
 
 
-class SageMakerTarget(StrictModel):
+class SageMakerTarget(ImageBuildFields):
     kind: Literal["sagemaker"]
     region: Line
     execution_role_arn: Line
-    image: Line
+    image: Line | None = Field(
+        default=None,
+        description="Serving image (an ECR reference SageMaker can pull). Or set registry instead: modeldeploy builds and pushes it.",
+    )
     artifact_bucket: Line
     instance_type: Line = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1)
@@ -137,6 +144,19 @@ class SageMakerTarget(StrictModel):
         if v and info.data.get("mode") == "serverless":
             raise ValueError(f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async")
         return v
+
+    @model_validator(mode="after")
+    def _image_or_registry(self) -> SageMakerTarget:
+        if self.registry is not None and self.image is not None:
+            raise ValueError("registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere")
+        if self.registry is None and self.image is None:
+            raise ValueError("needs image (a serving image in ECR) or registry (an ECR registry modeldeploy builds and pushes the image to)")
+        if self.registry is not None and not _ECR.match(self.registry):
+            raise ValueError(
+                f"registry {self.registry!r} is not an ECR registry: SageMaker pulls the serving image from ECR "
+                "(ACCOUNT.dkr.ecr.REGION.amazonaws.com[/path])"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mode_needs(self) -> SageMakerTarget:

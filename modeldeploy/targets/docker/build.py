@@ -159,9 +159,10 @@ _MANIFESTS = ", ".join([
 ])
 
 
-def registry_has(ref: str, *, timeout: float = 20.0) -> bool:
+def registry_has(ref: str, *, timeout: float = 20.0, basic: str | None = None) -> bool:
     """Does the registry hold this tag? A HEAD of /v2/REPO/manifests/TAG (with the token dance a
-    registry asks for). 200: yes, 404: no; anything else cannot be answered and raises (fail closed)."""
+    registry asks for). 200: yes, 404: no; anything else cannot be answered and raises (fail closed).
+    ``basic``: a base64 USER:PASSWORD to use instead of the docker login's (the ECR token)."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -169,7 +170,7 @@ def registry_has(ref: str, *, timeout: float = 20.0) -> bool:
     host, repo, tag = split_reference(ref)
     scheme = "http" if _plain_http(host) else "https"
     url = f"{scheme}://{host}/v2/{repo}/manifests/{urllib.parse.quote(tag)}"
-    basic = _docker_auth(host)
+    basic = basic or _docker_auth(host)
 
     def head(auth: str | None) -> tuple[int, Any]:
         req = urllib.request.Request(url, method="HEAD", headers={"Accept": _MANIFESTS})
@@ -240,6 +241,13 @@ def ecr_credentials(registry: str) -> tuple[str, str] | None:
     if not user or not password:
         raise ApplyError(f"ECR returned an authorization token for {host} that is not USER:PASSWORD")
     return user, password
+
+
+def registry_basic(registry: str) -> str | None:
+    """The credential a read-only lookup uses when the docker login's is not the way in: for ECR the
+    token from ``ecr.get_authorization_token`` (so a plan needs no ``docker login``); else None."""
+    creds = ecr_credentials(registry)
+    return base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode() if creds else None
 
 
 def ecr_login(registry: str, progress: Progress, *, docker: str | None = None) -> bool:

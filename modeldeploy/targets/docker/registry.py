@@ -1,26 +1,33 @@
-"""Targets that set ``registry`` (kubernetes) render the docker target's build context beside their
+"""Targets that set ``registry`` (kubernetes, sagemaker) render the docker target's build context beside their
 own files (under ``image/``) and reference ``REGISTRY/NAME:<12 hex of the context digest>``, so the
 reference is known, and byte-stable, before anything is built; ``ensure_image`` builds and pushes it
-with the shared builder in ``build.py``."""
+with the shared builder in ``build.py``. ``ImageAuxiliary`` is the image as a resource of a live plan
+(create when the registry lacks the tag, no-op when it has it), which apply builds and pushes before
+the target's own apply."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Literal
 
+from modeldeploy.planning.plan import Action, Change
+from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.base import Auxiliary
 from modeldeploy.targets.docker.build import (
     build_image,
     context_digest,
     docker_cli,
     ecr_login,
     push_image,
+    registry_basic,
     registry_has,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from modeldeploy.planning.options import ObserveOptions
     from modeldeploy.progress import Progress
 
 IMAGE_DIR = "image"
@@ -103,3 +110,33 @@ def ensure_image(ctx: RenderContext, artifacts: Sequence[Artifact], progress: Pr
         return ref, "built"
     push_image(ref, progress, docker=docker)
     return ref, "pushed"
+
+
+# ---------------------------------------------------------------- the image as a plan resource
+
+
+class ImageAuxiliary(Auxiliary):
+    """The serving image of a ``registry`` deployment: planned by asking the registry for its tag,
+    built and pushed by apply before the target touches the cluster or the cloud."""
+
+    stage: ClassVar[Literal["before", "after"]] = "before"
+
+    def __init__(self, ctx: RenderContext, artifacts: Sequence[Artifact]) -> None:
+        self.ctx, self.artifacts = ctx, list(artifacts)
+        self.context = split_context(self.artifacts) or build_context(ctx)
+        self.reference = image_reference(ctx, self.context)
+        self.address = f"image.{ctx.spec.name}"
+
+    def plan(self, options: ObserveOptions) -> Change:
+        present = registry_has(self.reference, basic=registry_basic(self.ctx.spec.target.registry))
+        after = {"reference": self.reference}
+        return Change(
+            address=self.address, kind="image", name=self.reference,
+            action=Action.NOOP if present else Action.CREATE,
+            before=after if present else None, after=after,
+            diff="" if present else f"+reference: {self.reference}  (not in the registry: apply builds and pushes it first)",
+        )
+
+    def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
+        ref, happened = ensure_image(self.ctx, self.artifacts, progress, push=True)
+        return ApplyResult(changed=(self.address,) if happened != "present" else (), outputs={"image": ref})

@@ -21,7 +21,7 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_yaml
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.targets.kubernetes import KubernetesTarget
-from modeldeploy.targets.base import Target
+from modeldeploy.targets.base import Auxiliary, Target
 from modeldeploy.targets.kubernetes import manifests, meta, rollout
 from modeldeploy.targets.kubernetes.live import address, parse_address, project, strip_server_fields
 from modeldeploy.targets.kubernetes.validate import validate_object
@@ -86,6 +86,15 @@ class KubernetesTargetImpl(Target):
         return sorted(artifacts, key=lambda a: a.path)
 
     # ---------------------------------------------------------------- plan
+
+    def auxiliaries(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Auxiliary]:
+        """With registry: the serving image first (built and pushed before any manifest refers to it)."""
+        out = super().auxiliaries(ctx, artifacts)
+        if ctx.target.registry:
+            from modeldeploy.targets.docker.registry import ImageAuxiliary
+
+            out.insert(0, ImageAuxiliary(ctx, artifacts))
+        return out
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         out: list[Resource] = []
@@ -192,11 +201,6 @@ class KubernetesTargetImpl(Target):
         from modeldeploy.planning.plan import Action
 
         opts = options or plan.options or ObserveOptions()
-        if ctx.target.registry:
-            # The image first: nothing applied may reference an image the registry does not have.
-            from modeldeploy.targets.docker.registry import ensure_image
-
-            ensure_image(ctx, artifacts, progress, push=True)
         api = self._client(opts)
         desired = {r.address: r for r in self.desired(ctx, artifacts)}
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from modeldeploy.errors import RenderError
+from modeldeploy.planning.plan import Action, Change
+from modeldeploy.planning.resources import ApplyResult
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
+from modeldeploy.targets.base import Auxiliary
 from modeldeploy.targets.sagemaker.aws import Clients, call
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modeldeploy.planning.options import ObserveOptions
+    from modeldeploy.progress import Progress
 
 DIGEST_KEY = "modeldeploy.digest"
 SOURCE_KEY = "modeldeploy.source"
@@ -118,3 +125,32 @@ def _package_with_digest(sm: Any, group: str, digest: str) -> str | None:
         token = page.get("NextToken")
         if not token:
             return None
+
+
+class ModelPackage(Auxiliary):
+    """``model.register`` as a model package version, after a successful apply. Plans against a folder
+    or a git ref say nothing about it (they read no AWS state)."""
+
+    stage: ClassVar[Literal["before", "after"]] = "after"
+
+    def __init__(self, clients: Clients, ctx: RenderContext, artifacts: list[Artifact]) -> None:
+        reg = ctx.spec.model.registration
+        assert reg is not None
+        self.clients, self.ctx, self.artifacts, self.reg = clients, ctx, artifacts, reg
+        self.address = f"sagemaker_model_package.{reg.name}"
+
+    def plan(self, options: ObserveOptions) -> Change:
+        p = planned(self.clients, self.ctx)
+        digest = self.ctx.ref.digest
+        return Change(
+            address=self.address, kind="sagemaker_model_package", name=self.reg.name,
+            action=Action.NOOP if p.action == "no-op" else Action.CREATE,
+            before={"arn": p.arn, "digest": digest} if p.arn else None,
+            after={"group": self.reg.name, "digest": digest, "tags": dict(sorted(self.reg.tags.items()))},
+        )
+
+    def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
+        arn, created = register(self.clients, self.ctx, self.artifacts)
+        progress.step(("created " if created else "already registered: ") + arn)
+        progress.done(f"registered {self.reg.name}: {arn}")
+        return ApplyResult(changed=(f"model_package.{self.reg.name}",), outputs={"registered": arn})

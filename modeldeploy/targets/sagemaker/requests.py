@@ -178,7 +178,7 @@ def _create_model(ctx: RenderContext, target: SageMakerTarget, tags: list[dict[s
     body: dict[str, Any] = {
         "ExecutionRoleArn": target.execution_role_arn,
         "PrimaryContainer": {
-            "Image": target.image,
+            "Image": _image(ctx, target),
             "ModelDataUrl": data_url,
             "Environment": triton_environment(ctx) if ctx.spec.model.type == "triton" else container_environment(ctx),
         },
@@ -189,6 +189,15 @@ def _create_model(ctx: RenderContext, target: SageMakerTarget, tags: list[dict[s
     if target.network_isolation:
         body["EnableNetworkIsolation"] = True
     return Request(SAGEMAKER, "CreateModel", _named(ctx.spec.name, ctx, "ModelName", body))
+
+
+def _image(ctx: RenderContext, target: SageMakerTarget) -> str:
+    """target.image, or with registry the deterministic REGISTRY/NAME:<context digest> modeldeploy builds."""
+    if target.image is not None:
+        return target.image
+    from modeldeploy.targets.docker.registry import image_reference
+
+    return image_reference(ctx)
 
 
 def _replicas(ctx: RenderContext, target: SageMakerTarget) -> tuple[int, tuple[int, int] | None]:

@@ -16,7 +16,7 @@ from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.canonical import dump_json
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.targets.sagemaker import SageMakerTarget
-from modeldeploy.targets.base import Target
+from modeldeploy.targets.base import Auxiliary, Target
 from modeldeploy.targets.sagemaker.aws import Clients
 from modeldeploy.targets.sagemaker.resources import (  # noqa: F401  (re-exported: tests and plugins name them here)
     IMMUTABLE_REASON,
@@ -75,6 +75,10 @@ class SageMakerTargetImpl(Target):
             model = requests.get("CreateModel")
             assert model is not None
             out.extend(clarify.requests(ctx, model.body["ModelName"], model.body["ExecutionRoleArn"], model.body.get("Tags") or []))
+        if ctx.spec.target.registry:
+            from modeldeploy.targets.docker.registry import context_artifacts
+
+            out.extend(context_artifacts(ctx))
         return out
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
@@ -109,28 +113,16 @@ class SageMakerTargetImpl(Target):
         timeout = options.timeout_seconds if options is not None else self.timeout_seconds
         return Applier(self, ctx, progress, timeout_seconds=timeout).destroy()
 
-    def register_model(self, ctx: RenderContext, artifacts: list[Artifact], progress: Progress) -> str | None:
-        """model.register → a model package (version) in the group model.register.name."""
-        from modeldeploy.targets.sagemaker import registry
+    def auxiliaries(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Auxiliary]:
+        """With registry, the serving image first; then model.register as a model package version in
+        the group model.register.name (see registry.py)."""
+        out = super().auxiliaries(ctx, artifacts)
+        if ctx.spec.target.registry:
+            from modeldeploy.targets.docker.registry import ImageAuxiliary
 
-        if ctx.spec.model.registration is None:
-            return None
-        arn, created = registry.register(self.clients, ctx, artifacts)
-        progress.step(("created " if created else "already registered: ") + arn)
-        return arn
+            out.insert(0, ImageAuxiliary(ctx, artifacts))
+        if ctx.spec.model.registration is not None:
+            from modeldeploy.targets.sagemaker.registry import ModelPackage
 
-    def planned_registration(self, ctx: RenderContext) -> dict[str, Any] | None:
-        from modeldeploy.targets.sagemaker import registry
-
-        reg = ctx.spec.model.registration
-        if reg is None:
-            return None
-        planned = registry.planned(self.clients, ctx)
-        return {
-            "address": f"sagemaker_model_package.{reg.name}",
-            "kind": "sagemaker_model_package",
-            "name": reg.name,
-            "action": planned.action,
-            "before": {"arn": planned.arn, "digest": ctx.ref.digest} if planned.arn else None,
-            "after": {"group": reg.name, "digest": ctx.ref.digest, "tags": dict(sorted(reg.tags.items()))},
-        }
+            out.append(ModelPackage(self.clients, ctx, artifacts))
+        return out

@@ -53,16 +53,20 @@ def test_register_is_idempotent_per_digest(aws: Any, models: dict[str, Path], tm
     assert len(packages) == 2
 
 
-def test_target_hooks_plan_and_register(aws: Any, models: dict[str, Path], tmp_path: Path) -> None:
+def test_the_registration_is_an_auxiliary_after_the_deployment(aws: Any, models: dict[str, Path], tmp_path: Path) -> None:
     import io
 
+    from modeldeploy.planning.options import ObserveOptions
+    from modeldeploy.planning.plan import Action
     from modeldeploy.progress import Progress
 
     target = SageMakerTargetImpl()
     ctx = _registered_ctx(tmp_path, models["v1"])
     artifacts = target.render(ctx)
-    planned = target.planned_registration(ctx)
-    assert planned["action"] == "create" and planned["address"] == "sagemaker_model_package.iris-models"
-    arn = target.register_model(ctx, artifacts, Progress(io.StringIO()))
-    assert arn and target.planned_registration(ctx)["action"] == "no-op"
-    assert target.register_model(ctx, artifacts, Progress(io.StringIO())) == arn
+    (package,) = target.auxiliaries(ctx, artifacts)
+    assert package.stage == "after"
+    planned = package.plan(ObserveOptions())
+    assert planned.action is Action.CREATE and planned.address == "sagemaker_model_package.iris-models"
+    arn = package.apply(Progress(io.StringIO()), ObserveOptions()).outputs["registered"]
+    assert arn and package.plan(ObserveOptions()).action is Action.NOOP
+    assert package.apply(Progress(io.StringIO()), ObserveOptions()).outputs["registered"] == arn
