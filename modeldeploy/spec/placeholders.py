@@ -43,4 +43,4 @@ def placeholder_warnings(data: dict[str, Any], at: Callable[..., tuple[int, int]
                 out.append(Diagnostic(display, line, col, f"{key} still holds {what} ({value!r}): replace it with yours",
                                       CODE, "warning"))
                 break
-    return out
+    return sorted(out, key=lambda d: (d.line, d.col))  # in file order, whatever the model's field order

@@ -41,7 +41,7 @@ def test_init_placeholders_are_flagged_until_replaced(project: Path) -> None:
     warnings = [line for line in r.stderr.splitlines() if "[MD121]" in line]
     assert [w.split(": warning: ")[0] for w in warnings] == [
         f"deploy.yaml:{_line_of(spec, 'execution_role_arn:')}:23",
-        f"deploy.yaml:{_line_of(spec, '  image:')}:10",
+        f"deploy.yaml:{_line_of(spec, '  registry:')}:13",
         f"deploy.yaml:{_line_of(spec, 'artifact_bucket:')}:20",
     ]
     assert "example AWS account 123456789012" in warnings[0]
