@@ -195,7 +195,7 @@ def policy_findings(dep: Deployment, old_signature: Mapping[str, Any] | None, *,
 
 
 def default_against(dep: Deployment) -> str:
-    return "live" if dep.target.default_against == "live" else "dir:deploy/rendered"
+    return "live" if dep.target.live_by_default(dep.context()) else "dir:deploy/rendered"
 
 
 def image_warnings(dep: Deployment) -> list[tuple[str, tuple[Any, ...]]]:

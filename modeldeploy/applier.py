@@ -180,7 +180,7 @@ def destroy(dep: Deployment, *, against: str | None = None, progress: Progress |
             lease: LeaseSettings | None = None) -> ApplyResult:
     """Remove everything modeldeploy created for this deployment (and nothing else), holding its lease."""
     progress = progress or Progress()
-    against = against or ("live" if dep.target.default_against == "live" else "dir:deploy/rendered")
+    against = against or default_against(dep)
     if against.startswith("git:"):
         raise PlanError("destroy works against a folder or live state, not a git ref")
     options = options or ObserveOptions()  # one run: the lease and the destroy share its connections

@@ -70,6 +70,11 @@ class ModelDeployError(Exception):
         self.diagnostics = tuple(diagnostics)
         self.hint = hint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (diagnostics, hint, a per-instance exit code): a parallel render reports the
+        errors its worker processes met exactly as a serial run would."""
+        return (_restore_error, (type(self), dict(self.__dict__)))
+
     def __str__(self) -> str:
         """The message and what it is about: a caller of the library that prints ``str(exc)`` (or a
         traceback) sees ``invalid deploy file: deploy.yaml:12:5: error: ...``, not only the summary.
@@ -160,6 +165,13 @@ class MissingDependencyError(ModelDeployError):
 
 class ApplyError(TargetError):
     code = "MD800"
+
+
+def _restore_error(cls: type[ModelDeployError], state: dict[str, Any]) -> ModelDeployError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, state.get("message", ""))
+    exc.__dict__.update(state)
+    return exc
 
 
 def collect_errors(fn, items):

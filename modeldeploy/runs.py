@@ -60,7 +60,69 @@ def plan_many(
         p = dataclasses.replace(p, source=str(path), allow_breaking=allow_breaking)
         return p, dep, result
 
-    return collect_errors(lambda outcome: outcome.unwrap(), run(one, list(zip(paths, loaded, strict=False))))
+    from modeldeploy.planning.gitrepo import one_git_run
+
+    with one_git_run():  # against git:REF, every file is planned against the same commit
+        outcomes = run(one, list(zip(paths, loaded, strict=False)))
+    return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as ``nproc`` counts them), at least 1."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _render_one(item: tuple[Path, str | None]) -> _Outcome:
+    from modeldeploy import api
+
+    path, env = item
+    return _capture(lambda p: api.render(api.load(p, env)), path)
+
+
+def render_many(paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> list[RenderResult]:
+    """Load and render every file, in the order given, errors from all files reported together.
+
+    With ``jobs`` > 1 the files are rendered in that many worker processes (rendering is CPU work in
+    Python, so threads would not help): the results, and so the files written from them, are the same
+    bytes as a serial run's. Each worker reads a shared model's files and digest once for all its specs
+    (the per-process model and digest caches) and the on-disk digest cache is shared by all of them."""
+    items = [(Path(p), env) for p in paths]
+    jobs = max(1, min(jobs, len(items)))
+    if jobs == 1:
+        outcomes = [_render_one(item) for item in items]
+    else:
+        import multiprocessing
+        import sys
+        from concurrent.futures import ProcessPoolExecutor
+
+        from modeldeploy import api  # noqa: F401  (imported once here: forked workers share it)
+
+        # fork where it is safe and cheap (Linux: workers start with what is imported here);
+        # elsewhere the platform's default start method.
+        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+        chunk = max(1, len(items) // (jobs * 8))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            outcomes = list(pool.map(_render_one, items, chunksize=chunk))
+    return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+
+
+def write_results(out: Path, results: Sequence[RenderResult], *, threads: int = 8) -> list[list[str]]:
+    """Write each result to ``out/<name>/`` (rendering.write.write_tree); returns each tree's changed
+    paths, in the order given. Trees are written on a few threads: each file is fsynced before it is
+    renamed into place, and the waits for the disk overlap instead of adding up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from modeldeploy.rendering.write import write_tree
+
+    if len(results) <= 1 or threads <= 1:
+        return [write_tree(out / r.name, r.artifacts) for r in results]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="modeldeploy-write") as pool:
+        return list(pool.map(lambda r: write_tree(out / r.name, r.artifacts), results))
 
 
 def _outcomes(fn, items) -> list[_Outcome]:

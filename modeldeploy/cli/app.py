@@ -1,13 +1,18 @@
 """The modeldeploy command line. Handlers are thin: they parse flags, call modeldeploy.api, print.
 
-Heavy modules (targets, SDKs, the model reader) are imported inside the commands that need them, so
-`modeldeploy --help` and `validate` start about as fast as Python imports typer and pydantic.
+A run pays only for the command it runs: the commands are registered by name (``COMMANDS``) and a
+command's module is imported, and its click command built, when that command is invoked. ``--help``
+and completing a command name read the short help kept here, so they import no command module
+(tests/cli/test_lazy_cli.py checks that this table says what each command's docstring says). Heavy
+modules (targets, SDKs, the model reader) are imported inside the commands that need them.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
 
 import typer
@@ -18,15 +23,6 @@ except ImportError:  # pragma: no cover
     from click import exceptions as _cx  # type: ignore[no-redef]
 
 from modeldeploy import __version__
-from modeldeploy.cli import apply as apply_cmd
-from modeldeploy.cli import build as build_cmd
-from modeldeploy.cli import evaluate as evaluate_cmd
-from modeldeploy.cli import init as init_cmd
-from modeldeploy.cli import inspect as inspect_cmd
-from modeldeploy.cli import plan as plan_cmd
-from modeldeploy.cli import render as render_cmd
-from modeldeploy.cli import schema as schema_cmd
-from modeldeploy.cli import validate as validate_cmd
 from modeldeploy.cli.helpfmt import Command, Group
 
 EPILOG = """Examples:
@@ -107,8 +103,133 @@ _SIGNATURE_EPILOGS = {
   modeldeploy signature rules --format markdown > docs/signature-rules.md""",
 }
 
+# name: (module in modeldeploy.cli, its function, the epilog's name in that module, the short help),
+# in the order --help lists them. The short help is the first paragraph of the function's docstring.
+COMMANDS: dict[str, tuple[str, str, str | None, str]] = {
+    "validate": ("validate", "validate", "EPILOG", "Check deploy.yaml files: schema, overlays, the model, and the signature policy."),
+    "render": ("render", "render", "EPILOG", "Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder."),
+    "build": ("build", "build", "EPILOG", "Build (and push) the serving image each deployment with target.registry needs."),
+    "inspect": ("inspect", "inspect", "EPILOG", "Show a model's facts: flavors, Python, requirements and signature."),
+    "schema": ("schema", "schema", None, "Print the JSON Schema of deploy.yaml (the same as schemas/deploy.schema.json)."),
+    "init": ("init", "init", "EPILOG", "Scaffold a deploy.yaml for a model folder."),
+    "plan": ("plan", "plan", "EPILOG", "Show what would change, against a folder, a git ref, or live state."),
+    "apply": ("apply", "apply", "EPILOG", "Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."),
+    "destroy": ("apply", "destroy", "DESTROY_EPILOG", "Remove everything modeldeploy created for these deployments, and nothing else."),
+    "serve": ("serve", "serve", "EPILOG", "Build the image and serve the model locally in the foreground (docker target)."),
+    "evaluate": ("evaluate", "evaluate", "EPILOG", "Evaluate the model on held-out rows: metrics, error cohorts, fairness, baseline (exit 3 on failure)."),
+    "signature": ("signature", "app", None, "Compare model signatures (compatibility check)."),
+}
+
+
+def _build(name: str) -> Any:
+    """The click command of one entry of COMMANDS, its module imported now."""
+    from typer.main import get_command_from_info, get_group_from_info
+    from typer.models import CommandInfo, TyperInfo
+
+    module_name, attr, epilog_name, short = COMMANDS[name]
+    module = import_module(f"modeldeploy.cli.{module_name}")
+    if name == "signature":
+        sub = module.app
+        sub.info.cls = Group
+        for info in sub.registered_commands:
+            info.cls = Command
+            if not info.epilog and info.name in _SIGNATURE_EPILOGS:
+                info.epilog = _SIGNATURE_EPILOGS[info.name]
+        return get_group_from_info(
+            TyperInfo(sub, name=name, help=short), pretty_exceptions_short=app.pretty_exceptions_short,
+            suggest_commands=app.suggest_commands, rich_markup_mode=None,
+        )
+    epilog = SCHEMA_EPILOG if name == "schema" else getattr(module, epilog_name or "", None)
+    info = CommandInfo(name=name, cls=Command, epilog=epilog, callback=getattr(module, attr))
+    return get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=None)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's ``commands``: every name is known up front; a command is built on first access.
+    Listing names (iteration, ``in``, ``len``) builds nothing."""
+
+    def __init__(self, names: Sequence[str], build: Callable[[str], Any]) -> None:
+        self._names = list(names)
+        self._build = build
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+
+class _Placeholder:
+    """What --help and name completion need of a command not built yet: its short help."""
+
+    hidden = False
+
+    def __init__(self, name: str, help_: str) -> None:
+        self.name = name
+        self.help = help_
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        from typer._click.utils import make_default_short_help  # what click's Command does
+
+        return str(make_default_short_help(self.help, limit))
+
+
+class LazyGroup(UsageExitGroup):
+    """The root group: COMMANDS, each imported only when it runs (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(list(COMMANDS), _build)
+        self._listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        commands = self.commands
+        if self._listing and isinstance(commands, LazyCommands) and cmd_name in COMMANDS and cmd_name not in commands._built:
+            return _Placeholder(cmd_name, COMMANDS[cmd_name][3])
+        return commands.get(cmd_name)
+
+    @contextmanager
+    def _names_only(self) -> Iterator[None]:
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with self._names_only():
+            super().format_commands(ctx, formatter)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        with self._names_only():  # command names and their short help; options as usual
+            return list(super().shell_complete(ctx, incomplete))
+
+
 app = typer.Typer(
-    cls=UsageExitGroup,
+    cls=LazyGroup,
     name="modeldeploy",
     help="Turn one reviewed deploy.yaml into a running MLflow model endpoint (Docker, Kubernetes/KServe, SageMaker, Azure ML).",
     epilog=EPILOG,
@@ -130,32 +251,6 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """modeldeploy: validate, render, plan and apply model deployments."""
-
-
-app.command("validate", epilog=validate_cmd.EPILOG, cls=Command)(validate_cmd.validate)
-app.command("render", epilog=render_cmd.EPILOG, cls=Command)(render_cmd.render)
-app.command("build", epilog=build_cmd.EPILOG, cls=Command)(build_cmd.build)
-app.command("inspect", epilog=inspect_cmd.EPILOG, cls=Command)(inspect_cmd.inspect)
-app.command("schema", epilog=SCHEMA_EPILOG, cls=Command)(schema_cmd.schema)
-app.command("init", epilog=init_cmd.EPILOG, cls=Command)(init_cmd.init)
-app.command("plan", epilog=plan_cmd.EPILOG, cls=Command)(plan_cmd.plan)
-app.command("apply", epilog=apply_cmd.EPILOG, cls=Command)(apply_cmd.apply)
-app.command("destroy", epilog=apply_cmd.DESTROY_EPILOG, cls=Command)(apply_cmd.destroy)
-app.command("evaluate", epilog=evaluate_cmd.EPILOG, cls=Command)(evaluate_cmd.evaluate)
-
-
-def _signature_app() -> None:
-    from modeldeploy.cli import signature
-
-    signature.app.info.cls = Group
-    for info in signature.app.registered_commands:
-        info.cls = Command
-        if not info.epilog and info.name in _SIGNATURE_EPILOGS:
-            info.epilog = _SIGNATURE_EPILOGS[info.name]
-    app.add_typer(signature.app, name="signature", help="Compare model signatures (compatibility check).")
-
-
-_signature_app()
 
 
 def main() -> None:

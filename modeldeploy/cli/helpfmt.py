@@ -18,10 +18,12 @@ from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
+from modeldeploy.cli import fastparams
+
 # Placeholders by parameter name (the destination name typer gives it); anything else: NAME upper-cased.
 _METAVARS = {
     "files": "FILE", "file": "FILE", "out": "PATH", "output": "PATH", "model_dir": "MODEL_DIR",
-    "parallelism": "N", "fmt": "FORMAT", "against": "WHERE", "timeout": "DURATION", "lease_seconds": "SECONDS",
+    "parallelism": "N", "jobs": "N", "fmt": "FORMAT", "against": "WHERE", "timeout": "DURATION", "lease_seconds": "SECONDS",
 }
 # An option whose help starts "a | b | c" takes one of those words (the command checks it too).
 _CHOICE_HELP = re.compile(r"^\s*([\w-]+(?: \| [\w-]+)+)")
@@ -72,7 +74,9 @@ def _is_option(p: Any) -> bool:
 
 def _tidy(params: list[Any]) -> None:
     """Readable placeholders and completions on typer's parameters (typer carries its own copy of
-    click, so these are recognised by duck type, not by isinstance)."""
+    click, so these are recognised by duck type, not by isinstance), and cheap coercion of plain
+    values (fastparams)."""
+    fastparams.install(params)
     for p in params:
         name = p.name or ""
         if _is_option(p) and (p.is_flag or p.count):
@@ -149,9 +153,19 @@ class Command(TyperCommand):
         super().__init__(*args, **kwargs)
         _tidy(self.params)
 
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        fastparams.install(params)  # --help and the completion flags are added here, after __init__
+        return params
+
 
 class Group(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["epilog"] = keep_examples(kwargs.get("epilog"))
         super().__init__(*args, **kwargs)
         _tidy(self.params)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        fastparams.install(params)  # --help and the completion flags are added here, after __init__
+        return params

@@ -4,34 +4,35 @@ from pathlib import Path
 
 import typer
 
-from modeldeploy.cli.common import collect, err, expand_files, handled
+from modeldeploy.cli.common import err, expand_files, handled
 
 EPILOG = """Writes OUT/<name>/... for each deployment; files no longer rendered are removed from
 OUT/<name>/ and nothing else is touched. Output is byte-identical across runs and machines.
 
   modeldeploy render deploy.yaml -o deploy/rendered
 
-  modeldeploy render services/ --env prod -o out/"""
+  modeldeploy render services/ --env prod -o out/ --jobs 4"""
 
 
 def render(
     files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write OUT/<name>/ into."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (default: the CPUs available to this process; 1 renders in this process)."),
 ) -> None:
     """Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder."""
+    if jobs is not None and jobs < 1:  # a usage error (exit 1, one line), as typer's own range check
+        raise typer.BadParameter(f"{jobs} is not at least 1.", param_hint="'--jobs'")
     with handled():
-        from modeldeploy import api
+        from modeldeploy import runs
         from modeldeploy.errors import SpecError
-        from modeldeploy.rendering.write import write_tree
 
         paths = expand_files(files)
-        results = collect(lambda p: api.render(api.load(p, env)), paths)
+        results = runs.render_many(paths, env, jobs=jobs or runs.available_cpus())
         names: dict[str, Path] = {}
         for p, r in zip(paths, results, strict=False):
             if r.name in names:
                 raise SpecError(f"{p} and {names[r.name]} both render deployment {r.name!r}; names must be unique")
             names[r.name] = p
-        for r in results:
-            changed = write_tree(out / r.name, r.artifacts)
+        for r, changed in zip(results, runs.write_results(out, results), strict=True):
             err(f"{out / r.name}: {len(r.artifacts)} files ({len(changed)} changed)")

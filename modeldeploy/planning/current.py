@@ -15,7 +15,6 @@ import atexit
 import io
 import json
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import threading
@@ -25,6 +24,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modeldeploy.errors import PlanError, SpecError
+from modeldeploy.planning.gitrepo import git, git_rev, one_git_run, snapshot, toplevel
+
+__all__ = ["Current", "changes", "git_rev", "one_git_run", "read_folder", "read_git", "read_live"]
 from modeldeploy.planning.plan import Change
 from modeldeploy.planning.resources import Observed
 
@@ -135,15 +137,14 @@ def read_git(
     from modeldeploy.rendering.write import Blob
 
     spec_path = spec_path.resolve()
-    top = _git(["rev-parse", "--show-toplevel"], spec_path.parent)
-    if top.returncode != 0:
+    root = toplevel(spec_path.parent)
+    if root is None:
         raise PlanError(f"{display} is not inside a git repository; --against git:REF needs one")
-    root = Path(top.stdout.decode().strip()).resolve()
     commit = git_rev(ref, root)
     fingerprints = {"git:" + ref: git_rev(ref, repo_root or spec_path.parent)}
     rel = spec_path.relative_to(root).as_posix()
-    shown = _git(["show", f"{ref}:{rel}"], root)
-    if shown.returncode != 0:
+    old_text = snapshot(root, commit).read(rel)
+    if old_text is None:
         return Current(
             against="git:" + ref, files={}, fingerprints=fingerprints,
             notes=(f"{display} does not exist at {ref}: everything is new",),
@@ -158,7 +159,7 @@ def read_git(
         _extract_once(root, ref, folder, tmpdir, done)
         old_spec_path = tmpdir / rel
         try:
-            old_loaded = parse(shown.stdout.decode("utf-8"), f"{display}@{ref}", old_spec_path, env)
+            old_loaded = parse(old_text.decode("utf-8"), f"{display}@{ref}", old_spec_path, env)
         except SpecError as exc:
             raise PlanError(f"{display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
         _extract_model_folder(old_loaded, root, ref, folder, tmpdir, f"{display}@{ref}", done)
@@ -203,8 +204,7 @@ def _extract_model_folder(
     if _covered(model_rel, done):
         present = (tmpdir / model_rel).is_dir()  # inside a folder already extracted at ref
     else:
-        listed = _git(["ls-tree", "-d", "--name-only", ref, "--", model_rel], root)
-        present = listed.returncode == 0 and bool(listed.stdout.strip())
+        present = snapshot(root, git_rev(ref, root)).is_dir(model_rel)
     if not present:
         from modeldeploy.errors import Diagnostic, SourceError
 
@@ -258,22 +258,10 @@ def _where(loaded: Any, path: tuple[str, ...]) -> tuple[int, int]:
 
 
 def _extract(root: Path, ref: str, folder: str, into: Path) -> None:
-    archive = _git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
+    if snapshot(root, git_rev(ref, root)).extract(folder, into):
+        return
+    archive = git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
     if archive.returncode != 0:
         raise PlanError(f"cannot read {folder} at {ref}: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
-
-
-def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True)
-    except FileNotFoundError:
-        raise PlanError("git is not installed; --against git:REF needs it") from None
-
-
-def git_rev(ref: str, cwd: Path) -> str:
-    proc = _git(["rev-parse", "--verify", "--quiet", ref + "^{commit}"], cwd)
-    if proc.returncode != 0:
-        raise PlanError(f"git ref {ref!r} not found (fetch it first, e.g. git fetch origin main)")
-    return str(proc.stdout.decode().strip())

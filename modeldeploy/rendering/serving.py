@@ -28,9 +28,13 @@ def quantity_bytes(q: str) -> int:
 
 
 def serving_env(serving: Serving) -> dict[str, str]:
-    """MODELDEPLOY_* settings the image's entrypoint reads (not serving.env, not secrets)."""
-    return {
-        "MODELDEPLOY_WORKERS": str(serving.workers),
-        "MODELDEPLOY_TIMEOUT_SECONDS": str(serving.timeout_seconds),
-        "MODELDEPLOY_MAX_BODY_BYTES": str(quantity_bytes(serving.max_request_body)),
-    }
+    """MODELDEPLOY_* settings the image's entrypoint reads (not serving.env, not secrets).
+
+    MODELDEPLOY_WORKERS only when deploy.yaml sets ``serving.workers``: otherwise the entrypoint sizes
+    the workers from the CPUs the container may use (its cgroup CPU limit, else its CPU affinity)."""
+    out: dict[str, str] = {}
+    if "workers" in serving.model_fields_set:
+        out["MODELDEPLOY_WORKERS"] = str(serving.workers)
+    out["MODELDEPLOY_TIMEOUT_SECONDS"] = str(serving.timeout_seconds)
+    out["MODELDEPLOY_MAX_BODY_BYTES"] = str(quantity_bytes(serving.max_request_body))
+    return out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Annotated
+import threading
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -12,10 +14,33 @@ _QUANTITY = re.compile(r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 class StrictModel(BaseModel):
-    """Unknown keys are errors (the loader adds a "did you mean"); values are immutable once loaded."""
+    """Unknown keys are errors (the loader adds a "did you mean"); values are immutable once loaded.
+
+    Schemas are built on first use (``defer_build``): a command that never validates a spec (``--help``,
+    ``schema`` aside) never pays for them. They are built with pydantic's plugins off, as typer does for
+    its own adapters: looking for pydantic plugins means reading the entry points of every installed
+    distribution (~100 ms in an environment with MLflow), and no pydantic plugin has anything to observe
+    in a deploy.yaml check."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @classmethod
+    def model_rebuild(cls, *args: Any, **kwargs: Any) -> bool | None:
+        kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1  # this frame
+        with _BUILD_LOCK:
+            previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+            try:
+                return super().model_rebuild(*args, **kwargs)
+            finally:
+                if previous is None:
+                    del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+                else:
+                    os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
 
 
 def as_dns1123_label(v: str) -> str:

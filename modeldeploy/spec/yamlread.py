@@ -76,9 +76,31 @@ def decode(raw: bytes) -> str:
         raise YAMLProblem("encoding", where, byte=raw[exc.start]) from None
 
 
+_CLoader = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose_fast(text: str, single: bool) -> list[yaml.Node | None] | None:
+    """libyaml's parser (~10× faster; the same node graphs, marks included), or None when it is not
+    installed or the text is not plainly well-formed: then the pure-Python parser reads it, so every
+    problem is still found, located and worded exactly as before (libyaml words errors differently
+    and accepts some characters, and tabs, that PyYAML refuses)."""
+    # Tabs: libyaml takes a tab after "key:" as a separator where PyYAML refuses it.
+    if _CLoader is None or "\t" in text or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
+    try:
+        if single:
+            return [yaml.compose(text, Loader=_CLoader)]
+        return list(yaml.compose_all(text, Loader=_CLoader))
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
 def compose(text: str, *, single: bool = False) -> list[yaml.Node]:
     """The documents of ``text`` as node graphs (empty ones dropped). ``single``: a second document
     is a syntax problem, as PyYAML's own ``compose`` reports it."""
+    fast = _compose_fast(text, single)
+    if fast is not None:
+        return [d for d in fast if d is not None]
     try:
         if single:
             node = yaml.compose(text, Loader=yaml.SafeLoader)

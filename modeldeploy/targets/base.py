@@ -96,6 +96,11 @@ class Target(ABC):
     #: own in ``modeldeploy.targets.BUILTIN_NEEDS`` instead, so checking needs no import of it.
     render_needs: ClassVar[Mapping[str, str]] = {}
 
+    def live_by_default(self, ctx: RenderContext) -> bool:
+        """Whether plan/apply/destroy compare with live state when no --against is given (default:
+        ``default_against == "live"``; the docker target goes live when deploy.yaml has target.run)."""
+        return self.default_against == "live"
+
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[Artifact]:
         """Pure: the files for this deployment, in any order (callers sort by path)."""

@@ -23,8 +23,60 @@ def _int_env(name, default):
         sys.exit("%s must be an integer" % name)
 
 
+def cpu_limit(cgroup_root="/sys/fs/cgroup"):
+    """The CPUs this container may use: its cgroup CPU quota (v2 cpu.max, else v1
+    cpu.cfs_quota_us/cpu.cfs_period_us; rounded up), capped by the CPU affinity; without a quota the
+    affinity (os.sched_getaffinity), else os.cpu_count(). At least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, quota)
+    return max(1, cpus)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_quota(root):
+    """Whole CPUs of the cgroup quota, rounded up; None when there is none (or no cgroup files)."""
+    words = _read(os.path.join(root, "cpu.max"))  # cgroup v2: "<quota|max> <period>"
+    if words:
+        quota, period = words[0], words[1] if len(words) > 1 else "100000"
+    else:  # cgroup v1
+        for folder in ("cpu", "cpu,cpuacct"):
+            q = _read(os.path.join(root, folder, "cpu.cfs_quota_us"))
+            p = _read(os.path.join(root, folder, "cpu.cfs_period_us"))
+            if q and p:
+                quota, period = q[0], p[0]
+                break
+        else:
+            return None
+    try:
+        quota, period = int(quota), int(period)
+    except ValueError:  # "max": no quota
+        return None
+    if quota <= 0 or period <= 0:  # v1 writes -1 for no quota
+        return None
+    return -(-quota // period)
+
+
+def _workers():
+    """serving.workers when deploy.yaml sets it (MODELDEPLOY_WORKERS), else one per usable CPU."""
+    if os.environ.get("MODELDEPLOY_WORKERS"):
+        return _int_env("MODELDEPLOY_WORKERS", 1)
+    return cpu_limit()
+
+
 PORT = _int_env("MODELDEPLOY_PORT", 8080)
-WORKERS = _int_env("MODELDEPLOY_WORKERS", 1)
+WORKERS = _workers()
 TIMEOUT = _int_env("MODELDEPLOY_TIMEOUT_SECONDS", 60)
 MAX_BODY = _int_env("MODELDEPLOY_MAX_BODY_BYTES", 100 * 1024 * 1024)
 
@@ -185,6 +237,8 @@ def resolve_secret_refs(environ):
 
 def main(argv):
     command = argv[1] if len(argv) > 1 else "serve"
+    if command == "serve":
+        print("modeldeploy: serving on port %d with %d worker(s)" % (PORT, WORKERS), file=sys.stderr, flush=True)
     if command in ("serve", "predict"):
         resolve_secret_refs(os.environ)
     if command == "serve":

@@ -1,9 +1,15 @@
 """plan and apply from the CLI against a folder and a git ref: exit codes, formats, saved plans,
 signature policy, redaction.
 
-No Docker engine runs on these machines, so the docker target's build step is exercised with a
-stand-in `docker` executable on PATH that records its arguments (the narrowest honest seam: the
-real code builds the command line and reads the CLI's exit status; only the engine is missing).
+The docker target's apply builds the image. Here a stand-in `docker` executable on PATH records its
+arguments instead: what these tests check is the CLI's control flow around that build (refused
+without --auto-approve in CI, a saved plan applied once, a stale plan refused, an unreachable engine
+refused with nothing written), which depends only on whether and how the docker CLI is called and on
+its exit status. A real build would add minutes per test and need a running engine in every unit run,
+and "no engine reachable" cannot be produced while one runs. The real engine is used where the
+image itself is the subject (tests/docker/engine.sh starts it): tests/e2e/test_examples_served.py
+builds and serves the rendered examples, tests/e2e/test_local_deploy.py runs apply/plan --against
+live/destroy/serve of a local container, and tests/e2e/test_registry_build.py builds and pushes.
 """
 
 from __future__ import annotations

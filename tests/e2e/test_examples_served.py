@@ -91,6 +91,19 @@ def test_iris_example_answers_on_8080_and_becomes_healthy(iris_image):
     _served_on_8080(iris_image)
 
 
+def test_iris_image_holds_no_test_suites_and_no_pip(iris_image):
+    """What scoring does not need stays out of the image: the packages' tests/ folders (pandas, scipy,
+    scikit-learn and numpy ship about 110 MB of them) and pip. The scoring tests above show the
+    image still serves without them."""
+    probe = eng.docker(
+        "run", "--rm", "--network", "host", "--entrypoint", "sh", iris_image, "-c",
+        "find /opt/venv -type d -name tests | head -5; python -c 'import pip' 2>&1 | tail -1",
+    ).stdout
+    lines = probe.strip().splitlines()
+    assert lines and "No module named 'pip'" in lines[-1], probe
+    assert lines[:-1] == [], probe
+
+
 CUSTOM_SCORE = '''
 import json, os
 STATE = {}

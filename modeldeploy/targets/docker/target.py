@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from modeldeploy.errors import RenderError
 from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.resources import ApplyResult
+from modeldeploy.planning.resources import ApplyResult, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.rendering.jinja import render_template, templates_dir
@@ -101,6 +101,48 @@ class DockerTargetImpl(Target):
         ]
         _check_dockerfile(dockerfile)
         return artifacts
+
+    def live_by_default(self, ctx: RenderContext) -> bool:
+        """With ``target.run`` the deployment is a local container: plan/apply/destroy go live."""
+        return ctx.spec.target.run is not None
+
+    def _need_run(self, ctx: RenderContext, what: str) -> None:
+        from modeldeploy.errors import PlanError
+
+        if ctx.spec.target.run is None:
+            raise PlanError(
+                f"the docker target has live state only with target.run ({what})",
+                hint="add target: {run: {port: 8080}} to run the image locally, or plan against a folder (--against DIR)",
+            )
+
+    def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "plan --against live")
+        return local.desired(ctx, artifacts, image_reference(ctx))
+
+    def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
+        from modeldeploy.targets.docker import local
+
+        self._need_run(ctx, "plan --against live")
+        return local.observe(ctx, desired)
+
+    def apply(
+        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        options: ObserveOptions | None = None,
+    ) -> ApplyResult:
+        """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
+        from modeldeploy.targets.docker import lifecycle
+
+        self._need_run(ctx, "apply --against live")
+        timeout = min((options or ObserveOptions()).timeout_seconds, lifecycle.READY_TIMEOUT)
+        return lifecycle.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
+
+    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+        from modeldeploy.targets.docker import lifecycle
+
+        self._need_run(ctx, "destroy --against live")
+        return lifecycle.destroy(ctx, progress)
 
     def apply_render(
         self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,

@@ -1,0 +1,77 @@
+"""plan --against git:REF of many deploy.yaml files reads git once per run, not once per file: one
+top level per repository, one commit per ref, one listing of the commit's tree and one ``cat-file
+--batch`` for every file read (it was about five git processes per deploy.yaml).
+
+Real git repositories in tmp_path; git's own calls are counted by a wrapper first on PATH. Speed is
+measured in bench/ (monorepo, plan against git:HEAD)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from tests.cli.test_plan_apply import git, md
+from tests.cli.test_plan_git_shared_model import _monorepo
+
+
+def _counting_git(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    log = tmp_path / "git-calls.log"
+    real = shutil.which("git")
+    assert real
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def test_git_calls_do_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=12)
+    env, log = _counting_git(tmp_path)
+    files = [f"svc{i}/deploy.yaml" for i in range(12)]
+    r = md("plan", *files, "--against", "git:HEAD", "--detailed-exitcode", cwd=repo, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No changes" in r.stdout
+    calls = log.read_text().splitlines()
+    assert len(calls) <= 6, calls  # rev-parse --show-toplevel, rev-parse HEAD, ls-tree -r, cat-file --batch
+    assert sum(c.startswith("cat-file --batch") for c in calls) == 1, calls
+
+
+def test_a_ref_that_moves_between_runs_is_read_again(tmp_path: Path, monkeypatch) -> None:
+    """The commit a ref names is kept for one run only: a long-lived caller of the library planning
+    again in the same process sees the new commit."""
+    from modeldeploy import runs
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=1)
+    monkeypatch.setenv("MODELDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
+    spec = repo / "svc0" / "deploy.yaml"
+
+    def changed() -> int:
+        ((plan, _, _),) = runs.plan_many([spec], None, "git:HEAD")
+        return len([c for c in plan.changes if c.action.value != "no-op"])
+
+    assert changed() == 0
+    spec.write_text(spec.read_text().replace("LOG_LEVEL: info", "LOG_LEVEL: warning"))
+    assert changed() > 0
+    git("commit", "-qam", "quieter", cwd=repo)
+    assert changed() == 0
+
+
+def test_a_folder_holding_a_symlink_is_read_as_before(tmp_path: Path) -> None:
+    """Folders holding symbolic links are extracted with git archive and tar's safety filter."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=1)
+    (repo / "svc0" / "notes.md").write_text("notes\n")
+    (repo / "svc0" / "link.md").symlink_to("notes.md")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a link", cwd=repo)
+    r = md("plan", "svc0/deploy.yaml", "--against", "git:HEAD", "--detailed-exitcode", cwd=repo)
+    assert r.returncode == 0, r.stdout + r.stderr
