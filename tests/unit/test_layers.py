@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rendering",),
     ("planning",),
     ("targets",),
-    ("api", "applier", "runs", "evaluation", ""),  # "": the package's own __init__ (the public API)
+    ("api", "deployment", "applier", "runs", "evaluation", ""),  # "": the package's own __init__ (the public API)
     ("cli", "__main__"),
 )
 
