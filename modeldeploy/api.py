@@ -48,6 +48,11 @@ class Deployment:
     model: Any  # ModelInfo
     target: Target
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A worker process (render/plan --jobs) sends its deployments back: the target is the
+        # process's shared instance of its kind (it may hold locks and clients), so it travels by kind.
+        return (_deployment, (self.loaded, self.ref, self.model, self.loaded.spec.target.kind))
+
     @property
     def spec(self):
         return self.loaded.spec
@@ -65,6 +70,10 @@ class Deployment:
             tool_version=__version__,
             base_dir=self.loaded.base_dir,
         )
+
+
+def _deployment(loaded: LoadedSpec, ref: ModelRef, model: Any, kind: str) -> Deployment:
+    return Deployment(loaded, ref, model, get_target(kind))
 
 
 def load(

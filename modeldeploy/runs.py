@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +33,21 @@ def options(context: str | None = None, parallelism: int = 8, timeout: float = 1
 
 
 def plan_many(
-    paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, **opts: Any
+    paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, jobs: int = 1, **opts: Any
 ) -> list[Planned]:
-    """[(plan, deployment, render result)] for every file, errors from all files reported together."""
+    """[(plan, deployment, render result)] for every file, errors from all files reported together.
+
+    Against a folder or ``git:REF`` with ``jobs`` > 1, the files are planned in that many worker
+    processes, as ``render_many`` renders them (same results, in the order given); a live plan reads
+    on threads (``parallelism``) in this process."""
     from collections import Counter
 
     from modeldeploy import api
 
     observe = options(**opts)
+    jobs = max(1, min(jobs, len(paths)))
+    if jobs > 1 and against is not None and against != "live":
+        return _plan_in_workers(paths, env, against, allow_breaking, observe, jobs)
     # Reading live state is network-bound: files are loaded and planned concurrently, bounded by
     # --parallelism, in the order given (results and errors are reported in file order).
     live = against == "live" or against is None
@@ -67,6 +75,55 @@ def plan_many(
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 
+def _plan_one(item: tuple[Path, str | None, str, bool, ObserveOptions]) -> _Outcome:
+    from modeldeploy import api
+
+    path, env, against, allow_breaking, observe = item
+
+    def one(p: Path) -> Planned:
+        dep = api.load(p, env)
+        plan, result = api.plan(dep, against, options=observe)
+        return dataclasses.replace(plan, source=str(p), allow_breaking=allow_breaking), dep, result
+
+    return _capture(one, path)
+
+
+def _plan_in_workers(
+    paths: Sequence[Path], env: str | None, against: str, allow_breaking: bool, observe: ObserveOptions, jobs: int
+) -> list[Planned]:
+    """A folder or git plan of many files in worker processes. Nothing here reads live state, so no
+    target needs the run's count of its deployments (``expected``). This process first renders one
+    file of each target kind (imports, templates, model reads) and, against ``git:REF``, asks git for
+    the ref's commit and lists its tree, so every worker plans against the same commit without asking
+    again; the trees the workers extract go to a folder removed when the run ends."""
+    import tempfile
+    from collections import Counter
+
+    from modeldeploy import api
+    from modeldeploy.planning.current import trees_under
+    from modeldeploy.planning.gitrepo import git_rev, one_git_run, snapshot, toplevel
+
+    items = [(Path(p), env, against, allow_breaking, observe) for p in paths]
+    for i in _one_per_kind(paths):
+        _capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
+    with one_git_run(), tempfile.TemporaryDirectory(prefix="modeldeploy-plan-") as scratch, trees_under(scratch):
+        if against.startswith("git:"):
+            for folder in dict.fromkeys(Path(p).resolve().parent for p in paths):
+                try:
+                    root = toplevel(folder)
+                    if root is None:
+                        break  # not in a repository: each worker reports it, located (no git call per file here)
+                    snapshot(root, git_rev(against[4:], root))
+                except ModelDeployError:
+                    break  # reported, located, by the worker planning that file
+        outcomes = _in_workers(_plan_one, items, jobs, {})
+    planned = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+    # As a serial run has it: every plan carries this run's options, counted per target.
+    counts = Counter(dep.target for _, dep, _ in planned)
+    per_target = {target: dataclasses.replace(observe, expected=n) for target, n in counts.items()}
+    return [(dataclasses.replace(p, options=per_target[dep.target]), dep, r) for p, dep, r in planned]
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity mask, as ``nproc`` counts them), at least 1."""
     import os
@@ -84,30 +141,59 @@ def _render_one(item: tuple[Path, str | None]) -> _Outcome:
     return _capture(lambda p: api.render(api.load(p, env)), path)
 
 
+_KIND = re.compile(rb"^target:[ \t]*\n(?:[ \t]+.*\n|[ \t]*\n)*?[ \t]+kind:[ \t]*['\"]?([A-Za-z0-9_.-]+)", re.M)
+
+
+def _one_per_kind(paths: Sequence[Path]) -> list[int]:
+    """The index of the first file of each target kind, read from the text (a hint only: it decides
+    which files are rendered in the parent before the workers are forked, never what is rendered)."""
+    seen: dict[bytes, int] = {}
+    for i, path in enumerate(paths):
+        try:
+            m = _KIND.search(Path(path).read_bytes()[:65536])
+        except OSError:
+            continue
+        if m is not None:
+            seen.setdefault(m.group(1), i)
+    return sorted(seen.values()) or [0]
+
+
+def _in_workers(fn: Callable[[Any], _Outcome], items: Sequence[Any], jobs: int, done: Mapping[int, _Outcome]) -> list[_Outcome]:
+    """``fn`` of every item not in ``done`` (index -> outcome), in ``jobs`` worker processes, in order.
+
+    On Linux the workers are forked, so they start with everything the parent has imported and cached
+    (SDKs, templates, models and their digests, a git ref's commit and tree listing): the parent first
+    works out ``done`` — one file of each target kind — so that no worker pays for it again."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    rest = [i for i in range(len(items)) if i not in done]
+    if not rest:
+        return [done[i] for i in range(len(items))]
+    # fork where it is safe and cheap (Linux); elsewhere the platform's default start method.
+    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    chunk = max(1, len(rest) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(rest)), mp_context=ctx) as pool:
+        computed = dict(zip(rest, pool.map(fn, [items[i] for i in rest], chunksize=chunk), strict=True))
+    return [done[i] if i in done else computed[i] for i in range(len(items))]
+
+
 def render_many(paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> list[RenderResult]:
     """Load and render every file, in the order given, errors from all files reported together.
 
     With ``jobs`` > 1 the files are rendered in that many worker processes (rendering is CPU work in
     Python, so threads would not help): the results, and so the files written from them, are the same
-    bytes as a serial run's. Each worker reads a shared model's files and digest once for all its specs
-    (the per-process model and digest caches) and the on-disk digest cache is shared by all of them."""
+    bytes as a serial run's. One file of each target kind is rendered in this process first, so the
+    forked workers share its imports (the Azure ML SDK alone is seconds), templates and model reads;
+    the on-disk digest cache is shared by all of them."""
     items = [(Path(p), env) for p in paths]
     jobs = max(1, min(jobs, len(items)))
     if jobs == 1:
         outcomes = [_render_one(item) for item in items]
     else:
-        import multiprocessing
-        import sys
-        from concurrent.futures import ProcessPoolExecutor
-
-        from modeldeploy import api  # noqa: F401  (imported once here: forked workers share it)
-
-        # fork where it is safe and cheap (Linux: workers start with what is imported here);
-        # elsewhere the platform's default start method.
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        chunk = max(1, len(items) // (jobs * 8))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            outcomes = list(pool.map(_render_one, items, chunksize=chunk))
+        done = {i: _render_one(items[i]) for i in _one_per_kind(paths)}
+        outcomes = _in_workers(_render_one, items, jobs, done)
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 

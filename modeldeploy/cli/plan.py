@@ -17,7 +17,9 @@ Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes
 
   modeldeploy plan deploy.yaml --against git:origin/main --format markdown > plan.md
 
-  modeldeploy plan deploy.yaml --env prod --out prod.plan.json --detailed-exitcode"""
+  modeldeploy plan deploy.yaml --env prod --out prod.plan.json --detailed-exitcode
+
+  modeldeploy plan services/ --against git:origin/main --jobs 4"""
 
 
 def plan(
@@ -31,14 +33,19 @@ def plan(
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", help="Worker processes for a folder or git:REF plan of many files (default: the CPUs available; 1 plans in this process)."
+    ),
     eval_python: str | None = typer.Option(
         None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
     ),
 ) -> None:
     """Show what would change, against a folder, a git ref, or live state."""
+    if jobs is not None and jobs < 1:  # a usage error (exit 1, one line), as typer's own range check
+        raise typer.BadParameter(f"{jobs} is not at least 1.", param_hint="'--jobs'")
     with handled():
         from modeldeploy.cli.planning import print_plans, save
-        from modeldeploy.runs import plan_many
+        from modeldeploy.runs import available_cpus, plan_many
 
         if fmt not in {"text", "markdown", "json"}:
             from modeldeploy.errors import ModelDeployError
@@ -46,7 +53,8 @@ def plan(
             raise ModelDeployError(f"--format must be text, markdown or json, not {fmt!r}")
         paths = expand_files(files)
         extra = {"eval_python": eval_python} if eval_python else {}
-        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, context=context, parallelism=parallelism, **extra)
+        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, jobs=jobs or available_cpus(),
+                           context=context, parallelism=parallelism, **extra)
         print_plans([p for p, _, _ in plans], fmt, show_unchanged=show_unchanged)
         if out is not None:
             save(out, plans)

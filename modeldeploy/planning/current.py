@@ -18,7 +18,8 @@ import shutil
 import tarfile
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from modeldeploy.errors import PlanError, SpecError
 from modeldeploy.planning.gitrepo import git, git_rev, one_git_run, snapshot, toplevel
 
-__all__ = ["Current", "changes", "git_rev", "one_git_run", "read_folder", "read_git", "read_live"]
+__all__ = ["Current", "changes", "git_rev", "one_git_run", "read_folder", "read_git", "read_live", "trees_under"]
 from modeldeploy.planning.plan import Change
 from modeldeploy.planning.resources import Observed
 
@@ -225,10 +226,27 @@ _TREES: dict[tuple[str, str], tuple[Path, set[str]]] = {}
 _TREES_LOCK = threading.RLock()
 
 
+_TREES_UNDER: list[str] = []  # where trees are extracted while a run with worker processes is open
+
+
+@contextmanager
+def trees_under(folder: str) -> Iterator[None]:
+    """Extract the trees of this block (and of the worker processes forked in it, which run no exit
+    handlers of their own) under ``folder``, which the caller removes; forget them when it ends."""
+    _TREES_UNDER.append(folder)
+    try:
+        yield
+    finally:
+        _TREES_UNDER.remove(folder)
+        with _TREES_LOCK:
+            for key in [k for k, (tree, _) in _TREES.items() if tree.is_relative_to(folder)]:
+                del _TREES[key]
+
+
 def _tree_for(root: Path, commit: str) -> tuple[Path, set[str]]:
     key = (str(root), commit)
     if key not in _TREES:
-        tmp = tempfile.mkdtemp(prefix="modeldeploy-git-")
+        tmp = tempfile.mkdtemp(prefix="modeldeploy-git-", dir=_TREES_UNDER[-1] if _TREES_UNDER else None)
         atexit.register(shutil.rmtree, tmp, True)
         # The copy stands for the repository's root: a model folder outside deploy.yaml's folder is
         # pinned relative to it (model.sources.local.repo_root), as it is in the working tree.

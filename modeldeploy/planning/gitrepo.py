@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -173,6 +174,19 @@ class Snapshot:
                 out.write(chunk)
                 left -= len(chunk)
             cat.stdout.read(1)  # the newline after the object
+
+
+def _forget_in_child() -> None:
+    """A forked worker (render/plan --jobs) must not talk to its parent's ``cat-file`` process (the
+    two would interleave on one pipe): it starts its own when it first reads."""
+    global _GIT_LOCK
+    _GIT_LOCK = threading.RLock()
+    for snap in _SNAPSHOTS.values():
+        snap._cat, snap._lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:

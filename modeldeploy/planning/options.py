@@ -38,6 +38,10 @@ class RunShared:
                 fut.set_exception(exc)
         return cast(T, fut.result())
 
+    def __reduce__(self) -> tuple[type[RunShared], tuple[()]]:
+        # Sent to or from a worker process (plan --jobs): a store is one process's, so a fresh one.
+        return (RunShared, ())
+
 @dataclass(frozen=True)
 class ObserveOptions:
     """Per-run settings for observe/apply that are not part of the spec (CLI flags)."""

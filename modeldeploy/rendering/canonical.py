@@ -25,6 +25,20 @@ class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def analyze_scalar(self, scalar: str) -> Any:
+        # The emitter's costliest step, a pure function of the string (and allow_unicode, always on
+        # here): a monorepo's manifests repeat the same keys and values thousands of times.
+        analysis = _ANALYSES.get(scalar)
+        if analysis is None:
+            analysis = super().analyze_scalar(scalar)
+            if len(_ANALYSES) >= 100_000:
+                _ANALYSES.clear()
+            _ANALYSES[scalar] = analysis
+        return analysis
+
+
+_ANALYSES: dict[str, Any] = {}  # scalar -> yaml's ScalarAnalysis (read-only once made)
+
 
 def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     if "\n" in data and not any(ch in data for ch in "\r\x85\u2028\u2029") and data == data.strip(" ") and not data.endswith("\n\n"):

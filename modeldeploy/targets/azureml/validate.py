@@ -33,7 +33,41 @@ def _sdk() -> Any:
             "the azureml target needs the Azure ML SDK to validate its specs",
             hint="pip install 'modeldeploy[azure]'",
         ) from None
+    _fast_yaml_once()
     return aml
+
+
+_FAST_YAML: list[bool] = []
+
+
+def _fast_yaml_once() -> None:
+    """The SDK's loaders read each spec with PyYAML's pure-Python loader (``safe_load``), about a
+    quarter of an Azure ML render. The specs checked here are our own canonical YAML, which
+    ``dump_yaml`` has already parsed back with libyaml's safe loader to the very data it was made
+    from; so the loaders are given libyaml's parse of a spec file, and anything else (a stream, a text
+    libyaml refuses, an SDK without this function) goes through the SDK's own ``load_yaml``."""
+    if _FAST_YAML:
+        return
+    _FAST_YAML.append(True)
+    fast = getattr(yaml, "CSafeLoader", None)
+    try:
+        from azure.ai.ml.entities import _load_functions as functions
+    except ImportError:
+        return
+    original = getattr(functions, "load_yaml", None)
+    if fast is None or original is None:
+        return
+
+    def load_yaml(source: Any) -> Any:
+        if isinstance(source, str) and source.endswith((".yaml", ".yml")):
+            try:
+                with open(source, encoding="utf-8") as f:
+                    return yaml.load(f.read(), Loader=fast)
+            except Exception:  # the SDK's own reading and message
+                pass
+        return original(source)
+
+    functions.load_yaml = load_yaml
 
 
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, placeholders: bool = False) -> None:

@@ -221,3 +221,23 @@ def test_sdk_loader_rejection_becomes_render_error(tmp_path: Path) -> None:
     dep.write_text(dep.read_text() + "no_such_field: 1\n")
     with pytest.raises(RenderError, match="azureml/deployment.yaml"):
         validate_tree(root, "online")
+
+
+def test_sdk_loaders_get_libyaml_parse_of_the_same_data(tmp_path: Path) -> None:
+    """validate_tree hands the SDK's loaders libyaml's parse of a spec file (speed); it must be the
+    data the SDK's own ``load_yaml`` reads, and a file libyaml refuses still gets the SDK's own
+    reading and message. Narrowest seam: the patched function against the SDK's original."""
+    from azure.ai.ml._utils.utils import load_yaml as sdk_load_yaml
+    from azure.ai.ml.entities import _load_functions
+
+    from modeldeploy.targets.azureml.validate import _sdk
+
+    _sdk()
+    assert _load_functions.load_yaml is not sdk_load_yaml  # swapped once, by the first validation
+    for case in sorted(CASES):
+        for spec in sorted((GOLDEN / case / "expected" / "azureml").glob("*.y*ml")):
+            assert _load_functions.load_yaml(str(spec)) == sdk_load_yaml(str(spec)), spec
+    bad = tmp_path / "deployment.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(Exception, match="Error while parsing yaml file"):
+        _load_functions.load_yaml(str(bad))
