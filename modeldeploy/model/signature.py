@@ -31,7 +31,7 @@ from modeldeploy.model.datatypes import DataType, ScalarType, need_dict, parse_t
 
 SIGNATURE_PARTS = ("inputs", "outputs", "params")
 # JSON in a model (signature parts, input examples) nests at most this deep: the same bound as
-# deploy.yaml and MLmodel themselves (spec/loader.py and model/files.py MAX_DEPTH).
+# deploy.yaml and MLmodel themselves (spec/parsing.py and model/files.py MAX_DEPTH).
 MAX_JSON_DEPTH = 64
 
 

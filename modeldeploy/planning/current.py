@@ -56,7 +56,8 @@ class Current:
 def changes(current: Current, name: str, artifacts: Sequence[Any], desired: Any = None) -> list[Change]:
     """The changes from ``current`` to the desired render (``artifacts``; ``desired``: the target's
     desired resources, for a live comparison)."""
-    from modeldeploy.planning.diff import diff_files, diff_resources
+    from modeldeploy.planning.diff import diff_resources
+    from modeldeploy.planning.filediff import diff_files
 
     if current.observed is not None:
         return diff_resources(desired, current.observed)
@@ -68,7 +69,7 @@ def changes(current: Current, name: str, artifacts: Sequence[Any], desired: Any 
 
 def read_folder(folder: Path, name: str) -> Current:
     """A render folder (``dir:PATH``): the deployment's files under ``folder/name`` and its lock file."""
-    from modeldeploy.planning.diff import file_fingerprints
+    from modeldeploy.planning.filediff import file_fingerprints
     from modeldeploy.rendering.write import read_tree
 
     current = read_tree(folder / name)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from modeldeploy.spec.loader import MAX_DEPTH, MAX_FILE_BYTES
+from modeldeploy.spec.parsing import MAX_DEPTH, MAX_FILE_BYTES
 
 DEPTH_CAP = MAX_DEPTH + 16
 SIZES = (0, 1, 63, 64, 255, 4096, 65_536)

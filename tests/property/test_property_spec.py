@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 
 from modeldeploy.errors import SpecError
-from modeldeploy.spec.loader import MAX_FILE_BYTES, load_all_environments, load_spec
+from modeldeploy.spec.loader import load_all_environments, load_spec
+from modeldeploy.spec.parsing import MAX_FILE_BYTES
 from tests.property.generators import dump, mutated, text_mutated, time_limit, to_bytes
 from tests.property.render_check import check_render, render_variant
 

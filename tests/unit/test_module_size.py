@@ -15,13 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "modeldeploy"
 LIMIT = 400
 
 # Paths relative to modeldeploy/, still over LIMIT: to be split.
-OVER_LIMIT = frozenset(
-    {
-        "planning/diff.py",
-        "planning/printers.py",
-        "spec/loader.py",
-    }
-)
+OVER_LIMIT: frozenset[str] = frozenset()
 
 
 def line_counts(package: Path) -> dict[str, int]:

@@ -7,7 +7,8 @@ contains it.
 from __future__ import annotations
 
 from modeldeploy.model.findings import Finding
-from modeldeploy.planning.diff import diff_files, diff_resources, file_fingerprints, live_fingerprints
+from modeldeploy.planning.diff import diff_resources, live_fingerprints
+from modeldeploy.planning.filediff import diff_files, file_fingerprints
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.resources import LiveResource, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact

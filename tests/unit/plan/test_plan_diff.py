@@ -11,12 +11,11 @@ from modeldeploy.errors import PlanError
 from modeldeploy.planning.diff import (
     body_fingerprint,
     changed_paths,
-    diff_files,
     diff_resources,
-    file_fingerprints,
     forcing_paths,
     live_fingerprints,
 )
+from modeldeploy.planning.filediff import diff_files, file_fingerprints
 from modeldeploy.planning.plan import Action
 from modeldeploy.planning.redact import SENSITIVE, SENSITIVE_CHANGED
 from modeldeploy.planning.resources import LiveResource, Observed, Resource

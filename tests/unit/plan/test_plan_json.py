@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from plan_samples import PLANTED, files_plan, live_plan, unchanged_plan
 
-from modeldeploy.planning.diff import diff_files
+from modeldeploy.planning.filediff import diff_files
 from modeldeploy.planning.formats import readable
 from modeldeploy.planning.objects import parse_objects, sensitive_mask
 from modeldeploy.planning.plan import Plan

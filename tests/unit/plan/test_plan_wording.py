@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from modeldeploy import __version__
 from modeldeploy.model.findings import Finding
-from modeldeploy.planning.diff import diff_files
+from modeldeploy.planning.filediff import diff_files
 from modeldeploy.planning.plan import Action, Plan
 from modeldeploy.planning.printers import format_markdown, format_text, model_line
 from modeldeploy.rendering.artifact import Artifact
