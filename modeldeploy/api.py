@@ -198,6 +198,13 @@ def default_against(dep: Deployment) -> str:
     return "live" if dep.target.live_by_default(dep.context()) else "dir:deploy/rendered"
 
 
+def image_warnings(dep: Deployment) -> list[tuple[str, tuple[Any, ...]]]:
+    """(message, deploy.yaml key) for each image the deployment runs that names no registry host."""
+    from modeldeploy.targets.base import image_host_warnings
+
+    return image_host_warnings(dep.target, dep.context())
+
+
 def plan(
     dep: Deployment,
     against: str | None = None,
@@ -227,6 +234,7 @@ def _plan(
     result = render(dep)
     artifacts = list(result.artifacts)
     notes: list[str] = list(dep.target.plan_notes(dep.context()))
+    notes.extend(f"warning: {message}" for message, _ in image_warnings(dep))
     lease: dict[str, Any] | None = None
     options = options or ObserveOptions()
     desired = None

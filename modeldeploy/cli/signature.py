@@ -76,10 +76,11 @@ def report_text(old: str, new: str, mode: str, findings: Sequence[Any]) -> str:
 
 
 def report_json(old: str, new: str, mode: str, findings: Sequence[Any]) -> str:
+    from modeldeploy.planning.formats import SIGNATURE_DIFF_JSON, format_version
     from modeldeploy.rendering.canonical import dump_json
 
     data = {
-        "format_version": 1,
+        "format_version": format_version(SIGNATURE_DIFF_JSON),
         "old": old,
         "new": new,
         "mode": mode,

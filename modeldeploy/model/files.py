@@ -22,7 +22,18 @@ import yaml
 
 from modeldeploy.errors import Diagnostic, ModelError
 from modeldeploy.model.signature import MAX_JSON_DEPTH, nested_deeper_than
-from modeldeploy.spec.yamlread import STANDARD_TAGS, TAG, Builder, Path_, Positions, YAMLProblem, compose, decode, mark
+from modeldeploy.spec.yamlread import (
+    STANDARD_TAGS,
+    TAG,
+    Builder,
+    Path_,
+    Positions,
+    YAMLProblem,
+    bad_value,
+    compose,
+    decode,
+    mark,
+)
 
 MAX_MLMODEL_BYTES = 4 << 20  # MLmodel files are a few KB; metadata can grow, 4 MiB is generous
 MAX_SIDE_FILE_BYTES = 1 << 20  # conda.yaml, python_env.yaml, requirements.txt, constraints.txt
@@ -54,6 +65,8 @@ class _Located(Builder):
             raise self.fail(node, f"YAML tag {node.tag!r} is not allowed in MLmodel")
         if kind == "duplicate":
             raise self.fail(node, f"duplicate key {at[-1]!r}")
+        if kind == "value":
+            raise self.fail(node, bad_value(node).split("; ")[0])
         raise self.fail(node, "MLmodel keys must be plain scalars")  # merge (<<) or a non-scalar key
 
     def scalar(self, node: yaml.Node) -> Any:

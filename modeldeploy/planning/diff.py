@@ -397,6 +397,9 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes | Blob],
         else:
             action = Action.NOOP if _size(old) == artifact.size and _digest(old) == artifact.digest else Action.UPDATE
         diff = "" if action is Action.NOOP else _file_diff(name, artifact, old, sensitive=sensitive)
+        objects: tuple[Any, ...] = ()
+        if action is not Action.NOOP and not sensitive:
+            objects = _objects(path, artifact, old)
         changes.append(
             Change(
                 address=f"file.{name}",
@@ -406,9 +409,19 @@ def diff_files(desired: Sequence[Artifact], current: Mapping[str, bytes | Blob],
                 before=_file_summary(old, sensitive),
                 after=_file_summary(artifact, sensitive),
                 diff=diff,
+                objects=objects,
             )
         )
     return changes
+
+
+def _objects(path: str, artifact: Artifact | None, old: bytes | Blob | None) -> tuple[Any, ...]:
+    """The objects that change inside one rendered file (model copies and big files: none)."""
+    from modeldeploy.planning.objects import object_changes
+
+    if isinstance(old, Blob) or (artifact is not None and not artifact.is_text):
+        return ()
+    return object_changes(path, old, artifact.content if artifact is not None else None)
 
 
 def file_fingerprints(current: Mapping[str, bytes | Blob], prefix: str) -> dict[str, str]:

@@ -43,6 +43,9 @@ class Change:
     diff: str = ""  # unified diff of the changed fields/lines, noise removed
     # Dotted paths (Resource.sensitive_paths) that printers redact again in before/after (defence in depth).
     sensitive_paths: tuple[str, ...] = ()
+    # Plans against a folder or git ref: the objects inside this file that change
+    # (planning.objects.ObjectChange, redacted), for the JSON plan's resource_changes.
+    objects: tuple[Any, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

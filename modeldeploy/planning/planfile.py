@@ -24,12 +24,14 @@ from typing import Any
 from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import PlanError, RenderError, StalePlanError
 from modeldeploy.model.findings import Finding
+from modeldeploy.planning.formats import readable
+from modeldeploy.planning.objects import ObjectChange, objects_json
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.printers import plan_to_json
 from modeldeploy.planning.redact import redact_text, scrub
 from modeldeploy.rendering.canonical import dump_json
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "1"  # see planning/formats.py: any 1.x is read, another major is refused
 KIND = "modeldeploy-plan"
 ABOUT = (
     "modeldeploy saved plan. Apply it with `modeldeploy apply <this file>`; apply refuses it once applied "
@@ -67,9 +69,12 @@ class SavedPlan:
 
 def _plan_record(plan: Plan) -> dict[str, Any]:
     record = plan_to_json(plan)  # redacted before/after, model, notes
+    record.pop("resource_changes")  # made again from the changes (and their objects) when loaded
     for entry, change in zip(record["changes"], plan.changes, strict=False):
         entry["diff"] = redact_text(change.diff).split("\n") if change.diff else []
         entry["sensitive_paths"] = list(change.sensitive_paths)
+        if change.objects:
+            entry["objects"] = objects_json(change.objects)
     record["fingerprints"] = {str(k): str(v) for k, v in sorted(plan.fingerprints.items())}
     return record
 
@@ -138,6 +143,17 @@ def _change(data: Mapping[str, Any]) -> Change:
         reason=str(data.get("reason") or ""),
         diff="\n".join(str(line) for line in diff),
         sensitive_paths=tuple(str(p) for p in data.get("sensitive_paths") or ()),
+        objects=tuple(
+            ObjectChange(
+                address=str(o["address"]),
+                kind=str(o["type"]),
+                action=str(o["change"]["actions"][-1]),
+                before=o["change"].get("before"),
+                after=o["change"].get("after"),
+                file=str(o.get("file") or ""),
+            )
+            for o in data.get("objects") or ()
+        ),
     )
 
 
@@ -182,7 +198,7 @@ def load_plan(path: str | os.PathLike[str]) -> SavedPlan:
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise PlanError(f"{where} is not a modeldeploy plan file (no \"kind\": \"{KIND}\")")
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if not readable(version, int(FORMAT_VERSION.split(".")[0])):
         raise PlanError(
             f"plan file {where} has format_version {version!r}; this modeldeploy reads {FORMAT_VERSION!r}",
             hint="make the plan again with this version of modeldeploy",

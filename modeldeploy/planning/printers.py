@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from modeldeploy.model.findings import Finding
+from modeldeploy.planning.formats import PLAN_JSON, format_version
+from modeldeploy.planning.objects import objects_json, sensitive_mask, terraform_actions
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.redact import mask_url_credentials, redact_text, scrub
 from modeldeploy.rendering.canonical import dump_json
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = format_version(PLAN_JSON)
 GITHUB_COMMENT_LIMIT = 65_536
 MARKDOWN_BUDGET = 60_000  # leave room for what a CI wrapper adds around the comment
 
@@ -40,13 +42,18 @@ _BOLD, _RED, _GREEN, _YELLOW, _CYAN, _DIM = "\x1b[1m", "\x1b[31m", "\x1b[32m", "
 
 
 def summary(plans: Sequence[Plan]) -> dict[str, int]:
-    """``{"add", "change", "replace", "destroy"}`` summed over plans (no-ops not counted)."""
+    """``{"add", "change", "replace", "destroy"}`` summed over plans (no-ops not counted), plus the
+    policy findings: ``breaking`` (not waived), ``blocked`` (breaking and not allowed by
+    --allow-breaking: the plan cannot be applied), ``warnings``."""
     out = {key: 0 for key, _ in _SUMMARY_KEYS}
     for plan in plans:
         for change in plan.changes:
             for key, action in _SUMMARY_KEYS:
                 if change.action is action:
                     out[key] += 1
+    out["breaking"] = sum(len(p.breaking) for p in plans)
+    out["blocked"] = sum(len(p.breaking) for p in plans if not p.allow_breaking)
+    out["warnings"] = sum(1 for p in plans for f in p.policy if f.severity == "warning" and not f.waived)
     return out
 
 
@@ -567,7 +574,7 @@ def lease_line(lease: Mapping[str, Any]) -> str:
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """One plan in the documented JSON shape (format_version 1), redacted."""
+    """One plan in the documented JSON shape (format_version 1.x), redacted."""
     out = _plan_json(plan)
     if plan.lease:  # only when held, so plans without a lease keep their exact shape
         out["lease"] = dict(plan.lease)
@@ -590,11 +597,49 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
         "notes": [mask_url_credentials(n) for n in plan.notes],
         "no_baseline": plan.no_baseline or None,
         "changes": [_safe_change(c).to_json() for c in plan.changes],
+        "resource_changes": resource_changes(plan),
         "summary": summary([plan]),
     }
 
 
+_ACTION_REASONS = {Action.REPLACE: "replace_because_cannot_update"}
+
+
+def resource_changes(plan: Plan) -> list[dict[str, Any]]:
+    """Terraform-style ``resource_changes``: one entry per object that changes, with its structured,
+    redacted before and after. A live plan's changes are objects already (the Kubernetes object, the
+    SageMaker request, the Azure ML spec); a folder or git plan's are the objects parsed back out of
+    each changed file (planning/objects.py)."""
+    out: list[dict[str, Any]] = []
+    for change in plan.changes:
+        if change.action is Action.NOOP:
+            continue
+        if change.kind == "file":
+            out.extend(objects_json(change.objects))
+            continue
+        safe = _safe_change(change)
+        entry: dict[str, Any] = {
+            "address": safe.address,
+            "type": safe.kind,
+            "name": safe.name,
+            "change": {
+                "actions": terraform_actions(safe.action.value),
+                "before": safe.before,
+                "after": safe.after,
+                "before_sensitive": sensitive_mask(safe.before),
+                "after_sensitive": sensitive_mask(safe.after),
+            },
+        }
+        if change.action in _ACTION_REASONS:
+            entry["action_reason"] = _ACTION_REASONS[change.action]
+        if safe.reason:
+            entry["reason"] = safe.reason
+        out.append(entry)
+    return out
+
+
 def format_json(plans: Sequence[Plan]) -> str:
-    """``{"format_version": "1", "plans": [...], "summary": {...}}``, sorted keys; see schemas/plan.schema.json."""
+    """``{"format_version": "1.1", "plans": [...], "summary": {...}}``, sorted keys; see schemas/plan.schema.json
+    and docs/plan-json.md."""
     doc = {"format_version": FORMAT_VERSION, "plans": [plan_to_json(p) for p in plans], "summary": summary(plans)}
     return dump_json(doc).decode("utf-8")

@@ -7,7 +7,14 @@ Resource body. This module is the defence in depth for when one does anyway:
 * :func:`redact_env_like` replaces the values of secret-looking keys in environment-like data
   (``[{"name": K, "value": V}]`` lists and plain ``{str: str}`` maps);
 * :func:`redact_text` does the same line by line for text that is already a diff (YAML, JSON,
-  Dockerfile ``ENV K=V``) and masks passwords in URLs (``https://user:PASS@host``).
+  Dockerfile ``ENV K=V``) and masks passwords in URLs (``https://user:PASS@host``);
+* any string with a credential's shape (:func:`modeldeploy.spec.credentials.detect`: provider key
+  prefixes, PEM blocks, JWTs, passwords in URLs) is hidden wherever it is, whatever its key.
+
+What is hidden is decided by what a value *is*, not only by its key's name: a key name marks a string
+as secret, but a boolean, a number or a null is never a credential, so a setting like
+``automountServiceAccountToken: false`` (security-relevant, and reviewers must see it change) is
+always shown. Secret references (``{secret, key}``, ``secretKeyRef``) are shown too: they are the point.
 
 Paths are dotted (``spec.template.spec.containers.*.env.*.value``); ``*`` matches every list item or
 map key, a number matches that list index, and ``\\.`` is a literal dot inside a key
@@ -21,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # The one name rule, shared with validate (spec.credentials refuses a plain env value under such a name).
-from modeldeploy.spec.credentials import is_sensitive_key
+from modeldeploy.spec.credentials import detect, is_sensitive_key
 
 SENSITIVE = "(sensitive)"
 SENSITIVE_CHANGED = "(sensitive, changed)"
@@ -113,7 +120,7 @@ def redact_env_like(body: Any) -> Any:
         node = {k: redact_env_like(v) for k, v in body.items()}
         if _is_string_map(node):
             return {
-                k: (SENSITIVE if v is not None and is_sensitive_key(str(k)) and not _is_secret_reference(node, k) else v)
+                k: (SENSITIVE if _may_hold_secret(v) and is_sensitive_key(str(k)) and not _is_secret_reference(node, k) else v)
                 for k, v in node.items()
             }
         return node
@@ -122,9 +129,15 @@ def redact_env_like(body: Any) -> Any:
 
 def _redact_env_entry(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: redact_env_like(v) for k, v in item.items()}
-    if is_sensitive_key(item["name"]) and out.get("value") is not None:
+    if is_sensitive_key(item["name"]) and _may_hold_secret(out.get("value")):
         out["value"] = SENSITIVE
     return out
+
+
+def _may_hold_secret(value: Any) -> bool:
+    """A key's name can only mark a string (or a structure of them) as secret: booleans, numbers and
+    nulls are settings, shown as they are."""
+    return value is not None and not isinstance(value, (bool, int, float))
 
 
 def mask_url_credentials(text: str) -> str:
@@ -134,6 +147,9 @@ def mask_url_credentials(text: str) -> str:
 
 def _mask_strings(body: Any) -> Any:
     if isinstance(body, str):
+        found = detect(body)
+        if found is not None and found.id not in ("url-password", "password-assignment"):
+            return SENSITIVE  # a credential's shape, under whatever key
         return mask_url_credentials(body)
     if isinstance(body, dict):
         return {k: _mask_strings(v) for k, v in body.items()}
@@ -164,6 +180,13 @@ _INLINE_PAIR = re.compile(
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]\s]+)"""
 )
 _BLOCK_SCALAR = re.compile(r"^[|>][+-]?\d*$")
+# An unquoted YAML/JSON boolean, null or number: a setting, never a credential (Dockerfile ENV values
+# are untyped text and stay hidden under a secret name).
+_TYPED_SCALAR = re.compile(r"^(?:true|false|True|False|TRUE|FALSE|null|Null|NULL|~|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$")
+
+
+def _typed(value: str) -> bool:
+    return _TYPED_SCALAR.match(value.strip()) is not None
 
 
 def _quote_like(value: str) -> str:
@@ -201,9 +224,9 @@ def redact_text(text: str) -> str:
             key_col = len(m["lead"]) - (1 if line[:1] in "+- " else 0)
             if key == "name":
                 env_secret_indent = key_col if is_sensitive_key(value.strip("\"'")) else None
-            elif key == "value" and env_secret_indent is not None and key_col == env_secret_indent and value:
+            elif key == "value" and env_secret_indent is not None and key_col == env_secret_indent and value and not _typed(value):
                 line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
-            elif is_sensitive_key(key.rsplit("/", 1)[-1]) and value and value[:1] not in "{[":
+            elif is_sensitive_key(key.rsplit("/", 1)[-1]) and value and value[:1] not in "{[" and not _typed(value):
                 if _BLOCK_SCALAR.match(value):
                     block_indent = indent
                 else:
@@ -212,12 +235,26 @@ def redact_text(text: str) -> str:
                 env_secret_indent = None
         line = _INLINE_PAIR.sub(
             lambda a: a["pre"] + _quote_like(a["value"])
-            if is_sensitive_key(a["qkey"] or a["bkey"]) and a["value"][:1] not in "{["
+            if is_sensitive_key(a["qkey"] or a["bkey"]) and a["value"][:1] not in "{[" and not _typed(a["value"])
             else a.group(0),
             line,
         )
         line = _INLINE_ASSIGN.sub(
             lambda a: f"{a['key']}={_quote_like(a['value'])}" if is_sensitive_key(a["key"]) else a.group(0), line
         )
-        out.append(mask_url_credentials(line))
+        out.append(_mask_shapes(mask_url_credentials(line)))
     return "\n".join(out)
+
+
+_TOKENS = re.compile(r"""[^\s"'=:,{}\[\]]{16,}""")
+
+
+def _mask_shapes(line: str) -> str:
+    """Hide runs of a line that have a credential's shape (a key id, a token, a JWT), whatever key
+    they sit under; a PEM header hides the whole line."""
+    found = detect(line)
+    if found is None or found.id in ("url-password", "password-assignment"):  # handled by key and URL rules
+        return line
+    if found.id == "private-key":
+        return (line[:1] if line[:1] in "+- " else "") + SENSITIVE
+    return _TOKENS.sub(lambda m: SENSITIVE if detect(m.group(0)) is not None else m.group(0), line)

@@ -19,9 +19,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, ModelDeployError, SpecError, show_key
+from modeldeploy.spec import envnames
 from modeldeploy.spec.credentials import check_env
 from modeldeploy.spec.models import API_VERSION, BUILTIN_KINDS, DeploySpec, PluginTarget
-from modeldeploy.spec.yamlread import Builder, Path_, Positions, YAMLProblem, compose, decode, mark
+from modeldeploy.spec.yamlread import Builder, Path_, Positions, YAMLProblem, bad_value, compose, decode, mark
 
 #: How the library tells this layer about plugin kinds without the spec importing a target registry:
 #: called with a kind that is not built in, it returns the plugin's ``config_model`` (None: the plugin
@@ -72,6 +73,8 @@ class _Builder(Builder):
             self.error(node, "YAML merge keys ('<<') are not supported; use environments overlays", "MD102")
         elif kind == "key":
             self.error(node, "mapping keys must be plain scalars", "MD102")
+        elif kind == "value":
+            self.error(node, bad_value(node), "MD102")
         else:  # duplicate
             first = self.keys.get(at, (0, 0))
             self.error(node, f"duplicate key {at[-1]!r} (first defined at line {first[0]})", "MD103")
@@ -196,16 +199,16 @@ def migrate(loaded: LoadedFile) -> dict[str, Any]:
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
-    """Maps merge key by key; lists and scalars in the overlay replace; ``null`` removes a key."""
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        out = dict(base)
+    """Maps merge key by key; lists and scalars in the overlay replace; ``null`` removes a key — and
+    removes nothing where the base has no such key, at any depth (an overlay map whose parent the base
+    lacks is merged into an empty map, so its nulls never reach validation as literal nulls)."""
+    if isinstance(overlay, dict):
+        out = dict(base) if isinstance(base, dict) else {}
         for k, v in overlay.items():
             if v is None:
                 out.pop(k, None)
-            elif k in out:
-                out[k] = deep_merge(out[k], v)
             else:
-                out[k] = v
+                out[k] = deep_merge(out.get(k), v)
         return out
     return overlay
 
@@ -244,9 +247,40 @@ def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None)
             line, col = loaded.positions.at(("environments", env, forbidden), key=True)
             msg = f"environments.{show_key(env)} may not set {forbidden}"
             raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")])
-    merged = deep_merge({k: v for k, v in data.items() if k != "environments"}, overlay)
+    merged = _env_merged(data, overlay, env)
+    _check_env_names(loaded, data, envs, env, merged)
     merged["environments"] = envs
     return merged, _overlay_positions(loaded.positions, env)
+
+
+def _env_merged(data: dict[str, Any], overlay: dict[str, Any], env: str) -> dict[str, Any]:
+    """The base with the overlay applied, its ``name`` made ``<name>-<env>`` unless the overlay gives
+    the environment names or a place of its own (spec/envnames.py)."""
+    base = {k: v for k, v in data.items() if k != "environments"}
+    merged: dict[str, Any] = deep_merge(base, overlay)
+    qualified = envnames.qualified_name(base, overlay, merged, env)
+    if qualified is not None:
+        merged["name"] = qualified
+    return merged
+
+
+def _check_env_names(loaded: LoadedFile, data: dict[str, Any], envs: dict[Any, Any], env: str, merged: dict[str, Any]) -> None:
+    line, col = loaded.positions.at(("environments", env), key=True)
+    name = merged.get("name")
+    if isinstance(name, str) and len(name) > 63 and "name" not in envs[env]:
+        msg = (f"environments.{show_key(env)}: the environment's resource names would start with {name!r}, "
+               "longer than 63 characters")
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+                        hint=f"set a shorter name for it: environments.{show_key(env)}.name")
+    others = {e: _env_merged(data, o, e) for e, o in envs.items() if e != env and isinstance(o, dict)}
+    clashes = envnames.collisions(env, merged, others)
+    if clashes:
+        other, what = clashes[0]
+        pair = " and ".join(f"environments.{show_key(e)}" for e in sorted((env, other), key=str))
+        msg = f"{pair} address the same {what}: applying one would overwrite the other"
+        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+                        hint=f"give environments.{show_key(env)} its own name, or its own place "
+                             "(target.namespace, region, account, workspace or image)")
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -392,6 +426,9 @@ def validate_data(
             if plugins is None:
                 raise LookupError(kind)
             config_model = plugins(kind)
+        except SpecError as exc:  # the plugin is installed but cannot be loaded: say so at target.kind
+            line, col = positions.at(("target", "kind"))
+            kind_diags.append(Diagnostic(display, line, col, exc.message, exc.code))
         except LookupError:
             line, col = positions.at(("target", "kind"))
             known = ", ".join(repr(k) for k in BUILTIN_KINDS)
@@ -494,7 +531,8 @@ def load_all_environments(
         try:
             out.append(load_loaded(loaded, env, plugins=plugins))
         except SpecError as exc:
-            for d in exc.diagnostics:
+            # An error without a position is still an error: it is reported (at the file), never dropped.
+            for d in exc.diagnostics or (Diagnostic(loaded.display, 0, 0, exc.message, exc.code),):
                 if env is not None and d not in diags:
                     d = Diagnostic(d.file, d.line, d.col, f"(environment {show_key(env)}) {d.message}", d.code)
                 if d not in diags:

@@ -209,7 +209,8 @@ class Builder:
     Subclasses word each refusal in :meth:`refuse` — raise to stop at the first, or record and
     return to go on (the offending value is then skipped: ``None`` for a tag, the entry for a key).
     Refusals: ``nodes`` (more than ``max_nodes`` visited: an alias bomb), ``depth``, ``tag`` (not in
-    ``tags``), ``merge`` (a ``<<`` key), ``key`` (a key that is not a scalar), ``duplicate``.
+    ``tags``), ``merge`` (a ``<<`` key), ``key`` (a key that is not a scalar), ``duplicate``, ``value``
+    (a scalar whose standard tag does not fit its text: ``!!int nope``).
     """
 
     tags: frozenset[str] = STANDARD_TAGS
@@ -278,4 +279,19 @@ class Builder:
         return node.value
 
     def scalar(self, node: yaml.Node) -> Any:
-        return self._scalar.construct_object(node, deep=True)
+        """The scalar's value; a standard tag on text that is not of its type (``!!int nope``,
+        ``!!bool maybe``) is the ``value`` refusal (PyYAML raises ValueError/KeyError there, not a
+        ConstructorError), and the value is then ``None``."""
+        try:
+            return self._scalar.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise  # located by run()
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            self.refuse(node, "value")
+            return None
+
+
+def bad_value(node: yaml.Node) -> str:
+    """What a ``value`` refusal says: the text (shortened) and the type its tag asked for."""
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    return f"{str(node.value)[:40]!r} is not a valid {kind} (YAML tag !!{kind}); remove the tag or fix the value"

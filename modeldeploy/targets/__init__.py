@@ -91,7 +91,14 @@ def _instance(kind: str) -> Target:
         raise SpecError(f"unknown target kind {kind!r} (known: {known})")
     from modeldeploy.targets.base import Target
 
-    cls = _load(spec)
+    try:
+        cls = _load(spec)
+    except Exception as exc:  # a plugin that cannot be imported is the user's install to fix, not a crash
+        raise SpecError(
+            f"target plugin {kind!r} (entry point {ENTRY_POINT_GROUP}: {kind} = {spec}) cannot be loaded: "
+            f"{type(exc).__name__}: {exc}",
+            hint="install the package that provides this plugin, or fix its entry point",
+        ) from None
     if not (isinstance(cls, type) and issubclass(cls, Target)):
         raise SpecError(f"target plugin {kind!r} ({spec}) is not a modeldeploy Target")
     return cls()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from modeldeploy.errors import PlanError
 from modeldeploy.model.ref import ModelRef
@@ -140,6 +140,11 @@ class Target(ABC):
         their own ``lease`` module)."""
         return None
 
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        """The final image references this target runs, each with the deploy.yaml key it comes from
+        (for a located warning when one names no registry host). Default: none."""
+        return []
+
     def plan_notes(self, ctx: RenderContext) -> list[str]:
         """What the spec asks for that this target does not carry out as written (shown as notes in
         every plan, so a reviewer sees it before apply rather than after)."""
@@ -194,3 +199,26 @@ class MlflowRegistration(Auxiliary):
         version = register_mlflow(self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri, progress=progress)
         progress.done(f"registered {self.reg.name} version {version}")
         return ApplyResult(changed=(self.address,), outputs={"registered_version": f"{self.reg.name}/{version}"})
+
+
+def registry_host(image: str) -> str | None:
+    """The registry host of an image reference, or None when it names none (``iris:1``,
+    ``team/iris:1``: the runtime would pull it from Docker Hub). The first path component is a host
+    when it has a dot or a port, or is ``localhost`` (the Docker reference grammar)."""
+    first, sep, _ = image.partition("/")
+    if not sep:
+        return None
+    return first if ("." in first or ":" in first or first == "localhost") else None
+
+
+def image_host_warnings(target: Target, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+    """(message, deploy.yaml key) for each image the target runs that names no registry host."""
+    out = []
+    for image, where in target.serving_images(ctx):
+        if registry_host(image) is None:
+            out.append((
+                f"image {image!r} names no registry host: a {target.kind} deployment would pull it from Docker Hub "
+                "(or not at all); give target.registry or a full reference REGISTRY/NAME:TAG",
+                where,
+            ))
+    return out

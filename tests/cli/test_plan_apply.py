@@ -90,9 +90,15 @@ def test_plan_json_is_versioned_and_stable(repo: Path) -> None:
     second = md("plan", "iris/deploy.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo)
     assert first.returncode == 0 and first.stdout == second.stdout
     data = json.loads(first.stdout)
-    assert data["format_version"] == "1"
+    import jsonschema
+
+    schema = json.loads((REPO / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    assert data["format_version"] == "1.1"
     [plan] = data["plans"]
     assert [c["action"] for c in plan["changes"] if c["action"] != "no-op"] == ["update"]
+    # the object inside the changed file, not only its digest (a git plan)
+    assert [r["change"]["actions"] for r in plan["resource_changes"]] == [["update"]]
 
 
 def test_unknown_git_ref_is_a_clear_error(repo: Path) -> None:

@@ -13,6 +13,7 @@ set MODELDEPLOY_CHECKOV to use another binary. Without checkov the test skips, w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -59,11 +60,45 @@ def _render_everything(out: Path) -> list[str]:
             if dep.spec.target.kind not in ("docker", "kubernetes"):
                 continue
             case = f"{spec.parent.relative_to(REPO).as_posix().replace('/', '_')}-{loaded.env or 'base'}"
-            write_tree(out / case, api.render(dep).artifacts)
+            artifacts = api.render(dep).artifacts
+            if dep.spec.target.kind == "kubernetes":
+                # Nothing is skipped unless the spec asks (target.scanner_skips): ask for exactly the
+                # documented skips the rendered workloads need, with their reasons, and render again.
+                dep = with_scanner_skips(dep, _needed_skips(artifacts))
+                artifacts = api.render(dep).artifacts
+            write_tree(out / case, artifacts)
             rendered.append(case)
     return rendered
 
 
+
+def _needed_skips(artifacts) -> set[str]:
+    needed: set[str] = set()
+    for a in artifacts:
+        if a.path.endswith((".yaml", ".yml")) and not a.path.endswith("kustomization.yaml"):
+            for obj in yaml.safe_load_all(a.content):
+                if isinstance(obj, dict) and obj.get("kind") in WORKLOAD_KINDS:
+                    needed |= _workload_rules(obj)
+    return needed
+
+
+def with_scanner_skips(dep, ids: set[str]):
+    """The deployment with target.scanner_skips set to ``ids`` and their documented reasons."""
+    from modeldeploy.spec.targets.kubernetes import ScannerSkip
+
+    skips = [ScannerSkip(id=i, reason=REASONS[i]) for i in sorted(ids)]
+    target = dep.spec.target.model_copy(update={"scanner_skips": skips})
+    loaded = dataclasses.replace(dep.loaded, spec=dep.spec.model_copy(update={"target": target}))
+    return dataclasses.replace(dep, loaded=loaded)
+
+
+# The reasons the lint run gives for the Kubernetes skips (docs/testing.md, "checkov skips").
+REASONS = {
+    "CKV_K8S_11": "no CPU limit by design: CFS throttling hurts tail latency; requests are set and memory is limited",
+    "CKV_K8S_43": "image pinned by tag; give target.image as name@sha256:... to pin by digest",
+    "CKV_K8S_15": "imagePullPolicy is target.image_pull_policy",
+    "CKV_K8S_35": "serving.secrets are environment variables by contract (secretKeyRef, never values)",
+}
 
 WORKLOAD_KINDS = {"Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet", "Pod"}
 

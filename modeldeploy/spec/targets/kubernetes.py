@@ -16,7 +16,58 @@ from modeldeploy.spec.targets.imagebuild import ImageBuildFields
 # Schemes KServe's storage initializer understands (kserve/kserve python/storage).
 _STORAGE_URI = re.compile(r"^(s3|gs|pvc|https?|hdfs|webhdfs|oci|hf)://[^\s]+$")
 _K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
-_CRON_FIELDS = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_CRON_NAMES = {
+    3: {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)},
+    4: {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())},
+}
+# (name, lowest, highest) of the five fields, as the Kubernetes CronJob controller reads them.
+_CRON_RANGES = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+
+
+def _cron_value(text: str, index: int) -> int:
+    names = _CRON_NAMES.get(index, {})
+    if text.upper() in names:
+        return names[text.upper()]
+    if not text.isdigit():
+        raise ValueError(f"{_CRON_RANGES[index][0]} field: {text!r} is not a number")
+    return int(text)
+
+
+def check_cron(expr: str) -> None:
+    """A five-field cron expression (or a macro) whose every value is in its field's range: the
+    controller would otherwise refuse the CronJob after apply. Raises ValueError saying which field."""
+    expr = expr.strip()
+    if expr in _CRON_MACROS:
+        return
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError("must be a cron expression with five fields (e.g. '0 2 * * *') or @daily/@hourly/…")
+    for index, field in enumerate(fields):
+        name, low, high = _CRON_RANGES[index]
+        for part in field.split(","):
+            body, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) < 1):
+                raise ValueError(f"{name} field {field!r}: step {step!r} must be a positive number")
+            if body in ("*", "?") and (body == "*" or index in (2, 4)):
+                continue
+            first, dash, last = body.partition("-")
+            values = [_cron_value(first, index)] + ([_cron_value(last, index)] if dash else [])
+            for value in values:
+                if not low <= value <= high:
+                    raise ValueError(f"{name} field {field!r}: {value} is outside {low}-{high}")
+            if dash and values[0] > values[1]:
+                raise ValueError(f"{name} field {field!r}: the range {body} runs backwards")
+
+
+def check_time_zone(name: str) -> None:
+    """An IANA time zone name the tz database knows (the tzdata package when the system has none)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone in the tz database (e.g. Europe/Berlin, America/New_York, UTC)") from None
 
 
 class IngressConfig(StrictModel):
@@ -81,6 +132,13 @@ class BatchConfig(StrictModel):
     )
     time_zone: Line | None = Field(default=None, description="CronJob only: spec.timeZone, e.g. Europe/Berlin.")
 
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            check_time_zone(v)
+        return v
+
     @model_validator(mode="after")
     def _paths(self) -> BatchConfig:
         mount = self.mount_path.rstrip("/") or "/"
@@ -91,6 +149,27 @@ class BatchConfig(StrictModel):
             if not value.startswith(mount + "/"):
                 raise ValueError(f"{key} {value!r} must be a file under mount_path {self.mount_path!r}")
         return self
+
+
+class ScannerSkip(StrictModel):
+    """One policy-scanner check skipped on the rendered workloads, with the reason a reviewer reads."""
+
+    id: Line = Field(description="The scanner's check id, e.g. CKV_K8S_11 (checkov).")
+    reason: Line = Field(min_length=1, description="Why the check does not apply here; written next to the skip.")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", v):
+            raise ValueError(f"{v!r} is not a check id such as CKV_K8S_11")
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("give the reason the check is skipped")
+        return v.strip()
 
 
 class KubernetesTarget(ImageBuildFields):
@@ -136,6 +215,13 @@ class KubernetesTarget(ImageBuildFields):
         default=True, description="Mount the container's root filesystem read-only (an emptyDir serves /tmp)."
     )
     kserve: KServeConfig = Field(default_factory=KServeConfig)
+    scanner_skips: list[ScannerSkip] = Field(
+        default_factory=list,
+        description=(
+            "Policy-scanner checks to skip on the workloads, each with its reason: rendered as checkov.io/skipN: "
+            "ID=reason annotations. None by default: your scanner sees every check."
+        ),
+    )
     batch: BatchConfig | None = Field(default=None, description="mode batch: input/output files and the volume.")
 
     @field_validator("kubernetes_version")
@@ -158,8 +244,8 @@ class KubernetesTarget(ImageBuildFields):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and not _CRON_FIELDS.match(v.strip()):
-            raise ValueError("must be a cron expression with five fields (e.g. '0 2 * * *') or @daily/@hourly/…")
+        if v is not None:
+            check_cron(v)
         return v
 
     @model_validator(mode="after")

@@ -7,9 +7,9 @@ minimal deploy.yaml stays minimal. See docs/sagemaker.md for what each key rende
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from modeldeploy.spec.base import Line, StrictModel
 from modeldeploy.spec.targets.imagebuild import ImageBuildFields
@@ -136,6 +136,14 @@ class SageMakerTarget(ImageBuildFields):
     kms_key_id: Line | None = Field(default=None, description="KMS key for the endpoint's storage volume.")
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    @field_validator("data_capture", "vpc", "network_isolation")
+    @classmethod
+    def _not_serverless(cls, v: Any, info: ValidationInfo) -> Any:
+        # AWS refuses these on a serverless variant (CreateEndpointConfig fails after apply started).
+        if v and info.data.get("mode") == "serverless":
+            raise ValueError(f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async")
+        return v
 
     @model_validator(mode="after")
     def _image_or_registry(self) -> SageMakerTarget:

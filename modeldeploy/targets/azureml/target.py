@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy import interrupt
 from modeldeploy.planning.options import ObserveOptions
@@ -83,6 +83,14 @@ class AzureMLTargetImpl(Target):
 
         note = scaling_note(ctx)
         return ([note] if note else []) + rai.plan_notes(ctx)
+
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        if ctx.spec.model.type != "custom":
+            return []  # MLflow and Triton models run in Azure ML's own environments
+        env = ctx.spec.model.environment
+        if env and env.image:
+            return [(env.image, ("model", "environment", "image"))]
+        return [(ctx.spec.target.environment_image, ("target", "environment_image"))]
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         from modeldeploy.rendering.model_files import model_artifacts

@@ -54,7 +54,8 @@ def container_name(ctx: RenderContext) -> str:
     run = docker_target(ctx).run
     if run is not None and run.name:
         return str(run.name)
-    return f"{ctx.spec.name}-{ctx.env}" if ctx.env else ctx.spec.name
+    name = ctx.spec.name  # with an environment, usually already <name>-<env> (spec/envnames.py)
+    return f"{name}-{ctx.env}" if ctx.env and not name.endswith(f"-{ctx.env}") else name
 
 
 def context_digest(artifacts: list[Artifact]) -> str:

@@ -114,20 +114,11 @@ def deployment(ctx: RenderContext) -> Manifest:
 
 
 def checkov_skips(ctx: RenderContext) -> dict[str, str]:
-    """checkov checks that cannot apply to a workload as rendered, skipped inline with the reason
-    (checkov reads `checkov.io/skip<N>: CHECK=reason` annotations). Only checks that would fail are
-    listed: pin the image by digest or set image_pull_policy: Always and those skips disappear."""
-    reasons: list[tuple[str, str]] = [
-        ("CKV_K8S_11", "no CPU limit by design: CFS throttling hurts tail latency; requests are set and memory is limited"),
-    ]
-    image = pod.image(ctx)
-    if "@sha256:" not in image:
-        reasons.append(("CKV_K8S_43", "image pinned by tag; give target.image as name@sha256:... to pin by digest"))
-    if ctx.target.image_pull_policy != "Always":
-        reasons.append(("CKV_K8S_15", f"imagePullPolicy {ctx.target.image_pull_policy} is target.image_pull_policy"))
-    if ctx.spec.serving.secrets:
-        reasons.append(("CKV_K8S_35", "serving.secrets are environment variables by contract (secretKeyRef, never values)"))
-    return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
+    """The scanner skips the spec asks for (``target.scanner_skips``), as the annotations checkov reads
+    (``checkov.io/skip<N>: CHECK=reason``). None unless asked: a team's scanner is never switched off
+    behind its back."""
+    skips = ctx.target.scanner_skips
+    return {f"checkov.io/skip{i}": f"{s.id}={s.reason}" for i, s in enumerate(skips, 1)}
 
 
 def _workload_metadata(ctx: RenderContext, component: str) -> dict[str, Any]:

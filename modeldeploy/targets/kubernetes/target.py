@@ -63,6 +63,15 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- render
 
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        t = ctx.spec.target
+        if t.flavor == "kserve" and t.mode == "online" and not t.image:
+            return []  # KServe's own runtime serves the model from storage_uri
+        from modeldeploy.targets.kubernetes import pod
+
+        where = ("target", "image") if t.image else ("target", "registry") if t.registry else ("target", "kind")
+        return [(pod.image(ctx), where)]
+
     def render(self, ctx: RenderContext) -> list[Artifact]:
         objects = manifests.build(ctx)
         artifacts = []

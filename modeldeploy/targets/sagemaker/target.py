@@ -8,7 +8,7 @@ AWS-compatible endpoint set with ``AWS_ENDPOINT_URL`` works.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, Observed, Resource
@@ -61,6 +61,10 @@ class SageMakerTargetImpl(Target):
             return [f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: a batch "
                     f"transform job runs target.instance_count = {t.instance_count} instances"]
         return []
+
+    def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
+        image = ctx.spec.target.image
+        return [(image, ("target", "image"))] if isinstance(image, str) else []
 
     def render(self, ctx: RenderContext) -> list[Artifact]:
         requests = render_requests(ctx)

@@ -209,3 +209,13 @@ def test_unknown_keys_and_timestamps_kept(tmp_path: Path) -> None:
 
 def test_mlmodel_file_path_accepted(models: dict[str, Path]) -> None:
     assert read_model(models["cols_v1"] / "MLmodel").path == models["cols_v1"]
+
+
+@pytest.mark.parametrize("value", ["!!int nope", "!!float x", "!!bool maybe"])
+def test_a_standard_tag_on_the_wrong_text_is_located(tmp_path: Path, value: str) -> None:
+    """It used to end as "internal error: ValueError" on the command line."""
+    m = _write(tmp_path / "m", f"flavors: {{}}\nmlflow_version: {value}\n")
+    with pytest.raises(ModelError) as e:
+        read_model(m, display="model")
+    assert _located(e.value).startswith("model/MLmodel:2:17: error: "), _located(e.value)
+    assert "is not a valid" in _located(e.value)

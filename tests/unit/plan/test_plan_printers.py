@@ -226,11 +226,12 @@ def test_json_schema_rejects_a_replace_without_reason():
 
 def test_json_shape_and_summary():
     doc = json.loads(format_json([live_plan(), files_plan()]))
-    assert doc["format_version"] == "1"
-    assert doc["summary"] == {"add": 3, "change": 4, "replace": 1, "destroy": 3}
+    assert doc["format_version"] == "1.1"
+    counts = {"add": 3, "change": 4, "replace": 1, "destroy": 3}
+    assert {k: doc["summary"][k] for k in counts} == counts
     first = doc["plans"][0]
     assert [first[k] for k in ("name", "target", "env", "against")] == ["iris", "sagemaker", "prod", "live"]
-    assert first["summary"] == {"add": 2, "change": 2, "replace": 1, "destroy": 2}
+    assert {k: first["summary"][k] for k in ("add", "change", "replace", "destroy")} == {"add": 2, "change": 2, "replace": 1, "destroy": 2}
     assert first["model"]["previous"]["version"] == "3"
     assert {c["action"] for c in first["changes"]} == {"create", "update", "replace", "delete", "no-op"}
     assert first["policy"][1] == {

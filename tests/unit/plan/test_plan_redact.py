@@ -174,3 +174,28 @@ def test_no_secret_survives_scrub_or_its_yaml_diff(key, value, style):
     assert value not in repr(scrubbed)
     raw_yaml = "\n".join("+" + line for line in dump_yaml(body).decode().splitlines())
     assert value not in redact_text(raw_yaml)
+
+
+def test_a_key_name_never_hides_a_boolean_number_or_null():
+    """automountServiceAccountToken is security-relevant: a reviewer must see it change."""
+    body = {"spec": {"automountServiceAccountToken": False, "tokenExpirationSeconds": 3600, "apiKey": None},
+            "env": [{"name": "HF_TOKEN", "value": "x"}], "map": {"SHOW_TOKEN": True, "DB_PASSWORD": "p"}}
+    out = scrub(body)
+    assert out["spec"] == body["spec"]
+    assert out["env"][0]["value"] == SENSITIVE and out["map"] == {"SHOW_TOKEN": True, "DB_PASSWORD": SENSITIVE}
+    text = "-automountServiceAccountToken: false\n+automountServiceAccountToken: true\n  \"apiToken\": 12,\n+ENV DB_PASSWORD=123"
+    assert redact_text(text).split("\n") == [
+        "-automountServiceAccountToken: false", "+automountServiceAccountToken: true", '  "apiToken": 12,', f"+ENV DB_PASSWORD={SENSITIVE}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1" * 18, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU", "-----BEGIN PRIVATE KEY-----"],
+)
+def test_a_credential_shape_is_hidden_under_any_key(value):
+    assert scrub({"metadata": {"annotations": {"note": value}}, "description": value}) == {
+        "metadata": {"annotations": {"note": SENSITIVE}}, "description": SENSITIVE,
+    }
+    shown = redact_text(f"+  description: {value}\n-  note: 'see {value}'")
+    assert value not in shown and shown.count(SENSITIVE) == 2, shown

@@ -149,3 +149,25 @@ def test_parse_text_positions_are_one_based() -> None:
     loaded = parse_text("a:\n  b: 1\n", "x.yaml")
     assert loaded.positions.values[("a", "b")] == (2, 6)
     assert loaded.positions.keys[("a", "b")] == (2, 3)
+
+
+def test_overlay_null_under_a_parent_the_base_lacks_removes_nothing(tmp_path: Path) -> None:
+    """`scaling: {max_replicas: null}` when the base has no `scaling` used to reach validation as a
+    literal null ("scaling.max_replicas: Input should be a valid integer")."""
+    text = VALID.replace("scaling: {min_replicas: 1, max_replicas: 3}\n", "").replace(
+        "  prod: {scaling: {min_replicas: 3}}", "  prod: {scaling: {max_replicas: null}, labels: {team: null, tier: gold}}"
+    )
+    p = write(tmp_path, text)
+    prod = load_spec(p, "prod").spec
+    base = load_spec(p).spec
+    assert prod.scaling == base.scaling  # nothing removed, defaults kept
+    assert dict(prod.labels) == {"tier": "gold"}
+    assert len(load_all_environments(p)) == 2
+
+
+@pytest.mark.parametrize("value,kind", [("!!int nope", "int"), ("!!float x", "float"), ("!!bool maybe", "bool")])
+def test_a_standard_tag_on_the_wrong_text_is_located(tmp_path: Path, value: str, kind: str) -> None:
+    """`name: !!int nope` used to end as "internal error: ValueError" instead of a located error."""
+    p = write(tmp_path, VALID.replace("name: iris-classifier", f"name: {value}"))
+    lines = errors_of(p)
+    assert lines[0].startswith(f"{p}:2:7: error: ") and f"is not a valid {kind}" in lines[0], lines

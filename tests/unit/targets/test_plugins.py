@@ -83,6 +83,37 @@ def test_unknown_kind_without_plugin_is_an_error(tmp_path: Path, plugin_path: Pa
     assert r.returncode == 1 and f"{p}:5:9: error: target.kind" in r.stderr, r.stderr
 
 
+def _broken_plugins(site: Path) -> None:
+    """Two more entry points in the same distribution: one whose module is not installed, one that is
+    not a Target."""
+    (site / "not_a_target.py").write_text("class Nope:\n    pass\n")
+    eps = site / "modeldeploy_echo-0.1.dist-info" / "entry_points.txt"
+    eps.write_text(eps.read_text() + "ghost = ghost_target_missing:GhostTarget\nnope = not_a_target:Nope\n")
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_plugin_that_cannot_be_imported_is_a_located_error(tmp_path: Path, plugin_path: Path, offline: bool) -> None:
+    _broken_plugins(plugin_path)
+    p = spec(tmp_path, "  kind: ghost\n")
+    r = run(["validate", *(["--offline"] if offline else []), str(p)], plugin_path, tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "valid" not in r.stderr, r.stderr
+    assert f"{p}:5:9: error: target plugin 'ghost'" in r.stderr, r.stderr
+    assert "ghost_target_missing:GhostTarget" in r.stderr and "No module named 'ghost_target_missing'" in r.stderr
+
+
+def test_plugin_that_is_not_a_target_is_never_dropped(tmp_path: Path, plugin_path: Path) -> None:
+    """The error has no position of its own; validate still prints and counts it (it used to exit 0
+    with nothing printed, and --offline said 'valid (0 configuration(s))')."""
+    _broken_plugins(plugin_path)
+    p = spec(tmp_path, "  kind: echo\n  message: hi\nenvironments:\n  prod:\n    target: {kind: nope}\n")
+    for args in (["validate", "--offline", str(p)], ["validate", str(p)], ["validate", "--env", "prod", str(p)]):
+        r = run(args, plugin_path, tmp_path)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "is not a modeldeploy Target" in r.stderr, (args, r.stderr)
+        assert "0 configuration" not in r.stderr
+
+
 def test_a_plugins_missing_dependency_is_reported_by_validate(tmp_path: Path, plugin_path: Path) -> None:
     """A plugin's ``render_needs`` and ``extra`` give the same MD701 in validate as built-in kinds."""
     source = (plugin_path / "echo_target.py").read_text()

@@ -31,7 +31,7 @@ class TypeWidened(Rule):
 
     id, scope = "SIG110", "inputs, params"
     title = "type widened"
-    effect = "old values convert safely"
+    effect = "old values convert to the new type, not back"
     backward, forward = "info", "breaking"
     explanation = "Old values convert safely to the new type (int→long, float→double); not the other way."
 
@@ -46,7 +46,7 @@ class TypeNarrowed(Rule):
 
     id, scope = "SIG111", "inputs, params"
     title = "type narrowed"
-    effect = "old values are rejected"
+    effect = "old values are rejected; new values convert back"
     backward, forward = "breaking", "info"
     explanation = "Old values do not convert to the new type (long→integer, double→float) and are rejected."
 

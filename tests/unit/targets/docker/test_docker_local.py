@@ -43,7 +43,7 @@ def test_run_arguments_publish_on_the_host_address_and_name_secrets_only(tmp_pat
     assert args[args.index("--publish") + 1] == "127.0.0.1:5001:8080"
     assert args[args.index("--gpus") + 1] == "all"
     assert "API_TOKEN" in args and not any(a.startswith("API_TOKEN=") for a in args)
-    assert "io.modeldeploy.deployment=iris" in args and "io.modeldeploy.environment=staging" in args
+    assert "io.modeldeploy.deployment=iris-staging" in args and "io.modeldeploy.environment=staging" in args  # the environment's own name (docs/environments.md)
     assert args[-2:] == [image_reference(ctx), "serve"]
 
 

@@ -344,3 +344,25 @@ def test_applyset_id_has_kubectls_shape() -> None:
     set_id = meta.applyset_id("iris-applyset", "models")
     assert set_id.startswith("applyset-") and set_id.endswith("-v1") and len(set_id) == len("applyset--v1") + 43
     assert meta.applyset_id("iris-applyset", "other") != set_id
+
+
+def test_no_scanner_skip_unless_the_spec_asks_with_a_reason(tmp_path: Path) -> None:
+    """A team's policy scanner is not switched off behind its back: no checkov.io/skip annotation by
+    default (not even with secrets, a tag-pinned image and IfNotPresent, where checks would fail)."""
+    secrets = {"secrets": {"API_TOKEN": {"secret": "iris", "key": "token"}}}
+    objects = render(tmp_path, serving=secrets)
+    for path, obj in objects.items():
+        assert "checkov.io/" not in yaml.safe_dump(obj), path
+    asked = [{"id": "CKV_K8S_11", "reason": "no CPU limit: throttling hurts tail latency"}]
+    objects = render(tmp_path, serving=secrets, target={"scanner_skips": asked})
+    assert objects["k8s/deployment.yaml"]["metadata"]["annotations"]["checkov.io/skip1"] == (
+        "CKV_K8S_11=no CPU limit: throttling hurts tail latency"
+    )
+    assert "checkov.io/skip2" not in objects["k8s/deployment.yaml"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("skip", [{"id": "CKV_K8S_11"}, {"id": "CKV_K8S_11", "reason": "  "}, {"id": "x=y", "reason": "r"}])
+def test_a_scanner_skip_without_a_reason_or_a_check_id_is_refused(tmp_path: Path, skip: dict) -> None:
+    with pytest.raises(SpecError) as exc:
+        render(tmp_path, target={"scanner_skips": [skip]})
+    assert "scanner_skips" in str(exc.value)
