@@ -154,12 +154,51 @@ def _asgi_app():
     return AsgiBodyLimit(scoring_server.init(pyfunc.load_model(MODEL_PATH)), MAX_BODY)
 
 
+def _nodelay_protocol():
+    """uvicorn's HTTP protocol, with TCP_NODELAY set on every connection it accepts.
+
+    With more than one worker uvicorn binds the socket itself without naming the protocol (proto 0),
+    and asyncio then leaves Nagle's algorithm on for the connections it accepts: a response written
+    as headers then body waits for the client's delayed ACK, ~40 ms per keep-alive request."""
+    try:
+        import httptools  # noqa: F401  (uvicorn's "auto" prefers it when installed)
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+    import socket
+
+    class NoDelayProtocol(Base):
+        def connection_made(self, transport):
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+            super().connection_made(transport)
+
+    return NoDelayProtocol
+
+
+_PROTOCOL = []
+
+
+def __getattr__(name):
+    # uvicorn imports the protocol by name in each worker process ("entrypoint:NoDelayHTTPProtocol"),
+    # so it is built on first use there and uvicorn stays unimported for predict and healthcheck.
+    if name == "NoDelayHTTPProtocol":
+        if not _PROTOCOL:
+            _PROTOCOL.append(_nodelay_protocol())
+        return _PROTOCOL[0]
+    raise AttributeError(name)
+
+
 def serve():
     os.environ.setdefault("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", str(TIMEOUT))
     if _mlflow_major() >= 3:
         import uvicorn
 
-        uvicorn.run("entrypoint:_asgi_app", factory=True, host="0.0.0.0", port=PORT,
+        uvicorn.run("entrypoint:_asgi_app", factory=True, host="0.0.0.0", port=PORT, http="entrypoint:NoDelayHTTPProtocol",
                     workers=WORKERS, timeout_keep_alive=5, app_dir=os.path.dirname(os.path.abspath(__file__)))
         return
     # MLflow 1.x/2.x: a Flask app under gunicorn.
