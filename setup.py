@@ -15,7 +15,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def _template_files() -> list[Path]:
     return sorted(
-        p for p in TEMPLATES.rglob("*")
+        p
+        for p in TEMPLATES.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}
     )
 

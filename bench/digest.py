@@ -91,5 +91,7 @@ def run(megabytes: int = 400, runs: int = 3) -> DigestResult:
 
 if __name__ == "__main__":
     r = run(int(sys.argv[1]) if len(sys.argv) > 1 else 400)
-    print(f"{r.megabytes:.0f} MiB in {r.files} files: model_digest {r.ours_s:.3f}s, sha256sum {r.sha256sum_s:.3f}s "
-          f"(throughput ratio {r.ratio:.2f}×), cached re-digest {r.warm_s * 1000:.1f} ms")
+    print(
+        f"{r.megabytes:.0f} MiB in {r.files} files: model_digest {r.ours_s:.3f}s, sha256sum {r.sha256sum_s:.3f}s "
+        f"(throughput ratio {r.ratio:.2f}×), cached re-digest {r.warm_s * 1000:.1f} ms"
+    )

@@ -61,15 +61,32 @@ def main(argv: list[str]) -> int:
     try:
         ours = eng.render(deploy, work / "ours")
         model_src = ours / "model"
-        proc = subprocess.run([sys.executable, "-m", "mlflow", "models", "generate-dockerfile", "-m", str(model_src),
-                               "-d", str(work / "mlflow"), "--env-manager", "local"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "generate-dockerfile",
+                "-m",
+                str(model_src),
+                "-d",
+                str(work / "mlflow"),
+                "--env-manager",
+                "local",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(proc.stderr[-2000:], file=sys.stderr)
             return 1
         theirs = work / "mlflow"
         rows = {}
-        for label, context, model_dir in (("modeldeploy", ours, ours / "model"),
-                                          ("mlflow", theirs, theirs / "model_dir" / "model")):
+        for label, context, model_dir in (
+            ("modeldeploy", ours, ours / "model"),
+            ("mlflow", theirs, theirs / "model_dir" / "model"),
+        ):
             tag = f"md-bench/{label}:latest"
             cold = _build(context, tag, cold=True)
             size = _size_mb(tag)

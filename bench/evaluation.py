@@ -50,7 +50,9 @@ def measure(runs: int = 5) -> tuple[float, float]:
     inputs, pred = world()
     section = EvaluationSection.model_validate(
         {
-            "data": "t.csv", "target": "y", "task": "classification",
+            "data": "t.csv",
+            "target": "y",
+            "task": "classification",
             "thresholds": {"accuracy_score": {"threshold": 0.8, "greater_is_better": True}},
             "cohorts": {"max_error_rate": 0.3},
             "fairness": {"sensitive_features": ["sex", "c1"], "threshold": 0.05},

@@ -41,9 +41,13 @@ class LatencyMiddleware:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {"requests": self.requests, "max_in_flight": self.max_in_flight, "in_flight": self.in_flight,
-                    "latency_ms": round(self.latency * 1000),
-                    "keepalive": getattr(self.handler, "protocol_version", "") == "HTTP/1.1"}
+            return {
+                "requests": self.requests,
+                "max_in_flight": self.max_in_flight,
+                "in_flight": self.in_flight,
+                "latency_ms": round(self.latency * 1000),
+                "keepalive": getattr(self.handler, "protocol_version", "") == "HTTP/1.1",
+            }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -101,15 +101,17 @@ class MotoProcess:
 
 def aws_env(url: str, cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "MODELDEPLOY_CACHE_DIR": str(cache),
-    })
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "MODELDEPLOY_CACHE_DIR": str(cache),
+        }
+    )
     return env
 
 
@@ -129,8 +131,11 @@ def run(n: int = 100, latency_ms: float = 50.0, parallelism: int | None = None) 
         services = write_specs(root, n)
         env = aws_env(moto.url, root / "cache")
         env["PYTHONPATH"] = str(REPO)
-        subprocess.run([PY, "-c", f"import boto3; boto3.client('s3', region_name='{REGION}').create_bucket(Bucket='{BUCKET}')"],
-                       env=env, check=True)
+        subprocess.run(
+            [PY, "-c", f"import boto3; boto3.client('s3', region_name='{REGION}').create_bucket(Bucket='{BUCKET}')"],
+            env=env,
+            check=True,
+        )
         apply_s = _run(["apply", str(services), "--auto-approve"], env, root)
         extra = ["--parallelism", str(parallelism)] if parallelism else []
         plan_fast = _run(["plan", str(services), "--detailed-exitcode", *extra], env, root)
@@ -138,11 +143,14 @@ def run(n: int = 100, latency_ms: float = 50.0, parallelism: int | None = None) 
         moto.control("/__bench/reset")
         plan_s = _run(["plan", str(services), "--detailed-exitcode", *extra], env, root)
         stats = moto.control("/__bench/stats", "GET")
-        plan_s = statistics.median([plan_s] + [_run(["plan", str(services), "--detailed-exitcode", *extra], env, root)
-                                               for _ in range(2)])
+        plan_s = statistics.median(
+            [plan_s] + [_run(["plan", str(services), "--detailed-exitcode", *extra], env, root) for _ in range(2)]
+        )
         moto.control("/__bench/keepalive/0")
         plan_close = _run(["plan", str(services), "--detailed-exitcode", *extra], env, root)
-        return LivePlanResult(n, latency_ms, apply_s, plan_fast, plan_s, plan_close, stats["requests"], stats["max_in_flight"])
+        return LivePlanResult(
+            n, latency_ms, apply_s, plan_fast, plan_s, plan_close, stats["requests"], stats["max_in_flight"]
+        )
     finally:
         moto.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -115,7 +115,9 @@ def working_targets(root: Path, shared: Path) -> tuple[str, ...]:
             api.render(api.load(spec))
             ok.append(kind)
         except Exception as exc:  # noqa: BLE001 - report and skip the target
-            print(f"monorepo: target {kind} does not render here, left out ({type(exc).__name__}: {exc})", file=sys.stderr)
+            print(
+                f"monorepo: target {kind} does not render here, left out ({type(exc).__name__}: {exc})", file=sys.stderr
+            )
     shutil.rmtree(probe, ignore_errors=True)
     return tuple(ok)
 

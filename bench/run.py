@@ -71,12 +71,15 @@ def machine() -> str:
     except OSError:
         pass
     load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
-    return (f"{platform.machine()} {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, "
-            f"{platform.system()}{load}")
+    return (
+        f"{platform.machine()} {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, "
+        f"{platform.system()}{load}"
+    )
 
 
-def alternating(cmds: dict[str, list[str]], runs: int, env: dict[str, str] | None = None,
-                before: Callable[[], None] | None = None) -> dict[str, float]:
+def alternating(
+    cmds: dict[str, list[str]], runs: int, env: dict[str, str] | None = None, before: Callable[[], None] | None = None
+) -> dict[str, float]:
     """Median wall time of each command, the commands run in turn (A B C A B C ...) so a change in
     the machine's load touches them all alike. ``before`` runs ahead of every run (e.g. emptying a cache)."""
     samples: dict[str, list[float]] = {k: [] for k in cmds}
@@ -95,21 +98,40 @@ def bench_startup(runs: int = 21) -> list[tuple[str, float, float, str]]:
     env = {**os.environ, "MODELDEPLOY_CACHE_DIR": str(cache)}
     spec = str(EXAMPLE / "deploy.yaml")
     try:
-        m = alternating({
-            "floor": [PY, "-c", "import typer, pydantic, yaml, jinja2"],
-            "loaded": [PY, "-c", "import typer, yaml, jinja2; from pydantic import BaseModel, TypeAdapter; TypeAdapter(int)"],
-            "help": [PY, "-m", "modeldeploy", "--help"],
-            "validate": [PY, "-m", "modeldeploy", "validate", "--env", "prod", spec],
-            "offline": [PY, "-m", "modeldeploy", "validate", "--offline", "--env", "prod", spec],
-        }, runs, env, before=lambda: (cache / "digests.json").unlink(missing_ok=True))
+        m = alternating(
+            {
+                "floor": [PY, "-c", "import typer, pydantic, yaml, jinja2"],
+                "loaded": [
+                    PY,
+                    "-c",
+                    "import typer, yaml, jinja2; from pydantic import BaseModel, TypeAdapter; TypeAdapter(int)",
+                ],
+                "help": [PY, "-m", "modeldeploy", "--help"],
+                "validate": [PY, "-m", "modeldeploy", "validate", "--env", "prod", spec],
+                "offline": [PY, "-m", "modeldeploy", "validate", "--offline", "--env", "prod", spec],
+            },
+            runs,
+            env,
+            before=lambda: (cache / "digests.json").unlink(missing_ok=True),
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     floor = m["floor"]
     return [
         ("import floor (typer+pydantic+yaml+jinja2)", floor, 1.0, "baseline"),
-        ("import floor with pydantic's validation loaded (BaseModel, one TypeAdapter)", m["loaded"], m["loaded"] / floor, "for comparison"),
+        (
+            "import floor with pydantic's validation loaded (BaseModel, one TypeAdapter)",
+            m["loaded"],
+            m["loaded"] / floor,
+            "for comparison",
+        ),
         ("modeldeploy --help", m["help"], m["help"] / floor, "≤ 1.0×"),
-        ("modeldeploy validate (one spec, its model read and hashed, no digest cache)", m["validate"], m["validate"] / floor, "≤ 1.5×"),
+        (
+            "modeldeploy validate (one spec, its model read and hashed, no digest cache)",
+            m["validate"],
+            m["validate"] / floor,
+            "≤ 1.5×",
+        ),
         ("modeldeploy validate --offline (the file only)", m["offline"], m["offline"] / floor, "for comparison"),
     ]
 
@@ -120,7 +142,15 @@ def bench_render(runs: int = 7) -> list[tuple[str, float, float, str]]:
         mlflow = shutil.which("mlflow") or str(Path(PY).parent / "mlflow")
         cmds = {"ours": [PY, "-m", "modeldeploy", "render", str(EXAMPLE / "deploy.yaml"), "-o", str(out / "ours")]}
         if Path(mlflow).exists():
-            cmds["mlflow"] = [mlflow, "models", "generate-dockerfile", "-m", str(EXAMPLE / "model"), "-d", str(out / "mlflow")]
+            cmds["mlflow"] = [
+                mlflow,
+                "models",
+                "generate-dockerfile",
+                "-m",
+                str(EXAMPLE / "model"),
+                "-d",
+                str(out / "mlflow"),
+            ]
         m = alternating(cmds, runs)
         if "mlflow" not in m:
             return [("modeldeploy render example", m["ours"], 1.0, "mlflow not installed: no comparison")]
@@ -170,7 +200,10 @@ def _run_tree(cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path | Non
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with tempfile.TemporaryFile("w+") as log, open(stdout or os.devnull, "w") as out:  # not pipes: a full pipe would stall it
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        open(stdout or os.devnull, "w") as out,
+    ):  # not pipes: a full pipe would stall it
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=log, text=True)
         peak = 0.0
@@ -189,7 +222,8 @@ def _run_tree(cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path | Non
 def _same_tree(a: Path, b: Path) -> bool:
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     return files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and all(
-        (a / f).read_bytes() == (b / f).read_bytes() for f in files)
+        (a / f).read_bytes() == (b / f).read_bytes() for f in files
+    )
 
 
 def bench_monorepo(n: int = 1000) -> list[tuple[str, float | str, float, str]]:
@@ -212,7 +246,9 @@ def bench_monorepo(n: int = 1000) -> list[tuple[str, float | str, float, str]]:
         subprocess.run([*git, "commit", "-qm", "monorepo"], cwd=tmp, check=True)
         cpus = available_cpus()
         _once([*md, "validate", "services"], env, tmp)  # warm the digest cache and the disk's page cache
-        serial, serial_rss, serial_cpu = _run_tree([*md, "render", "services", "-o", str(tmp / "serial"), "--jobs", "1"], env, tmp)
+        serial, serial_rss, serial_cpu = _run_tree(
+            [*md, "render", "services", "-o", str(tmp / "serial"), "--jobs", "1"], env, tmp
+        )
         par, par_rss, par_cpu = _run_tree([*md, "render", "services", "-o", str(tmp / "parallel")], env, tmp)
         identical = _same_tree(tmp / "serial", tmp / "parallel")
         validate = _once([*md, "validate", "services"], env, tmp)
@@ -224,15 +260,34 @@ def bench_monorepo(n: int = 1000) -> list[tuple[str, float | str, float, str]]:
         kinds = ", ".join(targets)
         return [
             (f"render monorepo, {n} specs ({kinds}), --jobs 1 ({serial_cpu:.1f} s CPU)", serial, 1.0, "baseline"),
-            (f"render monorepo, {n} specs, --jobs {cpus} (default: CPUs available; {par_cpu:.1f} s CPU); "
-             f"output byte-identical: {'yes' if identical else 'NO'}", par, serial / par, "≤ 8 s"),
-            ("  peak RSS of the process tree, --jobs 1 / default", f"{serial_rss:.0f} / {par_rss:.0f} MiB", 1.0, "< 500 MB"),
+            (
+                f"render monorepo, {n} specs, --jobs {cpus} (default: CPUs available; {par_cpu:.1f} s CPU); "
+                f"output byte-identical: {'yes' if identical else 'NO'}",
+                par,
+                serial / par,
+                "≤ 8 s",
+            ),
+            (
+                "  peak RSS of the process tree, --jobs 1 / default",
+                f"{serial_rss:.0f} / {par_rss:.0f} MiB",
+                1.0,
+                "< 500 MB",
+            ),
             (f"validate monorepo, {n} specs", validate, 1.0, "for comparison"),
             (f"plan monorepo, {n} specs, against the rendered folder", plan_dir, 1.0, "for comparison"),
-            (f"plan monorepo, {n} specs, against git:HEAD, --jobs 1 ({git_1_cpu:.1f} s CPU, peak RSS {git_1_rss:.0f} MiB)",
-             git_1, 1.0, "baseline"),
-            (f"plan monorepo, {n} specs, against git:HEAD, --jobs {cpus} ({git_n_cpu:.1f} s CPU, peak RSS {git_n_rss:.0f} MiB); "
-             f"output identical: {'yes' if same_plan else 'NO'}", git_n, git_1 / git_n, "≤ 12 s"),
+            (
+                f"plan monorepo, {n} specs, against git:HEAD, --jobs 1 ({git_1_cpu:.1f} s CPU, peak RSS {git_1_rss:.0f} MiB)",
+                git_1,
+                1.0,
+                "baseline",
+            ),
+            (
+                f"plan monorepo, {n} specs, against git:HEAD, --jobs {cpus} ({git_n_cpu:.1f} s CPU, peak RSS {git_n_rss:.0f} MiB); "
+                f"output identical: {'yes' if same_plan else 'NO'}",
+                git_n,
+                git_1 / git_n,
+                "≤ 12 s",
+            ),
         ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -268,8 +323,12 @@ def bench_memory(n: int = 100, model_mib: int = 256) -> list[tuple[str, float, f
         after = _peak_rss_mib(cmd, env, tmp)
         return [
             (f"plan monorepo, {n} specs: peak RSS", f"{before:.0f} MiB", 1.0, "baseline"),
-            (f"the same with a {model_mib} MiB file in the model {users} of them share: peak RSS", f"{after:.0f} MiB",
-             (after - before) / model_mib, "growth < 1× the model"),
+            (
+                f"the same with a {model_mib} MiB file in the model {users} of them share: peak RSS",
+                f"{after:.0f} MiB",
+                (after - before) / model_mib,
+                "growth < 1× the model",
+            ),
         ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -295,10 +354,19 @@ def bench_liveplan() -> list[tuple[str, float, float, str]]:
     return [
         (f"apply {r.n} SageMaker deployments to moto (no latency)", r.apply_s, 1.0, "setup"),
         (f"plan {r.n} live, no latency", r.plan_no_latency_s, 1.0, "baseline"),
-        (f"plan {r.n} live, {r.latency_ms:g} ms/call ({r.requests} calls, ≤ {r.max_in_flight} in flight; "
-         f"{r.sequential_s:.0f} s one after another)", r.plan_s, r.sequential_s / r.plan_s, "≤ 3 s"),
-        (f"plan {r.n} live, {r.latency_ms:g} ms/call, a new connection per call (moto's HTTP/1.0)",
-         r.plan_close_s, r.sequential_s / r.plan_close_s, "for comparison"),
+        (
+            f"plan {r.n} live, {r.latency_ms:g} ms/call ({r.requests} calls, ≤ {r.max_in_flight} in flight; "
+            f"{r.sequential_s:.0f} s one after another)",
+            r.plan_s,
+            r.sequential_s / r.plan_s,
+            "≤ 3 s",
+        ),
+        (
+            f"plan {r.n} live, {r.latency_ms:g} ms/call, a new connection per call (moto's HTTP/1.0)",
+            r.plan_close_s,
+            r.sequential_s / r.plan_close_s,
+            "for comparison",
+        ),
     ]
 
 
@@ -308,7 +376,12 @@ def bench_evaluation() -> list[tuple[str, float, float, str]]:
 
     analysis, floor = measure()
     return [
-        (f"evaluation analysis, {ROWS:,} rows × {NUMERIC + CATEGORICAL} features (vs one bare tree fit)", analysis, analysis / floor, "≤ 2 s"),
+        (
+            f"evaluation analysis, {ROWS:,} rows × {NUMERIC + CATEGORICAL} features (vs one bare tree fit)",
+            analysis,
+            analysis / floor,
+            "≤ 2 s",
+        ),
     ]
 
 

@@ -48,8 +48,7 @@ from tests.e2e import engine as eng  # noqa: E402  (the same build plumbing the 
 # uvicorn on 8000. With --network host those ports must be free on the machine.
 MLFLOW_PORTS = (8080, 8000)
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3], [5.0, 3.4, 1.5, 0.2],
-        [6.0, 2.2, 5.0, 1.5]]
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3], [5.0, 3.4, 1.5, 0.2], [6.0, 2.2, 5.0, 1.5]]
 PAYLOAD = json.dumps({"dataframe_split": {"columns": COLUMNS, "data": ROWS}}).encode()
 HEADERS = {"Content-Type": "application/json"}
 LABEL = "io.modeldeploy.bench=serving"
@@ -98,8 +97,10 @@ class Server:
         if label == "mlflow":
             for p in MLFLOW_PORTS:
                 if not _port_free(p):
-                    raise SystemExit(f"serving bench: port {p} is in use on this machine; MLflow's image "
-                                     f"needs {MLFLOW_PORTS[0]} and {MLFLOW_PORTS[1]} on the host network")
+                    raise SystemExit(
+                        f"serving bench: port {p} is in use on this machine; MLflow's image "
+                        f"needs {MLFLOW_PORTS[0]} and {MLFLOW_PORTS[1]} on the host network"
+                    )
             self.port = MLFLOW_PORTS[0]
             args: list[str] = []
             env: list[str] = []
@@ -108,8 +109,21 @@ class Server:
             args = ["serve"]
             env = ["-e", f"MODELDEPLOY_PORT={self.port}"]
         self.started = False
-        eng.docker("run", "--detach", "--name", self.name, "--label", LABEL, "--network", "host",
-                   "--cpus", cpus, *env, image, *args)
+        eng.docker(
+            "run",
+            "--detach",
+            "--name",
+            self.name,
+            "--label",
+            LABEL,
+            "--network",
+            "host",
+            "--cpus",
+            cpus,
+            *env,
+            image,
+            *args,
+        )
         self.started = True
 
     def wait_ready(self, timeout: float = 240) -> None:
@@ -139,8 +153,17 @@ class Server:
         m = re.match(r"\s*([\d.]+)\s*([KMGT]?i?B)", proc.stdout)
         if proc.returncode != 0 or not m:
             return None
-        scale = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "TiB": 1024.0**2,
-                 "kB": 1e3 / 2**20, "KB": 1e3 / 2**20, "MB": 1e6 / 2**20, "GB": 1e9 / 2**20}
+        scale = {
+            "B": 1 / 2**20,
+            "KiB": 1 / 1024,
+            "MiB": 1.0,
+            "GiB": 1024.0,
+            "TiB": 1024.0**2,
+            "kB": 1e3 / 2**20,
+            "KB": 1e3 / 2**20,
+            "MB": 1e6 / 2**20,
+            "GB": 1e9 / 2**20,
+        }
         return float(m.group(1)) * scale.get(m.group(2), 1.0)
 
     def stop(self) -> None:
@@ -206,9 +229,13 @@ def _drive(server: Server, clients: int, seconds: float, expected: bytes) -> dic
     lat = sorted(x for per in latencies for x in per)
     if not lat:
         raise SystemExit(f"serving bench: {server.label} answered no request in {seconds} s")
-    return {"rps": len(lat) / elapsed, "p50": lat[len(lat) // 2] * 1e3,
-            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3,
-            "mem": max(memory) if memory else float("nan"), "n": len(lat)}
+    return {
+        "rps": len(lat) / elapsed,
+        "p50": lat[len(lat) // 2] * 1e3,
+        "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3,
+        "mem": max(memory) if memory else float("nan"),
+        "n": len(lat),
+    }
 
 
 def _check_answers(images: dict[str, str], cpus: str, servers: list[Server]) -> bytes:
@@ -257,14 +284,30 @@ def main(argv: list[str]) -> int:
     servers: list[Server] = []
     try:
         ours = eng.render(Path(args.deploy), work / "ours")
-        proc = subprocess.run([sys.executable, "-m", "mlflow", "models", "generate-dockerfile", "-m",
-                               str(ours / "model"), "-d", str(work / "mlflow"), "--env-manager", "local"],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "generate-dockerfile",
+                "-m",
+                str(ours / "model"),
+                "-d",
+                str(work / "mlflow"),
+                "--env-manager",
+                "local",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             print(proc.stderr[-2000:], file=sys.stderr)
             return 1
-        images = {"modeldeploy": _image(ours, "modeldeploy", args.rebuild),
-                  "mlflow": _image(work / "mlflow", "mlflow", args.rebuild)}
+        images = {
+            "modeldeploy": _image(ours, "modeldeploy", args.rebuild),
+            "mlflow": _image(work / "mlflow", "mlflow", args.rebuild),
+        }
         same_bytes = _check_answers(images, args.cpus, servers)
         results: dict[tuple[str, int], list[dict]] = {}
         for r in range(args.rounds):
@@ -280,23 +323,35 @@ def main(argv: list[str]) -> int:
                     _drive(s, n, args.warmup, expected)
                     m = _drive(s, n, args.duration, expected)
                     results.setdefault((label, n), []).append(m)
-                    print(f"round {r + 1} {label} {n} client(s): {m['rps']:.0f} req/s, p50 {m['p50']:.1f} ms, "
-                          f"p99 {m['p99']:.1f} ms, {m['mem']:.0f} MiB ({m['n']} requests)", file=sys.stderr)
+                    print(
+                        f"round {r + 1} {label} {n} client(s): {m['rps']:.0f} req/s, p50 {m['p50']:.1f} ms, "
+                        f"p99 {m['p99']:.1f} ms, {m['mem']:.0f} MiB ({m['n']} requests)",
+                        file=sys.stderr,
+                    )
                 s.stop()
-        med = {k: {f: statistics.median(m[f] for m in v) for f in ("rps", "p50", "p99", "mem")}
-               for k, v in results.items()}
+        med = {
+            k: {f: statistics.median(m[f] for m in v) for f in ("rps", "p50", "p99", "mem")} for k, v in results.items()
+        }
         load = os.getloadavg()
-        print(f"\n{args.rounds} rounds, {args.duration:.0f} s each, --cpus {args.cpus}, medians; "
-              f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+        print(
+            f"\n{args.rounds} rounds, {args.duration:.0f} s each, --cpus {args.cpus}, medians; "
+            f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+        )
         print("| serving (same model, same payload) | modeldeploy | mlflow image | ratio |")
         print("|---|---:|---:|---:|")
         for n in clients:
             a, b = med[("modeldeploy", n)], med[("mlflow", n)]
             print(f"| {n} client(s): requests/s | {a['rps']:.0f} | {b['rps']:.0f} | {a['rps'] / b['rps']:.2f}× |")
-            print(f"| {n} client(s): p50 latency | {a['p50']:.1f} ms | {b['p50']:.1f} ms | {a['p50'] / b['p50']:.2f}× |")
-            print(f"| {n} client(s): p99 latency | {a['p99']:.1f} ms | {b['p99']:.1f} ms | {a['p99'] / b['p99']:.2f}× |")
-            print(f"| {n} client(s): container memory (max) | {a['mem']:.0f} MiB | {b['mem']:.0f} MiB "
-                  f"| {a['mem'] / b['mem']:.2f}× |")
+            print(
+                f"| {n} client(s): p50 latency | {a['p50']:.1f} ms | {b['p50']:.1f} ms | {a['p50'] / b['p50']:.2f}× |"
+            )
+            print(
+                f"| {n} client(s): p99 latency | {a['p99']:.1f} ms | {b['p99']:.1f} ms | {a['p99'] / b['p99']:.2f}× |"
+            )
+            print(
+                f"| {n} client(s): container memory (max) | {a['mem']:.0f} MiB | {b['mem']:.0f} MiB "
+                f"| {a['mem'] / b['mem']:.2f}× |"
+            )
         return 0
     except KeyboardInterrupt:
         print("serving bench: interrupted", file=sys.stderr)

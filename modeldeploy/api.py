@@ -135,8 +135,13 @@ def _plan(
         if scratch is not None and dep.spec.evaluation is not None and dep.spec.evaluation.baseline == "deployed":
             baseline_copy = scratch / "model"
         current = readers.read_git(
-            dep.loaded.path, dep.loaded.display, dep.loaded.env, against[4:], repo_root,
-            parse=_parse_old, build=functools.partial(_build_old, keep_model=baseline_copy),
+            dep.loaded.path,
+            dep.loaded.display,
+            dep.loaded.env,
+            against[4:],
+            repo_root,
+            parse=_parse_old,
+            build=functools.partial(_build_old, keep_model=baseline_copy),
         )
     else:
         folder = Path(against[4:] if against.startswith("dir:") else against)
@@ -182,7 +187,9 @@ def _plan(
     }
     if previous:
         previous = {"pinned": previous.get("pinned_uri", previous.get("pinned")), **previous}
-        model_info["previous"] = {k: previous.get(k) for k in ("pinned", "digest", "version", "alias") if previous.get(k) is not None}
+        model_info["previous"] = {
+            k: previous.get(k) for k in ("pinned", "digest", "version", "alias") if previous.get(k) is not None
+        }
     p = Plan(
         name=dep.name,
         target=dep.spec.target.kind,
@@ -204,7 +211,12 @@ def _plan(
 
 
 def _evaluation(
-    dep: Deployment, against: str, options: ObserveOptions, has_previous: bool, previous: Mapping[str, Any] | None, local: Path | None
+    dep: Deployment,
+    against: str,
+    options: ObserveOptions,
+    has_previous: bool,
+    previous: Mapping[str, Any] | None,
+    local: Path | None,
 ) -> dict[str, Any]:
     """The evaluation gate for a plan. ``baseline: deployed`` is what the signature policy compares
     with: the rendered folder's lock file, the git ref's render, or the live objects' tags."""
@@ -216,7 +228,9 @@ def _evaluation(
         if not has_previous or not previous:
             deployed = Deployed(found=False, where=against)
         elif local is not None and local.exists():
-            deployed = Deployed(found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local)
+            deployed = Deployed(
+                found=True, where=against, uri=previous.get("pinned_uri") or previous.get("pinned"), local_dir=local
+            )
         else:
             deployed = Deployed(
                 found=True,
@@ -240,8 +254,12 @@ def _missing_folder(folder: Path) -> PlanError:
     except OSError:
         siblings = []
     close = difflib.get_close_matches(folder.name, siblings, n=1, cutoff=0.6)
-    hint = f"did you mean {(parent / close[0]).as_posix()}?" if close else (
-        f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+    hint = (
+        f"did you mean {(parent / close[0]).as_posix()}?"
+        if close
+        else (
+            f"for a first deployment create it empty (mkdir -p {folder.as_posix()}): an empty folder means nothing deployed"
+        )
     )
     return PlanError(f"--against {folder.as_posix()}: no such folder", hint=hint)
 

@@ -74,8 +74,9 @@ def _ensure_unchanged(reviewed: Plan, fresh: Plan) -> None:
     import json
 
     def shape(p: Plan) -> dict[str, str]:
-        return {c.address: json.dumps([c.action.value, c.before, c.after], sort_keys=True, default=str)
-                for c in p.changes}
+        return {
+            c.address: json.dumps([c.action.value, c.before, c.after], sort_keys=True, default=str) for c in p.changes
+        }
 
     was, now = shape(reviewed), shape(fresh)
     if was == now:
@@ -93,8 +94,14 @@ def _ensure_unchanged(reviewed: Plan, fresh: Plan) -> None:
     )
 
 
-def clear_stale_lease(dep: Deployment, plan: Plan, *, options: ObserveOptions | None = None,
-                      settings: LeaseSettings | None = None, progress: Progress | None = None) -> str | None:
+def clear_stale_lease(
+    dep: Deployment,
+    plan: Plan,
+    *,
+    options: ObserveOptions | None = None,
+    settings: LeaseSettings | None = None,
+    progress: Progress | None = None,
+) -> str | None:
     """After a plan with no changes: clear a lease left by a run that is provably gone (same host,
     dead pid) or that expired — the deployment has converged, so nothing is half-done — and say so.
     A lease of a live (or unknown) holder stays."""
@@ -118,8 +125,14 @@ def _backend(dep: Deployment, against: str, options: ObserveOptions | None) -> L
 
 
 @contextmanager
-def _leased(dep: Deployment, against: str, options: ObserveOptions | None, settings: LeaseSettings | None,
-            operation: str, progress: Progress) -> Iterator[None]:
+def _leased(
+    dep: Deployment,
+    against: str,
+    options: ObserveOptions | None,
+    settings: LeaseSettings | None,
+    operation: str,
+    progress: Progress,
+) -> Iterator[None]:
     """Hold the deployment's lease (a lock file beside a render folder, or the target's own backend
     for live state) around ``operation``; released however the block ends."""
     settings = settings or LeaseSettings()
@@ -131,7 +144,9 @@ def _leased(dep: Deployment, against: str, options: ObserveOptions | None, setti
         yield
 
 
-def _apply(dep: Deployment, plan: Plan, result: RenderResult, progress: Progress, options: ObserveOptions) -> ApplyResult:
+def _apply(
+    dep: Deployment, plan: Plan, result: RenderResult, progress: Progress, options: ObserveOptions
+) -> ApplyResult:
     artifacts = list(result.artifacts)
     ctx = dep.context()
     auxiliaries = dep.target.auxiliaries(ctx, artifacts)
@@ -167,7 +182,9 @@ def _merge(a: ApplyResult, b: ApplyResult) -> ApplyResult:
     return ApplyResult(changed=a.changed + b.changed, outputs={**a.outputs, **b.outputs})
 
 
-def _after(auxiliaries: list[Auxiliary], result: ApplyResult, progress: Progress, options: ObserveOptions) -> ApplyResult:
+def _after(
+    auxiliaries: list[Auxiliary], result: ApplyResult, progress: Progress, options: ObserveOptions
+) -> ApplyResult:
     """After a successful apply: the "after" auxiliaries (the model's registration, in the target's own
     registry or in MLflow's). Each is idempotent: the same digest never makes a new version."""
     for a in auxiliaries:
@@ -176,8 +193,14 @@ def _after(auxiliaries: list[Auxiliary], result: ApplyResult, progress: Progress
     return result
 
 
-def destroy(dep: Deployment, *, against: str | None = None, progress: Progress | None = None, options: ObserveOptions | None = None,
-            lease: LeaseSettings | None = None) -> ApplyResult:
+def destroy(
+    dep: Deployment,
+    *,
+    against: str | None = None,
+    progress: Progress | None = None,
+    options: ObserveOptions | None = None,
+    lease: LeaseSettings | None = None,
+) -> ApplyResult:
     """Remove everything modeldeploy created for this deployment (and nothing else), holding its lease."""
     progress = progress or Progress()
     against = against or default_against(dep)

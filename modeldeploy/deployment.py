@@ -82,7 +82,9 @@ def _located(exc: ModelDeployError, loaded: LoadedSpec, path: tuple[str, ...]) -
     return loaded.locate(exc, path)
 
 
-def resolve(loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None) -> Deployment:
+def resolve(
+    loaded: LoadedSpec, *, environ: Mapping[str, str] | None = None, progress: Progress | None = None
+) -> Deployment:
     from modeldeploy.model.kinds import read_for_spec
     from modeldeploy.model.sources import resolve as resolve_source
 

@@ -113,4 +113,3 @@ def folder_lease_path(folder: Path, name: str) -> Path:
     """The lock file for deployment ``name`` rendered into ``folder`` (beside, not inside, its
     ``folder/name/`` tree, which apply makes hold exactly the render)."""
     return Path(folder) / f".{name}.modeldeploy-lease"
-

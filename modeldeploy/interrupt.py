@@ -65,7 +65,11 @@ def _handler(signum: int, frame: Any) -> None:
     import sys
 
     name = signal.Signals(signum).name
-    print(f"! {name} received: stopping at the next safe point (send it again to stop at once)", file=sys.stderr, flush=True)
+    print(
+        f"! {name} received: stopping at the next safe point (send it again to stop at once)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @contextmanager

@@ -73,8 +73,13 @@ class LeaseRecord:
     @classmethod
     def from_json(cls, text: str | bytes) -> LeaseRecord:
         data = json.loads(text)
-        return cls(str(data["holder"]), str(data.get("operation", "apply")), float(data["acquired"]),
-                   float(data["renewed"]), float(data["expires"]))
+        return cls(
+            str(data["holder"]),
+            str(data.get("operation", "apply")),
+            float(data["acquired"]),
+            float(data["renewed"]),
+            float(data["expires"]),
+        )
 
 
 class LeaseBackend(Protocol):
@@ -183,12 +188,16 @@ class Lease:
             left = deadline - self.clock()
             if left <= 0:
                 if waiting:
-                    raise LeaseHeld(f"{held.message} (waited {self.settings.wait:g}s with --lease-wait)", hint=held.hint)
+                    raise LeaseHeld(
+                        f"{held.message} (waited {self.settings.wait:g}s with --lease-wait)", hint=held.hint
+                    )
                 raise held
             if not waiting and held.record is not None:
                 theirs = held.record
-                self.warn(f"waiting for the lease held by {theirs.holder} (since {iso(theirs.acquired)}) — "
-                          f"up to {self.settings.wait:g}s (--lease-wait)")
+                self.warn(
+                    f"waiting for the lease held by {theirs.holder} (since {iso(theirs.acquired)}) — "
+                    f"up to {self.settings.wait:g}s (--lease-wait)"
+                )
                 waiting = True
             self.sleep(min(left, max(min(self.settings.seconds / 10.0, 2.0), 0.05)))
 
@@ -266,8 +275,9 @@ class Lease:
         self.acquire()
         interval = max(self.settings.seconds / 3.0, 0.05)
         self._stop.clear()
-        self._thread = threading.Thread(target=self._renew_loop, args=(interval,), daemon=True,
-                                        name=f"modeldeploy-lease-{self.name}")
+        self._thread = threading.Thread(
+            target=self._renew_loop, args=(interval,), daemon=True, name=f"modeldeploy-lease-{self.name}"
+        )
         self._thread.start()
         return self
 
@@ -285,8 +295,10 @@ class Lease:
                 self.release()
                 raise
         except Exception as err:  # never hide the apply's own outcome behind a release problem
-            self.warn(f"could not release the lease of {self.name} at {self.backend.where}: {err}; "
-                      f"it expires at {iso(self.record.expires) if self.record else 'its expiry'}")
+            self.warn(
+                f"could not release the lease of {self.name} at {self.backend.where}: {err}; "
+                f"it expires at {iso(self.record.expires) if self.record else 'its expiry'}"
+            )
 
     def _renew_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):
@@ -297,7 +309,9 @@ class Lease:
                 self.warn(f"renewing the lease of {self.name} failed: {err}")
 
 
-def clear_if_gone(backend: LeaseBackend, *, expired_too: bool = False, clock: Callable[[], float] = time.time) -> str | None:
+def clear_if_gone(
+    backend: LeaseBackend, *, expired_too: bool = False, clock: Callable[[], float] = time.time
+) -> str | None:
     """Delete a lease left by a run that is provably gone (same host, dead pid) — or, with
     ``expired_too`` (the caller just found live state converged), one that expired; return what was
     cleared and why, or None. A compare-and-set delete: a lease renewed meanwhile stays."""

@@ -32,16 +32,35 @@ T = TypeVar("T")
 
 # Error codes AWS services use for throttling and transient server trouble (botocore's own lists in
 # botocore/retries/standard.py and special.py, plus S3's SlowDown).
-AWS_THROTTLING = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-    "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException",
-})
-AWS_TRANSIENT = frozenset({
-    "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure", "InternalServerError",
-    "ServiceUnavailable", "ServiceUnavailableException", "IDPCommunicationError",
-})
+AWS_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+AWS_TRANSIENT = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "IDPCommunicationError",
+    }
+)
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 

@@ -33,7 +33,13 @@ def options(context: str | None = None, parallelism: int = 8, timeout: float = 1
 
 
 def plan_many(
-    paths: Sequence[Path], env: str | None, against: str | None, *, allow_breaking: bool = False, jobs: int = 1, **opts: Any
+    paths: Sequence[Path],
+    env: str | None,
+    against: str | None,
+    *,
+    allow_breaking: bool = False,
+    jobs: int = 1,
+    **opts: Any,
 ) -> list[Planned]:
     """[(plan, deployment, render result)] for every file, errors from all files reported together.
 
@@ -158,7 +164,9 @@ def _one_per_kind(paths: Sequence[Path]) -> list[int]:
     return sorted(seen.values()) or [0]
 
 
-def _in_workers(fn: Callable[[Any], _Outcome], items: Sequence[Any], jobs: int, done: Mapping[int, _Outcome]) -> list[_Outcome]:
+def _in_workers(
+    fn: Callable[[Any], _Outcome], items: Sequence[Any], jobs: int, done: Mapping[int, _Outcome]
+) -> list[_Outcome]:
     """``fn`` of every item not in ``done`` (index -> outcome), in ``jobs`` worker processes, in order.
 
     On Linux the workers are forked, so they start with everything the parent has imported and cached
@@ -281,7 +289,10 @@ def replan_saved(plan_path: Path, **opts: Any) -> tuple[SavedPlan, list[Planned]
 
 
 def apply_saved(
-    plan_path: Path, saved: SavedPlan, plans: Sequence[Planned], apply_all: Callable[[Sequence[Planned]], dict[str, str]]
+    plan_path: Path,
+    saved: SavedPlan,
+    plans: Sequence[Planned],
+    apply_all: Callable[[Sequence[Planned]], dict[str, str]],
 ) -> dict[str, str]:
     """Apply a saved plan's fresh ``plans`` with ``apply_all`` while the plan file is marked as being
     applied, then record it as applied (with the outputs) so it cannot be applied twice."""

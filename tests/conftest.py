@@ -13,8 +13,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "docker: builds and runs images on a real Docker engine (tests/docker/engine.sh)")
-    config.pluginmanager.register(SkipPolicy.from_file(REPO / "tests" / "skip_allowlist.txt"), "modeldeploy-skip-policy")
+    config.addinivalue_line(
+        "markers", "docker: builds and runs images on a real Docker engine (tests/docker/engine.sh)"
+    )
+    config.pluginmanager.register(
+        SkipPolicy.from_file(REPO / "tests" / "skip_allowlist.txt"), "modeldeploy-skip-policy"
+    )
 
 
 @pytest.fixture(scope="session")

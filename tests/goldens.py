@@ -62,7 +62,9 @@ def expected_files(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
 
 
 def _read_tree(expected_dir: Path) -> dict[str, bytes]:
-    return {p.relative_to(expected_dir).as_posix(): p.read_bytes() for p in sorted(expected_dir.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(expected_dir).as_posix(): p.read_bytes() for p in sorted(expected_dir.rglob("*")) if p.is_file()
+    }
 
 
 def _rel(path: Path) -> str:

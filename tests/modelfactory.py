@@ -161,7 +161,9 @@ def make_sklearn_model(
         if input_example:
             example = {n: [float(v) for v in x[:5, i]] for i, n in enumerate(names)}
     elif kind == "tensor":
-        sig = make_signature([tensor_spec("float64", (-1, len(names)))], outputs or [tensor_spec("int64", (-1,))], params)
+        sig = make_signature(
+            [tensor_spec("float64", (-1, len(names)))], outputs or [tensor_spec("int64", (-1,))], params
+        )
         if input_example:
             example = x[:5]
     elif input_example:

@@ -42,7 +42,7 @@ def read_allowlist(path: Path) -> list[tuple[re.Pattern[str], str]]:
 def _reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     longrepr = report.longrepr
     text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
-    return text[len("Skipped: "):] if text.startswith("Skipped: ") else text
+    return text[len("Skipped: ") :] if text.startswith("Skipped: ") else text
 
 
 @dataclass(eq=False)  # a plugin object must stay hashable
@@ -80,5 +80,7 @@ class SkipPolicy:
         terminalreporter.section("skips not on the allow-list (CI fails on these)", sep="=", red=True, bold=True)
         for nodeid, reason in self.unlisted:
             terminalreporter.line(f"SKIPPED {nodeid}: {reason}")
-        terminalreporter.line("Make the test run (install what it needs, fix the code), or add its reason to "
-                              "tests/skip_allowlist.txt with why.")
+        terminalreporter.line(
+            "Make the test run (install what it needs, fix the code), or add its reason to "
+            "tests/skip_allowlist.txt with why."
+        )

@@ -39,6 +39,7 @@ EPILOG = """Examples:
 
 Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 policy violation (signature policy, evaluation gate)."""
 
+
 class UsageExitGroup(Group):
     """The one place usage errors get their exit code: 1, as Terraform's, because 2 means "changes
     present" (plan --detailed-exitcode) and a CI step must never read a typo as success.
@@ -58,8 +59,12 @@ class UsageExitGroup(Group):
     ) -> Any:
         try:
             rv = super().main(
-                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
-                windows_expand_args=windows_expand_args, **extra,
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
             )
         except _cx.NoArgsIsHelpError as exc:  # `modeldeploy` or `modeldeploy signature` alone
             print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
@@ -106,17 +111,57 @@ _SIGNATURE_EPILOGS = {
 # name: (module in modeldeploy.cli, its function, the epilog's name in that module, the short help),
 # in the order --help lists them. The short help is the first paragraph of the function's docstring.
 COMMANDS: dict[str, tuple[str, str, str | None, str]] = {
-    "validate": ("validate", "validate", "EPILOG", "Check deploy.yaml files: schema, overlays, the model, and the signature policy."),
-    "render": ("render", "render", "EPILOG", "Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder."),
-    "build": ("build", "build", "EPILOG", "Build (and push) the serving image each deployment with target.registry needs."),
+    "validate": (
+        "validate",
+        "validate",
+        "EPILOG",
+        "Check deploy.yaml files: schema, overlays, the model, and the signature policy.",
+    ),
+    "render": (
+        "render",
+        "render",
+        "EPILOG",
+        "Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder.",
+    ),
+    "build": (
+        "build",
+        "build",
+        "EPILOG",
+        "Build (and push) the serving image each deployment with target.registry needs.",
+    ),
     "inspect": ("inspect", "inspect", "EPILOG", "Show a model's facts: flavors, Python, requirements and signature."),
-    "schema": ("schema", "schema", None, "Print the JSON Schema of deploy.yaml (the same as schemas/deploy.schema.json)."),
+    "schema": (
+        "schema",
+        "schema",
+        None,
+        "Print the JSON Schema of deploy.yaml (the same as schemas/deploy.schema.json).",
+    ),
     "init": ("init", "init", "EPILOG", "Scaffold a deploy.yaml for a model folder."),
     "plan": ("plan", "plan", "EPILOG", "Show what would change, against a folder, a git ref, or live state."),
-    "apply": ("apply", "apply", "EPILOG", "Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready."),
-    "destroy": ("apply", "destroy", "DESTROY_EPILOG", "Remove everything modeldeploy created for these deployments, and nothing else."),
-    "serve": ("serve", "serve", "EPILOG", "Build the image and serve the model locally in the foreground (docker target)."),
-    "evaluate": ("evaluate", "evaluate", "EPILOG", "Evaluate the model on held-out rows: metrics, error cohorts, fairness, baseline (exit 3 on failure)."),
+    "apply": (
+        "apply",
+        "apply",
+        "EPILOG",
+        "Make the deployment match deploy.yaml (or a saved plan) and wait until it is ready.",
+    ),
+    "destroy": (
+        "apply",
+        "destroy",
+        "DESTROY_EPILOG",
+        "Remove everything modeldeploy created for these deployments, and nothing else.",
+    ),
+    "serve": (
+        "serve",
+        "serve",
+        "EPILOG",
+        "Build the image and serve the model locally in the foreground (docker target).",
+    ),
+    "evaluate": (
+        "evaluate",
+        "evaluate",
+        "EPILOG",
+        "Evaluate the model on held-out rows: metrics, error cohorts, fairness, baseline (exit 3 on failure).",
+    ),
     "signature": ("signature", "app", None, "Compare model signatures (compatibility check)."),
 }
 
@@ -136,8 +181,10 @@ def _build(name: str) -> Any:
             if not info.epilog and info.name in _SIGNATURE_EPILOGS:
                 info.epilog = _SIGNATURE_EPILOGS[info.name]
         return get_group_from_info(
-            TyperInfo(sub, name=name, help=short), pretty_exceptions_short=app.pretty_exceptions_short,
-            suggest_commands=app.suggest_commands, rich_markup_mode=None,
+            TyperInfo(sub, name=name, help=short),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            suggest_commands=app.suggest_commands,
+            rich_markup_mode=None,
         )
     epilog = SCHEMA_EPILOG if name == "schema" else getattr(module, epilog_name or "", None)
     info = CommandInfo(name=name, cls=Command, epilog=epilog, callback=getattr(module, attr))
@@ -207,7 +254,12 @@ class LazyGroup(UsageExitGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         commands = self.commands
-        if self._listing and isinstance(commands, LazyCommands) and cmd_name in COMMANDS and cmd_name not in commands._built:
+        if (
+            self._listing
+            and isinstance(commands, LazyCommands)
+            and cmd_name in COMMANDS
+            and cmd_name not in commands._built
+        ):
             return _Placeholder(cmd_name, COMMANDS[cmd_name][3])
         return commands.get(cmd_name)
 
@@ -248,7 +300,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """modeldeploy: validate, render, plan and apply model deployments."""
 

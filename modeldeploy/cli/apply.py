@@ -58,19 +58,29 @@ def _confirm(question: str, auto_approve: bool) -> None:
 
 
 def apply(
-    files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files (or folders), or one saved plan file."),
+    files: list[Path] = typer.Argument(
+        ..., readable=False, help="deploy.yaml files (or folders), or one saved plan file."
+    ),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
     against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     timeout: str = typer.Option("30m", "--timeout", help="How long to wait for readiness, e.g. 900s, 30m."),
     allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Apply despite breaking signature changes."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
-    rollback_on_failure: bool = typer.Option(False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."),
-    lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."),
+    rollback_on_failure: bool = typer.Option(
+        False, "--rollback-on-failure", help="Roll back a failed rollout (kubernetes)."
+    ),
+    lease_seconds: float = typer.Option(
+        300.0, "--lease-seconds", help="Lease duration (renewed while applying); 0 disables the lease."
+    ),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
-    lease_wait: float = typer.Option(0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."),
+    lease_wait: float = typer.Option(
+        0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."
+    ),
     eval_python: str | None = typer.Option(
-        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+        None,
+        "--eval-python",
+        help="Python with mlflow and the model's requirements that scores it for the evaluation gate.",
     ),
     rai_dashboard: bool = typer.Option(
         False, "--rai-dashboard", help="azureml: also submit the Responsible AI dashboard job and wait for it."
@@ -165,9 +175,13 @@ def destroy(
     against: str | None = typer.Option(None, "--against", "-a", help="DIR or live (default as for plan)."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
-    lease_seconds: float = typer.Option(300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."),
+    lease_seconds: float = typer.Option(
+        300.0, "--lease-seconds", help="Lease duration (renewed while destroying); 0 disables the lease."
+    ),
     steal_lease: bool = typer.Option(False, "--steal-lease", help="Take over a lease whose holder let it expire."),
-    lease_wait: float = typer.Option(0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."),
+    lease_wait: float = typer.Option(
+        0.0, "--lease-wait", help="Seconds to wait for another run's lease (0: stop at once, naming its holder)."
+    ),
 ) -> None:
     """Remove everything modeldeploy created for these deployments, and nothing else."""
     with handled():
@@ -185,7 +199,11 @@ def destroy(
         progress = for_stream(sys.stderr)
         with interrupt.deferred():
             for dep in deps:
-                applier.destroy(dep, against=against, progress=progress, options=options(context=context),
-                                lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease,
-                                                    wait=max(lease_wait, 0.0)))
+                applier.destroy(
+                    dep,
+                    against=against,
+                    progress=progress,
+                    options=options(context=context),
+                    lease=LeaseSettings(seconds=max(lease_seconds, 0.0), steal=steal_lease, wait=max(lease_wait, 0.0)),
+                )
         err(f"Destroy complete: {len(deps)} deployment(s).")

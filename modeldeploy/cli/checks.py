@@ -44,7 +44,11 @@ def _in_env(d: Diagnostic, env: str | None) -> Diagnostic:
 
 
 def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list[str]:
-    loaded_all = [load_spec(path, env, plugins=plugin_config)] if env is not None else load_all_environments(path, plugins=plugin_config)
+    loaded_all = (
+        [load_spec(path, env, plugins=plugin_config)]
+        if env is not None
+        else load_all_environments(path, plugins=plugin_config)
+    )
     _check_evaluation_data(loaded_all)
     for loaded in loaded_all:  # a missing extra: the error render would give, found here first
         try:
@@ -84,7 +88,9 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
             if breaking:
                 raise PolicyViolation(
                     f"{label}: {breaking[0].line()}",
-                    hint="set signature.required: false to allow models without a signature" if breaking[0].rule == "SIG901" else None,
+                    hint="set signature.required: false to allow models without a signature"
+                    if breaking[0].rule == "SIG901"
+                    else None,
                 )
             api.render(dep)  # every check render runs (parse-back included); nothing is written
             for message, where in api.image_warnings(dep):

@@ -16,10 +16,16 @@ from modeldeploy.errors import collect_errors as collect  # noqa: F401  (the com
 DEPLOY_FILE_NAMES = ("deploy.yaml", "deploy.yml")
 # Optional extras by the top-level module a missing import names.
 _EXTRAS = {
-    "boto3": "aws", "botocore": "aws", "s3transfer": "aws",
+    "boto3": "aws",
+    "botocore": "aws",
+    "s3transfer": "aws",
     "azure": "azure",
-    "kubernetes": "kubernetes", "kubernetes_validate": "kubernetes",
-    "numpy": "eval", "pandas": "eval", "sklearn": "eval", "scipy": "eval",
+    "kubernetes": "kubernetes",
+    "kubernetes_validate": "kubernetes",
+    "numpy": "eval",
+    "pandas": "eval",
+    "sklearn": "eval",
+    "scipy": "eval",
 }
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".modeldeploy-cache", "rendered"}
 
@@ -62,7 +68,9 @@ def handled() -> Iterator[None]:
     except Exception as exc:  # a bug: say so plainly, without a traceback
         if os.environ.get("MODELDEPLOY_DEBUG"):
             raise
-        err(f"internal error: {type(exc).__name__}: {exc} (set MODELDEPLOY_DEBUG=1 for a traceback and please report it)")
+        err(
+            f"internal error: {type(exc).__name__}: {exc} (set MODELDEPLOY_DEBUG=1 for a traceback and please report it)"
+        )
         raise typer.Exit(EXIT_ERROR) from None
 
 
@@ -77,7 +85,10 @@ def expand_files(paths: Sequence[Path]) -> list[Path]:
                 dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
                 found.extend(Path(dirpath, f) for f in sorted(filenames) if f in DEPLOY_FILE_NAMES)
             if not found:
-                raise SpecError(f"{p}: no deploy.yaml found in this folder", diagnostics=[Diagnostic(str(p), 0, 0, "no deploy.yaml found in this folder")])
+                raise SpecError(
+                    f"{p}: no deploy.yaml found in this folder",
+                    diagnostics=[Diagnostic(str(p), 0, 0, "no deploy.yaml found in this folder")],
+                )
             out.extend(sorted(found))
         else:
             out.append(p)

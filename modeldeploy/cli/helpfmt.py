@@ -22,8 +22,17 @@ from modeldeploy.cli import fastparams
 
 # Placeholders by parameter name (the destination name typer gives it); anything else: NAME upper-cased.
 _METAVARS = {
-    "files": "FILE", "file": "FILE", "out": "PATH", "output": "PATH", "model_dir": "MODEL_DIR",
-    "parallelism": "N", "jobs": "N", "fmt": "FORMAT", "against": "WHERE", "timeout": "DURATION", "lease_seconds": "SECONDS",
+    "files": "FILE",
+    "file": "FILE",
+    "out": "PATH",
+    "output": "PATH",
+    "model_dir": "MODEL_DIR",
+    "parallelism": "N",
+    "jobs": "N",
+    "fmt": "FORMAT",
+    "against": "WHERE",
+    "timeout": "DURATION",
+    "lease_seconds": "SECONDS",
 }
 # An option whose help starts "a | b | c" takes one of those words (the command checks it too).
 _CHOICE_HELP = re.compile(r"^\s*([\w-]+(?: \| [\w-]+)+)")
@@ -108,7 +117,12 @@ def _units(words: list[str]) -> list[str]:
     """Words grouped so a flag stays with its value (``--env prod``) and a redirection with its file."""
     units: list[str] = []
     for word in words:
-        if units and not word.startswith(("-", ">", "|")) and units[-1].split(" ")[-1].startswith(("-", ">", "|")) and " " not in units[-1]:
+        if (
+            units
+            and not word.startswith(("-", ">", "|"))
+            and units[-1].split(" ")[-1].startswith(("-", ">", "|"))
+            and " " not in units[-1]
+        ):
             units[-1] += " " + word
         else:
             units.append(word)

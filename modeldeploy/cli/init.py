@@ -22,7 +22,22 @@ EPILOG = """Writes a commented deploy.yaml filled from the model's MLmodel (name
 
 
 # Folder names MLflow and people use for "the model", which say nothing about which model it is.
-_GENERIC = {"model", "models", "mlmodel", "artifacts", "artifact", "output", "outputs", "export", "saved-model", "savedmodel", "latest", "current", "src", "tmp"}
+_GENERIC = {
+    "model",
+    "models",
+    "mlmodel",
+    "artifacts",
+    "artifact",
+    "output",
+    "outputs",
+    "export",
+    "saved-model",
+    "savedmodel",
+    "latest",
+    "current",
+    "src",
+    "tmp",
+}
 
 
 def _label(text: str) -> str:
@@ -46,8 +61,15 @@ def default_name(raw: Mapping[str, Any], model_dir: Path) -> str:
 def init(
     model_dir: Path = typer.Argument(..., help="A local MLflow model folder (holds MLmodel)."),
     target: str = typer.Option("docker", "--target", "-t", help="docker | kubernetes | sagemaker | azureml"),
-    out: Path | None = typer.Option(None, "--out", "-o", help="File to write ('-' for stdout). Default: stdout when it is redirected, else deploy.yaml."),
-    name: str | None = typer.Option(None, "--name", help="Deployment name (default: the model's logged name, else its folder's name)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="File to write ('-' for stdout). Default: stdout when it is redirected, else deploy.yaml.",
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Deployment name (default: the model's logged name, else its folder's name)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Scaffold a deploy.yaml for a model folder."""

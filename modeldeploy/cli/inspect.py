@@ -16,7 +16,9 @@ EPILOG = """SOURCE is a local model folder or any model URI deploy.yaml accepts.
 def inspect(
     source: str = typer.Argument(..., help="Model folder or URI (runs:/, models:/, s3://, azureml:)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json"),
-    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking server (default: $MLFLOW_TRACKING_URI)."
+    ),
     model_type: str | None = typer.Option(
         None, "--type", help="mlflow | custom | triton (default: MLmodel → mlflow, config.pbtxt → triton)."
     ),
@@ -71,9 +73,15 @@ def inspect(
         ]
         for m in facts.get("triton_models", []):
             versions = ", ".join(str(v) for v in m["versions"])
-            lines.append(f"triton model:   {m['name']} ({m['kind']}, max_batch_size {m['max_batch_size']}, versions {versions})")
+            lines.append(
+                f"triton model:   {m['name']} ({m['kind']}, max_batch_size {m['max_batch_size']}, versions {versions})"
+            )
         if info.signature is None:
-            why = {"mlflow": "log one with mlflow.models.infer_signature", "custom": "custom models carry none", "triton": "several models and no single ensemble"}
+            why = {
+                "mlflow": "log one with mlflow.models.infer_signature",
+                "custom": "custom models carry none",
+                "triton": "several models and no single ensemble",
+            }
             lines.append(f"signature:      none ({why.get(facts['type'], '')})")
         else:
             lines.append(f"signature:      {facts['signature_digest']}")

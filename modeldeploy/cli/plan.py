@@ -30,14 +30,21 @@ def plan(
     out: Path | None = typer.Option(None, "--out", help="Save the plan for 'modeldeploy apply PLANFILE'."),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 2 when there are changes."),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List resources without changes too."),
-    allow_breaking: bool = typer.Option(False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."),
+    allow_breaking: bool = typer.Option(
+        False, "--allow-breaking", help="Do not fail on breaking signature changes (recorded in the plan)."
+    ),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (kubernetes target)."),
     parallelism: int = typer.Option(8, "--parallelism", min=1, max=64, help="Concurrent reads of live state."),
     jobs: int | None = typer.Option(
-        None, "--jobs", "-j", help="Worker processes for a folder or git:REF plan of many files (default: the CPUs available; 1 plans in this process)."
+        None,
+        "--jobs",
+        "-j",
+        help="Worker processes for a folder or git:REF plan of many files (default: the CPUs available; 1 plans in this process).",
     ),
     eval_python: str | None = typer.Option(
-        None, "--eval-python", help="Python with mlflow and the model's requirements that scores it for the evaluation gate."
+        None,
+        "--eval-python",
+        help="Python with mlflow and the model's requirements that scores it for the evaluation gate.",
     ),
 ) -> None:
     """Show what would change, against a folder, a git ref, or live state."""
@@ -53,8 +60,16 @@ def plan(
             raise ModelDeployError(f"--format must be text, markdown or json, not {fmt!r}")
         paths = expand_files(files)
         extra = {"eval_python": eval_python} if eval_python else {}
-        plans = plan_many(paths, env, against, allow_breaking=allow_breaking, jobs=jobs or available_cpus(),
-                           context=context, parallelism=parallelism, **extra)
+        plans = plan_many(
+            paths,
+            env,
+            against,
+            allow_breaking=allow_breaking,
+            jobs=jobs or available_cpus(),
+            context=context,
+            parallelism=parallelism,
+            **extra,
+        )
         print_plans([p for p, _, _ in plans], fmt, show_unchanged=show_unchanged)
         if out is not None:
             save(out, plans)

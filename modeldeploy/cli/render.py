@@ -18,7 +18,12 @@ def render(
     files: list[Path] = typer.Argument(..., readable=False, help="deploy.yaml files, or folders to search for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write OUT/<name>/ into."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (default: the CPUs available to this process; 1 renders in this process)."),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        help="Worker processes (default: the CPUs available to this process; 1 renders in this process).",
+    ),
 ) -> None:
     """Render deployment artifacts (Dockerfile, manifests, request bodies, specs) to a folder."""
     if jobs is not None and jobs < 1:  # a usage error (exit 1, one line), as typer's own range check

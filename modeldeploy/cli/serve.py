@@ -18,7 +18,9 @@ from this shell's environment and passed to the container (never written anywher
 def serve(
     file: Path = typer.Argument(..., help="deploy.yaml of a docker-target deployment."),
     env: str | None = typer.Option(None, "--env", "-e", help="Environment overlay to apply."),
-    port: int | None = typer.Option(None, "--port", "-p", min=1, max=65535, help="Host port (default: target.run.port, else 8080)."),
+    port: int | None = typer.Option(
+        None, "--port", "-p", min=1, max=65535, help="Host port (default: target.run.port, else 8080)."
+    ),
 ) -> None:
     """Build the image and serve the model locally in the foreground (docker target)."""
     with handled():
@@ -30,8 +32,10 @@ def serve(
 
         dep = api.load(file, env)
         if dep.spec.target.kind != "docker":
-            raise PlanError(f"serve runs docker-target deployments; {file} has target.kind {dep.spec.target.kind}",
-                            hint="render it with the docker target, or use apply for this target")
+            raise PlanError(
+                f"serve runs docker-target deployments; {file} has target.kind {dep.spec.target.kind}",
+                hint="render it with the docker target, or use apply for this target",
+            )
         result = api.render(dep)
         ctx = dep.context()
         code = lifecycle.serve(ctx, list(result.artifacts), image_reference(ctx), for_stream(), port=port)

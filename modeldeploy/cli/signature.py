@@ -150,7 +150,9 @@ def diff(
     new: str = typer.Argument(..., help="The model to deploy (folder or URI)."),
     mode: str = typer.Option("backward", "--mode", "-m", help="backward | forward | full | none"),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json | markdown"),
-    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."
+    ),
 ) -> None:
     """Compare OLD's and NEW's signatures; exit 3 when a change is breaking for --mode."""
     from modeldeploy.model.compat import check, is_breaking
@@ -170,7 +172,9 @@ def diff(
 def show(
     source: str = typer.Argument(..., help="Model folder or URI."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json (the canonical signature)"),
-    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking server for runs:/ and models:/."
+    ),
 ) -> None:
     """Print a model's signature as a table, or its canonical JSON and digest."""
     from modeldeploy.rendering.canonical import dump_json
@@ -206,11 +210,16 @@ def rules(fmt: str = typer.Option("text", "--format", "-f", help="text | json | 
         sys.stdout.write(rules_markdown(table))
     else:
         for r in table:
-            sys.stdout.write(f"{r['id']}  {r['title']:<38} backward={r['backward']:<8} forward={r['forward']:<8} full={r['full']}\n")
+            sys.stdout.write(
+                f"{r['id']}  {r['title']:<38} backward={r['backward']:<8} forward={r['forward']:<8} full={r['full']}\n"
+            )
 
 
 def rules_markdown(table: Sequence[dict[str, str]]) -> str:
-    lines = ["| Rule | Title | Applies to | backward | forward | full | What happens |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| Rule | Title | Applies to | backward | forward | full | What happens |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in table:
         lines.append(
             f"| {r['id']} | {r['title']} | {r['scope']} | {r['backward']} | {r['forward']} | {r['full']} | {_cell(r['explanation'])} |"

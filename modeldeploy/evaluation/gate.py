@@ -89,7 +89,9 @@ class Report:
             "passed": self.passed,
             "findings": [f.to_json() for f in self.findings],
             "metrics": {k: _round(v) for k, v in sorted(self.metrics.items())},
-            "baseline_metrics": None if self.baseline_metrics is None else {k: _round(v) for k, v in sorted(self.baseline_metrics.items())},
+            "baseline_metrics": None
+            if self.baseline_metrics is None
+            else {k: _round(v) for k, v in sorted(self.baseline_metrics.items())},
             "thresholds": [c.to_json() for c in self.checks],
             "error_threshold": self.error_threshold,
             "cohorts": [c.to_json() for c in self.cohorts],
@@ -109,7 +111,13 @@ def _round(v: float) -> float | None:
     return round(v, 6) if math.isfinite(v) else None
 
 
-def findings(section: Any, checks: Sequence[Any], cohorts: Sequence[Any], regression_cohorts: Sequence[Any], fairness: Sequence[Any]) -> list[GateFinding]:
+def findings(
+    section: Any,
+    checks: Sequence[Any],
+    cohorts: Sequence[Any],
+    regression_cohorts: Sequence[Any],
+    fairness: Sequence[Any],
+) -> list[GateFinding]:
     """Every finding with waivers applied, in a stable order (rule, then as found)."""
     out: list[GateFinding] = []
     for c in checks:
@@ -121,7 +129,11 @@ def findings(section: Any, checks: Sequence[Any], cohorts: Sequence[Any], regres
     if limit is not None:
         for c in cohorts:
             if c.error_rate > limit:
-                out.append(GateFinding("EVAL201", c.condition, f"{c.summary()} ({c.error_rate:.1%} > max_error_rate {limit:.1%})"))
+                out.append(
+                    GateFinding(
+                        "EVAL201", c.condition, f"{c.summary()} ({c.error_rate:.1%} > max_error_rate {limit:.1%})"
+                    )
+                )
     reg = section.cohorts.max_regression
     if reg is not None:
         seen = set()

@@ -12,7 +12,19 @@ def plan_summary(report: Any) -> dict[str, Any]:
     full = report.to_json()
     show = report.settings.get("show", 5)
     metrics = [
-        {k: c[k] for k in ("metric", "candidate", "baseline", "threshold", "min_absolute_change", "min_relative_change", "greater_is_better", "passed")}
+        {
+            k: c[k]
+            for k in (
+                "metric",
+                "candidate",
+                "baseline",
+                "threshold",
+                "min_absolute_change",
+                "min_relative_change",
+                "greater_is_better",
+                "passed",
+            )
+        }
         for c in full["thresholds"]
     ]
     extra = sorted(set(full["metrics"]) - {m["metric"] for m in metrics})

@@ -88,7 +88,9 @@ def tree_svg(tree: Any) -> str:
         p = nodes[n.parent]
         x1, y1 = GAP_X + x[p.id] + NODE_W / 2, top(p.depth) + NODE_H
         x2, y2 = GAP_X + x[n.id] + NODE_W / 2, top(n.depth)
-        parts.append(f'<line class="edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#888" stroke-width="{1 + 6 * n.n / max(1, nodes[0].n):.1f}"/>')
+        parts.append(
+            f'<line class="edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#888" stroke-width="{1 + 6 * n.n / max(1, nodes[0].n):.1f}"/>'
+        )
         label = n.split.text() if n.split else ""
         parts.append(
             f'<text class="edge-label" x="{x2:.1f}" y="{y2 - 6:.1f}" text-anchor="middle" '
@@ -124,7 +126,9 @@ def heatmap_svg(hm: Any) -> str:
     parts.append(f'<text x="{left}" y="14" font-size="12" font-weight="bold">{_e(second)}</text>')
     parts.append(f'<text x="4" y="{top - 6}" font-size="12" font-weight="bold">{_e(hm.features[0])}</text>')
     for j, label in enumerate(hm.cols):
-        parts.append(f'<text x="{left + j * cw + cw / 2}" y="{top - 6}" text-anchor="middle" font-size="11">{_e(label)}</text>')
+        parts.append(
+            f'<text x="{left + j * cw + cw / 2}" y="{top - 6}" text-anchor="middle" font-size="11">{_e(label)}</text>'
+        )
     for i, label in enumerate(hm.rows):
         y = top + i * ch
         parts.append(f'<text x="{left - 6}" y="{y + ch / 2 + 4}" text-anchor="end" font-size="11">{_e(label)}</text>')
@@ -198,7 +202,13 @@ def html(report: Any) -> str:
             verdict_cell = "pass" if c.passed else f'<span class="bad">{_e(c.message())}</span>'
         metric_rows.append([_e(m), _num(report.metrics.get(m)), _num(base), rule, verdict_cell])
     cohort_rows = [
-        [_e(c.condition), f"{c.errors}/{c.n}", _pct(c.error_rate), _pct(c.baseline_error_rate), _pct(c.regression) if c.regression is not None else "–"]
+        [
+            _e(c.condition),
+            f"{c.errors}/{c.n}",
+            _pct(c.error_rate),
+            _pct(c.baseline_error_rate),
+            _pct(c.regression) if c.regression is not None else "–",
+        ]
         for c in report.cohorts[: report.settings["show"]]
     ]
     reg_rows = [

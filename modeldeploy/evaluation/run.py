@@ -69,9 +69,18 @@ def analyse(
     error_threshold = section.cohorts.error_threshold
     if task == "regression" and error_threshold is None:
         error_threshold = float(np.mean(np.abs(pred.astype(float) - y.astype(float))))
-        notes.append(f"regression: a row counts as an error when |error| > {error_threshold:.4g} (the candidate's mean absolute error; set cohorts.error_threshold to fix it)")
+        notes.append(
+            f"regression: a row counts as an error when |error| > {error_threshold:.4g} (the candidate's mean absolute error; set cohorts.error_threshold to fix it)"
+        )
     flags = an.error_flags(task, y, pred, error_threshold)
-    metrics = an.metrics_for(task, y, pred, candidate.probabilities, candidate.classes, flags if task == "regression" and section.cohorts.error_threshold else None)
+    metrics = an.metrics_for(
+        task,
+        y,
+        pred,
+        candidate.probabilities,
+        candidate.classes,
+        flags if task == "regression" and section.cohorts.error_threshold else None,
+    )
     if task == "classification" and "log_loss" not in metrics:
         notes.append("log_loss: the model gave no class probabilities (or they do not cover every label)")
     base_flags = base_metrics = None
@@ -80,7 +89,14 @@ def analyse(
         if task == "regression":
             bpred = _numbers(bpred, "the baseline's predictions")
         base_flags = an.error_flags(task, y, bpred, error_threshold)
-        base_metrics = an.metrics_for(task, y, bpred, baseline.probabilities, baseline.classes, base_flags if task == "regression" and section.cohorts.error_threshold else None)
+        base_metrics = an.metrics_for(
+            task,
+            y,
+            bpred,
+            baseline.probabilities,
+            baseline.classes,
+            base_flags if task == "regression" and section.cohorts.error_threshold else None,
+        )
     enc = an.fit_encoding(inputs.X, inputs.features, inputs.categorical)
     matrix = an.encode(enc, inputs.X)
     c = section.cohorts
@@ -108,16 +124,28 @@ def analyse(
         for feat in fz.sensitive_features:
             fair.append(
                 an.fairness(
-                    inputs.frame, feat, y, pred, flags,
-                    metric=fz.metric, kind=fz.kind, threshold=fz.threshold, positive_label=fz.positive_label,
+                    inputs.frame,
+                    feat,
+                    y,
+                    pred,
+                    flags,
+                    metric=fz.metric,
+                    kind=fz.kind,
+                    threshold=fz.threshold,
+                    positive_label=fz.positive_label,
                 )
             )
     thresholds = dict(section.thresholds)
     if first_deployment:
         # baseline: deployed and nothing is deployed yet: like the signature policy on a first
         # deployment, the comparisons have nothing to compare with and are not checked (said in words).
-        thresholds = {k: v.model_copy(update={"min_absolute_change": None, "min_relative_change": None}) for k, v in thresholds.items()}
-        notes.append("baseline: deployed — nothing is deployed yet, so min_absolute_change, min_relative_change and max_regression are not checked (first deployment)")
+        thresholds = {
+            k: v.model_copy(update={"min_absolute_change": None, "min_relative_change": None})
+            for k, v in thresholds.items()
+        }
+        notes.append(
+            "baseline: deployed — nothing is deployed yet, so min_absolute_change, min_relative_change and max_regression are not checked (first deployment)"
+        )
     checks = check_all(thresholds, metrics, base_metrics)
     found = findings(section, checks, cohorts, regression_cohorts, fair)
     return Report(
@@ -159,7 +187,9 @@ def _numbers(values: Any, what: str) -> Any:
     try:
         out = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise EvaluationError(f"task regression: {what} are not all numbers", hint="use task: classification for labels") from None
+        raise EvaluationError(
+            f"task regression: {what} are not all numbers", hint="use task: classification for labels"
+        ) from None
     if not np.isfinite(out).all():
         raise EvaluationError(f"task regression: {what} contain missing or infinite values")
     return out
@@ -185,7 +215,9 @@ class Deployed:
         return f"deployed ({self.where}): {self.uri or self.local_dir}"
 
 
-def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: Deployed | None = None) -> tuple[Path | None, str]:
+def _baseline_dir(
+    dep: Any, section: Any, environ: Mapping[str, str], deployed: Deployed | None = None
+) -> tuple[Path | None, str]:
     """The baseline model's folder (or None for ``none`` / nothing deployed). Unreadable:
     EvaluationError — never a pass."""
     at = dep.loaded.positions.at(("evaluation", "baseline"))
@@ -196,7 +228,11 @@ def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: 
             raise EvaluationError(
                 "baseline: deployed needs to know what is deployed",
                 diagnostics=[
-                    _diag(dep, at, "evaluation.baseline: 'deployed' is found by plan (against a folder, a git ref or live); evaluate alone cannot see it, and the gate does not pass without it")
+                    _diag(
+                        dep,
+                        at,
+                        "evaluation.baseline: 'deployed' is found by plan (against a folder, a git ref or live); evaluate alone cannot see it, and the gate does not pass without it",
+                    )
                 ],
                 hint="run modeldeploy plan (it scores the deployed model as the baseline), or name the deployed model's source in evaluation.baseline",
             )
@@ -207,14 +243,26 @@ def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: 
             if not (folder / "MLmodel").is_file():
                 raise EvaluationError(
                     f"the deployed model at {deployed.where} has no MLmodel",
-                    diagnostics=[_diag(dep, at, f"evaluation.baseline: the deployed model ({deployed.where}) is not an MLflow model folder (no MLmodel)")],
+                    diagnostics=[
+                        _diag(
+                            dep,
+                            at,
+                            f"evaluation.baseline: the deployed model ({deployed.where}) is not an MLflow model folder (no MLmodel)",
+                        )
+                    ],
                     hint="the gate does not pass without its baseline; set baseline: none to check thresholds only",
                 )
             return folder, deployed.label()
         if not deployed.uri:
             raise EvaluationError(
                 f"the deployed version ({deployed.where}) does not record which model it runs",
-                diagnostics=[_diag(dep, at, f"evaluation.baseline: 'deployed' cannot be read: {deployed.where} records no model URI")],
+                diagnostics=[
+                    _diag(
+                        dep,
+                        at,
+                        f"evaluation.baseline: 'deployed' cannot be read: {deployed.where} records no model URI",
+                    )
+                ],
                 hint="the gate does not pass without its baseline; redeploy with this modeldeploy (it records the model) or set baseline: none",
             )
         folder, _, got = _resolve_baseline(dep, deployed.uri, environ, at, what="the deployed model")
@@ -224,7 +272,8 @@ def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: 
                     f"the deployed model {deployed.uri} now reads as other files",
                     diagnostics=[
                         _diag(
-                            dep, at,
+                            dep,
+                            at,
                             f"evaluation.baseline: {deployed.uri} has digest {got[:19]}…, the deployed model {deployed.digest[:19]}…; "
                             "its files are not available any more",
                         )
@@ -236,11 +285,15 @@ def _baseline_dir(dep: Any, section: Any, environ: Mapping[str, str], deployed: 
     return folder, pinned
 
 
-def _resolve_baseline(dep: Any, source: str, environ: Mapping[str, str], at: tuple[int, int], *, what: str) -> tuple[Path, str, str]:
+def _resolve_baseline(
+    dep: Any, source: str, environ: Mapping[str, str], at: tuple[int, int], *, what: str
+) -> tuple[Path, str, str]:
     from modeldeploy.model.sources import resolve as resolve_source
 
     try:
-        ref = resolve_source(source, base_dir=dep.loaded.base_dir, tracking_uri=dep.spec.model.tracking_uri, environ=environ)
+        ref = resolve_source(
+            source, base_dir=dep.loaded.base_dir, tracking_uri=dep.spec.model.tracking_uri, environ=environ
+        )
     except ModelDeployError as exc:
         raise EvaluationError(
             f"{what} cannot be read: {exc.message}",
@@ -293,7 +346,11 @@ def evaluate(
     baseline_dir, baseline_label = _baseline_dir(dep, section, environ, deployed)
     if scorer is None:
         scorer = choose_scorer(
-            eval_python, environ, image=_image_for(dep), display=loaded.display, where=loaded.positions.at(("evaluation",))
+            eval_python,
+            environ,
+            image=_image_for(dep),
+            display=loaded.display,
+            where=loaded.positions.at(("evaluation",)),
         )
     if baseline_dir is not None and isinstance(scorer, DockerScorer):
         raise EvaluationError(
@@ -308,7 +365,9 @@ def evaluate(
     y_sample = inputs.y.to_numpy()[rows]
     base_pred = [cand.predictions[i] for i in rows]
     err_thr = section.cohorts.error_threshold
-    importance = an.permutation_importance(section.task, y_sample, base_pred, cand_perm.predictions, inputs.features, err_thr)
+    importance = an.permutation_importance(
+        section.task, y_sample, base_pred, cand_perm.predictions, inputs.features, err_thr
+    )
     return analyse(
         section,
         inputs,

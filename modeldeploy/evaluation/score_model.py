@@ -26,7 +26,9 @@ def _column(pred):
                     pred = pred[name]
                     break
             else:
-                raise SystemExit(f"the model returned {pred.shape[1]} output columns; evaluation needs one prediction per row")
+                raise SystemExit(
+                    f"the model returned {pred.shape[1]} output columns; evaluation needs one prediction per row"
+                )
     arr = np.asarray(pred)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]

@@ -101,9 +101,10 @@ class InterpreterScorer:
     def score(self, frame: Any, model_dir: Path, *, batch_size: int) -> Scores:
         from importlib.resources import as_file, files
 
-        with tempfile.TemporaryDirectory(prefix="modeldeploy-eval-") as tmp, as_file(
-            files("modeldeploy.evaluation").joinpath("score_model.py")
-        ) as script:
+        with (
+            tempfile.TemporaryDirectory(prefix="modeldeploy-eval-") as tmp,
+            as_file(files("modeldeploy.evaluation").joinpath("score_model.py")) as script,
+        ):
             folder = Path(tmp)
             data, dtypes = _write_input(frame, folder)
             out = folder / "output.json"
@@ -116,9 +117,13 @@ class InterpreterScorer:
                     hint=f"--eval-python / ${ENV_PYTHON} must name a Python with mlflow and the model's requirements",
                 ) from None
             except PermissionError:
-                raise EvaluationError(f"evaluation interpreter {self.python!r} cannot be run (permission denied)") from None
+                raise EvaluationError(
+                    f"evaluation interpreter {self.python!r} cannot be run (permission denied)"
+                ) from None
             except subprocess.TimeoutExpired:
-                raise EvaluationError(f"scoring with {self.python} took longer than {SCORE_TIMEOUT_SECONDS} s") from None
+                raise EvaluationError(
+                    f"scoring with {self.python} took longer than {SCORE_TIMEOUT_SECONDS} s"
+                ) from None
             if proc.returncode != 0:
                 raise EvaluationError(
                     f"scoring with {self.python} failed (exit {proc.returncode}):\n{_tail(proc.stderr or proc.stdout)}",
@@ -133,7 +138,9 @@ def docker_engine(docker: str | None = None) -> str | None:
     if not docker:
         return None
     try:
-        proc = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, timeout=15)
+        proc = subprocess.run(
+            [docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True, timeout=15
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return docker if proc.returncode == 0 and proc.stdout.strip() else None
@@ -172,17 +179,30 @@ class DockerScorer:
                 part.to_csv(folder / "in.csv", index=False)
                 out = folder / f"out-{start}.json"
                 cmd = [
-                    self.docker, "run", "--rm", "--network", "none",
-                    "-e", "MODELDEPLOY_INPUT_TYPE=csv",
-                    "-v", f"{folder}:/io",
-                    self.image, "predict", "/io/in.csv", f"/io/{out.name}",
+                    self.docker,
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "-e",
+                    "MODELDEPLOY_INPUT_TYPE=csv",
+                    "-v",
+                    f"{folder}:/io",
+                    self.image,
+                    "predict",
+                    "/io/in.csv",
+                    f"/io/{out.name}",
                 ]
                 try:
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SCORE_TIMEOUT_SECONDS)
                 except subprocess.TimeoutExpired:
-                    raise EvaluationError(f"scoring in {self.image} took longer than {SCORE_TIMEOUT_SECONDS} s") from None
+                    raise EvaluationError(
+                        f"scoring in {self.image} took longer than {SCORE_TIMEOUT_SECONDS} s"
+                    ) from None
                 if proc.returncode != 0:
-                    raise EvaluationError(f"scoring in {self.image} failed (exit {proc.returncode}):\n{_tail(proc.stderr or proc.stdout)}")
+                    raise EvaluationError(
+                        f"scoring in {self.image} failed (exit {proc.returncode}):\n{_tail(proc.stderr or proc.stdout)}"
+                    )
                 preds.extend(_read_scores(out, len(part), f"scoring in {self.image}").predictions)
         return Scores(preds)
 
@@ -208,7 +228,11 @@ def choose_scorer(
         scorer.check_image()
         return scorer
     line, col = where
-    why = "no Docker engine is reachable to run the deployment's image" if image else "this deployment has no image to run (docker target, MLflow model)"
+    why = (
+        "no Docker engine is reachable to run the deployment's image"
+        if image
+        else "this deployment has no image to run (docker target, MLflow model)"
+    )
     raise EvaluationError(
         "no way to score the model",
         diagnostics=[

@@ -11,7 +11,9 @@ def _n(v: float | None) -> str:
 
 def summary(report: Any) -> str:
     title = report.name + (f" [{report.env}]" if report.env else "")
-    lines = [f"Evaluation of {title}: {'passed' if report.passed else 'FAILED'} ({report.rows} rows, scored by {report.scorer}, baseline {report.baseline})"]
+    lines = [
+        f"Evaluation of {title}: {'passed' if report.passed else 'FAILED'} ({report.rows} rows, scored by {report.scorer}, baseline {report.baseline})"
+    ]
     if report.checks:
         lines.append("Metrics:")
         for c in report.checks:

@@ -60,7 +60,12 @@ class MetricCheck:
 
     @property
     def change_passed(self) -> bool:
-        return not (self.missing_candidate or self.missing_baseline or self.min_absolute_change_failed or self.min_relative_change_failed)
+        return not (
+            self.missing_candidate
+            or self.missing_baseline
+            or self.min_absolute_change_failed
+            or self.min_relative_change_failed
+        )
 
     def message(self) -> str:
         """Why it failed, in MLflow's words."""
@@ -68,12 +73,18 @@ class MetricCheck:
         if self.passed:
             return f"Metric {m} passed the validation."
         if self.missing_candidate:
-            return f"Metric validation failed: metric {m} was missing from the evaluation result of the candidate model."
+            return (
+                f"Metric validation failed: metric {m} was missing from the evaluation result of the candidate model."
+            )
         parts = []
         if self.threshold_failed:
-            parts.append(f"Metric {m} value threshold check failed: candidate model {m} = {self.candidate}, {m} threshold = {self.threshold}.")
+            parts.append(
+                f"Metric {m} value threshold check failed: candidate model {m} = {self.candidate}, {m} threshold = {self.threshold}."
+            )
         if self.missing_baseline:
-            parts.append(f"Model comparison failed: metric {m} was missing from the evaluation result of the baseline model.")
+            parts.append(
+                f"Model comparison failed: metric {m} was missing from the evaluation result of the baseline model."
+            )
         else:
             if self.min_absolute_change_failed:
                 parts.append(
@@ -99,7 +110,13 @@ class MetricCheck:
             "passed": self.passed,
             "failed": [
                 k
-                for k in ("missing_candidate", "missing_baseline", "threshold_failed", "min_absolute_change_failed", "min_relative_change_failed")
+                for k in (
+                    "missing_candidate",
+                    "missing_baseline",
+                    "threshold_failed",
+                    "min_absolute_change_failed",
+                    "min_relative_change_failed",
+                )
                 if getattr(self, k)
             ],
             "message": self.message(),
@@ -110,7 +127,9 @@ def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
 
-def check_metric(name: str, spec: Any, candidate: Mapping[str, float], baseline: Mapping[str, float] | None) -> MetricCheck:
+def check_metric(
+    name: str, spec: Any, candidate: Mapping[str, float], baseline: Mapping[str, float] | None
+) -> MetricCheck:
     """One metric against its ``MetricThresholdSpec`` (anything with threshold, min_absolute_change,
     min_relative_change, greater_is_better)."""
     baseline = baseline or {}
@@ -137,7 +156,9 @@ def check_metric(name: str, spec: Any, candidate: Mapping[str, float], baseline:
         return MetricCheck(**base_kw, missing_baseline=True, **flags)
     base = baseline.get(name)
     if spec.min_absolute_change is not None:
-        flags["min_absolute_change_failed"] = not comparator(Decimal(value), Decimal(combine(base, spec.min_absolute_change)))
+        flags["min_absolute_change_failed"] = not comparator(
+            Decimal(value), Decimal(combine(base, spec.min_absolute_change))
+        )
     if spec.min_relative_change is not None:
         if base == 0:
             flags["min_relative_change_failed"] = not comparator(Decimal(value), Decimal(combine(base, 1e-10)))
@@ -149,6 +170,8 @@ def check_metric(name: str, spec: Any, candidate: Mapping[str, float], baseline:
     return MetricCheck(**base_kw, **flags)
 
 
-def check_all(thresholds: Mapping[str, Any], candidate: Mapping[str, float], baseline: Mapping[str, float] | None) -> list[MetricCheck]:
+def check_all(
+    thresholds: Mapping[str, Any], candidate: Mapping[str, float], baseline: Mapping[str, float] | None
+) -> list[MetricCheck]:
     """Every threshold, in the order given (``mlflow.validate_evaluation_results`` without the raise)."""
     return [check_metric(name, spec, candidate, baseline) for name, spec in thresholds.items()]

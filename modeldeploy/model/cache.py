@@ -122,9 +122,7 @@ def _write_meta(path: Path, data: dict[str, Any]) -> None:
         pass
 
 
-def materialize(
-    cache: ModelCache, key: str, fill: Callable[[Path], None], *, label: str, progress: Progress
-) -> Path:
+def materialize(cache: ModelCache, key: str, fill: Callable[[Path], None], *, label: str, progress: Progress) -> Path:
     """The cached folder for ``key``, downloading it with ``fill`` on a miss."""
     path, downloaded = cache.ensure(key, fill, label=label)
     if not downloaded:

@@ -102,11 +102,16 @@ def _code(section: ModelSection, base: Path) -> Path:
         if not entry.is_file():
             raise _error(f"{section.code}/{section.entry}", "model.entry: no such file in model.code")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*\.py", section.entry):
-            raise _error(section.entry, "model.entry: a module file must be importable (letters, digits, '_', '/' between packages)")
+            raise _error(
+                section.entry,
+                "model.entry: a module file must be importable (letters, digits, '_', '/' between packages)",
+            )
     return folder
 
 
-def read_custom(path: Path | str, section: ModelSection | None, base_dir: Path, *, display: str | None = None) -> CustomModelInfo:
+def read_custom(
+    path: Path | str, section: ModelSection | None, base_dir: Path, *, display: str | None = None
+) -> CustomModelInfo:
     """The ModelInfo of a custom model: model files at ``path``, code/environment from ``section``
     (None: the model files alone, as ``inspect --type custom`` shows them)."""
     root = Path(path)
@@ -125,11 +130,15 @@ def read_custom(path: Path | str, section: ModelSection | None, base_dir: Path, 
     kind: str | None = None
     if env is not None and env.conda_file:
         env_file, kind = env.conda_file, "conda"
-        data, _ = load_yaml(_inside(base, env.conda_file, "model.environment.conda_file"), env.conda_file, MAX_SIDE_FILE_BYTES)
+        data, _ = load_yaml(
+            _inside(base, env.conda_file, "model.environment.conda_file"), env.conda_file, MAX_SIDE_FILE_BYTES
+        )
         if not isinstance(data, Mapping):
             raise _error(env.conda_file, "a conda environment file is a YAML mapping with 'dependencies'")
         conda = data
-        reqs, constraints = expand_requirements(conda_pip(conda) or [], base / Path(env.conda_file).parent, env.conda_file, 0)
+        reqs, constraints = expand_requirements(
+            conda_pip(conda) or [], base / Path(env.conda_file).parent, env.conda_file, 0
+        )
         source = "conda.yaml"
     elif env is not None and env.requirements_file:
         env_file, kind = env.requirements_file, "requirements"

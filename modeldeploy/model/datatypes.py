@@ -137,4 +137,3 @@ def parse_type(spec: Mapping[str, Any], part: str, where: str) -> DataType:
         return ObjectType(tuple(sorted(out, key=lambda p: p.name)))
     known = ", ".join(SCALAR_TYPES + COMPLEX_TYPES)
     raise signature_error(part, f"{where}: unknown type {t!r} (known: {known}, tensor)")
-

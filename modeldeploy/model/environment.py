@@ -86,7 +86,9 @@ def read_env(root: Path, display: str, env: Mapping[str, str]) -> EnvFiles:
         reqs, cons = requirement_lines(root / "requirements.txt", f"{display}/requirements.txt")
         source: str | None = "requirements.txt"
     elif python_env is not None and isinstance(python_env.get("dependencies"), list):
-        reqs, cons = expand_requirements([str(d) for d in python_env["dependencies"]], root, f"{display}/{venv_name}", 0)
+        reqs, cons = expand_requirements(
+            [str(d) for d in python_env["dependencies"]], root, f"{display}/{venv_name}", 0
+        )
         source = venv_name
     elif conda_pip(conda) is not None:
         reqs, cons = expand_requirements(conda_pip(conda) or [], root, f"{display}/{conda_name}", 0)
@@ -106,5 +108,3 @@ def _optional_mapping(path: Path, display: str) -> Mapping[str, Any] | None:
     if not isinstance(data, Mapping):
         raise file_error(display, "expected a YAML mapping", (1, 1))
     return data
-
-

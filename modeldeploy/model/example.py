@@ -200,30 +200,40 @@ def _check_column(spec: ColumnSpec, name: str, values: list[Any]) -> Iterator[Fi
         problem = value_problem(spec.type, v, spec.required)
         if problem is not None:
             found = "null" if v is None else _json_kind(v)
-            yield _finding(f"example.inputs.{name}", spec.type_text(), found, _rejected(f"input example row {i}", problem, found))
+            yield _finding(
+                f"example.inputs.{name}", spec.type_text(), found, _rejected(f"input example row {i}", problem, found)
+            )
             return
 
 
 def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
     if schema.has_names:
         if payload.form not in ("columns", "tensors"):
-            yield _finding(
-                "example.inputs", "named columns", payload.form, "input example has no column names"
-            )
+            yield _finding("example.inputs", "named columns", payload.form, "input example has no column names")
             return
         cols = {k: (v if isinstance(v, list) else [v]) for k, v in payload.data.items()}
         for i, spec in enumerate(schema.specs):
             name = label(spec, i)
             if name not in cols:
                 if spec.required:
-                    yield _finding(f"example.inputs.{name}", spec.type_text(), "missing", "input example lacks this required column")
+                    yield _finding(
+                        f"example.inputs.{name}",
+                        spec.type_text(),
+                        "missing",
+                        "input example lacks this required column",
+                    )
                 continue
             yield from _check_column(cast(ColumnSpec, spec), name, cols[name])
         return
     # Unnamed columns are matched by position (``_enforce_unnamed_col_schema``).
     if payload.form == "columns":
         columns = list(payload.data.values())
-    elif payload.form == "rows" or (payload.form == "array" and isinstance(payload.data, list) and payload.data and all(isinstance(r, list) for r in payload.data)):
+    elif payload.form == "rows" or (
+        payload.form == "array"
+        and isinstance(payload.data, list)
+        and payload.data
+        and all(isinstance(r, list) for r in payload.data)
+    ):
         width = max((len(r) for r in payload.data), default=0)
         columns = [[r[i] for r in payload.data if i < len(r)] for i in range(width)]
     elif payload.form == "array":
@@ -232,7 +242,10 @@ def _check_columns(schema: Schema, payload: Payload) -> Iterator[Finding]:
         columns = [v if isinstance(v, list) else [v] for v in payload.data.values()]
     if len(columns) < len(schema.specs):
         yield _finding(
-            "example.inputs", f"{len(schema.specs)} columns", f"{len(columns)} columns", "input example has fewer columns than the signature"
+            "example.inputs",
+            f"{len(schema.specs)} columns",
+            f"{len(columns)} columns",
+            "input example has fewer columns than the signature",
         )
         return
     for i, spec in enumerate(schema.specs):
@@ -322,17 +335,26 @@ def _check_params(sig: Signature, params: Any) -> Iterator[Finding]:
     if params is None:
         return
     if not isinstance(params, dict):
-        yield _finding("example.params", "object", _json_kind(params), "input example params are not a mapping of names to values")
+        yield _finding(
+            "example.params", "object", _json_kind(params), "input example params are not a mapping of names to values"
+        )
         return
     for name, value in params.items():
         spec = sig.param(name)
         if spec is None:
-            yield _finding(f"example.params.{name}", "", _json_kind(value), "input example passes a param the signature does not declare (it would be ignored)")
+            yield _finding(
+                f"example.params.{name}",
+                "",
+                _json_kind(value),
+                "input example passes a param the signature does not declare (it would be ignored)",
+            )
             continue
         problem = _param_ok(spec, value)
         if problem:
             found = _json_kind(value)
-            yield _finding(f"example.params.{name}", spec.type_text(), found, _rejected("input example param", problem, found))
+            yield _finding(
+                f"example.params.{name}", spec.type_text(), found, _rejected("input example param", problem, found)
+            )
 
 
 def check_input_example(model: ModelInfo) -> list[Finding]:

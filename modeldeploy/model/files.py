@@ -77,7 +77,9 @@ class _Located(Builder):
 
 
 def file_error(file: str, message: str, where: tuple[int, int] = (0, 0)) -> ModelError:
-    return ModelError(f"{file}: {message}", diagnostics=[Diagnostic(file, where[0], where[1], message, ModelError.code)])
+    return ModelError(
+        f"{file}: {message}", diagnostics=[Diagnostic(file, where[0], where[1], message, ModelError.code)]
+    )
 
 
 def read_bytes(path: Path, display: str, limit: int) -> bytes:
@@ -128,6 +130,7 @@ def load_yaml(path: Path, display: str, limit: int = MAX_MLMODEL_BYTES) -> tuple
             raise file_error(display, f"YAML is nested deeper than {MAX_DEPTH} levels", (1, 1)) from None
         raise file_error(display, exc.message, exc.where) from None
     return data, located.positions
+
 
 def read_json(path: Path, display: str, limit: int = 64 << 20) -> Any:
     """A JSON file beside MLmodel (input examples), as a located ModelError when it does not parse."""

@@ -165,7 +165,10 @@ class _Reader:
         if len(name.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
             len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts
         ):
-            raise self.fail(path, f"{what} is too long for a file name (at most {MAX_NAME_BYTES} bytes per part, {MAX_PATH_BYTES} in all)")
+            raise self.fail(
+                path,
+                f"{what} is too long for a file name (at most {MAX_NAME_BYTES} bytes per part, {MAX_PATH_BYTES} in all)",
+            )
         if "\x00" in name:
             raise self.fail(path, f"{what} contains a NUL character")
         real_root = Path(os.path.realpath(self.root))
@@ -212,7 +215,9 @@ class _Reader:
             )
             serving = _str_or_none(info, "serving_input_path")
             if serving is not None:
-                serving = self.inside(serving, where + ("serving_input_path",), "saved_input_example_info.serving_input_path")
+                serving = self.inside(
+                    serving, where + ("serving_input_path",), "saved_input_example_info.serving_input_path"
+                )
             if is_file(self.root / artifact, f"{self.display}/{artifact}"):
                 return InputExampleInfo(
                     artifact_path=artifact,
@@ -227,7 +232,9 @@ class _Reader:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )
 
 
 NO_MLMODEL_HINT = "name the folder that holds the MLmodel file (the one mlflow.<flavor>.save_model writes)"
@@ -273,7 +280,10 @@ _MAX_CACHED = 256
 _cache: dict[str, tuple[tuple[tuple[str, tuple[int, ...]], ...], ModelInfo]] = {}
 _cache_lock = threading.Lock()
 
-def _fingerprint(files: list[tuple[str, tuple[int, ...]]], root: Path) -> tuple[tuple[str, tuple[int, ...]], ...] | None:
+
+def _fingerprint(
+    files: list[tuple[str, tuple[int, ...]]], root: Path
+) -> tuple[tuple[str, tuple[int, ...]], ...] | None:
     """The read files' stat keys plus their folders' (None when any is too recent to trust)."""
     folders = {str(root), *(os.path.dirname(f) for f, _ in files)}
     out = dict(files)

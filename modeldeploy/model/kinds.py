@@ -33,7 +33,9 @@ def detect_type(path: Path | str, *, display: str | None = None) -> str:
     root = Path(path)
     if (root / "MLmodel").is_file() or (root.name == "MLmodel" and root.is_file()):
         return "mlflow"
-    if root.is_dir() and ((root / "config.pbtxt").is_file() or any((c / "config.pbtxt").is_file() for c in root.iterdir() if c.is_dir())):
+    if root.is_dir() and (
+        (root / "config.pbtxt").is_file() or any((c / "config.pbtxt").is_file() for c in root.iterdir() if c.is_dir())
+    ):
         return "triton"
     from modeldeploy.model.info import NO_MLMODEL_HINT, no_mlmodel
 

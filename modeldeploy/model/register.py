@@ -123,7 +123,9 @@ def _same_model(rest: MlflowRest, ref: ModelRef, registration: ModelRegistration
     if ref.registered_name == registration.name and ref.version and ref.pinned_uri.startswith("models:/"):
         return ref.version
     filt = f"name = '{_q(registration.name)}' and tags.`{DIGEST_TAG}` = '{_q(ref.digest)}'"
-    found = _call(rest, lambda: rest.get("model-versions/search", filter=filt, max_results=50)).get("model_versions", [])
+    found = _call(rest, lambda: rest.get("model-versions/search", filter=filt, max_results=50)).get(
+        "model_versions", []
+    )
     live = [v for v in found if v.get("status", "READY") != "FAILED_REGISTRATION"]
     return str(max(live, key=lambda v: int(v["version"]))["version"]) if live else None
 

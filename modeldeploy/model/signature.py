@@ -128,7 +128,9 @@ class Schema:
     @classmethod
     def parse(cls, raw: Any, part: str) -> Schema:
         if not isinstance(raw, list):
-            raise signature_error(part, f"{part} must be a JSON list of column or tensor specs, got {type(raw).__name__}")
+            raise signature_error(
+                part, f"{part} must be a JSON list of column or tensor specs, got {type(raw).__name__}"
+            )
         specs = tuple(_parse_spec(item, part, i) for i, item in enumerate(raw))
         kinds = {type(s) for s in specs}
         if len(kinds) > 1:
@@ -204,7 +206,9 @@ def _json(value: Any, part: str) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise signature_error(part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})") from None
+            raise signature_error(
+                part, f"signature.{part} is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+            ) from None
         except RecursionError:  # json's C decoder gives up near the interpreter's recursion limit
             raise signature_error(part, f"signature.{part} is nested deeper than {MAX_JSON_DEPTH} levels") from None
     elif not isinstance(value, (list, dict)):
@@ -226,7 +230,9 @@ class Signature:
     def from_mlmodel(cls, data: Mapping[str, Any]) -> Signature:
         """From MLmodel's ``signature`` mapping, whose values are JSON strings (or null)."""
         if not isinstance(data, Mapping):
-            raise signature_error("", f"signature must be a mapping of inputs/outputs/params, got {type(data).__name__}")
+            raise signature_error(
+                "", f"signature must be a mapping of inputs/outputs/params, got {type(data).__name__}"
+            )
         return cls._build({part: _json(data.get(part), part) for part in SIGNATURE_PARTS})
 
     @classmethod

@@ -64,13 +64,34 @@ DEFAULT_FILES = {
 # (from model_config.proto). Anything else is a typo and an error.
 _READ = {"name", "platform", "backend", "max_batch_size", "input", "output", "default_model_filename"}
 _PASSED = {
-    "version_policy", "instance_group", "optimization", "dynamic_batching", "sequence_batching",
-    "ensemble_scheduling", "parameters", "model_warmup", "cc_model_filenames", "metric_tags",
-    "model_operations", "model_transaction_policy", "model_repository_agents", "response_cache",
-    "batch_input", "batch_output", "runtime",
+    "version_policy",
+    "instance_group",
+    "optimization",
+    "dynamic_batching",
+    "sequence_batching",
+    "ensemble_scheduling",
+    "parameters",
+    "model_warmup",
+    "cc_model_filenames",
+    "metric_tags",
+    "model_operations",
+    "model_transaction_policy",
+    "model_repository_agents",
+    "response_cache",
+    "batch_input",
+    "batch_output",
+    "runtime",
 }
 _TENSOR_READ = {"name", "data_type", "dims"}
-_TENSOR_PASSED = {"format", "reshape", "is_shape_tensor", "allow_ragged_batch", "optional", "label_filename", "is_non_linear_format_io"}
+_TENSOR_PASSED = {
+    "format",
+    "reshape",
+    "is_shape_tensor",
+    "allow_ragged_batch",
+    "optional",
+    "label_filename",
+    "is_non_linear_format_io",
+}
 
 
 @dataclass(frozen=True)
@@ -244,7 +265,9 @@ def parse_config(text: str, display: str) -> ParsedConfig:
     platform = c.string(msg, "platform")
     backend = c.string(msg, "backend")
     if not platform and not backend:
-        raise c.fail(Pos(1, 1), "the model config names neither 'platform' nor 'backend' (e.g. platform: \"onnxruntime_onnx\")")
+        raise c.fail(
+            Pos(1, 1), "the model config names neither 'platform' nor 'backend' (e.g. platform: \"onnxruntime_onnx\")"
+        )
     mbs_value = c.one(msg, "max_batch_size")
     mbs = 0 if mbs_value is None else c.integer(mbs_value, "max_batch_size")
     if mbs < 0:
@@ -287,13 +310,20 @@ def _model(folder: Path, name: str, display: str, rel: str) -> TritonModel:
     cfg_display = f"{display}/{CONFIG}"
     cfg = parse_config(_read_text(folder / CONFIG, cfg_display), cfg_display)
     if cfg.name is not None and cfg.name != name:
-        raise fail(cfg_display, cfg.name_pos, f"name {cfg.name!r} does not match the model folder {name!r} (Triton requires them to be equal)")
+        raise fail(
+            cfg_display,
+            cfg.name_pos,
+            f"name {cfg.name!r} does not match the model folder {name!r} (Triton requires them to be equal)",
+        )
     versions: list[int] = []
     for child in sorted(folder.iterdir(), key=lambda p: p.name):
         if child.name.startswith(".") or not child.is_dir():
             continue
         if not child.name.isdigit() or child.name.startswith("0") and child.name != "0":
-            raise _error(f"{display}/{child.name}", "is not a numbered version folder (Triton loads versions from folders named 1, 2, ...)")
+            raise _error(
+                f"{display}/{child.name}",
+                "is not a numbered version folder (Triton loads versions from folders named 1, 2, ...)",
+            )
         _check_version(child, f"{display}/{child.name}", cfg)
         versions.append(int(child.name))
     if not versions:
@@ -314,11 +344,16 @@ def _check_version(folder: Path, display: str, cfg: ParsedConfig) -> None:
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
     if cfg.platform == "ensemble":
         return  # an ensemble's version folder is empty by design
-    expected = cfg.default_model_filename or DEFAULT_FILES.get(cfg.platform or "") or DEFAULT_FILES.get(cfg.backend or "")
+    expected = (
+        cfg.default_model_filename or DEFAULT_FILES.get(cfg.platform or "") or DEFAULT_FILES.get(cfg.backend or "")
+    )
     if expected is not None:
         if not (folder / expected).exists():
             kind = cfg.platform or cfg.backend
-            raise _error(display, f"has no {expected} (what Triton loads for {kind}{' by default_model_filename' if cfg.default_model_filename else ''})")
+            raise _error(
+                display,
+                f"has no {expected} (what Triton loads for {kind}{' by default_model_filename' if cfg.default_model_filename else ''})",
+            )
     elif not entries:
         raise _error(display, "is empty; a version folder holds the model file")
 
@@ -343,10 +378,14 @@ def read_repository(path: Path | str, display: str | None = None) -> TritonRepos
         if child.name.startswith(".") or not child.is_dir():
             continue
         if not (child / CONFIG).is_file():
-            raise _error(f"{shown}/{child.name}", f"has no {CONFIG}; every folder of a Triton model repository is a model")
+            raise _error(
+                f"{shown}/{child.name}", f"has no {CONFIG}; every folder of a Triton model repository is a model"
+            )
         models.append(_model(child, child.name, f"{shown}/{child.name}", child.name))
     if not models:
-        raise _error(shown, f"has no {CONFIG} and no model folders; expected <model>/{CONFIG} and <model>/1/<model file>")
+        raise _error(
+            shown, f"has no {CONFIG} and no model folders; expected <model>/{CONFIG} and <model>/1/<model file>"
+        )
     return TritonRepository(tuple(models), single=False)
 
 

@@ -148,7 +148,9 @@ def read_git(
     old_text = snapshot(root, commit).read(rel)
     if old_text is None:
         return Current(
-            against="git:" + ref, files={}, fingerprints=fingerprints,
+            against="git:" + ref,
+            files={},
+            fingerprints=fingerprints,
             notes=(f"{display} does not exist at {ref}: everything is new",),
         )
     # Every spec planned against the same commit in this process shares one extracted tree: a monorepo

@@ -212,7 +212,9 @@ def _resource_change(resource: Resource, live: LiveResource | None) -> Change:
     header_to = f"planned/{resource.address}"
     if live is None:
         diff = unified([], _yaml_lines(after), "/dev/null", header_to, context=0)
-        return Change(resource.address, resource.kind, resource.name, Action.CREATE, None, after, "", redact_text(diff), paths)
+        return Change(
+            resource.address, resource.kind, resource.name, Action.CREATE, None, after, "", redact_text(diff), paths
+        )
     raw_before = plain(live.body)
     before = scrub(raw_before, paths)
     changed = [format_path(p) for p in changed_paths(raw_before, raw_after)]
@@ -224,8 +226,12 @@ def _resource_change(resource: Resource, live: LiveResource | None) -> Change:
         action, reason = Action.REPLACE, _replace_reason(resource, changed, forcing)
     shown_before, shown_after = _projections(raw_before, raw_after, before, after)
     lines_before, lines_after = _yaml_lines(shown_before), _yaml_lines(shown_after)
-    diff = unified(lines_before, lines_after, f"live/{resource.address}", header_to, context=len(lines_before) + len(lines_after))
-    return Change(resource.address, resource.kind, resource.name, action, before, after, reason, redact_text(diff), paths)
+    diff = unified(
+        lines_before, lines_after, f"live/{resource.address}", header_to, context=len(lines_before) + len(lines_after)
+    )
+    return Change(
+        resource.address, resource.kind, resource.name, action, before, after, reason, redact_text(diff), paths
+    )
 
 
 def _delete_change(live: LiveResource, paths: tuple[str, ...]) -> Change:

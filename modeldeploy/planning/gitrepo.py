@@ -155,7 +155,10 @@ class Snapshot:
             if cat is None or cat.poll() is not None:
                 try:
                     cat = self._cat = subprocess.Popen(
-                        ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        ["git", "cat-file", "--batch"],
+                        cwd=self.root,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
                     )
                 except FileNotFoundError:
                     raise PlanError("git is not installed; --against git:REF needs it") from None
@@ -165,7 +168,9 @@ class Snapshot:
             cat.stdin.flush()
             header = cat.stdout.readline().split()
             if len(header) != 3:
-                raise PlanError(f"cannot read object {oid} at {self.commit}: {b' '.join(header).decode(errors='replace')}")
+                raise PlanError(
+                    f"cannot read object {oid} at {self.commit}: {b' '.join(header).decode(errors='replace')}"
+                )
             left = int(header[2])
             while left:
                 chunk = cat.stdout.read(min(left, 1 << 20))

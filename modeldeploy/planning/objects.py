@@ -148,9 +148,7 @@ def object_changes(path: str, old: bytes | None, new: bytes | None) -> tuple[Obj
             continue
         action = "create" if b is None else "delete" if a is None else "update"
         kind = (a or b)[0]  # type: ignore[index]
-        out.append(
-            ObjectChange(address, kind, action, scrub(b[1]) if b else None, scrub(a[1]) if a else None, path)
-        )
+        out.append(ObjectChange(address, kind, action, scrub(b[1]) if b else None, scrub(a[1]) if a else None, path))
     return tuple(out)
 
 

@@ -42,6 +42,7 @@ class RunShared:
         # Sent to or from a worker process (plan --jobs): a store is one process's, so a fresh one.
         return (RunShared, ())
 
+
 @dataclass(frozen=True)
 class ObserveOptions:
     """Per-run settings for observe/apply that are not part of the spec (CLI flags)."""

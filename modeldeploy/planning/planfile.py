@@ -97,7 +97,9 @@ def _serialise(doc: Mapping[str, Any], path: str | os.PathLike[str]) -> bytes:
     try:
         return dump_json(dict(doc))
     except (TypeError, ValueError, RenderError) as exc:
-        raise PlanError(f"cannot write plan file {os.fspath(path)}: the plan holds data that is not JSON ({exc})") from exc
+        raise PlanError(
+            f"cannot write plan file {os.fspath(path)}: the plan holds data that is not JSON ({exc})"
+        ) from exc
 
 
 def save_plan(path: str | os.PathLike[str], plans: Sequence[Plan], *, inputs: Mapping[str, str]) -> str:
@@ -196,7 +198,7 @@ def load_plan(path: str | os.PathLike[str]) -> SavedPlan:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanError(f"{where} is not a modeldeploy plan file (not JSON: {exc})") from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
-        raise PlanError(f"{where} is not a modeldeploy plan file (no \"kind\": \"{KIND}\")")
+        raise PlanError(f'{where} is not a modeldeploy plan file (no "kind": "{KIND}")')
     version = doc.get("format_version")
     if not readable(version, int(FORMAT_VERSION.split(".")[0])):
         raise PlanError(
@@ -236,7 +238,9 @@ def _differences(kind: str, saved: Mapping[str, str], current: Mapping[str, str]
     return out
 
 
-def stale_reasons(saved: SavedPlan, current_inputs: Mapping[str, str], current_fingerprints: Mapping[str, str]) -> list[str]:
+def stale_reasons(
+    saved: SavedPlan, current_inputs: Mapping[str, str], current_fingerprints: Mapping[str, str]
+) -> list[str]:
     """What changed since the plan was made: inputs first, then live objects. Empty when fresh."""
     return _differences("input", saved.inputs, current_inputs, ("removed", "added")) + _differences(
         "live object", saved.fingerprints, current_fingerprints, ("deleted", "created")

@@ -120,7 +120,11 @@ def redact_env_like(body: Any) -> Any:
         node = {k: redact_env_like(v) for k, v in body.items()}
         if _is_string_map(node):
             return {
-                k: (SENSITIVE if _may_hold_secret(v) and is_sensitive_key(str(k)) and not _is_secret_reference(node, k) else v)
+                k: (
+                    SENSITIVE
+                    if _may_hold_secret(v) and is_sensitive_key(str(k)) and not _is_secret_reference(node, k)
+                    else v
+                )
                 for k, v in node.items()
             }
         return node
@@ -224,7 +228,13 @@ def redact_text(text: str) -> str:
             key_col = len(m["lead"]) - (1 if line[:1] in "+- " else 0)
             if key == "name":
                 env_secret_indent = key_col if is_sensitive_key(value.strip("\"'")) else None
-            elif key == "value" and env_secret_indent is not None and key_col == env_secret_indent and value and not _typed(value):
+            elif (
+                key == "value"
+                and env_secret_indent is not None
+                and key_col == env_secret_indent
+                and value
+                and not _typed(value)
+            ):
                 line = f"{m['lead']}{m['q']}{key}{m['q']}{m['sep']}{_quote_like(value)}{m['tail']}"
             elif is_sensitive_key(key.rsplit("/", 1)[-1]) and value and value[:1] not in "{[" and not _typed(value):
                 if _BLOCK_SCALAR.match(value):
@@ -234,9 +244,11 @@ def redact_text(text: str) -> str:
             if env_secret_indent is not None and key_col < env_secret_indent:
                 env_secret_indent = None
         line = _INLINE_PAIR.sub(
-            lambda a: a["pre"] + _quote_like(a["value"])
-            if is_sensitive_key(a["qkey"] or a["bkey"]) and a["value"][:1] not in "{[" and not _typed(a["value"])
-            else a.group(0),
+            lambda a: (
+                a["pre"] + _quote_like(a["value"])
+                if is_sensitive_key(a["qkey"] or a["bkey"]) and a["value"][:1] not in "{[" and not _typed(a["value"])
+                else a.group(0)
+            ),
             line,
         )
         line = _INLINE_ASSIGN.sub(

@@ -29,6 +29,7 @@ class Resource:
     sensitive_paths: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
 
+
 @dataclass(frozen=True)
 class LiveResource:
     """What observe() found for one address. ``fingerprint`` (ETag, resourceVersion, LastModifiedTime…)
@@ -39,6 +40,7 @@ class LiveResource:
     name: str
     body: Mapping[str, Any]
     fingerprint: str = ""
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -56,6 +58,7 @@ class Observed:
     #: The objects as the target read them, by address, for the target's own apply (the Kubernetes
     #: target re-applies them to roll back). Never shown in plans, never saved.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
 
 @dataclass(frozen=True)
 class ApplyResult:

@@ -72,8 +72,17 @@ class Artifact:
         put(self, "_size", len(content) if content is not None else int(size))  # type: ignore[arg-type]
 
     @classmethod
-    def from_file(cls, path: str, media_type: str, file: Path, *, sha256: str, size: int,
-                  source: str | None = None, mode: int = 0o644) -> Artifact:
+    def from_file(
+        cls,
+        path: str,
+        media_type: str,
+        file: Path,
+        *,
+        sha256: str,
+        size: int,
+        source: str | None = None,
+        mode: int = 0o644,
+    ) -> Artifact:
         return cls(path, media_type, None, source=source, mode=mode, file=file, sha256=sha256, size=size)
 
     @property
@@ -120,9 +129,10 @@ class Artifact:
 
     @property
     def is_text(self) -> bool:
-        return self.source is None and self._data is not None and (
-            self.media_type.startswith("text/")
-            or self.media_type in {"application/json", "application/yaml"}
+        return (
+            self.source is None
+            and self._data is not None
+            and (self.media_type.startswith("text/") or self.media_type in {"application/json", "application/yaml"})
         )
 
     def text(self) -> str:

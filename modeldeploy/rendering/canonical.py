@@ -41,7 +41,12 @@ _ANALYSES: dict[str, Any] = {}  # scalar -> yaml's ScalarAnalysis (read-only onc
 
 
 def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    if "\n" in data and not any(ch in data for ch in "\r\x85\u2028\u2029") and data == data.strip(" ") and not data.endswith("\n\n"):
+    if (
+        "\n" in data
+        and not any(ch in data for ch in "\r\x85\u2028\u2029")
+        and data == data.strip(" ")
+        and not data.endswith("\n\n")
+    ):
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 

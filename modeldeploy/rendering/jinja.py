@@ -43,7 +43,9 @@ def templates_dir() -> Traversable:
     checkout = Path(__file__).resolve().parents[2] / "templates"
     if checkout.is_dir():
         return checkout
-    raise RenderError(f"modeldeploy's templates are missing (looked in {packaged} and {checkout}); reinstall modeldeploy")
+    raise RenderError(
+        f"modeldeploy's templates are missing (looked in {packaged} and {checkout}); reinstall modeldeploy"
+    )
 
 
 class _ResourceLoader(BaseLoader):

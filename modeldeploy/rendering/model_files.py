@@ -32,8 +32,15 @@ def model_artifacts(ctx: RenderContext, prefix: str = "model") -> list[Artifact]
     entries = shipped_files(Path(ctx.ref.local_path))
     digests = file_digests(entries)
     return [
-        Artifact.from_file(f"{prefix}/{e.rel}", "application/octet-stream", e.real, sha256=digests[e.rel],
-                           size=e.size, source=e.rel, mode=_mode(e.real))
+        Artifact.from_file(
+            f"{prefix}/{e.rel}",
+            "application/octet-stream",
+            e.real,
+            sha256=digests[e.rel],
+            size=e.size,
+            source=e.rel,
+            mode=_mode(e.real),
+        )
         for e in entries
     ]
 

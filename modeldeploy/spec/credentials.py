@@ -194,21 +194,79 @@ DETECTORS: tuple[Detector, ...] = (
 # Words (after splitting snake_case, kebab-case and camelCase) that mark a key as holding a secret.
 _SECRET_WORDS = re.compile(r"password|passwd|passphrase|secret|credential|apikey|privatekey|accesskey|connectionstring")
 _SECRET_PAIRS = {
-    ("api", "key"), ("private", "key"), ("access", "key"), ("client", "secret"), ("connection", "string"),
-    ("conn", "str"), ("account", "key"), ("signing", "key"), ("encryption", "key"), ("master", "key"),
+    ("api", "key"),
+    ("private", "key"),
+    ("access", "key"),
+    ("client", "secret"),
+    ("connection", "string"),
+    ("conn", "str"),
+    ("account", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
 }
 # A key whose last word is one of these names a secret, or a setting about one, rather than holding
 # one (secretName, secretKeyRef, TOKEN_FILE, DB_SECRET_ARN, TOKEN_URL, PASSWORD_MIN_LENGTH).
 _REFERENCE_WORDS = {
-    "name", "names", "ref", "refs", "arn", "file", "path", "dir", "id", "ids", "url", "uri", "endpoint",
-    "host", "port", "length", "ttl", "type", "kind", "mode", "enabled", "disabled", "required",
-    "region", "version", "header", "policy", "rotation",
+    "name",
+    "names",
+    "ref",
+    "refs",
+    "arn",
+    "file",
+    "path",
+    "dir",
+    "id",
+    "ids",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "port",
+    "length",
+    "ttl",
+    "type",
+    "kind",
+    "mode",
+    "enabled",
+    "disabled",
+    "required",
+    "region",
+    "version",
+    "header",
+    "policy",
+    "rotation",
 }
 # "token" counted, limited or sized is a model setting (MAX_TOKEN, TOKEN_LIMIT, NUM_TOKEN).
-_TOKEN_COUNT_WORDS = {"max", "min", "limit", "limits", "count", "len", "length", "size", "budget", "num", "number", "window"}
+_TOKEN_COUNT_WORDS = {
+    "max",
+    "min",
+    "limit",
+    "limits",
+    "count",
+    "len",
+    "length",
+    "size",
+    "budget",
+    "num",
+    "number",
+    "window",
+}
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # The last word of a name whose hex value is an identifier, not a secret (MLFLOW_RUN_ID, GIT_COMMIT).
-_IDENTIFIER_WORDS = {"id", "ids", "sha", "hash", "digest", "commit", "revision", "rev", "checksum", "fingerprint", "etag"}
+_IDENTIFIER_WORDS = {
+    "id",
+    "ids",
+    "sha",
+    "hash",
+    "digest",
+    "commit",
+    "revision",
+    "rev",
+    "checksum",
+    "fingerprint",
+    "etag",
+}
 _HARMLESS_VALUE = re.compile(r"(?i)(?:|true|false|yes|no|on|off|none|null|-?\d+(?:\.\d+)?)")
 
 
@@ -228,7 +286,9 @@ def is_sensitive_key(key: str) -> bool:
         return False
     if any(_SECRET_WORDS.search(w) for w in words):
         return True
-    if not _TOKEN_COUNT_WORDS.intersection(words) and any(w == "token" or (w.endswith("token") and len(w) > 5) for w in words):
+    if not _TOKEN_COUNT_WORDS.intersection(words) and any(
+        w == "token" or (w.endswith("token") and len(w) > 5) for w in words
+    ):
         return True
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
@@ -236,7 +296,9 @@ def is_sensitive_key(key: str) -> bool:
 def _harmless_under_secret_name(value: str) -> bool:
     """Empty, a boolean or a number, or an absolute file path: no credential whatever the name says."""
     v = value.strip()
-    return bool(_HARMLESS_VALUE.fullmatch(v)) or (v.startswith("/") and not any(c.isspace() for c in v) and "@" not in v)
+    return bool(_HARMLESS_VALUE.fullmatch(v)) or (
+        v.startswith("/") and not any(c.isspace() for c in v) and "@" not in v
+    )
 
 
 class _Positions(Protocol):
@@ -287,7 +349,7 @@ def check_env(serving: _Serving, positions: _Positions, display: str) -> list[Di
         message = (
             f"serving.env.{name} {what} ({found.id}); a plain value is baked into the image and every "
             f"artifact: use serving.secrets: {{{name}: {{secret: NAME, key: KEY}}}} "
-            f"(or serving.allow_plain.{name}: \"<reason>\")"
+            f'(or serving.allow_plain.{name}: "<reason>")'
         )
         out.append(Diagnostic(display, line, col, message, CODE))
     return out

@@ -61,7 +61,9 @@ def own_scope(base: Mapping[str, Any], overlay: Mapping[str, Any], merged: Mappi
     return None
 
 
-def qualified_name(base: Mapping[str, Any], overlay: Mapping[str, Any], merged: Mapping[str, Any], env: Any) -> str | None:
+def qualified_name(
+    base: Mapping[str, Any], overlay: Mapping[str, Any], merged: Mapping[str, Any], env: Any
+) -> str | None:
     """``<name>-<env>`` when the environment must not share the base's names; None when it has its own."""
     name = merged.get("name")
     if not isinstance(name, str) or not name or own_scope(base, overlay, merged) is not None:
@@ -84,9 +86,13 @@ def addresses(data: Mapping[str, Any]) -> dict[str, str]:
     if kind == "sagemaker":
         region, acct = target.get("region"), account(data) or "?"
         endpoint = target.get("endpoint_name") or name
-        out = {f"sagemaker/{acct}/{region}/name/{name}": f"SageMaker models and endpoint configs {name}-… ({region}, account {acct})"}
+        out = {
+            f"sagemaker/{acct}/{region}/name/{name}": f"SageMaker models and endpoint configs {name}-… ({region}, account {acct})"
+        }
         if target.get("mode", "realtime") != "batch":
-            out[f"sagemaker/{acct}/{region}/endpoint/{endpoint}"] = f"SageMaker endpoint {endpoint} ({region}, account {acct})"
+            out[f"sagemaker/{acct}/{region}/endpoint/{endpoint}"] = (
+                f"SageMaker endpoint {endpoint} ({region}, account {acct})"
+            )
         return out
     if kind == "azureml":
         ws = f"{target.get('subscription_id')}/{target.get('resource_group')}/{target.get('workspace')}"

@@ -72,7 +72,9 @@ class MetricThresholdSpec(StrictModel):
         le=1,
         description="Candidate must beat the baseline by this fraction of |baseline| (0..1).",
     )
-    greater_is_better: bool = Field(description="Whether a higher value of the metric is better (required, as in MLflow).")
+    greater_is_better: bool = Field(
+        description="Whether a higher value of the metric is better (required, as in MLflow)."
+    )
 
     @field_validator("threshold", "min_absolute_change", "min_relative_change", mode="before")
     @classmethod
@@ -133,11 +135,17 @@ class Fairness(StrictModel):
     <= threshold; ``ratio`` = min / max must be >= threshold (as fairlearn's *_ratio)."""
 
     sensitive_features: list[Line] = Field(min_length=1, description="Columns whose groups are compared.")
-    metric: Line = Field(default="error_rate", description="Per-group metric (classification: error_rate, accuracy_score, selection_rate; regression: mean_absolute_error, root_mean_squared_error, error_rate).")
-    kind: Literal["difference", "ratio"] = Field(default="difference", description="difference (max - min) or ratio (min / max).")
+    metric: Line = Field(
+        default="error_rate",
+        description="Per-group metric (classification: error_rate, accuracy_score, selection_rate; regression: mean_absolute_error, root_mean_squared_error, error_rate).",
+    )
+    kind: Literal["difference", "ratio"] = Field(
+        default="difference", description="difference (max - min) or ratio (min / max)."
+    )
     threshold: float = Field(ge=0, description="difference: largest allowed gap; ratio: smallest allowed ratio (0..1).")
     positive_label: Line | None = Field(
-        default=None, description="selection_rate: the favourable label (default: the largest label, as MLflow's pos_label)."
+        default=None,
+        description="selection_rate: the favourable label (default: the largest label, as MLflow's pos_label).",
     )
 
     @field_validator("threshold", mode="before")
@@ -157,9 +165,16 @@ class Clarify(StrictModel):
     CreateProcessingJob request (SHAP explainability, and bias for the fairness section's features)
     with its analysis_config.json. The held-out rows are read from S3 (upload data there yourself)."""
 
-    image_uri: Line = Field(description="The Clarify processing image for the region (sagemaker.image_uris.retrieve('clarify', region)).")
-    data_s3_uri: Line = Field(description="s3:// URI of the held-out CSV (the same rows as evaluation.data, with a header row).")
-    output_s3_uri: Line | None = Field(default=None, description="s3:// prefix for the results (default: s3://<artifact_bucket>/<prefix>/<name>/clarify/output).")
+    image_uri: Line = Field(
+        description="The Clarify processing image for the region (sagemaker.image_uris.retrieve('clarify', region))."
+    )
+    data_s3_uri: Line = Field(
+        description="s3:// URI of the held-out CSV (the same rows as evaluation.data, with a header row)."
+    )
+    output_s3_uri: Line | None = Field(
+        default=None,
+        description="s3:// prefix for the results (default: s3://<artifact_bucket>/<prefix>/<name>/clarify/output).",
+    )
     instance_type: Line = Field(default="ml.m5.xlarge", description="Processing instance type.")
     instance_count: int = Field(default=1, ge=1, le=100)
     shap_samples: int = Field(default=100, ge=1, le=10_000, description="SHAP: samples per row (num_samples).")
@@ -169,7 +184,10 @@ class Heatmap(StrictModel):
     """The error heatmap: error rate over a grid of one or two features (numbers binned by quantile)."""
 
     features: list[Line] | None = Field(
-        default=None, min_length=1, max_length=2, description="One or two columns (default: the error tree's first two split features)."
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="One or two columns (default: the error tree's first two split features).",
     )
     bins: int = Field(default=5, ge=2, le=20, description="Bins per numeric feature (quantile edges).")
 
@@ -198,7 +216,8 @@ class EvaluationSection(StrictModel):
 
     data: Line = Field(description="Held-out rows (CSV or Parquet), relative to deploy.yaml.")
     train_data: Line | None = Field(
-        default=None, description="Training rows (CSV or Parquet), relative to deploy.yaml; needed by Azure ML's RAI job."
+        default=None,
+        description="Training rows (CSV or Parquet), relative to deploy.yaml; needed by Azure ML's RAI job.",
     )
     target: Line = Field(description="The label column.")
     task: Literal["classification", "regression"] = Field(description="classification | regression.")
@@ -209,7 +228,8 @@ class EvaluationSection(StrictModel):
         default=None, description="Columns treated as categories (default: the non-numeric columns)."
     )
     thresholds: dict[Line, MetricThresholdSpec] = Field(
-        default_factory=dict, description="MLflow MetricThreshold per metric name (accuracy_score, f1_score, r2_score, ...)."
+        default_factory=dict,
+        description="MLflow MetricThreshold per metric name (accuracy_score, f1_score, r2_score, ...).",
     )
     cohorts: CohortGate = Field(default_factory=CohortGate)
     heatmap: Heatmap = Field(default_factory=Heatmap)
@@ -220,7 +240,9 @@ class EvaluationSection(StrictModel):
     fairness: Fairness | None = Field(default=None)
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per scoring batch.")
     waivers: list[EvaluationWaiver] = Field(default_factory=list, description="Findings accepted with a reason.")
-    clarify: Clarify | None = Field(default=None, description="sagemaker target: also render a SageMaker Clarify processing job request (optional).")
+    clarify: Clarify | None = Field(
+        default=None, description="sagemaker target: also render a SageMaker Clarify processing job request (optional)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EvaluationSection:
@@ -287,15 +309,23 @@ def path_diagnostics(
         p = Path(rel)
         full = p if p.is_absolute() else base_dir / p
         if Path(rel).suffix.lower() not in SUPPORTED_SUFFIXES:
-            out.append(Diagnostic(display, line, col, f"evaluation.{key}: {rel!r} is not a .csv or .parquet file", "MD130"))
+            out.append(
+                Diagnostic(display, line, col, f"evaluation.{key}: {rel!r} is not a .csv or .parquet file", "MD130")
+            )
         elif not full.exists():
-            out.append(Diagnostic(display, line, col, f"evaluation.{key}: {rel!r} does not exist (relative to deploy.yaml)", "MD130"))
+            out.append(
+                Diagnostic(
+                    display, line, col, f"evaluation.{key}: {rel!r} does not exist (relative to deploy.yaml)", "MD130"
+                )
+            )
         elif not full.is_file():
             out.append(Diagnostic(display, line, col, f"evaluation.{key}: {rel!r} is not a file", "MD130"))
     return out
 
 
-def waived(rule: str, fields: tuple[str, ...], waivers: list[EvaluationWaiver] | tuple[EvaluationWaiver, ...]) -> str | None:
+def waived(
+    rule: str, fields: tuple[str, ...], waivers: list[EvaluationWaiver] | tuple[EvaluationWaiver, ...]
+) -> str | None:
     """The reason of the first waiver matching ``rule`` and one of ``fields`` (or any field)."""
     for w in waivers:
         if w.rule == rule and (w.field is None or w.field in fields):

@@ -76,7 +76,9 @@ class LoadedSpec:
         if exc.diagnostics:
             return exc
         line, col = self.positions.at(path)
-        return type(exc)(exc.message, diagnostics=[Diagnostic(self.display, line, col, exc.message, exc.code)], hint=exc.hint)
+        return type(exc)(
+            exc.message, diagnostics=[Diagnostic(self.display, line, col, exc.message, exc.code)], hint=exc.hint
+        )
 
 
 def load_spec(

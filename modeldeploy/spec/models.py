@@ -93,7 +93,11 @@ class ModelSection(StrictModel):
         if kind is None:  # type itself was invalid; that error is reported
             return v
         if kind == "custom" and v is None and info.field_name in ("code", "entry"):
-            what = "the folder with your scoring code" if info.field_name == "code" else "the module (score.py) or command to run"
+            what = (
+                "the folder with your scoring code"
+                if info.field_name == "code"
+                else "the module (score.py) or command to run"
+            )
             raise ValueError(f"model.type custom needs model.{info.field_name}: {what}")
         if kind != "custom" and v is not None:
             raise ValueError(f"only used with model.type custom (this model is type {kind})")
@@ -134,7 +138,9 @@ class SecretRef(StrictModel):
 
 
 class Serving(StrictModel):
-    env: dict[EnvName, str] = Field(default_factory=dict, description=(
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description=(
             "Plain environment variables, no secrets: an entry whose name marks a secret (*PASSWORD*, "
             "*SECRET*, *_TOKEN, *API_KEY*, ...) or whose value looks like a credential is refused (MD120); "
             "use serving.secrets, or serving.allow_plain with a reason."
@@ -212,7 +218,11 @@ def _target_tag(value: Any) -> str | None:
 
 
 Target = Annotated[
-    Annotated[DockerTarget, Tag("docker")] | Annotated[KubernetesTarget, Tag("kubernetes")] | Annotated[SageMakerTarget, Tag("sagemaker")] | Annotated[AzureMLTarget, Tag("azureml")] | Annotated[PluginTarget, Tag("plugin")],
+    Annotated[DockerTarget, Tag("docker")]
+    | Annotated[KubernetesTarget, Tag("kubernetes")]
+    | Annotated[SageMakerTarget, Tag("sagemaker")]
+    | Annotated[AzureMLTarget, Tag("azureml")]
+    | Annotated[PluginTarget, Tag("plugin")],
     Discriminator(_target_tag),
 ]
 

@@ -45,12 +45,17 @@ def apply_environment(loaded: LoadedFile, data: dict[str, Any], env: str | None)
     if not isinstance(envs, dict) or env not in envs:
         known = ", ".join(show_key(e) for e in sorted(envs)) if isinstance(envs, dict) and envs else "none defined"
         line, col = loaded.positions.at(("environments",))
-        close = difflib.get_close_matches(env, [str(e) for e in envs], n=1, cutoff=0.5) if isinstance(envs, dict) else []
+        close = (
+            difflib.get_close_matches(env, [str(e) for e in envs], n=1, cutoff=0.5) if isinstance(envs, dict) else []
+        )
         guess = f"; did you mean {close[0]!r}?" if close else ""
         msg = f"environment {env!r} is not defined{guess} (known: {known})"
         hint = f"pass --env {close[0]}" if close else "pass --env with one of the known names"
-        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")],
-                        hint=f"{hint}, or add environments.{show_key(env)} to {loaded.display}")
+        raise SpecError(
+            msg,
+            diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD106")],
+            hint=f"{hint}, or add environments.{show_key(env)} to {loaded.display}",
+        )
     overlay = envs[env]
     if not isinstance(overlay, dict):
         line, col = loaded.positions.at(("environments", env))
@@ -78,20 +83,30 @@ def _env_merged(data: dict[str, Any], overlay: dict[str, Any], env: str) -> dict
     return merged
 
 
-def _check_env_names(loaded: LoadedFile, data: dict[str, Any], envs: dict[Any, Any], env: str, merged: dict[str, Any]) -> None:
+def _check_env_names(
+    loaded: LoadedFile, data: dict[str, Any], envs: dict[Any, Any], env: str, merged: dict[str, Any]
+) -> None:
     line, col = loaded.positions.at(("environments", env), key=True)
     name = merged.get("name")
     if isinstance(name, str) and len(name) > 63 and "name" not in envs[env]:
-        msg = (f"environments.{show_key(env)}: the environment's resource names would start with {name!r}, "
-               "longer than 63 characters")
-        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
-                        hint=f"set a shorter name for it: environments.{show_key(env)}.name")
+        msg = (
+            f"environments.{show_key(env)}: the environment's resource names would start with {name!r}, "
+            "longer than 63 characters"
+        )
+        raise SpecError(
+            msg,
+            diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+            hint=f"set a shorter name for it: environments.{show_key(env)}.name",
+        )
     others = {e: _env_merged(data, o, e) for e, o in envs.items() if e != env and isinstance(o, dict)}
     clashes = envnames.collisions(env, merged, others)
     if clashes:
         other, what = clashes[0]
         pair = " and ".join(f"environments.{show_key(e)}" for e in sorted((env, other), key=str))
         msg = f"{pair} address the same {what}: applying one would overwrite the other"
-        raise SpecError(msg, diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
-                        hint=f"give environments.{show_key(env)} its own name, or its own place "
-                             "(target.namespace, region, account, workspace or image)")
+        raise SpecError(
+            msg,
+            diagnostics=[Diagnostic(loaded.display, line, col, msg, "MD107")],
+            hint=f"give environments.{show_key(env)} its own name, or its own place "
+            "(target.namespace, region, account, workspace or image)",
+        )

@@ -78,7 +78,10 @@ class _TooBig(Exception):
 
 
 def _too_deep(display: str) -> SpecError:
-    return SpecError("too deep", diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")])
+    return SpecError(
+        "too deep",
+        diagnostics=[Diagnostic(display, 1, 1, f"document is nested deeper than {MAX_DEPTH} levels", "MD104")],
+    )
 
 
 def _decode(raw: bytes, display: str) -> str:
@@ -104,14 +107,23 @@ def parse_text(text: str, display: str, path: Path | None = None) -> LoadedFile:
         if exc.kind == "depth":
             raise _too_deep(display) from None
         line, col = exc.where
-        raise SpecError("invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")], hint=exc.hint) from None
+        raise SpecError(
+            "invalid YAML", diagnostics=[Diagnostic(display, line, col, exc.message, "MD101")], hint=exc.hint
+        ) from None
     if not docs:
-        raise SpecError("empty file", diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")])
+        raise SpecError(
+            "empty file",
+            diagnostics=[Diagnostic(display, 1, 1, "file is empty; expected a deploy.yaml mapping", "MD100")],
+        )
     if len(docs) > 1:
         line, col = mark(docs[1])
         raise SpecError(
             "several documents",
-            diagnostics=[Diagnostic(display, line, col, "file holds several YAML documents; put one deployment per file", "MD100")],
+            diagnostics=[
+                Diagnostic(
+                    display, line, col, "file holds several YAML documents; put one deployment per file", "MD100"
+                )
+            ],
         )
     builder = _Builder(display)
     try:
@@ -142,13 +154,24 @@ def read_file(path: Path | str, display: str | None = None) -> LoadedFile:
         if size > MAX_FILE_BYTES:
             raise SpecError(
                 "too large",
-                diagnostics=[Diagnostic(display, 0, 0, f"file is {size} bytes; a deploy.yaml may be at most {MAX_FILE_BYTES}", "MD104")],
+                diagnostics=[
+                    Diagnostic(
+                        display, 0, 0, f"file is {size} bytes; a deploy.yaml may be at most {MAX_FILE_BYTES}", "MD104"
+                    )
+                ],
             )
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise SpecError(f"{display}: no such file", diagnostics=[Diagnostic(display, 0, 0, "no such file", "MD100")]) from None
+        raise SpecError(
+            f"{display}: no such file", diagnostics=[Diagnostic(display, 0, 0, "no such file", "MD100")]
+        ) from None
     except IsADirectoryError:
-        raise SpecError(f"{display}: is a directory", diagnostics=[Diagnostic(display, 0, 0, "is a directory, expected a deploy.yaml", "MD100")]) from None
+        raise SpecError(
+            f"{display}: is a directory",
+            diagnostics=[Diagnostic(display, 0, 0, "is a directory, expected a deploy.yaml", "MD100")],
+        ) from None
     except PermissionError:
-        raise SpecError(f"{display}: permission denied", diagnostics=[Diagnostic(display, 0, 0, "permission denied", "MD100")]) from None
+        raise SpecError(
+            f"{display}: permission denied", diagnostics=[Diagnostic(display, 0, 0, "permission denied", "MD100")]
+        ) from None
     return parse_text(_decode(raw, display), display, p)

@@ -40,7 +40,15 @@ def placeholder_warnings(data: dict[str, Any], at: Callable[..., tuple[int, int]
             if pattern.search(value):
                 line, col = at(path)
                 key = ".".join(str(p) for p in path)
-                out.append(Diagnostic(display, line, col, f"{key} still holds {what} ({value!r}): replace it with yours",
-                                      CODE, "warning"))
+                out.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        col,
+                        f"{key} still holds {what} ({value!r}): replace it with yours",
+                        CODE,
+                        "warning",
+                    )
+                )
                 break
     return sorted(out, key=lambda d: (d.line, d.col))  # in file order, whatever the model's field order

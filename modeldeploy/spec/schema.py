@@ -13,7 +13,11 @@ SCHEMA_URL = "https://raw.githubusercontent.com/modeldeploy/modeldeploy/main/sch
 
 def schema_dict() -> dict[str, Any]:
     s = DeploySpec.model_json_schema(by_alias=True, mode="validation")
-    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, "title": "modeldeploy deploy.yaml"}
+    out = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "modeldeploy deploy.yaml",
+    }
     out.update(s)
     return out
 

@@ -29,7 +29,11 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 
     current: Any = DeploySpec
     for part in loc[:-1]:
-        ann = current.model_fields[part].annotation if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields else None
+        ann = (
+            current.model_fields[part].annotation
+            if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields
+            else None
+        )
         if ann is None:
             # Inside a discriminated union the loc carries the tag: pick the variant by kind.
             for variant in _variants(current):
@@ -105,7 +109,9 @@ def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def validation_diagnostics(exc: ValidationError, data: dict[str, Any], positions: Positions, display: str) -> list[Diagnostic]:
+def validation_diagnostics(
+    exc: ValidationError, data: dict[str, Any], positions: Positions, display: str
+) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -148,7 +154,13 @@ def _drop_missing_explained_by_typo(diags: list[Diagnostic]) -> list[Diagnostic]
         if d.code == "MD110" and (m := re.match(r"unknown key '(.*)'; did you mean '(.*)'\?$", d.message)):
             parent = m.group(1).rpartition(".")[0]
             typos.add(f"{parent}.{m.group(2)}" if parent else m.group(2))
-    return [d for d in diags if not (d.code == "MD111" and (m := re.match(r"missing required key '(.*)'$", d.message)) and m.group(1) in typos)]
+    return [
+        d
+        for d in diags
+        if not (
+            d.code == "MD111" and (m := re.match(r"missing required key '(.*)'$", d.message)) and m.group(1) in typos
+        )
+    ]
 
 
 def validate_data(
@@ -172,7 +184,13 @@ def validate_data(
             close = difflib.get_close_matches(kind, list(BUILTIN_KINDS), n=1, cutoff=0.6)
             guess = f"; did you mean {close[0]!r}?" if close else ""
             kind_diags.append(
-                Diagnostic(display, line, col, f"target.kind must be one of {known} or an installed plugin's kind, not {kind!r}{guess}", "MD112")
+                Diagnostic(
+                    display,
+                    line,
+                    col,
+                    f"target.kind must be one of {known} or an installed plugin's kind, not {kind!r}{guess}",
+                    "MD112",
+                )
             )
     try:
         spec = DeploySpec.model_validate(data)

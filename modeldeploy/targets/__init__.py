@@ -57,7 +57,9 @@ def check_installed(kind: str) -> None:
             found = False
         if not found:
             hint = f"pip install 'modeldeploy[{extra}]'" if extra else f"pip install {package}"
-            raise MissingDependencyError(f"the {kind} target needs {package} to render, and it is not installed", hint=hint)
+            raise MissingDependencyError(
+                f"the {kind} target needs {package} to render, and it is not installed", hint=hint
+            )
 
 
 def _load(spec: str) -> type[Target]:

@@ -107,14 +107,24 @@ class Target(ABC):
 
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         """The live objects the artifacts describe (cloud targets)."""
-        raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
+        raise PlanError(
+            f"target {self.kind!r} has no live state",
+            hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)",
+        )
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         """Read-only: what exists now for this deployment."""
-        raise PlanError(f"target {self.kind!r} has no live state", hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)")
+        raise PlanError(
+            f"target {self.kind!r} has no live state",
+            hint="plan it against a folder (--against DIR) or a git ref (--against git:REF)",
+        )
 
     def apply(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Make the live state match the plan; wait until ready; leave nothing half-done. ``options`` are
@@ -123,16 +133,24 @@ class Target(ABC):
         raise PlanError(f"target {self.kind!r} cannot be applied live", hint="apply against a folder (--against DIR)")
 
     def apply_render(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Against a folder: what the target does before the render is written there (the docker target
         builds its image). Default: nothing."""
         return ApplyResult()
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(
+        self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None
+    ) -> ApplyResult:
         """Remove everything modeldeploy created for this deployment, nothing else."""
-        raise PlanError(f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)")
+        raise PlanError(
+            f"target {self.kind!r} cannot be destroyed live", hint="destroy against a folder (--against DIR)"
+        )
 
     def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """Where live apply/destroy keep this deployment's lease (see modeldeploy.lease); None: no lease.
@@ -175,8 +193,10 @@ class MlflowRegistration(Auxiliary):
         self.address = f"mlflow_model_version.{reg.name}"
 
     def review(self) -> str:
-        return (f"apply registers the model in the MLflow registry as {self.reg.name!r} (a new version unless one "
-                f"with digest {self.ctx.ref.digest[:19]}… exists)")
+        return (
+            f"apply registers the model in the MLflow registry as {self.reg.name!r} (a new version unless one "
+            f"with digest {self.ctx.ref.digest[:19]}… exists)"
+        )
 
     def plan(self, options: ObserveOptions) -> Change:
         from modeldeploy.model.register import planned_registration
@@ -196,7 +216,9 @@ class MlflowRegistration(Auxiliary):
     def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
         from modeldeploy.model.register import register_mlflow
 
-        version = register_mlflow(self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri, progress=progress)
+        version = register_mlflow(
+            self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri, progress=progress
+        )
         progress.done(f"registered {self.reg.name} version {version}")
         return ApplyResult(changed=(self.address,), outputs={"registered_version": f"{self.reg.name}/{version}"})
 
@@ -216,9 +238,11 @@ def image_host_warnings(target: Target, ctx: RenderContext) -> list[tuple[str, t
     out = []
     for image, where in target.serving_images(ctx):
         if registry_host(image) is None:
-            out.append((
-                f"image {image!r} names no registry host: a {target.kind} deployment would pull it from Docker Hub "
-                "(or not at all); give target.registry or a full reference REGISTRY/NAME:TAG",
-                where,
-            ))
+            out.append(
+                (
+                    f"image {image!r} names no registry host: a {target.kind} deployment would pull it from Docker Hub "
+                    "(or not at all); give target.registry or a full reference REGISTRY/NAME:TAG",
+                    where,
+                )
+            )
     return out

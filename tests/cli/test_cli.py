@@ -85,11 +85,18 @@ def test_render_writes_name_folder_and_is_idempotent(project: Path, tmp_path: Pa
 def test_render_many_files_in_one_call_and_duplicate_names(project: Path, tmp_path: Path) -> None:
     other = project.parent / "other"
     other.mkdir()
-    (other / "deploy.yaml").write_text((project / "deploy.yaml").read_text().replace("./model", "../iris/model").replace("name: iris-classifier", "name: iris-two"))
+    (other / "deploy.yaml").write_text(
+        (project / "deploy.yaml")
+        .read_text()
+        .replace("./model", "../iris/model")
+        .replace("name: iris-classifier", "name: iris-two")
+    )
     r = run("render", str(project.parent), "-o", str(tmp_path / "out"))
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "out" / "iris-two" / "Dockerfile").is_file() and (tmp_path / "out" / "iris-classifier").is_dir()
-    (other / "deploy.yaml").write_text((other / "deploy.yaml").read_text().replace("name: iris-two", "name: iris-classifier"))
+    (other / "deploy.yaml").write_text(
+        (other / "deploy.yaml").read_text().replace("name: iris-two", "name: iris-classifier")
+    )
     r = run("render", str(project.parent), "-o", str(tmp_path / "out2"))
     assert r.exit_code == 1 and "names must be unique" in r.stderr
 
@@ -128,7 +135,9 @@ def test_init_writes_a_valid_commented_file(tmp_path: Path) -> None:
 def test_no_traceback_from_a_real_process_on_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "deploy.yaml"
     bad.write_bytes(b"apiVersion: modeldeploy/v1\nname: !!python/object/apply:os.system [id]\n\xff\n")
-    proc = subprocess.run([sys.executable, "-m", "modeldeploy", "validate", str(bad)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "modeldeploy", "validate", str(bad)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "deploy.yaml:3:1: error" in proc.stderr
 
 
@@ -175,7 +184,11 @@ def test_missing_optional_extra_is_an_install_hint_not_an_internal_error(tmp_pat
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["validate", "--offline", "examples/iris/deploy.yaml"], ["validate", "--offline", "examples/sagemaker/deploy.yaml"]],
+    [
+        ["--help"],
+        ["validate", "--offline", "examples/iris/deploy.yaml"],
+        ["validate", "--offline", "examples/sagemaker/deploy.yaml"],
+    ],
 )
 def test_startup_imports_only_what_the_command_needs(argv: list[str]) -> None:
     """Start-up cost is mostly imports: checking a file must not load the SDKs, the plan/apply engine

@@ -15,14 +15,31 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "iris"
-COMMANDS = ["validate", "render", "build", "inspect", "schema", "init", "plan", "apply", "destroy", "evaluate",
-            "signature diff", "signature show", "signature rules"]
+COMMANDS = [
+    "validate",
+    "render",
+    "build",
+    "inspect",
+    "schema",
+    "init",
+    "plan",
+    "apply",
+    "destroy",
+    "evaluate",
+    "signature diff",
+    "signature show",
+    "signature rules",
+]
 _CLI = "import sys; from modeldeploy.cli.app import app; sys.argv[0] = 'modeldeploy'; app(prog_name='modeldeploy')"
 
 
-def cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdout=subprocess.PIPE
+) -> subprocess.CompletedProcess:
     full = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "80", **(env or {})}
-    return subprocess.run([sys.executable, "-c", _CLI, *args], cwd=cwd, env=full, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", _CLI, *args], cwd=cwd, env=full, stdout=stdout, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_init_redirected_to_deploy_yaml_writes_it(tmp_path: Path) -> None:
@@ -70,7 +87,9 @@ def test_help_reads_as_words_and_examples_do_not_break_in_a_flag(command: str) -
 
 def _complete(words: str, cwd: Path = REPO) -> list[str]:
     parts = words.split(" ")
-    proc = cli(env={"_MODELDEPLOY_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(parts) - 1)}, cwd=cwd)
+    proc = cli(
+        env={"_MODELDEPLOY_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(parts) - 1)}, cwd=cwd
+    )
     return proc.stdout.split()
 
 

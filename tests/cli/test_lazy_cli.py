@@ -30,9 +30,11 @@ def _loaded(argv: list[str], env: dict[str, str] | None = None) -> tuple[subproc
     )
     import os
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, **(env or {})}
+    )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("loaded:"))
-    return proc, set(line[len("loaded:"):].split(","))
+    return proc, set(line[len("loaded:") :].split(","))
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -60,7 +62,9 @@ def test_a_command_imports_its_own_module_only() -> None:
 
 
 def test_completing_command_names_imports_no_command() -> None:
-    proc, loaded = _loaded([], env={"_MODELDEPLOY_COMPLETE": "complete_zsh", "COMP_WORDS": "modeldeploy s", "COMP_CWORD": "1"})
+    proc, loaded = _loaded(
+        [], env={"_MODELDEPLOY_COMPLETE": "complete_zsh", "COMP_WORDS": "modeldeploy s", "COMP_CWORD": "1"}
+    )
     assert "schema" in proc.stdout and "signature" in proc.stdout and "Compare model signatures" in proc.stdout
     assert not loaded & set(COMMAND_MODULES)
 

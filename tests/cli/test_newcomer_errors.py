@@ -18,7 +18,9 @@ EXAMPLE = REPO / "examples" / "iris"
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture()
@@ -79,7 +81,10 @@ def test_a_model_folder_missing_from_git_does_not_leak_a_scratch_path(project: P
 def test_a_misspelt_kind_environment_and_name_suggest_the_fix(project: Path) -> None:
     edit(project, "kind: docker", "kind: dokcer")
     r = cli("validate", "deploy.yaml", cwd=project)
-    assert "deploy.yaml:7:9: error: target.kind must be one of" in r.stderr and "not 'dokcer'; did you mean 'docker'?" in r.stderr
+    assert (
+        "deploy.yaml:7:9: error: target.kind must be one of" in r.stderr
+        and "not 'dokcer'; did you mean 'docker'?" in r.stderr
+    )
     edit(project, "kind: dokcer", "kind: docker")
     r = cli("validate", "deploy.yaml", "--env", "prdo", cwd=project)
     assert "environment 'prdo' is not defined; did you mean 'prod'?" in r.stderr
@@ -92,7 +97,9 @@ def test_a_misspelt_kind_environment_and_name_suggest_the_fix(project: Path) -> 
 def test_a_misspelt_required_key_is_one_error_not_two(project: Path) -> None:
     edit(project, "  source:", "  sorce:")
     r = cli("validate", "deploy.yaml", cwd=project)
-    assert r.stderr.splitlines() == ["deploy.yaml:4:3: error: unknown key 'model.sorce'; did you mean 'source'? [MD110]"]
+    assert r.stderr.splitlines() == [
+        "deploy.yaml:4:3: error: unknown key 'model.sorce'; did you mean 'source'? [MD110]"
+    ]
     # a key that is simply missing is still reported
     edit(project, "  sorce: ./model\n", "")
     r = cli("validate", "deploy.yaml", cwd=project)
@@ -107,7 +114,9 @@ def test_a_misspelt_required_key_is_one_error_not_two(project: Path) -> None:
         ("azureml", "azure.ai.ml", "azure-ai-ml", "azure"),
     ],
 )
-def test_validate_says_the_targets_extra_is_missing_as_render_does(project: Path, kind: str, module: str, package: str, extra: str) -> None:
+def test_validate_says_the_targets_extra_is_missing_as_render_does(
+    project: Path, kind: str, module: str, package: str, extra: str
+) -> None:
     """The extra is made unimportable in the child process only: a sitecustomize on its PYTHONPATH sets
     ``sys.modules[module] = None``, which is what Python does for a package that is not installed
     as far as an import is concerned (the venv itself keeps it)."""
@@ -119,14 +128,20 @@ def test_validate_says_the_targets_extra_is_missing_as_render_does(project: Path
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(shim)])}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=project, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "modeldeploy", *args], cwd=project, env=env, capture_output=True, text=True
+        )
 
     kind_line = next(i for i, line in enumerate(example.splitlines(), 1) if line.strip() == f"kind: {kind}")
     expected = [
         f"deploy.yaml:{kind_line}:9: error: the {kind} target needs {package} to render, and it is not installed [MD701]",
         f"hint: pip install 'modeldeploy[{extra}]'",
     ]
-    for args in (("validate", "deploy.yaml"), ("validate", "deploy.yaml", "--offline"), ("render", "deploy.yaml", "-o", "out")):
+    for args in (
+        ("validate", "deploy.yaml"),
+        ("validate", "deploy.yaml", "--offline"),
+        ("render", "deploy.yaml", "-o", "out"),
+    ):
         r = run(*args)
         assert (r.returncode, r.stderr.splitlines()) == (1, expected), args
     # with the extra importable the same file validates
@@ -161,7 +176,9 @@ def test_a_missing_or_wrong_model_folder_is_one_error_in_every_command(project: 
 def test_validate_shows_a_findings_change_once(project: Path) -> None:
     """validate prints a signature finding as plan does: the field, old → new, then the message."""
     mlmodel = project / "model" / "MLmodel"
-    text, n = re.subn(r'"type":\s+"double", "name": "sepal_width"', '"type": "long", "name": "sepal_width"', mlmodel.read_text())
+    text, n = re.subn(
+        r'"type":\s+"double", "name": "sepal_width"', '"type": "long", "name": "sepal_width"', mlmodel.read_text()
+    )
     assert n == 1
     mlmodel.write_text(text)
     r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
@@ -176,25 +193,40 @@ def test_a_cloud_plan_without_credentials_is_one_line_and_a_hint(project: Path, 
     """No credentials at all, for real: the AWS chain finds none (the instance-metadata probe is
     switched off, as it is on any machine that is not in EC2) and no kubeconfig exists — the error
     comes before any request, so nothing here needs a network."""
-    (project / "deploy.yaml").write_text((REPO / "examples" / kind / "deploy.yaml").read_text().replace("../iris/model", "./model"))
+    (project / "deploy.yaml").write_text(
+        (REPO / "examples" / kind / "deploy.yaml").read_text().replace("../iris/model", "./model")
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBE"))}
     env.update(
-        PYTHONPATH=str(REPO), AWS_EC2_METADATA_DISABLED="true", HOME=str(project),
-        AWS_CONFIG_FILE=str(project / "none"), AWS_SHARED_CREDENTIALS_FILE=str(project / "none"),
+        PYTHONPATH=str(REPO),
+        AWS_EC2_METADATA_DISABLED="true",
+        HOME=str(project),
+        AWS_CONFIG_FILE=str(project / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(project / "none"),
         KUBECONFIG=str(project / "none"),
     )
-    r = subprocess.run([sys.executable, "-m", "modeldeploy", "plan", "deploy.yaml", "--env", "prod"],
-                       cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "modeldeploy", "plan", "deploy.yaml", "--env", "prod"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = r.stderr.splitlines()
     assert r.returncode == 1 and len(lines) == 2, r.stderr
-    assert lines[0].endswith("[MD700]") and ("no AWS credentials found" in lines[0] or "no Kubernetes credentials" in lines[0])
+    assert lines[0].endswith("[MD700]") and (
+        "no AWS credentials found" in lines[0] or "no Kubernetes credentials" in lines[0]
+    )
     assert lines[1].startswith("hint: ") and "plan --against DIR or git:REF" in lines[1]
 
 
 def test_validate_names_the_model_as_deploy_yaml_does(project: Path) -> None:
     r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
     assert r.returncode == 0, r.stderr
-    assert re.fullmatch(r"deploy\.yaml \[prod\]: valid \(model \./model, sha256:[0-9a-f]{12}…\)", r.stderr.strip()), r.stderr
+    assert re.fullmatch(r"deploy\.yaml \[prod\]: valid \(model \./model, sha256:[0-9a-f]{12}…\)", r.stderr.strip()), (
+        r.stderr
+    )
     edit(project, "./model", "../" + project.name + "/model")  # leaves deploy.yaml's folder: pinned to the digest
     r = cli("validate", "deploy.yaml", "--env", "prod", cwd=project)
     assert f"valid (model ../{project.name}/model, sha256:" in r.stderr and r.stderr.count("sha256:") == 1, r.stderr

@@ -33,12 +33,18 @@ def md(*args: str, cwd: Path, env: dict | None = None, stdin: str | None = None)
     full_env.pop("MODELDEPLOY_DEBUG", None)
     return subprocess.run(
         [sys.executable, "-m", "modeldeploy", *args],
-        cwd=cwd, env={**full_env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, input=stdin or "",
+        cwd=cwd,
+        env={**full_env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        input=stdin or "",
     )
 
 
 def git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 @pytest.fixture()
@@ -57,7 +63,7 @@ def fake_docker(tmp_path: Path) -> tuple[dict, Path]:
     bindir.mkdir()
     log = tmp_path / "docker.log"
     script = bindir / "docker"
-    script.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\nif [ \"$1\" = info ]; then echo 28.2.2; fi\nexit 0\n")
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nif [ "$1" = info ]; then echo 28.2.2; fi\nexit 0\n')
     script.chmod(0o755)
     return {"PATH": f"{bindir}:{os.environ['PATH']}"}, log
 
@@ -135,10 +141,12 @@ def test_waiver_accepts_a_breaking_finding_with_its_reason(repo: Path) -> None:
     r = md("plan", "iris/deploy.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo)
     rule = next(f["rule"] for f in json.loads(r.stdout)["plans"][0]["policy"] if f["severity"] == "breaking")
     spec = repo / "iris" / "deploy.yaml"
-    spec.write_text(spec.read_text().replace(
-        "  compatibility: backward\n",
-        f"  compatibility: backward\n  waivers: [{{rule: {rule}, field: petal_area, reason: all clients upgraded}}]\n",
-    ))
+    spec.write_text(
+        spec.read_text().replace(
+            "  compatibility: backward\n",
+            f"  compatibility: backward\n  waivers: [{{rule: {rule}, field: petal_area, reason: all clients upgraded}}]\n",
+        )
+    )
     r = md("plan", "iris/deploy.yaml", "--against", "git:HEAD", cwd=repo)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all clients upgraded" in r.stdout
@@ -147,8 +155,11 @@ def test_waiver_accepts_a_breaking_finding_with_its_reason(repo: Path) -> None:
 def test_secret_values_never_appear_in_any_format(repo: Path) -> None:
     spec = repo / "iris" / "deploy.yaml"
     # Refused by validate unless allowed with a reason; allowed, the plan still never shows the value.
-    spec.write_text(spec.read_text().replace("LOG_LEVEL: info", "LOG_LEVEL: info, DB_PASSWORD: hunter2-very-secret")
-                    .replace("  timeout_seconds: 30", "  allow_plain: {DB_PASSWORD: local test database}\n  timeout_seconds: 30"))
+    spec.write_text(
+        spec.read_text()
+        .replace("LOG_LEVEL: info", "LOG_LEVEL: info, DB_PASSWORD: hunter2-very-secret")
+        .replace("  timeout_seconds: 30", "  allow_plain: {DB_PASSWORD: local test database}\n  timeout_seconds: 30")
+    )
     for fmt in ("text", "markdown", "json"):
         r = md("plan", "iris/deploy.yaml", "--against", "git:HEAD", "--format", fmt, cwd=repo)
         assert r.returncode == 0, r.stderr
@@ -189,11 +200,20 @@ def test_apply_without_docker_engine_says_so_and_writes_nothing(repo: Path, tmp_
     bindir = tmp_path / "nobin"
     bindir.mkdir()
     script = bindir / "docker"
-    script.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n")
+    script.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n"
+    )
     script.chmod(0o755)
     (repo / "rendered").mkdir()
-    r = md("apply", "iris/deploy.yaml", "--against", str(repo / "rendered"), "--auto-approve", cwd=repo,
-           env={"PATH": f"{bindir}:{os.environ['PATH']}"})
+    r = md(
+        "apply",
+        "iris/deploy.yaml",
+        "--against",
+        str(repo / "rendered"),
+        "--auto-approve",
+        cwd=repo,
+        env={"PATH": f"{bindir}:{os.environ['PATH']}"},
+    )
     assert r.returncode == 1 and "no Docker engine is reachable" in r.stderr and "Traceback" not in r.stderr
     assert not any((repo / "rendered").iterdir())
 

@@ -21,12 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=root, check=True, capture_output=True
+    )
 
 
 def _md(root: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MODELDEPLOY_CACHE_DIR": str(root / ".cache"), "TMPDIR": str(tmp)}
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True, cwd=root, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True, cwd=root, env=env
+    )
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -38,7 +42,9 @@ def _repo(tmp_path: Path) -> Path:
     spec = root / "svc-04" / "deploy.yaml"
     spec.write_text(spec.read_text().replace('INDEX: "4"', 'INDEX: "4", MODE: fast'))
     (root / "svc-99").mkdir()
-    (root / "svc-99" / "deploy.yaml").write_text((root / "svc-01" / "deploy.yaml").read_text().replace("svc-01", "svc-99"))
+    (root / "svc-99" / "deploy.yaml").write_text(
+        (root / "svc-01" / "deploy.yaml").read_text().replace("svc-01", "svc-99")
+    )
     return root
 
 
@@ -47,16 +53,26 @@ def test_parallel_git_and_folder_plans_print_what_a_serial_plan_prints(tmp_path:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     for fmt in ("text", "json"):
-        serial = _md(root, tmp, "plan", ".", "--against", "git:HEAD", "--format", fmt, "--detailed-exitcode", "--jobs", "1")
-        parallel = _md(root, tmp, "plan", ".", "--against", "git:HEAD", "--format", fmt, "--detailed-exitcode", "--jobs", "2")
+        serial = _md(
+            root, tmp, "plan", ".", "--against", "git:HEAD", "--format", fmt, "--detailed-exitcode", "--jobs", "1"
+        )
+        parallel = _md(
+            root, tmp, "plan", ".", "--against", "git:HEAD", "--format", fmt, "--detailed-exitcode", "--jobs", "2"
+        )
         assert serial.returncode == 2, serial.stderr
-        assert (parallel.returncode, parallel.stdout, parallel.stderr) == (serial.returncode, serial.stdout, serial.stderr)
+        assert (parallel.returncode, parallel.stdout, parallel.stderr) == (
+            serial.returncode,
+            serial.stdout,
+            serial.stderr,
+        )
     data = json.loads(parallel.stdout)
     assert len(data["plans"]) == 16 and data["summary"]["change"] >= 1  # the edit and the new file are seen
     assert list(tmp.iterdir()) == []  # the workers' extracted trees are gone with the run
     rendered = _md(root, tmp, "render", ".", "-o", "rendered", "--jobs", "1")
     assert rendered.returncode == 0, rendered.stderr
-    (root / "svc-07" / "deploy.yaml").write_text((root / "svc-07" / "deploy.yaml").read_text().replace("max_replicas: 4", "max_replicas: 9"))
+    (root / "svc-07" / "deploy.yaml").write_text(
+        (root / "svc-07" / "deploy.yaml").read_text().replace("max_replicas: 4", "max_replicas: 9")
+    )
     serial = _md(root, tmp, "plan", ".", "--against", "rendered", "--jobs", "1")
     parallel = _md(root, tmp, "plan", ".", "--against", "rendered", "--jobs", "2")
     assert serial.returncode == 0, serial.stderr
@@ -68,8 +84,12 @@ def test_errors_of_a_parallel_plan_are_reported_as_a_serial_plan_reports_them(tm
     root = _repo(tmp_path)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    (root / "svc-03" / "deploy.yaml").write_text("apiVersion: modeldeploy/v1\nname: svc-03\nmodel:\n  source: ../model\ntarget:\n  kind: dockr\n")
-    (root / "svc-11" / "deploy.yaml").write_text("apiVersion: modeldeploy/v1\nname: svc-11\nmodel:\n  source: ../nowhere\ntarget:\n  kind: docker\n")
+    (root / "svc-03" / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: svc-03\nmodel:\n  source: ../model\ntarget:\n  kind: dockr\n"
+    )
+    (root / "svc-11" / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: svc-11\nmodel:\n  source: ../nowhere\ntarget:\n  kind: docker\n"
+    )
     serial = _md(root, tmp, "plan", ".", "--against", "git:HEAD", "--jobs", "1")
     parallel = _md(root, tmp, "plan", ".", "--against", "git:HEAD", "--jobs", "3")
     assert serial.returncode == parallel.returncode == 1

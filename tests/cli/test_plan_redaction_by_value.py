@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 def md(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("MODELDEPLOY_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "examples", root / "examples", ignore=shutil.ignore_patterns("make_model.py", "ci"))
     r = md("render", "examples/kubernetes/deploy.yaml", "-o", "out", cwd=root)
     assert r.returncode == 0, r.stderr
-    [deployment] = [p for p in (root / "out").rglob("*.yaml") if "automountServiceAccountToken: false" in p.read_text()][:1]
+    [deployment] = [
+        p for p in (root / "out").rglob("*.yaml") if "automountServiceAccountToken: false" in p.read_text()
+    ][:1]
     text = deployment.read_text().replace("automountServiceAccountToken: false", "automountServiceAccountToken: true")
     deployment.write_text(text + "# note: AKIAIOSFODNN7EXAMPLE\n")
     return root
@@ -43,12 +47,19 @@ def test_security_settings_are_shown_in_every_format(rendered: Path, fmt: str) -
         import jsonschema
 
         doc = json.loads(out)
-        jsonschema.validate(doc, json.loads((REPO / "schemas" / "plan.schema.json").read_text()), cls=jsonschema.Draft202012Validator)
+        jsonschema.validate(
+            doc, json.loads((REPO / "schemas" / "plan.schema.json").read_text()), cls=jsonschema.Draft202012Validator
+        )
         [sa] = [r for r in doc["plans"][0]["resource_changes"] if r["type"] == "kubernetes/ServiceAccount"]
         assert sa["change"]["before"]["automountServiceAccountToken"] is True
         assert sa["change"]["after"]["automountServiceAccountToken"] is False
         out = json.dumps(doc)
     assert "automountServiceAccountToken" in out
-    assert "automountServiceAccountToken: (sensitive)" not in out and '"automountServiceAccountToken": "(sensitive)"' not in out
-    assert ("automountServiceAccountToken: true" if fmt != "json" else "\"automountServiceAccountToken\": true") in out, out
+    assert (
+        "automountServiceAccountToken: (sensitive)" not in out
+        and '"automountServiceAccountToken": "(sensitive)"' not in out
+    )
+    assert ("automountServiceAccountToken: true" if fmt != "json" else '"automountServiceAccountToken": true') in out, (
+        out
+    )
     assert "AKIAIOSFODNN7EXAMPLE" not in out  # a credential's shape is hidden under any key, even in a comment

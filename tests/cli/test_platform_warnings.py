@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture()
@@ -45,7 +47,9 @@ def test_init_placeholders_are_flagged_until_replaced(project: Path) -> None:
         f"deploy.yaml:{_line_of(spec, 'artifact_bucket:')}:20",
     ]
     assert "example AWS account 123456789012" in warnings[0]
-    spec.write_text(spec.read_text().replace("123456789012", "210987654321").replace("my-model-artifacts", "ml-team-bucket"))
+    spec.write_text(
+        spec.read_text().replace("123456789012", "210987654321").replace("my-model-artifacts", "ml-team-bucket")
+    )
     r = cli("validate", "deploy.yaml", "--offline", cwd=project)
     assert r.returncode == 0 and "MD121" not in r.stderr
 
@@ -80,16 +84,24 @@ def test_the_default_kubernetes_image_is_warned_and_a_registry_is_not(project: P
     spec.write_text("apiVersion: modeldeploy/v1\nname: iris\nmodel: {source: ./model}\ntarget: {kind: kubernetes}\n")
     r = cli("validate", "deploy.yaml", cwd=project)
     assert "warning: image 'iris:" in r.stderr and "give target.registry" in r.stderr
-    spec.write_text(spec.read_text().replace("{kind: kubernetes}", "{kind: kubernetes, registry: registry.example.com/ml}"))
+    spec.write_text(
+        spec.read_text().replace("{kind: kubernetes}", "{kind: kubernetes, registry: registry.example.com/ml}")
+    )
     r = cli("validate", "deploy.yaml", cwd=project)
     assert r.returncode == 0 and "MD140" not in r.stderr
 
 
 @pytest.mark.parametrize(
     ("image", "host"),
-    [("iris:1", None), ("team/iris:1", None), ("library/iris", None), ("localhost/iris", "localhost"),
-     ("127.0.0.1:5000/iris:1", "127.0.0.1:5000"), ("ghcr.io/org/iris@sha256:" + "a" * 64, "ghcr.io"),
-     ("registry:5000/iris", "registry:5000")],
+    [
+        ("iris:1", None),
+        ("team/iris:1", None),
+        ("library/iris", None),
+        ("localhost/iris", "localhost"),
+        ("127.0.0.1:5000/iris:1", "127.0.0.1:5000"),
+        ("ghcr.io/org/iris@sha256:" + "a" * 64, "ghcr.io"),
+        ("registry:5000/iris", "registry:5000"),
+    ],
 )
 def test_registry_host_follows_the_reference_grammar(image: str, host: str | None) -> None:
     assert registry_host(image) == host

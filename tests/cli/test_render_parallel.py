@@ -34,7 +34,7 @@ def _monorepo(root: Path, n: int = 21) -> Path:
         svc.mkdir()
         (svc / "deploy.yaml").write_text(
             f"apiVersion: modeldeploy/v1\nname: svc-{i:02d}\nmodel:\n  source: ../model\n"
-            f"serving:\n  env: {{INDEX: \"{i}\"}}\nscaling: {{min_replicas: 1, max_replicas: {2 + i % 3}}}\n"
+            f'serving:\n  env: {{INDEX: "{i}"}}\nscaling: {{min_replicas: 1, max_replicas: {2 + i % 3}}}\n'
             + _TARGETS[kinds[i % len(kinds)]].format(i=i)
         )
     return root
@@ -44,14 +44,18 @@ def _render(root: Path, out: Path, jobs: int) -> subprocess.CompletedProcess[str
     env = {**os.environ, "MODELDEPLOY_CACHE_DIR": str(root / ".cache")}
     return subprocess.run(
         [sys.executable, "-m", "modeldeploy", "render", str(root), "-o", str(out), "--jobs", str(jobs)],
-        capture_output=True, text=True, cwd=REPO, env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
     )
 
 
 def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
     return {
         p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode & 0o777)
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -70,8 +74,12 @@ def test_parallel_render_is_byte_identical_to_serial(tmp_path: Path) -> None:
 
 def test_errors_of_every_worker_are_reported_as_a_serial_run_reports_them(tmp_path: Path) -> None:
     root = _monorepo(tmp_path / "repo", n=9)
-    (root / "svc-02" / "deploy.yaml").write_text("apiVersion: modeldeploy/v1\nname: svc-02\nmodel:\n  source: ../model\ntarget:\n  kind: dockr\n")
-    (root / "svc-07" / "deploy.yaml").write_text("apiVersion: modeldeploy/v1\nname: svc-07\nmodel:\n  source: ../nowhere\ntarget:\n  kind: docker\n")
+    (root / "svc-02" / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: svc-02\nmodel:\n  source: ../model\ntarget:\n  kind: dockr\n"
+    )
+    (root / "svc-07" / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: svc-07\nmodel:\n  source: ../nowhere\ntarget:\n  kind: docker\n"
+    )
     serial, parallel = _render(root, tmp_path / "serial", 1), _render(root, tmp_path / "parallel", 3)
     assert serial.returncode == parallel.returncode == 1
     assert serial.stderr == parallel.stderr
@@ -85,4 +93,6 @@ def test_jobs_below_one_is_a_usage_error(tmp_path: Path) -> None:
     r = _render(root, tmp_path / "out", 0)
     assert r.returncode == 1
     (line,) = r.stderr.strip().splitlines()
-    assert line.startswith("error: Invalid value for '--jobs': 0 is not at least 1. (see '") and line.endswith("render --help') [MD001]")
+    assert line.startswith("error: Invalid value for '--jobs': 0 is not at least 1. (see '") and line.endswith(
+        "render --help') [MD001]"
+    )

@@ -55,7 +55,11 @@ def test_bad_option_exits_1_with_one_line(path, cmd, tmp_path: Path) -> None:
     assert " ".join(path) + " --help" in lines[0]
 
 
-@pytest.mark.parametrize("path,cmd", [(p, c) for p, c in COMMANDS if _required_args(c)], ids=[i for i, (p, c) in zip(IDS, COMMANDS, strict=True) if _required_args(c)])
+@pytest.mark.parametrize(
+    "path,cmd",
+    [(p, c) for p, c in COMMANDS if _required_args(c)],
+    ids=[i for i, (p, c) in zip(IDS, COMMANDS, strict=True) if _required_args(c)],
+)
 def test_missing_file_exits_1_with_one_line(path, cmd, tmp_path: Path) -> None:
     missing = tmp_path / "does-not-exist"
     extra = ["-o", str(tmp_path / "out")] if path == ("render",) else []
@@ -66,7 +70,11 @@ def test_missing_file_exits_1_with_one_line(path, cmd, tmp_path: Path) -> None:
     assert "does-not-exist" in lines[0]
 
 
-@pytest.mark.parametrize("path,cmd", [(p, c) for p, c in COMMANDS if _required_args(c)], ids=[i for i, (p, c) in zip(IDS, COMMANDS, strict=True) if _required_args(c)])
+@pytest.mark.parametrize(
+    "path,cmd",
+    [(p, c) for p, c in COMMANDS if _required_args(c)],
+    ids=[i for i, (p, c) in zip(IDS, COMMANDS, strict=True) if _required_args(c)],
+)
 def test_missing_argument_exits_1(path, cmd) -> None:
     r = runner.invoke(app, list(path))
     assert r.exit_code == 1, (r.exit_code, r.output)
@@ -82,7 +90,12 @@ def test_bad_value_and_typo_of_detailed_exitcode_exit_1(tmp_path: Path) -> None:
 
 def test_installed_entry_point_exits_1_on_usage_error() -> None:
     """The real process (not the test runner): sys.exit carries the code."""
-    r = subprocess.run([sys.executable, "-m", "modeldeploy", "plan", "--detailed-exitcod", "x"], capture_output=True, text=True, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, "-m", "modeldeploy", "plan", "--detailed-exitcod", "x"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
 
 

@@ -17,33 +17,111 @@ from modeldeploy.cli.app import app
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
-K8S_BATCH = {"kind": "kubernetes", "namespace": "models-batch", "mode": "batch",
-             "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "batch-data"}}
-SM_SERVERLESS = {"mode": "serverless", "serverless": {"memory_mb": 2048, "max_concurrency": 5},
-                 "rollout": {"strategy": "all_at_once"}}
+K8S_BATCH = {
+    "kind": "kubernetes",
+    "namespace": "models-batch",
+    "mode": "batch",
+    "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "batch-data"},
+}
+SM_SERVERLESS = {
+    "mode": "serverless",
+    "serverless": {"memory_mb": 2048, "max_concurrency": 5},
+    "rollout": {"strategy": "all_at_once"},
+}
 ONE = {"scaling": {"min_replicas": 1, "max_replicas": 1}}
 
 # (example, overlay for environment "case", what the error says, the overlay key it points at)
 REFUSED = [
     ("custom", {"target": K8S_BATCH}, "model.type custom serves online only", ("target", "mode")),
-    ("custom", {"model": {"entry": "uvicorn app:api --port 8080"}, "target": {
-        "kind": "azureml", "subscription_id": "11111111-2222-3333-4444-555555555555", "resource_group": "rg", "workspace": "ws"}},
-     "not a command", ("model", "entry")),
-    ("triton", {"target": {"kind": "azureml", "subscription_id": "11111111-2222-3333-4444-555555555555",
-                           "resource_group": "rg", "workspace": "ws", "mode": "batch", "compute": "cpu-cluster"}},
-     "managed online endpoints only", ("model", "type")),
-    ("triton", {"serving": {"secrets": {"API_TOKEN": {"secret": "s", "key": "k"}}}, "resources": {"gpu": 1}, "target": {
-        "kind": "sagemaker", "region": "eu-west-1", "execution_role_arn": "arn:aws:iam::111111111111:role/r",
-        "image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/t:1", "artifact_bucket": "b", "instance_type": "ml.g5.xlarge"}},
-     "cannot resolve secret references", ("serving", "secrets")),
-    ("sagemaker", {"resources": {"gpu": 1}, "target": {"instance_type": "ml.m5.xlarge"}}, "has no GPU", ("resources", "gpu")),
-    ("sagemaker", {"scaling": {"min_replicas": 1, "max_replicas": 4}, "target": SM_SERVERLESS}, "serverless", ("scaling", "max_replicas")),
-    ("sagemaker", {**ONE, "target": {**SM_SERVERLESS, "data_capture": {"destination": "s3://b/capture"}}}, "data_capture", ("target", "data_capture")),
-    ("sagemaker", {**ONE, "target": {**SM_SERVERLESS, "network_isolation": True}}, "network_isolation", ("target", "network_isolation")),
-    ("sagemaker", {**ONE, "target": {**SM_SERVERLESS, "vpc": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]}}}, "vpc", ("target", "vpc")),
+    (
+        "custom",
+        {
+            "model": {"entry": "uvicorn app:api --port 8080"},
+            "target": {
+                "kind": "azureml",
+                "subscription_id": "11111111-2222-3333-4444-555555555555",
+                "resource_group": "rg",
+                "workspace": "ws",
+            },
+        },
+        "not a command",
+        ("model", "entry"),
+    ),
+    (
+        "triton",
+        {
+            "target": {
+                "kind": "azureml",
+                "subscription_id": "11111111-2222-3333-4444-555555555555",
+                "resource_group": "rg",
+                "workspace": "ws",
+                "mode": "batch",
+                "compute": "cpu-cluster",
+            }
+        },
+        "managed online endpoints only",
+        ("model", "type"),
+    ),
+    (
+        "triton",
+        {
+            "serving": {"secrets": {"API_TOKEN": {"secret": "s", "key": "k"}}},
+            "resources": {"gpu": 1},
+            "target": {
+                "kind": "sagemaker",
+                "region": "eu-west-1",
+                "execution_role_arn": "arn:aws:iam::111111111111:role/r",
+                "image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/t:1",
+                "artifact_bucket": "b",
+                "instance_type": "ml.g5.xlarge",
+            },
+        },
+        "cannot resolve secret references",
+        ("serving", "secrets"),
+    ),
+    (
+        "sagemaker",
+        {"resources": {"gpu": 1}, "target": {"instance_type": "ml.m5.xlarge"}},
+        "has no GPU",
+        ("resources", "gpu"),
+    ),
+    (
+        "sagemaker",
+        {"scaling": {"min_replicas": 1, "max_replicas": 4}, "target": SM_SERVERLESS},
+        "serverless",
+        ("scaling", "max_replicas"),
+    ),
+    (
+        "sagemaker",
+        {**ONE, "target": {**SM_SERVERLESS, "data_capture": {"destination": "s3://b/capture"}}},
+        "data_capture",
+        ("target", "data_capture"),
+    ),
+    (
+        "sagemaker",
+        {**ONE, "target": {**SM_SERVERLESS, "network_isolation": True}},
+        "network_isolation",
+        ("target", "network_isolation"),
+    ),
+    (
+        "sagemaker",
+        {**ONE, "target": {**SM_SERVERLESS, "vpc": {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]}}},
+        "vpc",
+        ("target", "vpc"),
+    ),
     ("iris", {"target": {**K8S_BATCH, "schedule": "61 25 * * *"}}, "schedule", ("target", "schedule")),
-    ("iris", {"target": {**K8S_BATCH, "schedule": "0 2 * * *", "batch": {**K8S_BATCH["batch"], "time_zone": "Mars/Olympus"}}},
-     "time_zone", ("target", "batch", "time_zone")),
+    (
+        "iris",
+        {
+            "target": {
+                **K8S_BATCH,
+                "schedule": "0 2 * * *",
+                "batch": {**K8S_BATCH["batch"], "time_zone": "Mars/Olympus"},
+            }
+        },
+        "time_zone",
+        ("target", "batch", "time_zone"),
+    ),
 ]
 
 
@@ -75,7 +153,9 @@ def _lines_of(spec: Path, key_path: tuple[str, ...]) -> set[int]:
 
 
 @pytest.mark.parametrize("example,overlay,says,key", REFUSED, ids=[f"{c[0]}-{c[2][:24]}" for c in REFUSED])
-def test_validate_refuses_what_render_refuses_located(tmp_path: Path, example: str, overlay: dict, says: str, key) -> None:
+def test_validate_refuses_what_render_refuses_located(
+    tmp_path: Path, example: str, overlay: dict, says: str, key
+) -> None:
     spec = _project(tmp_path, example, overlay)
     for args in (["--env", "case"], []):
         r = _run("validate", *args, str(spec))

@@ -36,8 +36,10 @@ def unavailable_reason() -> str | None:
     if os.environ.get("MODELDEPLOY_DOCKER_UNAVAILABLE"):
         return os.environ["MODELDEPLOY_DOCKER_UNAVAILABLE"]
     if not os.environ.get("DOCKER_HOST"):
-        return ("no Docker engine: run the tests under tests/docker/engine.sh run -- … "
-                "(make test does), which starts a private one")
+        return (
+            "no Docker engine: run the tests under tests/docker/engine.sh run -- … "
+            "(make test does), which starts a private one"
+        )
     cli = docker_cli()
     if cli is None:
         return "no docker client on PATH"
@@ -49,11 +51,16 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def docker(*args: str, check: bool = True, timeout: float = 300, input: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([docker_cli() or "docker", *args], capture_output=True, text=True,
-                          timeout=timeout, input=input)
+def docker(
+    *args: str, check: bool = True, timeout: float = 300, input: str | None = None
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [docker_cli() or "docker", *args], capture_output=True, text=True, timeout=timeout, input=input
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -99,8 +106,7 @@ def render(deploy_yaml: Path, out: Path, env: str | None = None) -> Path:
     cmd = [sys.executable, "-m", "modeldeploy", "render", str(deploy_yaml), "-o", str(out)]
     if env:
         cmd += ["--env", env]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folders = [p for p in out.iterdir() if (p / "Dockerfile").is_file()]
     assert len(folders) == 1, folders
@@ -116,8 +122,15 @@ def free_port() -> int:
 class Container:
     """One running container; ``url`` answers on 127.0.0.1 (host network, its own port)."""
 
-    def __init__(self, image: str, *args: str, env: dict[str, str] | None = None,
-                 network: str = "host", port: int | None = None, run_args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        image: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        network: str = "host",
+        port: int | None = None,
+        run_args: tuple[str, ...] = (),
+    ):
         self.name = f"md-e2e-{uuid.uuid4().hex[:10]}"
         self.port = port if port is not None else free_port()
         env = dict(env or {})

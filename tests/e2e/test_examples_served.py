@@ -36,8 +36,9 @@ def test_every_docker_example_is_served_here_or_says_why_not():
 
 def _served_on_8080(image: str, env: dict | None = None) -> None:
     """`docker run IMAGE serve` with no port setting answers /ping on 8080 and becomes healthy."""
-    c = eng.Container(image, "serve", network="none", env=env,
-                      run_args=("--health-interval", "2s", "--health-start-period", "120s"))
+    c = eng.Container(
+        image, "serve", network="none", env=env, run_args=("--health-interval", "2s", "--health-start-period", "120s")
+    )
     try:
         deadline = time.monotonic() + 180
         status = None
@@ -49,8 +50,13 @@ def _served_on_8080(image: str, env: dict | None = None) -> None:
                 break
             time.sleep(1)
         assert status == "healthy", (status, c.logs())
-        probe = eng.docker("exec", c.name, "python", "-c",
-                           "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8080/ping').status)")
+        probe = eng.docker(
+            "exec",
+            c.name,
+            "python",
+            "-c",
+            "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8080/ping').status)",
+        )
         assert probe.stdout.strip() == "200"
         assert eng.docker("exec", c.name, "id", "-u").stdout.strip() == "10001"
     finally:
@@ -96,7 +102,14 @@ def test_iris_image_holds_no_test_suites_and_no_pip(iris_image):
     scikit-learn and numpy ship about 110 MB of them) and pip. The scoring tests above show the
     image still serves without them."""
     probe = eng.docker(
-        "run", "--rm", "--network", "host", "--entrypoint", "sh", iris_image, "-c",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "sh",
+        iris_image,
+        "-c",
         "find /opt/venv -type d -name tests | head -5; python -c 'import pip' 2>&1 | tail -1",
     ).stdout
     lines = probe.strip().splitlines()
@@ -104,7 +117,7 @@ def test_iris_image_holds_no_test_suites_and_no_pip(iris_image):
     assert lines[:-1] == [], probe
 
 
-CUSTOM_SCORE = '''
+CUSTOM_SCORE = """
 import json, os
 STATE = {}
 
@@ -117,7 +130,7 @@ def run(data):
     rows = json.loads(data)["inputs"]
     return {"predictions": [STATE["factor"] * x for x in rows],
             "greeting": os.environ.get("GREETING"), "init_calls": STATE["init_calls"]}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +148,8 @@ def custom_images(docker_engine, tmp_path_factory):
         "model: {source: ./model, type: custom, code: ./code, entry: score.py}\n"
         "signature: {required: false}\n"
         "serving: {env: {GREETING: hello from deploy.yaml}, max_request_body: 1Ki}\n"
-        "target: {kind: docker}\n")
+        "target: {kind: docker}\n"
+    )
     eng.build(eng.render(root / "deploy.yaml", root / "out"), "modeldeploy-e2e/custom-env:test")
     return {"example": "modeldeploy-e2e/custom-example:test", "env": "modeldeploy-e2e/custom-env:test"}
 

@@ -53,11 +53,19 @@ def _edit_run(deploy: Path, change) -> None:
     deploy.write_text("".join(change(line) if line.startswith("  run:") else line for line in lines))
 
 
-def _cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1500) -> subprocess.CompletedProcess:
+def _cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 1500
+) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "API_TOKEN"}
     environ.update(PYTHONPATH=str(eng.REPO), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True,
-                          env=environ, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def _ours() -> list[str]:
@@ -91,8 +99,15 @@ def test_missing_secret_is_refused_before_anything_starts(project):
 
 def test_apply_plan_replace_destroy(project):
     deploy = project / "deploy.yaml"
-    other = eng.docker("create", "--label", eng.LABEL, "--name", f"not-ours-{uuid.uuid4().hex[:6]}",
-                       os.environ["MODELDEPLOY_TEST_BASE_IMAGE"], "true").stdout.strip()
+    other = eng.docker(
+        "create",
+        "--label",
+        eng.LABEL,
+        "--name",
+        f"not-ours-{uuid.uuid4().hex[:6]}",
+        os.environ["MODELDEPLOY_TEST_BASE_IMAGE"],
+        "true",
+    ).stdout.strip()
     try:
         port = int(deploy.read_text().split("port: ")[1].split(",")[0])
         proc = _cli("apply", str(deploy), "--auto-approve", env={"API_TOKEN": SECRET})
@@ -108,8 +123,7 @@ def test_apply_plan_replace_destroy(project):
         assert len(resp.json()["predictions"]) == len(_example()["dataframe_split"]["data"])
 
         # The secret reached the scoring server's process, and only its environment.
-        environ = eng.docker("exec", NAME, "python", "-c",
-                             "print(open('/proc/1/environ','rb').read().decode())").stdout
+        environ = eng.docker("exec", NAME, "python", "-c", "print(open('/proc/1/environ','rb').read().decode())").stdout
         assert f"API_TOKEN={SECRET}" in environ.split("\x00")
         container = json.loads(eng.docker("inspect", NAME).stdout)[0]
         image = json.loads(eng.docker("image", "inspect", container["Config"]["Image"]).stdout)[0]
@@ -141,7 +155,9 @@ def test_apply_plan_replace_destroy(project):
         proc = _cli("destroy", str(deploy), "--auto-approve")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert _ours() == []
-        assert eng.docker("container", "inspect", other, check=False).returncode == 0, "destroy removed another container"
+        assert eng.docker("container", "inspect", other, check=False).returncode == 0, (
+            "destroy removed another container"
+        )
     finally:
         eng.docker("rm", "--force", other, check=False)
 
@@ -183,9 +199,14 @@ def test_serve_in_the_foreground_stops_and_removes_the_container(project, sig):
     environ.update(PYTHONPATH=str(eng.REPO), API_TOKEN=SECRET)
     # SIGINT back to its default in the child: a test run started as a background job (SIGINT ignored,
     # which the child would inherit) must still see what Ctrl-C does.
-    proc = subprocess.Popen([sys.executable, "-m", "modeldeploy", "serve", str(project / "deploy.yaml"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modeldeploy", "serve", str(project / "deploy.yaml"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environ,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 600
         answered = False

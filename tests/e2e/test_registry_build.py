@@ -22,17 +22,27 @@ pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 def registry(tmp_path_factory, docker_engine):
     exe = shutil.which("docker-registry")
     if exe is None and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-registry"],
-                       check=True, capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-registry"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         exe = shutil.which("docker-registry")
     if exe is None:
         pytest.fail("docker-registry is not installed (apt-get install docker-registry)")
     d = tmp_path_factory.mktemp("registry")
     port = eng.free_port()
-    (d / "config.yml").write_text(yaml.safe_dump({
-        "version": 0.1, "storage": {"filesystem": {"rootdirectory": str(d / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"}, "log": {"level": "error"},
-    }))
+    (d / "config.yml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 0.1,
+                "storage": {"filesystem": {"rootdirectory": str(d / "data")}},
+                "http": {"addr": f"127.0.0.1:{port}"},
+                "log": {"level": "error"},
+            }
+        )
+    )
     proc = subprocess.Popen([exe, "serve", str(d / "config.yml")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -51,15 +61,22 @@ def registry(tmp_path_factory, docker_engine):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True, cwd=eng.REPO,
-                          env={**os.environ, "PYTHONPATH": str(eng.REPO)}, timeout=eng.BUILD_TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args],
+        capture_output=True,
+        text=True,
+        cwd=eng.REPO,
+        env={**os.environ, "PYTHONPATH": str(eng.REPO)},
+        timeout=eng.BUILD_TIMEOUT,
+    )
 
 
 def test_build_pushes_then_skips_when_the_registry_has_the_tag(tmp_path, registry):
     from modeldeploy.targets.docker.build import registry_has
 
     spec = {
-        "apiVersion": "modeldeploy/v1", "name": "iris-reg",
+        "apiVersion": "modeldeploy/v1",
+        "name": "iris-reg",
         "model": {"source": str(eng.REPO / "examples" / "iris" / "model")},
         "target": {"kind": "kubernetes", "namespace": "models", "registry": registry, "build": {"network": "host"}},
     }
@@ -69,7 +86,9 @@ def test_build_pushes_then_skips_when_the_registry_has_the_tag(tmp_path, registr
     r = _cli("render", str(deploy), "-o", str(out))
     assert r.returncode == 0, r.stderr
     rendered = out / "iris-reg"
-    image = yaml.safe_load((rendered / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]["image"]
+    image = yaml.safe_load((rendered / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"][
+        "containers"
+    ][0]["image"]
     for base in eng.from_images(rendered / "image" / "Dockerfile"):
         eng.tag_base(base)
     assert not registry_has(image)
@@ -97,7 +116,8 @@ def test_plan_shows_the_image_and_apply_pushes_it_before_the_manifests(tmp_path,
     from tests.integration.kubernetes.fakeapi import FakeApiServer
 
     spec = {
-        "apiVersion": "modeldeploy/v1", "name": "iris-live",
+        "apiVersion": "modeldeploy/v1",
+        "name": "iris-live",
         "model": {"source": str(eng.REPO / "examples" / "iris" / "model")},
         "target": {"kind": "kubernetes", "namespace": "models", "registry": registry, "build": {"network": "host"}},
     }
@@ -106,7 +126,9 @@ def test_plan_shows_the_image_and_apply_pushes_it_before_the_manifests(tmp_path,
     out = tmp_path / "out"
     assert _cli("render", str(deploy), "-o", str(out)).returncode == 0
     rendered = out / "iris-live"
-    image = yaml.safe_load((rendered / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]["image"]
+    image = yaml.safe_load((rendered / "k8s" / "deployment.yaml").read_text())["spec"]["template"]["spec"][
+        "containers"
+    ][0]["image"]
     for base in eng.from_images(rendered / "image" / "Dockerfile"):
         eng.tag_base(base)
 
@@ -117,15 +139,26 @@ def test_plan_shows_the_image_and_apply_pushes_it_before_the_manifests(tmp_path,
             # The cluster's view: whenever it is asked for the Deployment, is the image pullable?
             seen.append(registry_has(image))
             n = obj["spec"].get("replicas", 1)
-            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
-                             "availableReplicas": n, "readyReplicas": n}
+            obj["status"] = {
+                "observedGeneration": obj["metadata"]["generation"],
+                "replicas": n,
+                "updatedReplicas": n,
+                "availableReplicas": n,
+                "readyReplicas": n,
+            }
 
         server.cluster.controllers["Deployment"] = controller
         env = {"KUBECONFIG": server.kubeconfig(tmp_path / "kubeconfig")}
 
         def cli(*args):
-            return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True, cwd=eng.REPO,
-                                  env={**os.environ, "PYTHONPATH": str(eng.REPO), **env}, timeout=eng.BUILD_TIMEOUT)
+            return subprocess.run(
+                [sys.executable, "-m", "modeldeploy", *args],
+                capture_output=True,
+                text=True,
+                cwd=eng.REPO,
+                env={**os.environ, "PYTHONPATH": str(eng.REPO), **env},
+                timeout=eng.BUILD_TIMEOUT,
+            )
 
         def image_change():
             r = cli("plan", str(deploy), "--against", "live", "--format", "json")

@@ -42,16 +42,26 @@ def _pipeline_model(dest: Path) -> Path:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    x = pd.DataFrame({"color": ["red", "green", "blue", "red", "green", "blue"] * 3,
-                      "size": [float(i % 5) for i in range(18)]})
+    x = pd.DataFrame(
+        {"color": ["red", "green", "blue", "red", "green", "blue"] * 3, "size": [float(i % 5) for i in range(18)]}
+    )
     y = (x["color"] == "red").astype("int64")
-    pipe = Pipeline([("prep", ColumnTransformer([("onehot", OneHotEncoder(handle_unknown="ignore"), ["color"])],
-                                                remainder="passthrough")),
-                     ("clf", LogisticRegression())]).fit(x, y)
+    pipe = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [("onehot", OneHotEncoder(handle_unknown="ignore"), ["color"])], remainder="passthrough"
+                ),
+            ),
+            ("clf", LogisticRegression()),
+        ]
+    ).fit(x, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mlflow.sklearn.save_model(pipe, str(dest), signature=infer_signature(x, pipe.predict(x)),
-                                  pip_requirements=list(DEFAULT_REQUIREMENTS))
+        mlflow.sklearn.save_model(
+            pipe, str(dest), signature=infer_signature(x, pipe.predict(x)), pip_requirements=list(DEFAULT_REQUIREMENTS)
+        )
     return dest
 
 
@@ -71,13 +81,16 @@ def _scaling_model(dest: Path) -> Path:
 
         return Scale()
 
-    sig = ModelSignature(inputs=Schema([TensorSpec(np.dtype("float64"), (-1, 3))]),
-                         outputs=Schema([TensorSpec(np.dtype("float64"), (-1, 3))]),
-                         params=ParamSchema([ParamSpec("scale", "double", 1.0)]))
+    sig = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype("float64"), (-1, 3))]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1, 3))]),
+        params=ParamSchema([ParamSpec("scale", "double", 1.0)]),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mlflow.pyfunc.save_model(str(dest), python_model=make(), signature=sig,
-                                 pip_requirements=list(DEFAULT_REQUIREMENTS))
+        mlflow.pyfunc.save_model(
+            str(dest), python_model=make(), signature=sig, pip_requirements=list(DEFAULT_REQUIREMENTS)
+        )
     return dest
 
 
@@ -92,8 +105,14 @@ def _make(shape: str, dest: Path) -> Path:
     if shape == "tensor_params":
         return _scaling_model(dest)
     if shape == "optional_columns":
-        return make_pyfunc_model(dest, inputs=[{"name": "a", "type": "double"}, {"name": "b", "type": "long"},
-                                               {"name": "note", "type": "string", "required": False}])
+        return make_pyfunc_model(
+            dest,
+            inputs=[
+                {"name": "a", "type": "double"},
+                {"name": "b", "type": "long"},
+                {"name": "note", "type": "string", "required": False},
+            ],
+        )
     if shape == "no_signature":
         return make_sklearn_model(dest, signature=None)
     raise AssertionError(shape)
@@ -139,18 +158,29 @@ def _cases(shape: str):
         # Without a schema MLflow reads `instances`/`inputs` as tensors: rows of numbers, not records.
         df = _iris_frame()
         x = df.to_numpy()
-        return ([(fmt, body, headers, df, None) for fmt, (body, headers) in frame_payloads(df).items()
-                 if fmt not in ("instances", "inputs")]
-                + [("instances", json.dumps({"instances": x.tolist()}), JSON, x, None),
-                   ("inputs", json.dumps({"inputs": x.tolist()}), JSON, x, None)])
+        return [
+            (fmt, body, headers, df, None)
+            for fmt, (body, headers) in frame_payloads(df).items()
+            if fmt not in ("instances", "inputs")
+        ] + [
+            ("instances", json.dumps({"instances": x.tolist()}), JSON, x, None),
+            ("inputs", json.dumps({"inputs": x.tolist()}), JSON, x, None),
+        ]
     if shape == "pipeline_strings":
         df = pd.DataFrame({"color": ["red", "blue", "green", "purple"], "size": [1.0, 4.0, 2.5, 0.0]})
         return [(fmt, body, headers, df, None) for fmt, (body, headers) in frame_payloads(df).items()]
     if shape == "optional_columns":
         df = pd.DataFrame({"a": [1.5, -2.0], "b": [3, 4]})  # the optional column left out
         full = pd.DataFrame({"a": [0.5], "b": [7], "note": ["x"]})
-        return ([(fmt, body, headers, df, None) for fmt, (body, headers) in frame_payloads(df).items()]
-                + [("with_optional", json.dumps({"dataframe_split": json.loads(full.to_json(orient="split", index=False))}), JSON, full, None)])
+        return [(fmt, body, headers, df, None) for fmt, (body, headers) in frame_payloads(df).items()] + [
+            (
+                "with_optional",
+                json.dumps({"dataframe_split": json.loads(full.to_json(orient="split", index=False))}),
+                JSON,
+                full,
+                None,
+            )
+        ]
     if shape == "tensor_params":
         x = np.array([[1.0, 2.0, 3.0], [-0.5, 0.25, 8.0]])
         return [
@@ -195,8 +225,9 @@ def test_body_over_the_limit_is_413_and_the_server_keeps_serving(served):
 
 
 def test_runs_as_non_root_with_the_serving_env(served):
-    proc = eng.docker("exec", served.container.name, "python", "-c",
-                      "import os; print(os.getuid(), os.environ['E2E_MARK'])")
+    proc = eng.docker(
+        "exec", served.container.name, "python", "-c", "import os; print(os.getuid(), os.environ['E2E_MARK'])"
+    )
     uid, mark = proc.stdout.split()
     assert uid != "0" and uid == "10001"
     assert mark == served.shape
@@ -215,6 +246,19 @@ def test_predict_command_scores_a_file_once(served, tmp_path):
     assert files
     for name, kind, data in files:
         out = f"out-{name}.json"
-        eng.docker("run", "--rm", "--network", "none", "-v", f"{tmp_path}:/data", "-e", f"MODELDEPLOY_INPUT_TYPE={kind}",
-                   served.image, "predict", f"/data/in-{name}", f"/data/{out}", timeout=120)
+        eng.docker(
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{tmp_path}:/data",
+            "-e",
+            f"MODELDEPLOY_INPUT_TYPE={kind}",
+            served.image,
+            "predict",
+            f"/data/in-{name}",
+            f"/data/{out}",
+            timeout=120,
+        )
         assert json.loads((tmp_path / out).read_text()) == expected(served.model, data), name

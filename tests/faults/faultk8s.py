@@ -39,7 +39,10 @@ class FaultyCluster(FakeCluster):
         if method == "POST" and name is None:
             key = (ns, body["metadata"]["name"])
             if key in self.leases:
-                return 409, {**_status(409, f'leases.coordination.k8s.io "{key[1]}" already exists'), "reason": "AlreadyExists"}
+                return 409, {
+                    **_status(409, f'leases.coordination.k8s.io "{key[1]}" already exists'),
+                    "reason": "AlreadyExists",
+                }
             return 201, self._store(key, body)
         key = (ns, name or "")
         current = self.leases.get(key)
@@ -49,14 +52,20 @@ class FaultyCluster(FakeCluster):
             return 200, copy.deepcopy(current)
         if method == "PUT":
             if body["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
-                return 409, _status(409, f'Operation cannot be fulfilled on leases.coordination.k8s.io "{name}": '
-                                         "the object has been modified; please apply your changes to the latest version and try again")
+                return 409, _status(
+                    409,
+                    f'Operation cannot be fulfilled on leases.coordination.k8s.io "{name}": '
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                )
             return 200, self._store(key, body)
         if method == "DELETE":
             want = ((body or {}).get("preconditions") or {}).get("resourceVersion")
             if want is not None and want != current["metadata"]["resourceVersion"]:
-                return 409, _status(409, f'Precondition failed: ResourceVersion in precondition: {want}, '
-                                         f'ResourceVersion in object meta: {current["metadata"]["resourceVersion"]}')
+                return 409, _status(
+                    409,
+                    f"Precondition failed: ResourceVersion in precondition: {want}, "
+                    f"ResourceVersion in object meta: {current['metadata']['resourceVersion']}",
+                )
             del self.leases[key]
             return 200, _status(200, "deleted", status="Success")
         return 405, _status(405, "method not allowed")
@@ -113,5 +122,3 @@ class FaultyApiServer(FakeApiServer):
     @property
     def faults(self) -> Faults:
         return self.cluster.faults  # type: ignore[attr-defined]
-
-

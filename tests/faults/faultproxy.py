@@ -81,12 +81,18 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("http500", "throttle"):
             if json_service:
                 code, error = (500, "InternalFailure") if kind == "http500" else (400, "ThrottlingException")
-                self._answer(code, {"Content-Type": "application/x-amz-json-1.1"},
-                             ('{"__type": "' + error + '", "message": "injected by the fault proxy"}').encode())
+                self._answer(
+                    code,
+                    {"Content-Type": "application/x-amz-json-1.1"},
+                    ('{"__type": "' + error + '", "message": "injected by the fault proxy"}').encode(),
+                )
             else:
                 code, error = (500, "InternalError") if kind == "http500" else (503, "SlowDown")
-                self._answer(code, {"Content-Type": "application/xml"},
-                             f"<Error><Code>{error}</Code><Message>injected by the fault proxy</Message></Error>".encode())
+                self._answer(
+                    code,
+                    {"Content-Type": "application/xml"},
+                    f"<Error><Code>{error}</Code><Message>injected by the fault proxy</Message></Error>".encode(),
+                )
             return
         status, headers, data = server.forward(self.command, self.path, dict(self.headers.items()), body)
         if server.faults.delay:
@@ -124,7 +130,9 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
             conn.request(method, path, body=body or None, headers=headers)

@@ -26,7 +26,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     out: list[float] = []
-    monkeypatch.setattr(retry, "default_policy", lambda service="": retry.RetryPolicy(sleep=out.append, random=lambda: 1.0))
+    monkeypatch.setattr(
+        retry, "default_policy", lambda service="": retry.RetryPolicy(sleep=out.append, random=lambda: 1.0)
+    )
     return out
 
 
@@ -47,12 +49,24 @@ def flaky(*failures: BaseException) -> Any:
     return side_effect
 
 
-@pytest.mark.parametrize("fault", [ServiceRequestError("connection refused"), ServiceResponseError("connection reset"),
-                                   http(429, "Too many requests"), http(503, "Service unavailable")], ids=str)
-def test_endpoint_put_is_reissued_after_a_transient_failure(tree: Path, sleeps: list[float], fault: BaseException) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ServiceRequestError("connection refused"),
+        ServiceResponseError("connection reset"),
+        http(429, "Too many requests"),
+        http(503, "Service unavailable"),
+    ],
+    ids=str,
+)
+def test_endpoint_put_is_reissued_after_a_transient_failure(
+    tree: Path, sleeps: list[float], fault: BaseException
+) -> None:
     ml = ml_client()
     ml.online_endpoints.begin_create_or_update.side_effect = flaky(fault)
-    state = AzureMLClient(ml, "online", poll_seconds=0).create_or_update_endpoint(spec(tree, "endpoint.yaml"), traffic={"blue": 100})
+    state = AzureMLClient(ml, "online", poll_seconds=0).create_or_update_endpoint(
+        spec(tree, "endpoint.yaml"), traffic={"blue": 100}
+    )
     assert ml.online_endpoints.begin_create_or_update.call_count == 2 and sleeps == [0.5]
     assert state.traffic == {"blue": 100}
 
@@ -78,10 +92,13 @@ def test_gives_up_after_three_attempts_with_the_service_message(tree: Path, slee
 
 def test_permanent_errors_are_not_repeated(tree: Path, sleeps: list[float]) -> None:
     ml = ml_client()
-    ml.online_deployments.begin_create_or_update.side_effect = http(400, "BadArgument: instance_type Standard_X is not supported")
+    ml.online_deployments.begin_create_or_update.side_effect = http(
+        400, "BadArgument: instance_type Standard_X is not supported"
+    )
     with pytest.raises(DeploymentFailed, match="instance_type Standard_X is not supported"):
         AzureMLClient(ml, "online", poll_seconds=0).create_or_update_deployment(
-            {**spec(tree, "deployment.yaml"), "model": "azureml:iris:3"}, tree)
+            {**spec(tree, "deployment.yaml"), "model": "azureml:iris:3"}, tree
+        )
     assert ml.online_deployments.begin_create_or_update.call_count == 1 and sleeps == []
 
 

@@ -59,7 +59,9 @@ def deployment(ws: FakeWorkspace, spec_path: Path, digest: str) -> Deployment:
     ref = ModelRef(uri=str(source), pinned_uri=str(source), digest=digest, local_path=source)
     clock = Clock()
     target = AzureMLTargetImpl(lambda ctx: ws, sleep=clock.sleep, clock=clock)
-    return Deployment(loaded=loaded, ref=ref, model=read_for_spec(source, loaded.spec.model, loaded.base_dir), target=target)
+    return Deployment(
+        loaded=loaded, ref=ref, model=read_for_spec(source, loaded.spec.model, loaded.base_dir), target=target
+    )
 
 
 _SETTINGS = LeaseSettings(60)
@@ -136,7 +138,11 @@ def race(ws: FakeWorkspace, spec_path: Path, digest: str) -> tuple[list[Any], li
     def run(i: int) -> None:
         start.wait()
         try:
-            won.append(rollout.apply(deps[i], plans[i][0], result=plans[i][1], progress=Progress(io.StringIO()), lease=LeaseSettings(60)))
+            won.append(
+                rollout.apply(
+                    deps[i], plans[i][0], result=plans[i][1], progress=Progress(io.StringIO()), lease=LeaseSettings(60)
+                )
+            )
         except LeaseHeld as exc:
             refused.append(exc)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -152,7 +158,9 @@ def race(ws: FakeWorkspace, spec_path: Path, digest: str) -> tuple[list[Any], li
 
 
 @pytest.mark.parametrize("gated", [None, "update_endpoint_tags"], ids=["free", "both-read-before-either-writes"])
-def test_two_concurrent_applies_over_a_serving_endpoint_exactly_one_proceeds(ws: FakeWorkspace, spec_path: Path, gated: str | None) -> None:
+def test_two_concurrent_applies_over_a_serving_endpoint_exactly_one_proceeds(
+    ws: FakeWorkspace, spec_path: Path, gated: str | None
+) -> None:
     apply(deployment(ws, spec_path, DIGEST_1))
     if gated:
         Gate(ws, gated)
@@ -205,11 +213,16 @@ def test_the_remaining_window_a_first_apply_whose_create_lands_late(ws: FakeWork
 
     ws.create_or_update_endpoint = late_for_a
     results: list[Any] = []
-    t = threading.Thread(target=lambda: results.append(
-        rollout.apply(a, plan_a[0], result=plan_a[1], progress=Progress(io.StringIO()), lease=LeaseSettings(60))))
+    t = threading.Thread(
+        target=lambda: results.append(
+            rollout.apply(a, plan_a[0], result=plan_a[1], progress=Progress(io.StringIO()), lease=LeaseSettings(60))
+        )
+    )
     t.start()
     assert a_reached_put.wait(30)
-    results.append(rollout.apply(b, plan_b[0], result=plan_b[1], progress=Progress(io.StringIO()), lease=LeaseSettings(60)))
+    results.append(
+        rollout.apply(b, plan_b[0], result=plan_b[1], progress=Progress(io.StringIO()), lease=LeaseSettings(60))
+    )
     b_done.set()
     t.join(30)
     assert len(results) == 2  # both proceeded: the documented window
@@ -220,11 +233,19 @@ def test_the_remaining_window_a_first_apply_whose_create_lands_late(ws: FakeWork
 def test_a_held_lease_stops_an_apply_before_any_change(ws: FakeWorkspace, spec_path: Path) -> None:
     first = deployment(ws, spec_path, DIGEST_1)
     apply(first)
-    holder = Lease(first.target.lease(first.context(), None), "iris-classifier", LeaseSettings(60), holder="ci@runner-7:4121:9f3a1c")
+    holder = Lease(
+        first.target.lease(first.context(), None),
+        "iris-classifier",
+        LeaseSettings(60),
+        holder="ci@runner-7:4121:9f3a1c",
+    )
     holder.acquire()
     assert live_tags(ws)[TAG].startswith('{"acquired":')
     calls = len(ws.calls)
-    with pytest.raises(LeaseHeld, match=r"^iris-classifier is being applied by ci@runner-7:4121:9f3a1c since .*; wait, or pass --steal-lease"):
+    with pytest.raises(
+        LeaseHeld,
+        match=r"^iris-classifier is being applied by ci@runner-7:4121:9f3a1c since .*; wait, or pass --steal-lease",
+    ):
         apply(deployment(ws, spec_path, DIGEST_2), LeaseSettings(60, steal=True))  # unexpired: never stolen
     assert ws.calls[calls:] == [] and DIGEST_2 not in str(ws.models)
     # A plan made meanwhile does not show the lease tag (the endpoint is unchanged).

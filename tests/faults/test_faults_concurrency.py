@@ -82,15 +82,19 @@ def test_a_second_apply_of_another_change_waits_then_refuses_its_stale_plan(worl
         return real(*args, **kwargs)
 
     model_change.target.apply = slow  # type: ignore[method-assign]
-    first = threading.Thread(target=lambda: rollout.apply(model_change, plan_a, result=result_a,
-                                                         progress=Progress(io.StringIO()), lease=LEASE))
+    first = threading.Thread(
+        target=lambda: rollout.apply(
+            model_change, plan_a, result=result_a, progress=Progress(io.StringIO()), lease=LEASE
+        )
+    )
     first.start()
     assert inside.wait(30)
     threading.Timer(0.5, go.set).start()  # the first run finishes while the second one waits
     progress = Progress(io.StringIO())
     with pytest.raises(PlanError) as info:
-        rollout.apply(scale_change, plan_b, result=result_b, progress=progress,
-                      lease=LeaseSettings(seconds=30, wait=20))
+        rollout.apply(
+            scale_change, plan_b, result=result_b, progress=progress, lease=LeaseSettings(seconds=30, wait=20)
+        )
     first.join(30)
     waiting = [e for e in progress.events if "waiting for the lease held by" in e]
     assert waiting and "(since 20" in waiting[0] and "--lease-wait" in waiting[0], progress.events
@@ -116,8 +120,14 @@ def test_a_second_apply_without_lease_wait_stops_at_once_naming_the_holder(world
 
 
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], capture_output=True, text=True,
-                          env=env or _env(), timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args],
+        capture_output=True,
+        text=True,
+        env=env or _env(),
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -139,9 +149,25 @@ def test_a_signal_mid_apply_stops_safely_releases_the_lease_and_a_rerun_converge
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     world.proxy.faults.reset(delay=0.3)  # a slow network path: every answer 0.3 s late
-    proc = subprocess.Popen([sys.executable, "-m", "modeldeploy", "apply", str(deploy), "--against", "live",
-                             "--auto-approve", "--lease-seconds", "60"], cwd=REPO, env=_env(TMPDIR=str(tmpdir)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modeldeploy",
+            "apply",
+            str(deploy),
+            "--against",
+            "live",
+            "--auto-approve",
+            "--lease-seconds",
+            "60",
+        ],
+        cwd=REPO,
+        env=_env(TMPDIR=str(tmpdir)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -207,7 +233,9 @@ def test_a_lease_of_a_live_holder_stays_after_a_converged_rerun(world: World) ->
     world.apply("v1")
     deploy = str(world.root / "deploy-v1" / "deploy.yaml")
     now = time.time()
-    S3LeaseBackend(world.s3, BUCKET, LEASE_KEY).create(LeaseRecord("bob@other-host:9:abcdef", "apply", now, now, now + 300))
+    S3LeaseBackend(world.s3, BUCKET, LEASE_KEY).create(
+        LeaseRecord("bob@other-host:9:abcdef", "apply", now, now, now + 300)
+    )
     rerun = _cli("apply", deploy, "--against", "live", "--auto-approve")
     assert rerun.returncode == 0 and "No changes" in rerun.stderr and "cleared" not in rerun.stderr, rerun.stderr
     assert _lease_objects(world) == [LEASE_KEY]  # not provably gone, not expired: only --steal-lease after expiry
@@ -233,13 +261,21 @@ def test_a_network_error_on_the_way_to_the_lease_is_one_clean_line(world: World)
     world.deployment("v2")
     world.proxy.faults.reset(matching={".modeldeploy-lease.json": "drop"})  # every lease request: connection closed
     try:
-        out = _cli("apply", deploy, "--against", "live", "--auto-approve",
-                   env=_env(AWS_MAX_ATTEMPTS="2", AWS_RETRY_MODE="standard"))
+        out = _cli(
+            "apply",
+            deploy,
+            "--against",
+            "live",
+            "--auto-approve",
+            env=_env(AWS_MAX_ATTEMPTS="2", AWS_RETRY_MODE="standard"),
+        )
     finally:
         world.proxy.faults.reset()
     assert out.returncode == 1, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.startswith(("error:", "hint:"))]
-    assert lines and lines[0].startswith("error: ") and "s3://" in lines[0] and ".modeldeploy-lease.json" in lines[0], out.stderr
+    assert lines and lines[0].startswith("error: ") and "s3://" in lines[0] and ".modeldeploy-lease.json" in lines[0], (
+        out.stderr
+    )
     assert any(line.startswith("hint: ") for line in lines), out.stderr
     assert "internal error" not in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert world.pending("v2")  # nothing was changed

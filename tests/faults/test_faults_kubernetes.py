@@ -173,7 +173,9 @@ class Interrupt:
 
 
 @pytest.mark.parametrize("versions", [["v1"], ["v1", "v2"]], ids=["create", "update"])
-def test_an_interruption_at_every_call_converges(world: K8sWorld, versions: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interruption_at_every_call_converges(
+    world: K8sWorld, versions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = KubeApi._call
 
     def run(hook: Interrupt) -> BaseException | None:
@@ -271,7 +273,10 @@ def test_an_expired_lease_is_stolen_and_the_lease_is_released_on_error(world: K8
     now = time.time()
     stale.create(LeaseRecord("ci@runner:42:abcdef", "destroy", now - 900, now - 900, now - 600))
     lease_obj = world.cluster.leases[(NS, "iris-modeldeploy")]
-    assert lease_obj["spec"]["holderIdentity"] == "ci@runner:42:abcdef" and lease_obj["spec"]["leaseDurationSeconds"] == 300
+    assert (
+        lease_obj["spec"]["holderIdentity"] == "ci@runner:42:abcdef"
+        and lease_obj["spec"]["leaseDurationSeconds"] == 300
+    )
     with pytest.raises(LeaseHeld, match="lease held by ci@runner:42:abcdef .* expired at"):
         world.apply("v1")
     dep = world.deployment("v1")

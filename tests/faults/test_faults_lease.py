@@ -65,7 +65,9 @@ def test_expired_lease_needs_steal_and_steal_needs_expiry(tmp_path: Path) -> Non
     with pytest.raises(LeaseHeld, match=r"lease held by dead@ci:1:aa since .* expired at .*; pass --steal-lease"):
         patient.acquire()
     warnings: list[str] = []
-    thief = Lease(backend, "iris", LeaseSettings(60, steal=True), holder="thief@ci:4:dd", clock=clock, warn=warnings.append)
+    thief = Lease(
+        backend, "iris", LeaseSettings(60, steal=True), holder="thief@ci:4:dd", clock=clock, warn=warnings.append
+    )
     thief.acquire()
     assert LeaseRecord.from_json((tmp_path / "lease").read_text()).holder == "thief@ci:4:dd"
     assert warnings and "took over the expired lease of dead@ci:1:aa" in warnings[0]
@@ -225,8 +227,9 @@ def test_folder_apply_refuses_while_leased_and_releases_after_success(deployment
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
-def test_folder_apply_releases_the_lease_when_it_fails(deployment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       failure: BaseException) -> None:
+def test_folder_apply_releases_the_lease_when_it_fails(
+    deployment: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
     from modeldeploy import applier as rollout
     from modeldeploy.progress import Progress
 
@@ -257,12 +260,18 @@ def test_cli_prints_the_busy_message_and_steals_an_expired_lease(deployment: Any
     lock.write_text(LeaseRecord("ci@runner:7:ab", "apply", now - 10, now - 10, now + 600).to_json())
 
     def md(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "modeldeploy", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
 
     r = md("apply", "deploy.yaml", "--against", str(out), "--auto-approve")
     assert r.returncode == 1, r.stderr
-    assert re.search(r"^error: iris is being applied by ci@runner:7:ab since \S+ \(lease expires \S+\); "
-                     r"wait, or pass --steal-lease after it expires \[MD702\]$", r.stderr, re.M), r.stderr
+    assert re.search(
+        r"^error: iris is being applied by ci@runner:7:ab since \S+ \(lease expires \S+\); "
+        r"wait, or pass --steal-lease after it expires \[MD702\]$",
+        r.stderr,
+        re.M,
+    ), r.stderr
     lock.write_text(LeaseRecord("ci@runner:7:ab", "apply", now - 700, now - 700, now - 100).to_json())
     r = md("apply", "deploy.yaml", "--against", str(out), "--auto-approve")
     assert r.returncode == 1 and "pass --steal-lease to take it over" in r.stderr, r.stderr
@@ -288,17 +297,32 @@ def test_lease_wait_says_whom_it_waits_for_and_is_bounded(tmp_path: Path) -> Non
             holder.release()  # the first run finishes after about 5 s
 
     warnings: list[str] = []
-    patient = Lease(backend, "iris", LeaseSettings(60, wait=30), holder="bob@ci:2:bb", clock=clock,
-                    warn=warnings.append, sleep=sleep)
+    patient = Lease(
+        backend,
+        "iris",
+        LeaseSettings(60, wait=30),
+        holder="bob@ci:2:bb",
+        clock=clock,
+        warn=warnings.append,
+        sleep=sleep,
+    )
     patient.acquire()
-    assert warnings == ["waiting for the lease held by alice@ci:1:aa (since 2023-11-14T22:13:20Z) — up to 30s (--lease-wait)"]
+    assert warnings == [
+        "waiting for the lease held by alice@ci:1:aa (since 2023-11-14T22:13:20Z) — up to 30s (--lease-wait)"
+    ]
     assert 5 <= sum(slept) < 8 and LeaseRecord.from_json((tmp_path / "lease").read_text()).holder == "bob@ci:2:bb"
     patient.release()
 
     holder.acquire()
     slept.clear()
-    impatient = Lease(backend, "iris", LeaseSettings(60, wait=3), holder="carol@ci:3:cc", clock=clock,
-                      sleep=lambda s: slept.append(s) or setattr(clock, "now", clock.now + s))
+    impatient = Lease(
+        backend,
+        "iris",
+        LeaseSettings(60, wait=3),
+        holder="carol@ci:3:cc",
+        clock=clock,
+        sleep=lambda s: slept.append(s) or setattr(clock, "now", clock.now + s),
+    )
     with pytest.raises(LeaseHeld, match=r"being applied by alice@ci:1:aa .* \(waited 3s with --lease-wait\)$"):
         impatient.acquire()
     assert sum(slept) == pytest.approx(3)

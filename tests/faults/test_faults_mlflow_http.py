@@ -40,9 +40,14 @@ def server() -> Iterator[tuple[str, Script]]:
                 self.close_connection = True
                 return
             status = answer or 200
-            body = json.dumps({"registered_model": {"name": "iris"}} if status == 200 else
-                              {"error_code": "TEMPORARILY_UNAVAILABLE" if status >= 500 else "RESOURCE_DOES_NOT_EXIST",
-                               "message": f"status {status} from the test server"}).encode()
+            body = json.dumps(
+                {"registered_model": {"name": "iris"}}
+                if status == 200
+                else {
+                    "error_code": "TEMPORARILY_UNAVAILABLE" if status >= 500 else "RESOURCE_DOES_NOT_EXIST",
+                    "message": f"status {status} from the test server",
+                }
+            ).encode()
             self.send_response(status)
             if status == 429:
                 self.send_header("Retry-After", "2")
@@ -69,7 +74,9 @@ def server() -> Iterator[tuple[str, Script]]:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     out: list[float] = []
-    monkeypatch.setattr(retry, "default_policy", lambda service="": retry.RetryPolicy(sleep=out.append, random=lambda: 1.0))
+    monkeypatch.setattr(
+        retry, "default_policy", lambda service="": retry.RetryPolicy(sleep=out.append, random=lambda: 1.0)
+    )
     return out
 
 
@@ -83,7 +90,7 @@ def test_gets_are_retried_through_transient_failures(server: Any, sleeps: list[f
     script.answers = list(faults)
     assert client(url).get("registered-models/get", name="iris") == {"registered_model": {"name": "iris"}}
     assert len(script.seen) == len(faults) + 1
-    expected = [2.0 if f == 429 else 0.5 * 2 ** i for i, f in enumerate(faults)]  # Retry-After: 2 wins
+    expected = [2.0 if f == 429 else 0.5 * 2**i for i, f in enumerate(faults)]  # Retry-After: 2 wins
     assert sleeps == expected
 
 

@@ -37,8 +37,13 @@ def policy(rec: Recorder, **kw: Any) -> RetryPolicy:
 def client_error(code: str, status: int, headers: dict[str, str] | None = None) -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": f"{code} says no"},
-                        "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers or {}}}, "CreateModel")
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} says no"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers or {}},
+        },
+        "CreateModel",
+    )
 
 
 def api_exception(status: int, retry_after: str | None = None) -> Exception:
@@ -149,7 +154,9 @@ def test_permanent_errors_stop_at_once(name: str, exc: Exception) -> None:
 
 def test_backoff_is_capped_exponential_with_full_jitter() -> None:
     rec = Recorder()
-    p = RetryPolicy(base=0.5, cap=4.0, max_attempts=7, max_elapsed=1e9, sleep=rec.sleep, clock=rec.clock, random=lambda: 1.0)
+    p = RetryPolicy(
+        base=0.5, cap=4.0, max_attempts=7, max_elapsed=1e9, sleep=rec.sleep, clock=rec.clock, random=lambda: 1.0
+    )
     with pytest.raises(ConnectionResetError) as info:
         p.call(lambda: (_ for _ in ()).throw(ConnectionResetError()))
     assert rec.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]  # 6 sleeps between 7 attempts, capped at 4
@@ -167,8 +174,11 @@ def test_max_elapsed_stops_before_a_sleep_would_pass_it() -> None:
     assert rec.sleeps == [1.0, 2.0, 4.0] and sum(rec.sleeps) <= 10.0
 
 
-@pytest.mark.parametrize("exc", [api_exception(429, "3"), client_error("Throttling", 400, {"retry-after": "3"}), http_error(429, "3")],
-                         ids=["kubernetes", "botocore", "urllib"])
+@pytest.mark.parametrize(
+    "exc",
+    [api_exception(429, "3"), client_error("Throttling", 400, {"retry-after": "3"}), http_error(429, "3")],
+    ids=["kubernetes", "botocore", "urllib"],
+)
 def test_retry_after_is_honoured_up_to_the_cap(exc: Exception) -> None:
     assert classify(exc).retry_after == 3.0
     rec = Recorder()

@@ -115,7 +115,10 @@ class World:
             "configs": sorted(c["EndpointConfigName"] for c in self.sm.list_endpoint_configs()["EndpointConfigs"]),
             "models": sorted(m["ModelName"] for m in self.sm.list_models()["Models"]),
             "objects": sorted(o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])),
-            "scaling": sorted(t["ResourceId"] for t in self.aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]),
+            "scaling": sorted(
+                t["ResourceId"]
+                for t in self.aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+            ),
         }
 
     def expected(self, versions: list[str]) -> dict[str, Any]:
@@ -131,7 +134,9 @@ class World:
             objects.append(desired["s3_object"].body["Key"])
         return {
             "endpoints": [("iris", "InService")],
-            "configs": sorted(configs), "models": sorted(models), "objects": sorted(objects),
+            "configs": sorted(configs),
+            "models": sorted(models),
+            "objects": sorted(objects),
             "scaling": ["endpoint/iris/variant/AllTraffic"],
         }
 
@@ -169,12 +174,22 @@ def _patch_create_twice(mp: pytest.MonkeyPatch) -> None:
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
 
-    for method, param, store, what in (("create_model", "model_name", "_models", "model"),
-                                       ("create_endpoint_config", "endpoint_config_name", "endpoint_configs", "endpoint configuration"),
-                                       ("create_endpoint", "endpoint_name", "endpoints", "endpoint")):
+    for method, param, store, what in (
+        ("create_model", "model_name", "_models", "model"),
+        ("create_endpoint_config", "endpoint_config_name", "endpoint_configs", "endpoint configuration"),
+        ("create_endpoint", "endpoint_name", "endpoints", "endpoint"),
+    ):
         real = getattr(SageMakerModelBackend, method)
 
-        def strict(self: Any, *args: Any, _real: Any = real, _param: str = param, _store: str = store, _what: str = what, **kw: Any) -> Any:
+        def strict(
+            self: Any,
+            *args: Any,
+            _real: Any = real,
+            _param: str = param,
+            _store: str = store,
+            _what: str = what,
+            **kw: Any,
+        ) -> Any:
             name = args[0] if args else kw[_param]
             if name in getattr(self, _store):
                 raise ValidationError(message=f'Cannot create already existing {_what} "{name}".')
@@ -193,8 +208,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as mp, FaultProxy(host, port) as proxy:
         for key, value in {
             "AWS_ENDPOINT_URL": proxy.url,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         }.items():
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
@@ -366,8 +385,11 @@ def test_two_concurrent_applies_one_proceeds_the_other_stops(world: World) -> No
 
     first.target.apply = slow  # type: ignore[method-assign]
     outcome: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("first", rollout.apply(
-        first, plan1, result=result1, progress=Progress(io.StringIO()), lease=LEASE)))
+    thread = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "first", rollout.apply(first, plan1, result=result1, progress=Progress(io.StringIO()), lease=LEASE)
+        )
+    )
     thread.start()
     assert inside.wait(30)
     with pytest.raises(LeaseHeld) as info:
@@ -390,7 +412,9 @@ def test_an_expired_lease_is_stolen_only_when_asked(world: World) -> None:
     stale = S3LeaseBackend(world.s3, BUCKET, lease_key("modeldeploy", "iris"))
     now = time.time()
     assert stale.create(LeaseRecord("ci@runner:42:abcdef", "apply", now - 900, now - 900, now - 600)) is not None
-    with pytest.raises(LeaseHeld, match=r"lease held by ci@runner:42:abcdef since \S+ expired at \S+ .*pass --steal-lease"):
+    with pytest.raises(
+        LeaseHeld, match=r"lease held by ci@runner:42:abcdef since \S+ expired at \S+ .*pass --steal-lease"
+    ):
         world.apply("v1")
     assert world.inventory()["models"] == []
     progress = Progress(io.StringIO())

@@ -117,14 +117,29 @@ FIELDS: tuple[Field, ...] = (
     _f("kubernetes ingress annotation", "target.ingress.annotations.probe", "kubernetes"),
     _f("kubernetes service account annotation", "target.service_account.annotations.probe", "kubernetes"),
     _f("kubernetes image pull secret", "target.image_pull_secrets.0", "kubernetes"),
-    _f("sagemaker image", "target.image", "sagemaker", benign="123456789012.dkr.ecr.eu-west-1.amazonaws.com/benign-probe:1"),
+    _f(
+        "sagemaker image",
+        "target.image",
+        "sagemaker",
+        benign="123456789012.dkr.ecr.eu-west-1.amazonaws.com/benign-probe:1",
+    ),
     _f("sagemaker tag", "target.tags.probe", "sagemaker"),
     _f("sagemaker endpoint_name", "target.endpoint_name", "sagemaker"),
     _f("sagemaker artifact_prefix", "target.artifact_prefix", "sagemaker"),
-    _f("sagemaker execution_role_arn", "target.execution_role_arn", "sagemaker", benign="arn:aws:iam::123456789012:role/benign-probe"),
+    _f(
+        "sagemaker execution_role_arn",
+        "target.execution_role_arn",
+        "sagemaker",
+        benign="arn:aws:iam::123456789012:role/benign-probe",
+    ),
     _f("azureml endpoint_name", "target.endpoint_name", "azureml"),
     _f("azureml workspace", "target.workspace", "azureml"),
-    _f("azureml environment_image", "target.environment_image", "azureml", benign="mcr.microsoft.com/azureml/benign-probe:1"),
+    _f(
+        "azureml environment_image",
+        "target.environment_image",
+        "azureml",
+        benign="mcr.microsoft.com/azureml/benign-probe:1",
+    ),
     _f("azureml instance_type", "target.instance_type", "azureml", benign="Standard_DS3_v2"),
 )
 
@@ -237,8 +252,24 @@ def write_case(workdir: Path, kind: str, fld: Field, value: str) -> Path:
 # --- reading artifacts back ------------------------------------------------------------------------
 
 DOCKERFILE_INSTRUCTIONS = {
-    "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
-    "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "MAINTAINER",
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+    "MAINTAINER",
 }
 
 

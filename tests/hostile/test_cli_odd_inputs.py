@@ -31,7 +31,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(cwd: Path, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MODELDEPLOY_DEBUG"}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([*prefix, sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "modeldeploy", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def without_file_permission_override() -> tuple[str, ...]:
@@ -87,9 +94,14 @@ def test_unreadable_file(project: Path, command: str) -> None:
     p.chmod(0)
     prefix = without_file_permission_override()
     probe = subprocess.run([*prefix, sys.executable, "-c", f"open({str(p)!r})"], capture_output=True, text=True)
-    assert probe.returncode != 0 and "PermissionError" in probe.stderr, "the file is still readable: the test would check nothing"
+    assert probe.returncode != 0 and "PermissionError" in probe.stderr, (
+        "the file is still readable: the test would check nothing"
+    )
     proc = run(project, command, "unreadable.yaml", prefix=prefix)
-    assert proc.returncode == 1 and "unreadable.yaml: error: permission denied" in proc.stderr, (proc.returncode, proc.stderr)
+    assert proc.returncode == 1 and "unreadable.yaml: error: permission denied" in proc.stderr, (
+        proc.returncode,
+        proc.stderr,
+    )
     assert "Traceback" not in proc.stderr and "Usage:" not in proc.stderr
 
 

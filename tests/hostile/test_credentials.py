@@ -33,8 +33,13 @@ POSITIVE = {
     "slack-token": [SLACK, "xoxp-" + "1234567890-abcdef"],
     "jwt": [JWT, "Bearer " + JWT],
     "url-password": [URL, "https://user:" + "pa55@example.com/x"],
-    "password-assignment": [PASSWORD, "PASSWORD: s3cr3t", "api_key=abc", "Secret = x1",
-                            "DefaultEndpointsProtocol=https;AccountName=a;" + "AccountKey=abc"],
+    "password-assignment": [
+        PASSWORD,
+        "PASSWORD: s3cr3t",
+        "api_key=abc",
+        "Secret = x1",
+        "DefaultEndpointsProtocol=https;AccountName=a;" + "AccountKey=abc",
+    ],
     "openai-key": [OPENAI, "sk-" + "a" * 48, "sk-ant-api03-" + "x" * 40],
     "stripe-key": ["sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"],
     "google-api-key": ["AIza" + "SyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"],
@@ -45,14 +50,37 @@ POSITIVE = {
     "base64-secret": [B64],
 }
 NEGATIVE = [
-    "info", "", "AKIA", "AKIAshort", "akia" + "iosfodnn7example", "ghp_short", "xoxb-", "eyJhbGciOiJIUzI1NiJ9",
-    "https://example.com/path?x=1", "https://user@example.com/", "password", "password=", "no_password here",
-    "use the secrets section for the password", "-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----",
-    "redis://cache:6379/0", "MAX_TOKENS=10", "passwords are references", "x" * 100_000,
-    "0" * 32, "deadbeef" * 4, "123e4567-e89b-12d3-a456-426614174000", "sha256:" + HEX64,
-    "runs:/" + HEX64[:32] + "/model", "s3://bucket/mlflow/1/" + HEX64[:32] + "/artifacts",
-    "meta-llama/Meta-Llama-3-8B-Instruct", "models/Llama3Instruct8B/checkpoints/step1",
-    "distilbert-base-uncased-finetuned-sst-2-english", "skip-connections-enabled", "task-sk-v2",
+    "info",
+    "",
+    "AKIA",
+    "AKIAshort",
+    "akia" + "iosfodnn7example",
+    "ghp_short",
+    "xoxb-",
+    "eyJhbGciOiJIUzI1NiJ9",
+    "https://example.com/path?x=1",
+    "https://user@example.com/",
+    "password",
+    "password=",
+    "no_password here",
+    "use the secrets section for the password",
+    "-----BEGIN PUBLIC KEY-----",
+    "-----BEGIN CERTIFICATE-----",
+    "redis://cache:6379/0",
+    "MAX_TOKENS=10",
+    "passwords are references",
+    "x" * 100_000,
+    "0" * 32,
+    "deadbeef" * 4,
+    "123e4567-e89b-12d3-a456-426614174000",
+    "sha256:" + HEX64,
+    "runs:/" + HEX64[:32] + "/model",
+    "s3://bucket/mlflow/1/" + HEX64[:32] + "/artifacts",
+    "meta-llama/Meta-Llama-3-8B-Instruct",
+    "models/Llama3Instruct8B/checkpoints/step1",
+    "distilbert-base-uncased-finetuned-sst-2-english",
+    "skip-connections-enabled",
+    "task-sk-v2",
 ]
 
 
@@ -94,7 +122,9 @@ def write(tmp_path: Path, value: str, extra: str = "") -> Path:
 
 
 @pytest.mark.parametrize("detector_id,value", [(k, vs[0]) for k, vs in POSITIVE.items()])
-def test_credential_in_env_is_a_located_md120_that_never_echoes_the_value(tmp_path: Path, detector_id: str, value: str) -> None:
+def test_credential_in_env_is_a_located_md120_that_never_echoes_the_value(
+    tmp_path: Path, detector_id: str, value: str
+) -> None:
     p = write(tmp_path, value)
     with pytest.raises(SpecError) as info:
         load_spec(p)
@@ -109,7 +139,7 @@ def test_credential_in_env_is_a_located_md120_that_never_echoes_the_value(tmp_pa
 
 
 def test_allow_plain_with_a_reason_overrides_one_key(tmp_path: Path) -> None:
-    p = write(tmp_path, AWS, "  allow_plain: {AWS_KEY: \"AWS documentation example key, not a credential\"}\n")
+    p = write(tmp_path, AWS, '  allow_plain: {AWS_KEY: "AWS documentation example key, not a credential"}\n')
     spec = load_spec(p).spec
     assert spec.serving.env["AWS_KEY"] == AWS
     assert spec.serving.allow_plain == {"AWS_KEY": "AWS documentation example key, not a credential"}
@@ -159,9 +189,20 @@ def test_a_huge_value_is_scanned_without_catastrophic_backtracking() -> None:
     into a failure instead of a stuck CI run."""
     import signal
 
-    values = ["a" * (1 << 20), "password" * 100_000, "eyJ" * 300_000, "-----BEGIN " * 90_000, "x://" + ":" * (1 << 20),
-              ".eyJ" + "a" * (1 << 20), "xoxb-" * 200_000, "a://b:" * 170_000, "-----BEGIN " + "A " * 500_000,
-              "aB3" * 350_000, "0a" * 500_000, "sk-" * 300_000]
+    values = [
+        "a" * (1 << 20),
+        "password" * 100_000,
+        "eyJ" * 300_000,
+        "-----BEGIN " * 90_000,
+        "x://" + ":" * (1 << 20),
+        ".eyJ" + "a" * (1 << 20),
+        "xoxb-" * 200_000,
+        "a://b:" * 170_000,
+        "-----BEGIN " + "A " * 500_000,
+        "aB3" * 350_000,
+        "0a" * 500_000,
+        "sk-" * 300_000,
+    ]
 
     def hung(signum, frame):  # noqa: ARG001
         raise AssertionError("the credential scan did not finish in 120 s: a pattern backtracks")

@@ -34,9 +34,18 @@ from tests.property.known_bugs import known_bug
 # Values a target may leave out of the artifacts (used only at apply time, or not a target concern);
 # anything else that is neither rejected nor rendered would be a value silently dropped.
 MAY_BE_ABSENT = {
-    "labels value", "labels key", "secret name", "secret key", "register name", "register tag",
-    "register description", "waiver reason", "docker image", "docker platform",
-    "azureml workspace", "azureml environment_image",
+    "labels value",
+    "labels key",
+    "secret name",
+    "secret key",
+    "register name",
+    "register tag",
+    "register description",
+    "waiver reason",
+    "docker image",
+    "docker platform",
+    "azureml workspace",
+    "azureml environment_image",
 }
 # Known gaps in targets (reported to the lead): (kind, field, value id) → reason. None open.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {}

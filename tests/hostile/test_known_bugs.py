@@ -96,7 +96,9 @@ def test_overlong_local_source_is_a_located_error(tmp_path: Path) -> None:
     from modeldeploy.errors import ModelDeployError
 
     spec = tmp_path / "deploy.yaml"
-    spec.write_text("apiVersion: modeldeploy/v1\nname: m\nmodel: {source: ./" + "x" * 300 + "}\ntarget: {kind: docker}\n")
+    spec.write_text(
+        "apiVersion: modeldeploy/v1\nname: m\nmodel: {source: ./" + "x" * 300 + "}\ntarget: {kind: docker}\n"
+    )
     with pytest.raises(ModelDeployError):
         api.load(spec, environ={})
 
@@ -158,7 +160,11 @@ def test_docker_images_carry_the_deploy_yaml_labels(tmp_path: Path, kind: str) -
     from modeldeploy import api
     from tests.hostile.corpus import parse_dockerfile
 
-    labels = {"team": 'ml "core" $(id) `id`', "app.kubernetes.io/name": "iris", "org.opencontainers.image.source": "https://x.example/r"}
+    labels = {
+        "team": 'ml "core" $(id) `id`',
+        "app.kubernetes.io/name": "iris",
+        "org.opencontainers.image.source": "https://x.example/r",
+    }
     if kind == "mlflow":
         from tests.hostile.test_model_folders import project
 
@@ -190,7 +196,9 @@ def _example_copy(tmp_path: Path, kind: str, labels: dict[str, str]) -> Path:
     return spec
 
 
-@pytest.mark.parametrize("key", ["io.modeldeploy.name", "org.opencontainers.image.title", "com.docker.x", "a b", "9lives", "é"])
+@pytest.mark.parametrize(
+    "key", ["io.modeldeploy.name", "org.opencontainers.image.title", "com.docker.x", "a b", "9lives", "é"]
+)
 def test_docker_refuses_label_keys_it_cannot_or_may_not_set(tmp_path: Path, key: str) -> None:
     from modeldeploy import api
     from modeldeploy.errors import RenderError

@@ -79,7 +79,9 @@ def test_symlinks_leaving_the_model_folder_are_refused(tmp_path: Path, outside: 
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_symlinks_inside_the_folder_are_fine_and_nothing_outside_is_read(tmp_path: Path, outside: Path, kind: str) -> None:
+def test_symlinks_inside_the_folder_are_fine_and_nothing_outside_is_read(
+    tmp_path: Path, outside: Path, kind: str
+) -> None:
     spec = project(tmp_path, kind)
     (tmp_path / "model" / "alias.json").symlink_to("input_example.json")
     files = render(spec)
@@ -112,7 +114,9 @@ def _run_python(code: str, *, timeout: float, address_space: int | None = None) 
     )
 
 
-def _render_in_subprocess(spec: Path, *, timeout: float, address_space: int | None = None) -> subprocess.CompletedProcess[str]:
+def _render_in_subprocess(
+    spec: Path, *, timeout: float, address_space: int | None = None
+) -> subprocess.CompletedProcess[str]:
     return _run_python(
         f"""
         import sys
@@ -150,13 +154,17 @@ def test_a_model_bigger_than_memory_renders_and_plans_without_being_read_into_it
     with open(tmp_path / "model" / "weights.bin", "wb") as f:  # sparse: no disk space used
         f.truncate(4 << 30)
     (tmp_path / "rendered").mkdir()  # an empty folder: nothing deployed
-    proc = _run_python(f"""
+    proc = _run_python(
+        f"""
         from modeldeploy import api
         dep = api.load({str(spec)!r}, environ={{}})
-        plan, result = api.plan(dep, "dir:{tmp_path / 'rendered'}")
+        plan, result = api.plan(dep, "dir:{tmp_path / "rendered"}")
         [weights] = [c for c in plan.changes if c.name.endswith("/model/weights.bin")]
         print("PLANNED", weights.action.value, weights.after["size"], weights.after["digest"])
-        """, timeout=180, address_space=RENDER_MEMORY_LIMIT)
+        """,
+        timeout=180,
+        address_space=RENDER_MEMORY_LIMIT,
+    )
     assert proc.returncode == 0, proc.stderr[-1500:]
     zeros, h = bytes(1 << 20), hashlib.sha256()
     for _ in range(4 << 10):
@@ -169,13 +177,17 @@ def test_writing_a_render_streams_model_files(tmp_path: Path) -> None:
     with open(tmp_path / "model" / "weights.bin", "wb") as f:
         f.truncate((1 << 30) + (256 << 20))  # 1.25 GiB: more than the address space the writer has
     out = tmp_path / "out"
-    proc = _run_python(f"""
+    proc = _run_python(
+        f"""
         from modeldeploy import api
         from modeldeploy.rendering.write import write_tree
         result = api.render(api.load({str(spec)!r}, environ={{}}))
         write_tree(__import__("pathlib").Path({str(out)!r}), result.artifacts)
         print("WRITTEN")
-        """, timeout=180, address_space=RENDER_MEMORY_LIMIT)
+        """,
+        timeout=180,
+        address_space=RENDER_MEMORY_LIMIT,
+    )
     assert proc.returncode == 0 and "WRITTEN" in proc.stdout, proc.stderr[-1500:]
     written = out / "model" / "weights.bin"
     assert written.stat().st_size == (1 << 30) + (256 << 20)

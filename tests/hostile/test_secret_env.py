@@ -138,7 +138,9 @@ def test_allow_plain_with_a_reason_lets_one_entry_through(tmp_path: Path) -> Non
 def project(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "examples" / "iris", tmp_path / "iris", ignore=shutil.ignore_patterns("make_model.py"))
     spec = tmp_path / "iris" / "deploy.yaml"
-    spec.write_text(spec.read_text().replace("env: {LOG_LEVEL: info}", "env: {LOG_LEVEL: info, DB_PASSWORD: hunter2-Sup3rS3cret}"))
+    spec.write_text(
+        spec.read_text().replace("env: {LOG_LEVEL: info}", "env: {LOG_LEVEL: info, DB_PASSWORD: hunter2-Sup3rS3cret}")
+    )
     (tmp_path / "out").mkdir()
     return tmp_path
 
@@ -147,7 +149,9 @@ def md(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MODELDEPLOY_DEBUG"}
     env["PYTHONPATH"] = str(REPO)
     env["PATH"] = f"{cwd / 'nobin'}:{env['PATH']}"  # no docker needed: refused before any build
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,6 @@ def _render_everything(out: Path) -> list[str]:
     return rendered
 
 
-
 def _needed_skips(artifacts) -> set[str]:
     needed: set[str] = set()
     for a in artifacts:
@@ -169,7 +168,8 @@ def judge(reports: list[dict], root: Path) -> list[str]:
                 problems.append(f"skip without a reason: {c['check_id']} {c['resource']} ({c['file_path']})")
     actual = {
         (c["check_id"], c["file_path"], "" if r["check_type"] == "dockerfile" else c["resource"])
-        for r in reports for c in r["results"].get("skipped_checks", [])
+        for r in reports
+        for c in r["results"].get("skipped_checks", [])
     }
     expected = expected_skips(root)
     problems += [f"undocumented skip: {s}" for s in sorted(actual - expected)]
@@ -180,9 +180,21 @@ def judge(reports: list[dict], root: Path) -> list[str]:
 def run_checkov(root: Path) -> list[dict]:
     proc = subprocess.run(
         # No --quiet: with it the JSON holds failed checks only, so skips and parse errors go unseen.
-        [str(CHECKOV), "-d", str(root), "--framework", "dockerfile", "kubernetes",
-         "--skip-download", "--output", "json"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        [
+            str(CHECKOV),
+            "-d",
+            str(root),
+            "--framework",
+            "dockerfile",
+            "kubernetes",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
     )
     reports = json.loads(proc.stdout)
     return reports if isinstance(reports, list) else [reports]
@@ -211,7 +223,12 @@ def _report(check_type: str, skipped: list[dict], parsing_errors: list[str] = ()
     return {
         "check_type": check_type,
         "summary": {"passed": 1, "failed": 0, "skipped": len(skipped), "parsing_errors": len(parsing_errors)},
-        "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": skipped, "parsing_errors": list(parsing_errors)},
+        "results": {
+            "passed_checks": [],
+            "failed_checks": [],
+            "skipped_checks": skipped,
+            "parsing_errors": list(parsing_errors),
+        },
     }
 
 
@@ -220,8 +237,14 @@ def _skip(check: str, file: str, resource: str, why: str = "a reason") -> dict:
 
 
 DEPLOYMENT = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m", "namespace": "ns"},
-    "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "r/m@sha256:" + "a" * 64, "imagePullPolicy": "Always"}]}}},
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "m", "namespace": "ns"},
+    "spec": {
+        "template": {
+            "spec": {"containers": [{"name": "c", "image": "r/m@sha256:" + "a" * 64, "imagePullPolicy": "Always"}]}
+        }
+    },
 }
 
 
@@ -232,7 +255,16 @@ def test_the_judge_refuses_an_undocumented_skip_a_missing_one_an_empty_reason_an
     assert judge([_report("kubernetes", good)], tmp_path) == []
     # The product starts suppressing a check it does not document (say, privilege escalation).
     extra = good + [_skip("CKV_K8S_20", "/k8s/deployment.yaml", "Deployment.ns.m")]
-    assert judge([_report("kubernetes", extra)], tmp_path) == ["undocumented skip: ('CKV_K8S_20', '/k8s/deployment.yaml', 'Deployment.ns.m')"]
-    assert judge([_report("kubernetes", [])], tmp_path) == ["documented skip missing: ('CKV_K8S_11', '/k8s/deployment.yaml', 'Deployment.ns.m')"]
-    assert "skip without a reason" in judge([_report("kubernetes", [_skip("CKV_K8S_11", "/k8s/deployment.yaml", "Deployment.ns.m", " ")])], tmp_path)[0]
+    assert judge([_report("kubernetes", extra)], tmp_path) == [
+        "undocumented skip: ('CKV_K8S_20', '/k8s/deployment.yaml', 'Deployment.ns.m')"
+    ]
+    assert judge([_report("kubernetes", [])], tmp_path) == [
+        "documented skip missing: ('CKV_K8S_11', '/k8s/deployment.yaml', 'Deployment.ns.m')"
+    ]
+    assert (
+        "skip without a reason"
+        in judge(
+            [_report("kubernetes", [_skip("CKV_K8S_11", "/k8s/deployment.yaml", "Deployment.ns.m", " ")])], tmp_path
+        )[0]
+    )
     assert "could not parse" in judge([_report("kubernetes", good, ["/k8s/broken.yaml"])], tmp_path)[0]

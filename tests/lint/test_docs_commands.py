@@ -57,8 +57,11 @@ def from_workflow(path: Path) -> list[str]:
 SOURCES = {
     "README.md": lambda: from_markdown(REPO / "README.md"),
     **{str(p.relative_to(REPO)): (lambda p=p: from_markdown(p)) for p in sorted(REPO.glob("examples/*/README.md"))},
-    **{str(p.relative_to(REPO)): (lambda p=p: from_markdown(p))
-       for p in sorted(REPO.glob("docs/*.md")) if from_markdown(p)},
+    **{
+        str(p.relative_to(REPO)): (lambda p=p: from_markdown(p))
+        for p in sorted(REPO.glob("docs/*.md"))
+        if from_markdown(p)
+    },
     "examples/ci/modeldeploy.yml": lambda: from_workflow(REPO / "examples" / "ci" / "modeldeploy.yml"),
 }
 
@@ -106,21 +109,25 @@ def test_shown_commands_parse(source):
 
 
 def test_the_parser_refuses_what_the_cli_refuses():
-    for bad in ("modeldeploy plan deploy.yaml --no-such-flag",
-                "modeldeploy render deploy.yaml",  # -o is required
-                "modeldeploy signature nope a b",
-                "modeldeploy plan deploy.yaml --parallelism 0"):
+    for bad in (
+        "modeldeploy plan deploy.yaml --no-such-flag",
+        "modeldeploy render deploy.yaml",  # -o is required
+        "modeldeploy signature nope a b",
+        "modeldeploy plan deploy.yaml --parallelism 0",
+    ):
         with pytest.raises(Refused):
             parse(bad)
     parse("modeldeploy signature diff ./a ./b --mode full --format markdown")
 
 
 def test_command_lines_are_cut_where_the_shell_would_cut_them():
-    text = ("modeldeploy plan a.yaml \\\n  --env prod > plan.md   # comment\n"
-            "$ modeldeploy validate x.yaml\n"
-            "docker build -t i . && modeldeploy render a.yaml -o out 2>err.txt\n"
-            "echo modeldeploy is not run here\n"
-            "modeldeploy signature diff OLD NEW [--mode backward] [--format text|json]\n")
+    text = (
+        "modeldeploy plan a.yaml \\\n  --env prod > plan.md   # comment\n"
+        "$ modeldeploy validate x.yaml\n"
+        "docker build -t i . && modeldeploy render a.yaml -o out 2>err.txt\n"
+        "echo modeldeploy is not run here\n"
+        "modeldeploy signature diff OLD NEW [--mode backward] [--format text|json]\n"
+    )
     assert command_lines(text) == [
         "modeldeploy plan a.yaml --env prod",
         "modeldeploy validate x.yaml",

@@ -38,10 +38,7 @@ def anchors(markdown: str) -> set[str]:
             continue
         title = re.sub(r"`([^`]*)`", r"\1", m.group(1))
         title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)
-        slug = "".join(
-            c for c in title.lower()
-            if c in " -_" or unicodedata.category(c)[0] in "LN"
-        ).replace(" ", "-")
+        slug = "".join(c for c in title.lower() if c in " -_" or unicodedata.category(c)[0] in "LN").replace(" ", "-")
         n = seen.get(slug, 0)
         seen[slug] = n + 1
         out.add(slug if n == 0 else f"{slug}-{n}")
@@ -102,7 +99,12 @@ def test_the_checker_finds_each_kind_of_broken_link(tmp_path):
         encoding="utf-8",
     )
     assert [p.split(":")[0] for p in problems(page, tmp_path)] == [
-        "docs/nope.md", "docs/other.md#dead-plans", "../shared/ARCHITECTURE.md", "/etc/passwd", "file", "docs/gone.md",
+        "docs/nope.md",
+        "docs/other.md#dead-plans",
+        "../shared/ARCHITECTURE.md",
+        "/etc/passwd",
+        "file",
+        "docs/gone.md",
     ]
 
 

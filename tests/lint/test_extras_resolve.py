@@ -69,8 +69,19 @@ Package = dict  # {"version": Version, "requires": [Requirement]}
 
 def resolve(requirements: list[str], tmp: Path) -> dict[str, Package]:
     report = tmp / "report.json"
-    cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-           "--no-input", "--report", str(report), *requirements]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--quiet",
+        "--no-input",
+        "--report",
+        str(report),
+        *requirements,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         pytest.fail(f"pip could not resolve {requirements}:\n{proc.stderr[-3000:]}")
@@ -129,12 +140,15 @@ def install_after(first: dict[str, Package], second: dict[str, Package], second_
         wants.setdefault(canonicalize_name(req.name), []).append(req)
     for name, pkg in second.items():
         kept = env.get(name)
-        if kept is None or not all(r.specifier.contains(kept["version"], prereleases=True) for r in wants.get(name, [])):
+        if kept is None or not all(
+            r.specifier.contains(kept["version"], prereleases=True) for r in wants.get(name, [])
+        ):
             env[name] = pkg
     return env
 
 
 # --- the checker itself, on made-up packages (no index needed) -----------------------------------
+
 
 def _pkg(version: str, *requires: str) -> Package:
     return {"version": Version(version), "requires": [Requirement(r) for r in requires]}
@@ -161,7 +175,7 @@ def test_markers_and_extras_decide_which_requirements_count():
         "b": _pkg("1.0", "e>=2; extra == 'fast'"),
         "e": _pkg("1.5"),
     }
-    assert conflicts(env, ["a"]) == ["b requires e>=2; extra == \"fast\", but e 1.5 is installed"]
+    assert conflicts(env, ["a"]) == ['b requires e>=2; extra == "fast", but e 1.5 is installed']
 
 
 def test_requirements_expand_the_projects_own_extras():
@@ -193,6 +207,7 @@ def test_the_test_extra_is_satisfied_by_the_running_environment():
 
 
 # --- against the package index --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory) -> dict[tuple[str, ...], tuple[dict[str, Package], list[str]]]:

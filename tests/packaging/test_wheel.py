@@ -25,7 +25,9 @@ from modeldeploy import api
 from modeldeploy.spec.loader import load_all_environments
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (REPO / "examples").rglob("deploy.yaml") if "ci" not in p.relative_to(REPO / "examples").parts)
+EXAMPLES = sorted(
+    p for p in (REPO / "examples").rglob("deploy.yaml") if "ci" not in p.relative_to(REPO / "examples").parts
+)
 assert EXAMPLES, "no examples/*/deploy.yaml found"
 
 pytestmark = pytest.mark.slow
@@ -87,10 +89,17 @@ def test_wheel_from_a_checkout_without_symlinks_renders_every_example(tmp_path: 
     clean = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}}
     # with the extras: rendering validates every target's output with its SDK (kubernetes, Azure ML)
     _run(python, "-m", "pip", "install", "--quiet", f"{wheels[0]}[all]", cwd=tmp_path, env=clean)
-    where = _run(python, "-c", "import modeldeploy.rendering.jinja as j, modeldeploy; print(modeldeploy.__file__); print(j.templates_dir())",
-                 cwd=tmp_path, env=clean)
+    where = _run(
+        python,
+        "-c",
+        "import modeldeploy.rendering.jinja as j, modeldeploy; print(modeldeploy.__file__); print(j.templates_dir())",
+        cwd=tmp_path,
+        env=clean,
+    )
     package_file, templates = where.splitlines()
-    assert Path(package_file).is_relative_to(env_dir), f"modeldeploy imported from {package_file}, not the fresh virtualenv"
+    assert Path(package_file).is_relative_to(env_dir), (
+        f"modeldeploy imported from {package_file}, not the fresh virtualenv"
+    )
     assert Path(templates) == Path(package_file).parent / "templates", templates
 
     cli = bindir / "modeldeploy"

@@ -23,7 +23,9 @@ def _artifact(path: str, content: bytes) -> Artifact:
     return Artifact(path, "text/plain", content)
 
 
-def test_a_test_run_never_rewrites_a_golden_whatever_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_test_run_never_rewrites_a_golden_whatever_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The old switches (MODELDEPLOY_UPDATE_GOLDENS, --update-goldens) made every golden test pass."""
     monkeypatch.setenv("MODELDEPLOY_UPDATE_GOLDENS", "1")
     golden = tmp_path / "plan.txt"
@@ -42,7 +44,9 @@ def test_a_test_run_never_rewrites_a_golden_whatever_the_environment(tmp_path: P
     assert not (tmp_path / "missing.txt").exists()
 
 
-def test_the_update_mode_rewrites_and_fails_and_leaves_equal_files_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_update_mode_rewrites_and_fails_and_leaves_equal_files_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(goldens, "_rewritten", [])
     same = tmp_path / "same.txt"
     same.write_bytes(b"same\n")
@@ -59,19 +63,25 @@ def test_the_update_command_ends_non_zero_after_rewriting_and_zero_after(tmp_pat
     """`update()` on a one-test stand-in for GOLDEN_TESTS, in a subprocess (it runs pytest itself)."""
     golden = tmp_path / "g.txt"
     golden.write_bytes(b"old\n")
-    (tmp_path / "test_one_golden.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "test_one_golden.py").write_text(
+        textwrap.dedent(f"""
         from pathlib import Path
         from tests.goldens import assert_file
 
         def test_golden():
             assert_file(b"new\\n", Path({str(golden)!r}))
-    """))
+    """)
+    )
     driver = f"import sys, tests.goldens as g; g.GOLDEN_TESTS = ({str(tmp_path / 'test_one_golden.py')!r},); sys.exit(g.update([]))"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        [sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert first.returncode == 1, first.stdout + first.stderr
     assert "rewrote" in first.stderr and golden.read_bytes() == b"new\n"
-    second = subprocess.run([sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert second.returncode == 0, second.stdout + second.stderr
 
 
@@ -110,7 +120,9 @@ def test_every_example_renders_byte_identically_under_two_hash_seeds(tmp_path: P
     for seed in ("1", "4242"):
         out = tmp_path / f"seed-{seed}"
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": seed}
-        proc = subprocess.run([sys.executable, "-c", RENDER_ALL, str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", RENDER_ALL, str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0 and "rendered" in proc.stdout, proc.stderr
         trees.append(_tree(out))
     assert len(trees[0]) >= 10

@@ -41,7 +41,11 @@ def _run(folder: Path, *, ci: str | None, extra: tuple[str, ...] = ()) -> subpro
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *extra, str(folder)],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=120,
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -83,9 +87,13 @@ def test_a_listed_skip_passes_in_ci(tmp_path: Path) -> None:
 
 
 def test_an_unlisted_skip_fails_under_xdist_and_at_module_level(tmp_path: Path) -> None:
-    folder = _suite(tmp_path, LISTED, modules={
-        "test_module_skip.py": "import pytest\npytest.importorskip('no_such_module_anywhere')\n\ndef test_x():\n    pass\n",
-    })
+    folder = _suite(
+        tmp_path,
+        LISTED,
+        modules={
+            "test_module_skip.py": "import pytest\npytest.importorskip('no_such_module_anywhere')\n\ndef test_x():\n    pass\n",
+        },
+    )
     proc = _run(folder, ci="1", extra=("-n", "2"))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "no_such_module_anywhere" in proc.stdout.split("skips not on the allow-list", 1)[1]

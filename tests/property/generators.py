@@ -58,9 +58,44 @@ def time_limit(seconds: float = EXAMPLE_SECONDS) -> Iterator[None]:
 
 CONTROL = "".join(chr(c) for c in range(0, 32)) + "\x7f\x85\u2028\u2029\ufeff\ufffe"
 NASTY_TEXT = [
-    "", " ", "~", "null", "yes", "no", "on", "0x1F", "1e400", ".nan", "-.inf", "0o17", "2001-12-14",
-    "{{ 7*7 }}", "<<{{ 7*191 }}>>", "{% raw %}", "$(id)", "`id`", "a: b", "# c", "'", '"', "\\", "&a", "*a", "!!python/object:os.system",
-    "<<", "-", "?", "|", ">", "@x", "%YAML", "---", "...", "\t", "\u00e9\u4e2d\U0001f600", "\u202e\u200b",
+    "",
+    " ",
+    "~",
+    "null",
+    "yes",
+    "no",
+    "on",
+    "0x1F",
+    "1e400",
+    ".nan",
+    "-.inf",
+    "0o17",
+    "2001-12-14",
+    "{{ 7*7 }}",
+    "<<{{ 7*191 }}>>",
+    "{% raw %}",
+    "$(id)",
+    "`id`",
+    "a: b",
+    "# c",
+    "'",
+    '"',
+    "\\",
+    "&a",
+    "*a",
+    "!!python/object:os.system",
+    "<<",
+    "-",
+    "?",
+    "|",
+    ">",
+    "@x",
+    "%YAML",
+    "---",
+    "...",
+    "\t",
+    "\u00e9\u4e2d\U0001f600",
+    "\u202e\u200b",
 ]
 
 
@@ -179,9 +214,18 @@ def dump(data: Any, *, flow: bool | None, unicode: bool) -> str:
 # --- text-level mutation ---------------------------------------------------------------------------
 
 TAGS = [
-    "!!python/object:os.system", "!!python/object/apply:os.system ['id']", "!!python/name:os.system",
-    "!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]", "!custom x", "!<tag:example.com,2000:x> y",
-    "!!timestamp 2001-12-14", "!!float 1", "!!str 1", "!!int '1'",
+    "!!python/object:os.system",
+    "!!python/object/apply:os.system ['id']",
+    "!!python/name:os.system",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    "!custom x",
+    "!<tag:example.com,2000:x> y",
+    "!!timestamp 2001-12-14",
+    "!!float 1",
+    "!!str 1",
+    "!!int '1'",
 ]
 
 
@@ -201,7 +245,20 @@ def text_mutated(draw: st.DrawFn, text: str) -> str:
     for _ in range(draw(st.integers(1, 3))):
         op = draw(
             st.sampled_from(
-                ["dup", "tag", "ctrl", "truncate", "bom", "flow_deep", "alias", "merge", "swap", "docs", "indent", "keyline"]
+                [
+                    "dup",
+                    "tag",
+                    "ctrl",
+                    "truncate",
+                    "bom",
+                    "flow_deep",
+                    "alias",
+                    "merge",
+                    "swap",
+                    "docs",
+                    "indent",
+                    "keyline",
+                ]
             )
         )
         i = draw(st.integers(0, max(len(lines) - 1, 0))) if lines else 0
@@ -240,7 +297,9 @@ def text_mutated(draw: st.DrawFn, text: str) -> str:
         elif op == "indent" and lines:
             lines[i] = draw(st.sampled_from(["\t", "  ", " "])) + lines[i]
         elif op == "keyline":
-            lines.insert(i, draw(st.sampled_from(["? [a, b]\n: 1\n", "{a: 1}: 2\n", "1: one\n", "~: x\n", "on: x\n", "*x: 1\n"])))
+            lines.insert(
+                i, draw(st.sampled_from(["? [a, b]\n: 1\n", "{a: 1}: 2\n", "1: one\n", "~: x\n", "on: x\n", "*x: 1\n"]))
+            )
     return "".join(lines)
 
 

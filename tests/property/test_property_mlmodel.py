@@ -43,7 +43,10 @@ N_SIGNATURE = 150
 N_TEXT = 100
 N_SIDE = 100
 
-INPUTS = [{"type": "double", "name": "x", "required": True}, {"type": "array", "items": {"type": "string"}, "name": "tags"}]
+INPUTS = [
+    {"type": "double", "name": "x", "required": True},
+    {"type": "array", "items": {"type": "string"}, "name": "tags"},
+]
 OUTPUTS = [{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]
 PARAMS = [{"name": "t", "type": "float", "default": 0.5, "shape": None}]
 
@@ -57,7 +60,12 @@ MLMODEL: dict[str, Any] = {
             "predict_fn": "predict",
             "python_version": "3.11.7",
         },
-        "sklearn": {"code": None, "pickled_model": "model.pkl", "serialization_format": "cloudpickle", "sklearn_version": "1.5.0"},
+        "sklearn": {
+            "code": None,
+            "pickled_model": "model.pkl",
+            "serialization_format": "cloudpickle",
+            "sklearn_version": "1.5.0",
+        },
     },
     "mlflow_version": "3.17.2",
     "model_uuid": "0123456789abcdef0123456789abcdef",
@@ -93,8 +101,11 @@ KINDS = st.sampled_from(sorted(TARGETS))
 def check_renders_with(root: Path, kind: str) -> str:
     """deploy.yaml beside the model folder, target ``kind``; render it (see render_check)."""
     spec = {
-        "apiVersion": "modeldeploy/v1", "name": "fuzz", "model": {"source": f"./{root.name}"},
-        "signature": {"required": False}, "target": TARGETS[kind],
+        "apiVersion": "modeldeploy/v1",
+        "name": "fuzz",
+        "model": {"source": f"./{root.name}"},
+        "signature": {"required": False},
+        "target": TARGETS[kind],
     }
     path = root.parent / "deploy.yaml"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -154,7 +165,9 @@ def signature_strings() -> st.SearchStrategy[Any]:
     spec_like = st.fixed_dictionaries(
         {},
         optional={
-            "type": st.sampled_from(["double", "long", "string", "tensor", "array", "object", "map", "any", "nope", 1, None]),
+            "type": st.sampled_from(
+                ["double", "long", "string", "tensor", "array", "object", "map", "any", "nope", 1, None]
+            ),
             "name": st.one_of(st.text(max_size=5), st.integers(), st.none()),
             "required": st.one_of(st.booleans(), st.none(), st.text(max_size=2)),
             "items": nested(4),
@@ -170,7 +183,13 @@ def signature_strings() -> st.SearchStrategy[Any]:
         st.lists(spec_like, max_size=4).map(dumps_json),
         nested().map(dumps_json),
         st.sampled_from([10, 60, 65, 200, 1000, 100_000]).map(json_deep),
-        st.integers(1, 300).map(lambda d: json.dumps({"type": "array", "items": None}).replace("null", '{"type": "array", "items": ' * d + '{"type": "double"}' + "}" * d, 1)).map(lambda s: f"[{s}]"),
+        st.integers(1, 300)
+        .map(
+            lambda d: json.dumps({"type": "array", "items": None}).replace(
+                "null", '{"type": "array", "items": ' * d + '{"type": "double"}' + "}" * d, 1
+            )
+        )
+        .map(lambda s: f"[{s}]"),
         st.sampled_from(["", "[", "NaN", "[NaN]", '[{"type": "double", "name": 1e999}]', "\x00", '"\\ud800"']),
         wrong_values(),
     )
@@ -180,7 +199,9 @@ def signature_strings() -> st.SearchStrategy[Any]:
 @given(data=st.data(), kind=KINDS)
 def test_hostile_signatures_read_or_fail_located(tmp_path: Path, data: st.DataObject, kind: str) -> None:
     doc = copy.deepcopy(MLMODEL)
-    for part in data.draw(st.lists(st.sampled_from(["inputs", "outputs", "params"]), min_size=1, max_size=3, unique=True)):
+    for part in data.draw(
+        st.lists(st.sampled_from(["inputs", "outputs", "params"]), min_size=1, max_size=3, unique=True)
+    ):
         doc["signature"][part] = data.draw(signature_strings())
     check_read(write_model(tmp_path / "m", dump(doc, flow=None, unicode=True).encode()), kind)
 
@@ -194,8 +215,21 @@ def test_textually_mutated_mlmodel_reads_or_fails_located(tmp_path: Path, data: 
 
 def side_files() -> st.SearchStrategy[dict[str, str]]:
     requirement_lines = st.sampled_from(
-        ["mlflow", "-r requirements.txt", "-r ../outside.txt", "-r /etc/passwd", "-c constraints.txt", "--requirement=x.txt",
-         "-r", "# c", "pkg @ file:///etc", "x" * 5000, "\u2028", "-e .", "pkg==1 # note"]
+        [
+            "mlflow",
+            "-r requirements.txt",
+            "-r ../outside.txt",
+            "-r /etc/passwd",
+            "-c constraints.txt",
+            "--requirement=x.txt",
+            "-r",
+            "# c",
+            "pkg @ file:///etc",
+            "x" * 5000,
+            "\u2028",
+            "-e .",
+            "pkg==1 # note",
+        ]
     )
     return st.fixed_dictionaries(
         {},
@@ -203,16 +237,30 @@ def side_files() -> st.SearchStrategy[dict[str, str]]:
             "requirements.txt": st.lists(requirement_lines, max_size=5).map("\n".join),
             "constraints.txt": st.lists(requirement_lines, max_size=3).map("\n".join),
             "x.txt": st.lists(requirement_lines, max_size=3).map("\n".join),
-            "conda.yaml": st.one_of(st.just(SIDE["conda.yaml"]), nested().map(lambda d: dump(d, flow=None, unicode=True))),
-            "python_env.yaml": st.one_of(st.just(SIDE["python_env.yaml"]), nested().map(lambda d: dump(d, flow=None, unicode=True))),
-            "input_example.json": st.one_of(st.just(SIDE["input_example.json"]), nested().map(dumps_json), st.just("{"), st.just(json_deep(100_000))),
+            "conda.yaml": st.one_of(
+                st.just(SIDE["conda.yaml"]), nested().map(lambda d: dump(d, flow=None, unicode=True))
+            ),
+            "python_env.yaml": st.one_of(
+                st.just(SIDE["python_env.yaml"]), nested().map(lambda d: dump(d, flow=None, unicode=True))
+            ),
+            "input_example.json": st.one_of(
+                st.just(SIDE["input_example.json"]), nested().map(dumps_json), st.just("{"), st.just(json_deep(100_000))
+            ),
             "serving_input_example.json": st.one_of(nested().map(dumps_json), st.just('{"inputs": [1]}')),
         },
     )
 
 
 @fuzz_settings(N_SIDE)
-@given(side=side_files(), env=st.one_of(st.just(MLMODEL["flavors"]["python_function"]["env"]), wrong_values(), st.sampled_from(["conda.yaml", "../x", "/etc/passwd"])), kind=KINDS)
+@given(
+    side=side_files(),
+    env=st.one_of(
+        st.just(MLMODEL["flavors"]["python_function"]["env"]),
+        wrong_values(),
+        st.sampled_from(["conda.yaml", "../x", "/etc/passwd"]),
+    ),
+    kind=KINDS,
+)
 def test_hostile_side_files_read_or_fail_located(tmp_path: Path, side: dict[str, str], env: Any, kind: str) -> None:
     doc = copy.deepcopy(MLMODEL)
     doc["flavors"]["python_function"]["env"] = env

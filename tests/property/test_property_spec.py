@@ -76,7 +76,10 @@ BASES: list[dict[str, Any]] = [
         "scaling": {"min_replicas": 1, "max_replicas": 3},
         "labels": {"team": "ml"},
         "target": {"kind": "docker", "image": "registry.example.com/iris:1", "base_image": "python:3.11-slim"},
-        "environments": {"prod": {"scaling": {"min_replicas": 2}, "serving": {"env": {"LOG_LEVEL": None}}}, "staging": {}},
+        "environments": {
+            "prod": {"scaling": {"min_replicas": 2}, "serving": {"env": {"LOG_LEVEL": None}}},
+            "staging": {},
+        },
     },
     {
         "apiVersion": "modeldeploy/v1",
@@ -177,7 +180,9 @@ def test_every_base_renders_so_the_generated_ones_reach_the_renderer(tmp_path: P
 
 @fuzz_settings(N_STRUCTURAL)
 @given(data=st.data(), base=st.sampled_from(BASES), flow=st.sampled_from([None, True, False]), uni=st.booleans())
-def test_structurally_mutated_deploy_files_load_or_fail_located(tmp_path: Path, data: st.DataObject, base, flow, uni) -> None:
+def test_structurally_mutated_deploy_files_load_or_fail_located(
+    tmp_path: Path, data: st.DataObject, base, flow, uni
+) -> None:
     doc = data.draw(mutated(base))
     path = tmp_path / "deploy.yaml"
     path.write_text(dump(doc, flow=flow, unicode=uni), encoding="utf-8")
@@ -208,7 +213,19 @@ def test_textually_mutated_deploy_files_load_or_fail_located(tmp_path: Path, dat
         b"!!python/object/apply:os.system ['echo pwned > /tmp/modeldeploy-pwned']\n",
         b"apiVersion: !!python/name:os.system modeldeploy/v1\n",
     ],
-    ids=["empty", "comment", "utf16", "nul", "too-big", "deep-block", "deep-flow-seq", "deep-flow-map", "self-alias", "pyobj", "pyname"],
+    ids=[
+        "empty",
+        "comment",
+        "utf16",
+        "nul",
+        "too-big",
+        "deep-block",
+        "deep-flow-seq",
+        "deep-flow-map",
+        "self-alias",
+        "pyobj",
+        "pyname",
+    ],
 )
 def test_hand_picked_hostile_files(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "deploy.yaml"
@@ -249,7 +266,9 @@ def assert_clean_exit(proc: subprocess.CompletedProcess[str]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=st.data(), base=st.sampled_from(BASES), textual=st.booleans())
-def test_cli_validate_exits_cleanly_on_generated_files(tmp_path: Path, data: st.DataObject, base, textual: bool) -> None:
+def test_cli_validate_exits_cleanly_on_generated_files(
+    tmp_path: Path, data: st.DataObject, base, textual: bool
+) -> None:
     if textual:
         raw = to_bytes(data.draw(text_mutated(dump(base, flow=None, unicode=True))))
     else:

@@ -20,10 +20,18 @@ ENV_VALUE = "say $(id) {{x}}"
 def _deploy(tmp_path: Path, kind: str = "docker") -> Path:
     local_model(tmp_path)
     path = tmp_path / "deploy.yaml"
-    path.write_text(json.dumps({
-        "apiVersion": "modeldeploy/v1", "name": "probe", "model": {"source": "./model"},
-        "signature": {"required": False}, "serving": {"env": {"GREETING": ENV_VALUE}}, "target": TARGETS[kind],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "modeldeploy/v1",
+                "name": "probe",
+                "model": {"source": "./model"},
+                "signature": {"required": False},
+                "serving": {"env": {"GREETING": ENV_VALUE}},
+                "target": TARGETS[kind],
+            }
+        )
+    )
     return path
 
 
@@ -42,6 +50,7 @@ def _dockerfile(change):
         if a.path != "Dockerfile":
             return a
         return Artifact(a.path, a.media_type, change(a.content.decode()).encode())
+
     return edit
 
 

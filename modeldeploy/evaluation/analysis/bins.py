@@ -48,4 +48,3 @@ def bin_rows(X: Any, feature: str, categorical: bool, bins: int) -> Axis:
     other = pos.get(OTHER, 0)
     idx = text.map(lambda v: pos.get(v, other)).to_numpy(dtype=int)
     return Axis(feature, tuple(labels), idx)
-

@@ -10,7 +10,9 @@ from modeldeploy.evaluation.analysis.metrics import error_flags
 IMPORTANCE_ROWS = 2000
 
 
-def permutation_rows(X: Any, features: Sequence[str], *, max_rows: int = IMPORTANCE_ROWS, seed: int = 0) -> tuple[Any, Any]:
+def permutation_rows(
+    X: Any, features: Sequence[str], *, max_rows: int = IMPORTANCE_ROWS, seed: int = 0
+) -> tuple[Any, Any]:
     """(rows, frame): a sample of at most ``max_rows`` row positions and one frame holding, for each
     feature in order, those rows with that feature's column shuffled — scored in one batch call."""
     import numpy as np

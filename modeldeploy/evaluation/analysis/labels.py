@@ -28,6 +28,7 @@ def align_labels(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
 
     t, p = _as_labels(y_true), _as_labels(y_pred)
     if t.dtype == object or p.dtype == object:
+
         def text(a: Any) -> Any:
             return np.array([label_text(v) for v in a], dtype=object)
 
@@ -49,4 +50,3 @@ def category_text(series: Any) -> Any:
 
 def num_text(v: float) -> str:
     return f"{v:.4g}"
-

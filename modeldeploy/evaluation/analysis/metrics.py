@@ -29,7 +29,9 @@ def error_flags(task: str, y_true: Any, y_pred: Any, error_threshold: float | No
     return err > float(cast(float, error_threshold))  # regression always has one (the MAE when not set)
 
 
-def classification_metrics(y_true: Any, y_pred: Any, proba: Any = None, classes: Sequence[Any] | None = None) -> dict[str, float]:
+def classification_metrics(
+    y_true: Any, y_pred: Any, proba: Any = None, classes: Sequence[Any] | None = None
+) -> dict[str, float]:
     """MLflow's default classifier metrics: binary (pos_label = the largest label) or weighted
     multiclass; ``log_loss`` when class probabilities are available."""
     import numpy as np
@@ -44,7 +46,11 @@ def classification_metrics(y_true: Any, y_pred: Any, proba: Any = None, classes:
         kw: dict[str, Any] = {"average": "binary", "pos_label": labels[-1]}
     else:
         kw = {"average": "weighted"}
-    for name, fn in (("recall_score", sk.recall_score), ("precision_score", sk.precision_score), ("f1_score", sk.f1_score)):
+    for name, fn in (
+        ("recall_score", sk.recall_score),
+        ("precision_score", sk.precision_score),
+        ("f1_score", sk.f1_score),
+    ):
         out[name] = float(fn(t, p, zero_division=0, **kw))
     if proba is not None and classes is not None:
         cls, _ = align_labels(list(classes), list(classes))
@@ -72,11 +78,12 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     }
 
 
-def metrics_for(task: str, y_true: Any, y_pred: Any, proba: Any = None, classes: Any = None, error_flag: Any = None) -> dict[str, float]:
+def metrics_for(
+    task: str, y_true: Any, y_pred: Any, proba: Any = None, classes: Any = None, error_flag: Any = None
+) -> dict[str, float]:
     if task == "classification":
         return classification_metrics(y_true, y_pred, proba, classes)
     out = regression_metrics(y_true, y_pred)
     if error_flag is not None:
         out["error_rate"] = float(error_flag.mean())
     return out
-

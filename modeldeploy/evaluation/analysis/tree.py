@@ -199,7 +199,16 @@ def fit_error_tree(matrix: Any, enc: Encoding, flags: Any, *, max_depth: int, mi
         left, right = int(t.children_left[nid]), int(t.children_right[nid])
         leaf = left == -1
         nodes.append(
-            TreeNode(nid, parent, depth, split, int(n_per_node[nid]), int(err_per_node[nid]), leaf, condition_text(paths[nid]))
+            TreeNode(
+                nid,
+                parent,
+                depth,
+                split,
+                int(n_per_node[nid]),
+                int(err_per_node[nid]),
+                leaf,
+                condition_text(paths[nid]),
+            )
         )
         if leaf:
             continue
@@ -273,4 +282,3 @@ def cohorts_of(tree: ErrorTree, flags: Any, baseline_flags: Any = None, source: 
         base = int(np.asarray(baseline_flags)[rows].sum()) if baseline_flags is not None else None
         out.append(Cohort(leaf.condition, n, errors, base, source))
     return sorted(out, key=lambda c: (-c.error_rate, -c.n, c.condition))
-

@@ -67,7 +67,9 @@ def accepts(declared: DataType, sent: DataType, table: dict[str, frozenset[str]]
             mine = declared.property(prop.name)
             if mine is None or not accepts(mine.type, prop.type, table):
                 return False
-        return all(not p.required or (s := sent.property(p.name)) is not None and s.required for p in declared.properties)
+        return all(
+            not p.required or (s := sent.property(p.name)) is not None and s.required for p in declared.properties
+        )
     return False
 
 

@@ -24,7 +24,12 @@ def _pairs(old: Schema | None, new: Schema | None, part: str) -> Iterator[Change
 
 def _schema_changes(old: Schema | None, new: Schema | None, part: str) -> Iterator[Change]:
     yield Change(part, old, new)
-    if old is None or new is None or old.kind != new.kind or (old.specs and new.specs and old.has_names != new.has_names):
+    if (
+        old is None
+        or new is None
+        or old.kind != new.kind
+        or (old.specs and new.specs and old.has_names != new.has_names)
+    ):
         return  # the whole schema changed shape; per-field findings would only repeat it
     yield from _pairs(old, new, part)
 

@@ -116,7 +116,9 @@ class MlflowRest:
         try:
             out = json.loads(raw or b"{}")
         except ValueError:
-            raise SourceError(f"{self.uri}: {self.base_url} did not answer with JSON; is it an MLflow server?") from None
+            raise SourceError(
+                f"{self.uri}: {self.base_url} did not answer with JSON; is it an MLflow server?"
+            ) from None
         return out if isinstance(out, dict) else {}
 
     def _request(self, method: str, path: str, data: Any, headers: Mapping[str, str]) -> urllib.request.Request:

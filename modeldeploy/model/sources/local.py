@@ -73,7 +73,7 @@ def missing_folder(written: str, folder: Path, *, in_spec: bool = True) -> Sourc
 def file_not_folder(written: str, path: Path, *, in_spec: bool = True) -> SourceError:
     """The one error for a model source that is a file (MD300), in every command."""
     if path.name == "MLmodel":
-        hint = f"use the folder that holds it: {_sibling(written, '') .rstrip('/') or '.'!r}"
+        hint = f"use the folder that holds it: {_sibling(written, '').rstrip('/') or '.'!r}"
     else:
         what = "model.source names" if in_spec else "name"
         hint = f"{what} a model folder (the one holding MLmodel), a runs:/, models:/, s3:// or azureml: URI"

@@ -82,9 +82,13 @@ def _model_version(rest: MlflowRest, parsed: ModelsUri) -> dict[str, Any]:
     name = parsed.name
     try:
         if parsed.version is not None:
-            return cast(dict[str, Any], rest.get("model-versions/get", name=name, version=parsed.version)["model_version"])
+            return cast(
+                dict[str, Any], rest.get("model-versions/get", name=name, version=parsed.version)["model_version"]
+            )
         if parsed.alias is not None:
-            return cast(dict[str, Any], rest.get("registered-models/alias", name=name, alias=parsed.alias)["model_version"])
+            return cast(
+                dict[str, Any], rest.get("registered-models/alias", name=name, alias=parsed.alias)["model_version"]
+            )
         stages = [] if parsed.latest else [parsed.stage]
         versions = rest.post("registered-models/get-latest-versions", {"name": name, "stages": stages}).get(
             "model_versions", []

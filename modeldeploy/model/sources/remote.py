@@ -67,4 +67,3 @@ def _resolve_mlflow(
         alias=pinned.alias,
         registered_name=pinned.registered_name,
     )
-

@@ -28,7 +28,9 @@ def resolve_s3(
 
     client = s3_client(environ, uri=uri)
     listing = _list(client, parsed.bucket, parsed.prefix, uri)
-    key = "s3\n" + _endpoint(environ) + "\n" + "\n".join(f"{o['Key']}\0{o['Size']}\0{o.get('ETag', '')}" for o in listing)
+    key = (
+        "s3\n" + _endpoint(environ) + "\n" + "\n".join(f"{o['Key']}\0{o['Size']}\0{o.get('ETag', '')}" for o in listing)
+    )
     prefix = _dir_prefix(parsed.prefix)
     files = [RemoteFile(rel=o["Key"][len(prefix) :], size=int(o["Size"])) for o in listing]
     pinned = f"s3://{parsed.bucket}/{parsed.prefix}" if parsed.prefix else f"s3://{parsed.bucket}"
@@ -55,7 +57,11 @@ def fetch_prefix(
     p = _dir_prefix(prefix)
     files = [RemoteFile(rel=o["Key"][len(p) :], size=int(o["Size"])) for o in listing]
     fetch_all(
-        files, dest, lambda f, target, add: _download(client, bucket, p + f.rel, target, add, uri), progress=progress, label=uri
+        files,
+        dest,
+        lambda f, target, add: _download(client, bucket, p + f.rel, target, add, uri),
+        progress=progress,
+        label=uri,
     )
 
 

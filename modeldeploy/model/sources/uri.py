@@ -87,9 +87,7 @@ def parse(uri: str) -> SourceUri:
         return LocalUri(text.replace("\\", "/"))
     parser = _PARSERS.get(scheme)
     if parser is None:
-        raise SourceError(
-            f"unsupported model source {uri!r}: use a local folder, models:/, runs:/, s3:// or azureml:"
-        )
+        raise SourceError(f"unsupported model source {uri!r}: use a local folder, models:/, runs:/, s3:// or azureml:")
     return parser(text, uri)
 
 

@@ -11,7 +11,12 @@ from modeldeploy.model.findings import Finding
 from modeldeploy.planning.plan import Action, Change, Plan
 from modeldeploy.planning.redact import mask_url_credentials, redact_text, scrub
 
-_SUMMARY_KEYS = (("add", Action.CREATE), ("change", Action.UPDATE), ("replace", Action.REPLACE), ("destroy", Action.DELETE))
+_SUMMARY_KEYS = (
+    ("add", Action.CREATE),
+    ("change", Action.UPDATE),
+    ("replace", Action.REPLACE),
+    ("destroy", Action.DELETE),
+)
 
 
 _NO_CHANGES = "No changes. The current state matches the desired deployment."
@@ -124,7 +129,7 @@ def _unchanged_count(plan: Plan) -> int:
 
 
 def _noun(plan: Plan) -> str:
-    """"file" when the plan compares files (against a folder or git ref), else "resource"."""
+    """ "file" when the plan compares files (against a folder or git ref), else "resource"."""
     return "file" if plan.changes and all(c.kind == "file" for c in plan.changes) else "resource"
 
 
@@ -161,7 +166,9 @@ def _eval_cohort(c: Mapping[str, Any]) -> str:
 
 def _eval_fairness(f: Mapping[str, Any]) -> str:
     groups = ", ".join(f"{g['group']} {_num(g['value'])} (n={g['n']})" for g in f.get("groups") or ())
-    return f"{f['metric']} by {f['feature']}: {f['kind']} {_num(f.get('value'))} (threshold {f['threshold']:g}): {groups}"
+    return (
+        f"{f['metric']} by {f['feature']}: {f['kind']} {_num(f.get('value'))} (threshold {f['threshold']:g}): {groups}"
+    )
 
 
 def _eval_verdict(ev: Mapping[str, Any]) -> str:
@@ -184,7 +191,7 @@ def _finding_message(finding: Finding) -> str:
     name = str(finding.field).split(".", 1)[-1]
     for prefix in (f"{finding.field}: ", f"{name}: "):
         if message.startswith(prefix) and " → " in message:
-            rest = message[len(prefix):]
+            rest = message[len(prefix) :]
             head, _, tail = rest.partition(" (")
             if " → " in head and tail.endswith(")"):
                 return tail[:-1]
@@ -206,8 +213,10 @@ def way_forward(plans: Sequence[Plan]) -> str:
 def lease_line(lease: Mapping[str, Any]) -> str:
     """``held by X (apply) since T, expires E at WHERE`` — and what the next apply does about it."""
     state = "expired" if lease.get("expired") else "expires"
-    line = (f"held by {lease.get('holder')} ({lease.get('operation')}) since {lease.get('acquired')}, "
-            f"{state} {lease.get('expires')} at {lease.get('where')}")
+    line = (
+        f"held by {lease.get('holder')} ({lease.get('operation')}) since {lease.get('acquired')}, "
+        f"{state} {lease.get('expires')} at {lease.get('where')}"
+    )
     if lease.get("gone"):
         return f"{line}; stale: {lease['gone']} (the next apply clears it)"
     if lease.get("expired"):

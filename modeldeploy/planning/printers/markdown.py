@@ -44,7 +44,10 @@ def _md_evaluation(plan: Plan) -> list[str]:
     if not ev:
         return []
     failing = plan.evaluation_failing
-    out = [f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(str(ev.get('scored_by')))}", ""]
+    out = [
+        f"**{'❌' if failing else '✅'} Evaluation gate: {_md_cell(_eval_verdict(ev))}** — {ev.get('rows')} rows, scored by {_md_cell(str(ev.get('scored_by')))}",
+        "",
+    ]
     out += [f"baseline: {_md_cell(str(ev.get('baseline')))}", ""]
     if ev.get("metrics"):
         out += ["| | Metric | Candidate | Baseline | Threshold |", "|---|---|---|---|---|"]
@@ -58,7 +61,11 @@ def _md_evaluation(plan: Plan) -> list[str]:
     if cohorts:
         limit = ev.get("max_error_rate")
         out += ["Worst cohorts" + (f" (max_error_rate {limit:g})" if limit is not None else "") + ":", ""]
-        out += [f"- {_md_code(c['condition'])}: {c['errors']}/{c['n']} wrong" + (f" (baseline {c['baseline_errors']}/{c['n']})" if c.get("baseline_errors") is not None else "") for c in cohorts]
+        out += [
+            f"- {_md_code(c['condition'])}: {c['errors']}/{c['n']} wrong"
+            + (f" (baseline {c['baseline_errors']}/{c['n']})" if c.get("baseline_errors") is not None else "")
+            for c in cohorts
+        ]
         out.append("")
     if ev.get("regression_cohorts"):
         out += ["Newly wrong against the baseline:", ""]
@@ -170,7 +177,9 @@ def _md_blocks(plan: Plan) -> list[_MdBlock]:
         label = f"{change.action.symbol} {change.address} ({change.action.value}"
         label += f": {change.reason})" if change.action is Action.REPLACE else ")"
         lines = _md_diff_lines(change.diff) if change.diff else []
-        blocks.append(_MdBlock(f"<details><summary>{html.escape(label, quote=False)}</summary>", lines, _fence_for(change.diff)))
+        blocks.append(
+            _MdBlock(f"<details><summary>{html.escape(label, quote=False)}</summary>", lines, _fence_for(change.diff))
+        )
     return blocks
 
 
@@ -231,7 +240,10 @@ def format_markdown(plans: Sequence[Plan]) -> str:
     def assemble(cap: int | None, truncated: bool) -> str:
         out = list(top)
         if truncated:
-            out += ["> ⚠️ Some diffs were shortened to fit a GitHub comment; run `modeldeploy plan` for the full plan.", ""]
+            out += [
+                "> ⚠️ Some diffs were shortened to fit a GitHub comment; run `modeldeploy plan` for the full plan.",
+                "",
+            ]
         for head, blocks, tail in sections:
             out += head
             for block in blocks:

@@ -72,11 +72,16 @@ _FINDING_MARK = {"breaking": "✗", "warning": "!", "info": "i", "waived": "✓"
 
 def _text_evaluation(ev: Mapping[str, Any], paint: _Paint) -> list[str]:
     ok = ev.get("passed") and not any(not f.get("waived") for f in ev.get("findings") or ())
-    out = [paint(_GREEN if ok else _RED, f"  evaluation gate: {_eval_verdict(ev)}") + f" — {ev.get('rows')} rows, scored by {ev.get('scored_by')}"]
+    out = [
+        paint(_GREEN if ok else _RED, f"  evaluation gate: {_eval_verdict(ev)}")
+        + f" — {ev.get('rows')} rows, scored by {ev.get('scored_by')}"
+    ]
     out.append(f"    baseline: {ev.get('baseline')}")
     for m in ev.get("metrics") or ():
         mark = "ok  " if m.get("passed") else "FAIL"
-        out.append(f"    {mark} {m['metric']}: candidate {_num(m.get('candidate'))}, baseline {_num(m.get('baseline'))}, threshold {_eval_rule(m)}")
+        out.append(
+            f"    {mark} {m['metric']}: candidate {_num(m.get('candidate'))}, baseline {_num(m.get('baseline'))}, threshold {_eval_rule(m)}"
+        )
     cohorts = ev.get("cohorts") or ()
     if cohorts:
         limit = ev.get("max_error_rate")

@@ -109,7 +109,8 @@ class AzureMLTarget(StrictModel):
     compute: Line | None = None
     # --- defaults below; see docs/azureml.md ---
     endpoint_name: Line | None = Field(
-        default=None, description="Endpoint name (3-32 chars, letter first; default: derived from name). Unique per region."
+        default=None,
+        description="Endpoint name (3-32 chars, letter first; default: derived from name). Unique per region.",
     )
     deployment_prefix: Line | None = Field(
         default=None, description="Deployments are named <prefix>-<8 hex of their content> (default: from name)."
@@ -138,7 +139,8 @@ class AzureMLTarget(StrictModel):
     )
     batch: BatchSettings = Field(default_factory=BatchSettings)
     destroy_model_versions: bool = Field(
-        default=False, description="destroy also archives the model versions modeldeploy registered (Azure cannot delete them)."
+        default=False,
+        description="destroy also archives the model versions modeldeploy registered (Azure cannot delete them).",
     )
 
     @field_validator("endpoint_name")
@@ -152,7 +154,9 @@ class AzureMLTarget(StrictModel):
         if v is None:
             return None
         if not (1 <= len(v) <= PREFIX_MAX) or not re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]*", v):
-            raise ValueError(f"deployment_prefix {v!r}: 1-{PREFIX_MAX} characters, a letter first, then letters, digits or '-'")
+            raise ValueError(
+                f"deployment_prefix {v!r}: 1-{PREFIX_MAX} characters, a letter first, then letters, digits or '-'"
+            )
         return v
 
     @field_validator("key_vault")

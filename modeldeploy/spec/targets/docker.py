@@ -12,7 +12,9 @@ class DockerRun(StrictModel):
     """apply (against live) and ``modeldeploy serve`` run the image as one local container."""
 
     port: int = Field(ge=1, le=65535, description="Host port the scoring server answers on.")
-    host: Line = Field(default="127.0.0.1", description="Host address the port is published on (0.0.0.0: every interface).")
+    host: Line = Field(
+        default="127.0.0.1", description="Host address the port is published on (0.0.0.0: every interface)."
+    )
     network: Line | None = Field(
         default=None,
         description="docker run --network; with host the server listens on port itself (no port mapping).",

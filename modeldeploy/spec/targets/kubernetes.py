@@ -67,7 +67,9 @@ def check_time_zone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a time zone in the tz database (e.g. Europe/Berlin, America/New_York, UTC)") from None
+        raise ValueError(
+            f"{name!r} is not a time zone in the tz database (e.g. Europe/Berlin, America/New_York, UTC)"
+        ) from None
 
 
 class IngressConfig(StrictModel):
@@ -184,7 +186,8 @@ class KubernetesTarget(ImageBuildFields):
         ),
     )
     storage_uri: Line | None = Field(
-        default=None, description="Model storage URI (flavor kserve): the folder holding MLmodel (s3://, gs://, pvc://…)."
+        default=None,
+        description="Model storage URI (flavor kserve): the folder holding MLmodel (s3://, gs://, pvc://…).",
     )
     mode: Literal["online", "batch"] = "online"
     schedule: Line | None = Field(default=None, description="Cron schedule for mode batch (a CronJob).")
@@ -251,14 +254,18 @@ class KubernetesTarget(ImageBuildFields):
     @model_validator(mode="after")
     def _combinations(self) -> KubernetesTarget:
         if self.registry is not None and self.image is not None:
-            raise ValueError("registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere")
+            raise ValueError(
+                "registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere"
+            )
         if self.flavor == "kserve":
             if self.mode == "batch":
                 raise ValueError("mode batch needs flavor deployment (KServe serves online only)")
             if self.image is None and self.registry is None and self.storage_uri is None:
                 raise ValueError("flavor kserve needs storage_uri (the folder holding MLmodel) or a custom image")
             if (self.image is not None or self.registry is not None) and self.storage_uri is not None:
-                raise ValueError("flavor kserve takes either storage_uri (mlflow runtime) or image/registry (custom container), not both")
+                raise ValueError(
+                    "flavor kserve takes either storage_uri (mlflow runtime) or image/registry (custom container), not both"
+                )
             if self.ingress is not None:
                 raise ValueError("ingress is for flavor deployment; KServe exposes the InferenceService itself")
         elif self.storage_uri is not None:

@@ -20,7 +20,9 @@ _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(?:
 class ServerlessSettings(StrictModel):
     """``mode: serverless`` capacity (SageMaker ServerlessConfig)."""
 
-    memory_mb: int = Field(default=2048, ge=1024, le=6144, description="Memory per invocation: 1024..6144 in steps of 1024.")
+    memory_mb: int = Field(
+        default=2048, ge=1024, le=6144, description="Memory per invocation: 1024..6144 in steps of 1024."
+    )
     max_concurrency: int = Field(default=5, ge=1, le=200, description="Concurrent invocations (1..200).")
     provisioned_concurrency: int | None = Field(
         default=None, ge=1, le=200, description="Pre-warmed concurrency (must not exceed max_concurrency)."
@@ -44,7 +46,8 @@ class AsyncSettings(StrictModel):
     """``mode: async`` output locations and notifications (SageMaker AsyncInferenceConfig)."""
 
     output_path: Line | None = Field(
-        default=None, description="s3:// prefix for results (default: s3://<artifact_bucket>/<prefix>/<name>/async-output)."
+        default=None,
+        description="s3:// prefix for results (default: s3://<artifact_bucket>/<prefix>/<name>/async-output).",
     )
     failure_path: Line | None = Field(default=None, description="s3:// prefix for failed requests.")
     success_topic: Line | None = Field(default=None, description="SNS topic ARN notified on success.")
@@ -79,12 +82,22 @@ class RolloutSettings(StrictModel):
 
     strategy: Literal["all_at_once", "canary", "linear", "rolling"] = "all_at_once"
     wait_seconds: int = Field(default=300, ge=0, le=3600, description="Baking period between traffic shifts / batches.")
-    canary_percent: int = Field(default=10, ge=1, le=99, description="strategy canary: traffic share of the canary step.")
+    canary_percent: int = Field(
+        default=10, ge=1, le=99, description="strategy canary: traffic share of the canary step."
+    )
     linear_step_percent: int = Field(default=20, ge=1, le=99, description="strategy linear: traffic share per step.")
-    rolling_batch_percent: int = Field(default=25, ge=1, le=100, description="strategy rolling: capacity replaced per batch.")
-    rollback_batch_percent: int | None = Field(default=None, ge=1, le=100, description="strategy rolling: batch size when rolling back.")
-    termination_wait_seconds: int = Field(default=0, ge=0, le=3600, description="Keep the old fleet this long after the shift.")
-    max_execution_seconds: int | None = Field(default=None, ge=600, le=28800, description="Give up the update after this long.")
+    rolling_batch_percent: int = Field(
+        default=25, ge=1, le=100, description="strategy rolling: capacity replaced per batch."
+    )
+    rollback_batch_percent: int | None = Field(
+        default=None, ge=1, le=100, description="strategy rolling: batch size when rolling back."
+    )
+    termination_wait_seconds: int = Field(
+        default=0, ge=0, le=3600, description="Keep the old fleet this long after the shift."
+    )
+    max_execution_seconds: int | None = Field(
+        default=None, ge=600, le=28800, description="Give up the update after this long."
+    )
     alarms: list[Line] = Field(
         default_factory=list, max_length=10, description="CloudWatch alarm names; any in ALARM rolls the update back."
     )
@@ -127,7 +140,9 @@ class SageMakerTarget(ImageBuildFields):
     async_inference: AsyncSettings = Field(default_factory=AsyncSettings, alias="async")
     data_capture: DataCaptureSettings | None = None
     vpc: VpcSettings | None = None
-    network_isolation: bool = Field(default=False, description="EnableNetworkIsolation (no outbound calls, so no secret refs).")
+    network_isolation: bool = Field(
+        default=False, description="EnableNetworkIsolation (no outbound calls, so no secret refs)."
+    )
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     batch: BatchSettings | None = Field(default=None, description="Required for mode batch.")
     tags: dict[Line, Line] = Field(default_factory=dict, description="Extra AWS tags (added to deploy.yaml labels).")
@@ -142,15 +157,21 @@ class SageMakerTarget(ImageBuildFields):
     def _not_serverless(cls, v: Any, info: ValidationInfo) -> Any:
         # AWS refuses these on a serverless variant (CreateEndpointConfig fails after apply started).
         if v and info.data.get("mode") == "serverless":
-            raise ValueError(f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async")
+            raise ValueError(
+                f"{info.field_name} is not supported by SageMaker serverless endpoints; use mode realtime or async"
+            )
         return v
 
     @model_validator(mode="after")
     def _image_or_registry(self) -> SageMakerTarget:
         if self.registry is not None and self.image is not None:
-            raise ValueError("registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere")
+            raise ValueError(
+                "registry and image exclude each other: registry builds and pushes the image, image names one built elsewhere"
+            )
         if self.registry is None and self.image is None:
-            raise ValueError("needs image (a serving image in ECR) or registry (an ECR registry modeldeploy builds and pushes the image to)")
+            raise ValueError(
+                "needs image (a serving image in ECR) or registry (an ECR registry modeldeploy builds and pushes the image to)"
+            )
         if self.registry is not None and not _ECR.match(self.registry):
             raise ValueError(
                 f"registry {self.registry!r} is not an ECR registry: SageMaker pulls the serving image from ECR "
@@ -165,5 +186,7 @@ class SageMakerTarget(ImageBuildFields):
         if self.mode != "batch" and self.batch is not None:
             raise ValueError(f"'batch' is only used with mode batch (mode is {self.mode})")
         if self.mode == "serverless" and self.rollout.strategy in ("canary", "linear", "rolling"):
-            raise ValueError(f"rollout strategy {self.rollout.strategy} is not available for serverless endpoints; use all_at_once")
+            raise ValueError(
+                f"rollout strategy {self.rollout.strategy} is not available for serverless endpoints; use all_at_once"
+            )
         return self

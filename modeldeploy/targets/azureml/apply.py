@@ -46,7 +46,11 @@ class Host(Protocol):
 
 
 def apply(
-    target: Host, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+    target: Host,
+    ctx: RenderContext,
+    plan: Plan,
+    artifacts: list[Artifact],
+    progress: Progress,
     options: ObserveOptions | None = None,
 ) -> ApplyResult:
     from modeldeploy.targets.azureml import rai
@@ -80,9 +84,14 @@ def destroy(target: Host, ctx: RenderContext, progress: Progress) -> ApplyResult
     endpoint = client.get_endpoint(specs.endpoint_name)
     if endpoint is not None:
         if not res.owned(endpoint.tags, ctx.spec.name):
-            raise ApplyError(f"endpoint {specs.endpoint_name} was not created by modeldeploy for {ctx.spec.name!r}; not deleting it")
+            raise ApplyError(
+                f"endpoint {specs.endpoint_name} was not created by modeldeploy for {ctx.spec.name!r}; not deleting it"
+            )
         # Under the endpoint lock: a lease renewal's tag PUT must not re-create the endpoint.
-        with target.guard(ctx, specs.endpoint_name).lock, progress.wait(f"deleting endpoint {specs.endpoint_name} and its deployments") as h:
+        with (
+            target.guard(ctx, specs.endpoint_name).lock,
+            progress.wait(f"deleting endpoint {specs.endpoint_name} and its deployments") as h,
+        ):
             client.delete_endpoint(specs.endpoint_name, on_status=h.update)
         changed.append(res.endpoint_address(specs.mode, specs.endpoint_name))
     if ctx.spec.target.destroy_model_versions:
@@ -127,8 +136,17 @@ class _ApplyRun:
     that changes the endpoint or its deployments it checks the endpoint's lease tag is still this
     run's (see lease.py: the tag lease is not an atomic compare-and-set)."""
 
-    def __init__(self, target: Host, ctx: RenderContext, specs: Specs, client: AzureMLAPI, base: Path, progress: Progress,
-                 changes: dict[str, Any], guard: EndpointGuard | None = None):
+    def __init__(
+        self,
+        target: Host,
+        ctx: RenderContext,
+        specs: Specs,
+        client: AzureMLAPI,
+        base: Path,
+        progress: Progress,
+        changes: dict[str, Any],
+        guard: EndpointGuard | None = None,
+    ):
         self.target, self.ctx, self.specs, self.client = target, ctx, specs, client
         self.base, self.progress, self.changes = base, progress, changes
         self.guard = guard or EndpointGuard()
@@ -174,7 +192,11 @@ class _ApplyRun:
 
         model = self.ensure_model()
         pinned = self.base / "rai-dashboard.pinned.job.yml"
-        pinned.write_text(yaml.safe_dump(rai.pinned_job(self.base / "rai-dashboard.job.yml", model.name, model.version), sort_keys=False))
+        pinned.write_text(
+            yaml.safe_dump(
+                rai.pinned_job(self.base / "rai-dashboard.job.yml", model.name, model.version), sort_keys=False
+            )
+        )
         with self.progress.wait(f"submitting the Responsible AI dashboard job for {model.reference}"):
             name = self.client.submit_job(pinned)
         with self.progress.wait(f"waiting for job {name}") as h:
@@ -234,7 +256,9 @@ class _ApplyRun:
     def deployment(self, model: ModelVersion, action: Action) -> None:
         spec = {**self.specs.deployment, "model": model.reference}
         try:
-            with self.progress.wait(f"{'creating' if action is Action.CREATE else 'updating'} deployment {self.dep} on {self.ep}") as h:
+            with self.progress.wait(
+                f"{'creating' if action is Action.CREATE else 'updating'} deployment {self.dep} on {self.ep}"
+            ) as h:
                 self.client.create_or_update_deployment(spec, self.base, on_status=h.update)
         except DeploymentFailed as exc:
             logs = self.client.get_logs(self.ep, self.dep, LOG_LINES)
@@ -244,8 +268,11 @@ class _ApplyRun:
             tail = "\n".join(logs.strip().splitlines()[-LOG_LINES:]) if logs else ""
             raise ApplyError(
                 f"deployment {self.dep} on endpoint {self.ep} failed: {exc.reason}; it has 0% traffic and the previous "
-                f"deployment keeps serving" + ("" if action is not Action.CREATE or kept else " (the failed deployment was deleted)"),
-                hint=("last log lines:\n" + tail) if tail else f"az ml online-deployment get-logs -e {self.ep} -n {self.dep}",
+                f"deployment keeps serving"
+                + ("" if action is not Action.CREATE or kept else " (the failed deployment was deleted)"),
+                hint=("last log lines:\n" + tail)
+                if tail
+                else f"az ml online-deployment get-logs -e {self.ep} -n {self.dep}",
             ) from None
         self.changed.append(res.deployment_address(self.mode, self.ep, self.dep))
 
@@ -263,7 +290,14 @@ class _ApplyRun:
             with self.progress.wait(f"{self.ep}: default deployment {self.dep}") as h:
                 self.client.set_default_deployment(self.ep, self.dep, on_status=h.update)
         else:
-            shift = TrafficShift(self.client, self.ep, self.progress, self.target.sleep, self.target.clock, mirror_supported=self.mode == "managed")
+            shift = TrafficShift(
+                self.client,
+                self.ep,
+                self.progress,
+                self.target.sleep,
+                self.target.clock,
+                mirror_supported=self.mode == "managed",
+            )
             shift.run(self.dep, self.ctx.spec.target.rollout)
         self.changed.append(addr)
 
@@ -276,7 +310,9 @@ class _ApplyRun:
             if name == self.dep:
                 continue
             live = self.client.get_endpoint(self.ep)
-            if live is not None and (live.traffic.get(name) or live.mirror_traffic.get(name) or live.default_deployment == name):
+            if live is not None and (
+                live.traffic.get(name) or live.mirror_traffic.get(name) or live.default_deployment == name
+            ):
                 self.progress.warn(f"not deleting {name}: it still receives traffic on {self.ep}")
                 continue
             with self.progress.wait(f"deleting superseded deployment {name}") as h:

@@ -181,7 +181,11 @@ class AzureMLClient:
         else:
             kind = "kubernetes" if getattr(ep, "compute", None) else "managed"
         defaults = getattr(ep, "defaults", None)
-        default = defaults.get("deployment_name") if isinstance(defaults, Mapping) else getattr(defaults, "deployment_name", None)
+        default = (
+            defaults.get("deployment_name")
+            if isinstance(defaults, Mapping)
+            else getattr(defaults, "deployment_name", None)
+        )
         return EndpointState(
             name=ep.name,
             kind=kind,
@@ -210,7 +214,11 @@ class AzureMLClient:
     @staticmethod
     def _model_version(m: Any) -> ModelVersion:
         return ModelVersion(
-            name=m.name, version=str(m.version), tags=dict(m.tags or {}), type=getattr(m, "type", None), fingerprint=_fingerprint(m)
+            name=m.name,
+            version=str(m.version),
+            tags=dict(m.tags or {}),
+            type=getattr(m, "type", None),
+            fingerprint=_fingerprint(m),
         )
 
     # --- reads -----------------------------------------------------------------------------------
@@ -280,10 +288,15 @@ class AzureMLClient:
             ep.traffic = dict(traffic or {})
             if not getattr(ep, "compute", None):
                 ep.mirror_traffic = dict(mirror_traffic or {})
-        done = self._lro(f"create/update endpoint {spec['name']}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(
+            f"create/update endpoint {spec['name']}",
+            lambda: self._wait(self._endpoints.begin_create_or_update(ep), on_status),
+        )
         return self._endpoint_state(done if done is not None else ep)
 
-    def create_or_update_deployment(self, spec: Mapping[str, Any], base_dir: Path, *, on_status: Status | None = None) -> DeploymentState:
+    def create_or_update_deployment(
+        self, spec: Mapping[str, Any], base_dir: Path, *, on_status: Status | None = None
+    ) -> DeploymentState:
         from azure.core.exceptions import HttpResponseError
 
         if self.batch:
@@ -304,12 +317,22 @@ class AzureMLClient:
             raise DeploymentFailed(endpoint, name, f"provisioning state {state.provisioning_state}")
         return state
 
-    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], mirror_traffic: Mapping[str, int], *, on_status: Status | None = None) -> EndpointState:
+    def set_traffic(
+        self,
+        endpoint: str,
+        traffic: Mapping[str, int],
+        mirror_traffic: Mapping[str, int],
+        *,
+        on_status: Status | None = None,
+    ) -> EndpointState:
         ep = self._call(f"get endpoint {endpoint}", lambda: self.ml.online_endpoints.get(endpoint))
         ep.traffic = dict(traffic)
         if not getattr(ep, "compute", None):
             ep.mirror_traffic = dict(mirror_traffic)
-        done = self._lro(f"set traffic of {endpoint}", lambda: self._wait(self.ml.online_endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(
+            f"set traffic of {endpoint}",
+            lambda: self._wait(self.ml.online_endpoints.begin_create_or_update(ep), on_status),
+        )
         return self._endpoint_state(done if done is not None else ep)
 
     def update_endpoint_tags(self, name: str, tags: Mapping[str, str | None]) -> EndpointState | None:
@@ -322,17 +345,27 @@ class AzureMLClient:
         merged = {k: v for k, v in dict(ep.tags or {}).items() if k not in tags}
         merged.update({k: v for k, v in tags.items() if v is not None})
         ep.tags = merged
-        done = self._lro(f"update tags of endpoint {name}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), None))
+        done = self._lro(
+            f"update tags of endpoint {name}", lambda: self._wait(self._endpoints.begin_create_or_update(ep), None)
+        )
         return self._endpoint_state(done if done is not None else ep)
 
-    def set_default_deployment(self, endpoint: str, deployment: str, *, on_status: Status | None = None) -> EndpointState:
+    def set_default_deployment(
+        self, endpoint: str, deployment: str, *, on_status: Status | None = None
+    ) -> EndpointState:
         ep = self._call(f"get batch endpoint {endpoint}", lambda: self.ml.batch_endpoints.get(endpoint))
         ep.defaults = {"deployment_name": deployment}
-        done = self._lro(f"set default deployment of {endpoint}", lambda: self._wait(self.ml.batch_endpoints.begin_create_or_update(ep), on_status))
+        done = self._lro(
+            f"set default deployment of {endpoint}",
+            lambda: self._wait(self.ml.batch_endpoints.begin_create_or_update(ep), on_status),
+        )
         return self._endpoint_state(done if done is not None else ep)
 
     def delete_deployment(self, endpoint: str, name: str, *, on_status: Status | None = None) -> None:
-        self._lro(f"delete deployment {name}", lambda: self._wait(self._deployments.begin_delete(name=name, endpoint_name=endpoint), on_status))
+        self._lro(
+            f"delete deployment {name}",
+            lambda: self._wait(self._deployments.begin_delete(name=name, endpoint_name=endpoint), on_status),
+        )
 
     def delete_endpoint(self, name: str, *, on_status: Status | None = None) -> None:
         self._lro(f"delete endpoint {name}", lambda: self._wait(self._endpoints.begin_delete(name=name), on_status))
@@ -364,7 +397,10 @@ class AzureMLClient:
                 on_status(status)
             if status in JOB_DONE:
                 if status != "Completed":
-                    raise ApplyError(f"Azure ML job {name} ended {status}", hint=f"az ml job show -n {name}; az ml job stream -n {name}")
+                    raise ApplyError(
+                        f"Azure ML job {name} ended {status}",
+                        hint=f"az ml job show -n {name}; az ml job stream -n {name}",
+                    )
                 return status
             time.sleep(self.poll_seconds)
 

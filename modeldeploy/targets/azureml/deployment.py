@@ -114,7 +114,11 @@ def code_digest_tag(ctx: RenderContext) -> dict[str, str]:
 def deployment_body(ctx: RenderContext, mode: str, endpoint: str, model: dict[str, Any]) -> dict[str, Any]:
     """The deployment spec without ``$schema`` and ``name`` (the name is a hash of this)."""
     t: AzureMLTarget = ctx.spec.target
-    body: dict[str, Any] = {"endpoint_name": endpoint, "model": inline_model(model), "tags": {**resource_tags(ctx), **code_digest_tag(ctx)}}
+    body: dict[str, Any] = {
+        "endpoint_name": endpoint,
+        "model": inline_model(model),
+        "tags": {**resource_tags(ctx), **code_digest_tag(ctx)},
+    }
     if ctx.spec.model.type == "custom":
         body.update(_custom_parts(ctx))
     env = environment_variables(ctx)

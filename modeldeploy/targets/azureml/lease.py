@@ -76,15 +76,20 @@ def encode(record: LeaseRecord) -> str:
     """Compact JSON that fits an ARM tag value (times to the millisecond; a long holder shortened)."""
 
     def text(holder: str) -> str:
-        data = {"holder": holder, "operation": record.operation, "acquired": round(record.acquired, 3),
-                "renewed": round(record.renewed, 3), "expires": round(record.expires, 3)}
+        data = {
+            "holder": holder,
+            "operation": record.operation,
+            "acquired": round(record.acquired, 3),
+            "renewed": round(record.renewed, 3),
+            "expires": round(record.expires, 3),
+        }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     out = text(record.holder)
     if len(out) > ARM_TAG_MAX:
         keep = max(8, len(record.holder) - (len(out) - ARM_TAG_MAX) - 10)
         digest = hashlib.sha256(record.holder.encode()).hexdigest()[:8]
-        out = text(f"{record.holder[: keep // 2]}~{digest}~{record.holder[-(keep - keep // 2):]}")
+        out = text(f"{record.holder[: keep // 2]}~{digest}~{record.holder[-(keep - keep // 2) :]}")
     return out
 
 

@@ -40,7 +40,13 @@ def observe(client: AzureMLAPI, ctx: RenderContext, specs: Specs, desired: list[
         )
     ep_addr = res.endpoint_address(mode, ep_name)
     ep_shape = want[ep_addr].body if ep_addr in want else None
-    found[ep_addr] = LiveResource(ep_addr, res.kinds(mode)["endpoint"], ep_name, res.normalise_endpoint(endpoint.spec, ep_shape), endpoint.fingerprint)
+    found[ep_addr] = LiveResource(
+        ep_addr,
+        res.kinds(mode)["endpoint"],
+        ep_name,
+        res.normalise_endpoint(endpoint.spec, ep_shape),
+        endpoint.fingerprint,
+    )
 
     dep_shape = next((r.body for r in want.values() if r.kind == res.kinds(mode)["deployment"]), None)
     deployments = [d for d in client.list_deployments(ep_name) if res.owned(d.tags, ctx.spec.name)]
@@ -74,7 +80,9 @@ def _model_of(client: AzureMLAPI, d: DeploymentState, cache: dict[str, ModelVers
     return {"name": parsed[0], "digest": digest}
 
 
-def _serving(mode: str, traffic: Mapping[str, int], default: str | None, deployments: list[DeploymentState]) -> DeploymentState | None:
+def _serving(
+    mode: str, traffic: Mapping[str, int], default: str | None, deployments: list[DeploymentState]
+) -> DeploymentState | None:
     by_name = {d.name: d for d in deployments}
     if mode == "batch":
         return by_name.get((default or "").lower())
@@ -82,7 +90,9 @@ def _serving(mode: str, traffic: Mapping[str, int], default: str | None, deploym
     return next((by_name[k] for k, _ in ranked if k in by_name), None)
 
 
-def _deployed(client: AzureMLAPI, d: DeploymentState, cache: dict[str, ModelVersion | None]) -> tuple[Any, dict[str, Any]]:
+def _deployed(
+    client: AzureMLAPI, d: DeploymentState, cache: dict[str, ModelVersion | None]
+) -> tuple[Any, dict[str, Any]]:
     tags: Mapping[str, str] = d.tags
     sig_text = tags.get(naming.TAG_SIG)
     parsed = parse_model_id(d.model_id)

@@ -42,8 +42,13 @@ _SCORECARD_METRICS = {
     "classification": {"accuracy_score", "precision_score", "recall_score", "f1_score"},
     "regression": {"mean_absolute_error", "mean_squared_error", "r2_score"},
 }
-_FAIRNESS_METRIC = {"accuracy_score": "accuracy_score", "error_rate": "accuracy_score", "selection_rate": "selection_rate",
-                    "mean_absolute_error": "mean_absolute_error", "root_mean_squared_error": "mean_squared_error"}
+_FAIRNESS_METRIC = {
+    "accuracy_score": "accuracy_score",
+    "error_rate": "accuracy_score",
+    "selection_rate": "selection_rate",
+    "mean_absolute_error": "mean_absolute_error",
+    "root_mean_squared_error": "mean_squared_error",
+}
 
 
 def wanted(ctx: RenderContext) -> bool:
@@ -77,8 +82,14 @@ def _data_artifacts(ctx: RenderContext, key: str, rel: str, folder: str) -> list
     name = path.name
     return [
         Artifact(f"{DATA_DIR}/{folder}/MLTable", "application/yaml", _mltable(name)),
-        Artifact.from_file(f"{DATA_DIR}/{folder}/{name}", "application/octet-stream", path,
-                           sha256=file_sha256(path), size=path.stat().st_size, source=rel),
+        Artifact.from_file(
+            f"{DATA_DIR}/{folder}/{name}",
+            "application/octet-stream",
+            path,
+            sha256=file_sha256(path),
+            size=path.stat().st_size,
+            source=rel,
+        ),
     ]
 
 
@@ -124,7 +135,11 @@ def scorecard(ctx: RenderContext, model_name: str) -> dict[str, Any]:
     if ev.fairness is not None:
         fz = ev.fairness
         out["Fairness"] = {
-            "metric": [_FAIRNESS_METRIC.get(fz.metric, "accuracy_score" if ev.task == "classification" else "mean_absolute_error")],
+            "metric": [
+                _FAIRNESS_METRIC.get(
+                    fz.metric, "accuracy_score" if ev.task == "classification" else "mean_absolute_error"
+                )
+            ],
             "sensitive_features": list(fz.sensitive_features),
             "fairness_evaluation_kind": fz.kind,
         }
@@ -173,13 +188,21 @@ def job(ctx: RenderContext, model_name: str) -> dict[str, Any]:
             "inputs": {"comment": f"{ctx.spec.name}: explanations", "rai_insights_dashboard": dash},
         },
     }
-    insights = ["${{parent.jobs.error_analysis_01.outputs.error_analysis}}", "${{parent.jobs.explain_01.outputs.explanation}}"]
+    insights = [
+        "${{parent.jobs.error_analysis_01.outputs.error_analysis}}",
+        "${{parent.jobs.explain_01.outputs.explanation}}",
+    ]
     if ev.task == "classification":
         jobs["counterfactual_01"] = {
             "type": "command",
             "component": comp("rai_tabular_counterfactual"),
             "limits": {"timeout": 7200},
-            "inputs": {"rai_insights_dashboard": dash, "total_CFs": 10, "desired_class": "opposite", "feature_importance": True},
+            "inputs": {
+                "rai_insights_dashboard": dash,
+                "total_CFs": 10,
+                "desired_class": "opposite",
+                "feature_importance": True,
+            },
         }
         insights.append("${{parent.jobs.counterfactual_01.outputs.counterfactual}}")
     treatment = [f for f in (ev.heatmap.features or features[:2]) if f not in categorical]
@@ -277,7 +300,9 @@ def plan_notes(ctx: RenderContext) -> list[str]:
         )
     py = getattr(ctx.model, "python_version", None)
     if py and not str(py).startswith(AZURE_PYTHON):
-        notes.append(f"the model was saved with Python {py}; Azure ML's Responsible AI environment runs Python {AZURE_PYTHON}")
+        notes.append(
+            f"the model was saved with Python {py}; Azure ML's Responsible AI environment runs Python {AZURE_PYTHON}"
+        )
     return notes
 
 

@@ -18,21 +18,53 @@ from modeldeploy.targets.azureml.workspace import normalise_traffic
 
 ENDPOINT_KEYS = ("name", "auth_mode", "public_network_access", "compute", "tags", "properties")
 DEPLOYMENT_KEYS = (
-    "name", "endpoint_name", "type", "model", "instance_type", "instance_count", "app_insights_enabled",
-    "egress_public_network_access", "environment_variables", "request_settings", "liveness_probe",
-    "readiness_probe", "scale_settings", "data_collector", "resources", "code_configuration",
-    "environment", "compute", "settings", "tags",
+    "name",
+    "endpoint_name",
+    "type",
+    "model",
+    "instance_type",
+    "instance_count",
+    "app_insights_enabled",
+    "egress_public_network_access",
+    "environment_variables",
+    "request_settings",
+    "liveness_probe",
+    "readiness_probe",
+    "scale_settings",
+    "data_collector",
+    "resources",
+    "code_configuration",
+    "environment",
+    "compute",
+    "settings",
+    "tags",
 )
 OPEN_MAPS = {"tags", "environment_variables"}  # compared whole: an extra live key is a change
-_LOWER = {"auth_mode", "public_network_access", "egress_public_network_access", "type", "enabled", "output_action", "logging_level"}
+_LOWER = {
+    "auth_mode",
+    "public_network_access",
+    "egress_public_network_access",
+    "type",
+    "enabled",
+    "output_action",
+    "logging_level",
+}
 SECRET_PROPERTY = "enforce_access_to_default_secret_stores"
 LEASE_TAG = "modeldeploy.lease"  # = azureml.lease.TAG_LEASE (kept SDK- and import-free here)
 
 
 def kinds(mode: str) -> dict[str, str]:
     if mode == "batch":
-        return {"endpoint": "azureml_batch_endpoint", "deployment": "azureml_batch_deployment", "traffic": "azureml_batch_default"}
-    return {"endpoint": "azureml_online_endpoint", "deployment": "azureml_online_deployment", "traffic": "azureml_traffic"}
+        return {
+            "endpoint": "azureml_batch_endpoint",
+            "deployment": "azureml_batch_deployment",
+            "traffic": "azureml_batch_default",
+        }
+    return {
+        "endpoint": "azureml_online_endpoint",
+        "deployment": "azureml_online_deployment",
+        "traffic": "azureml_traffic",
+    }
 
 
 def model_address(name: str) -> str:
@@ -76,7 +108,7 @@ def _compute(value: Any) -> str | None:
         return None
     s = str(value)
     if s.startswith("azureml:"):
-        s = s[len("azureml:"):]
+        s = s[len("azureml:") :]
     return s.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -111,7 +143,9 @@ def normalise_endpoint(spec: Mapping[str, Any], shape: Mapping[str, Any] | None 
     return _norm(out)
 
 
-def normalise_deployment(spec: Mapping[str, Any], shape: Mapping[str, Any] | None = None, model: Any = None) -> dict[str, Any]:
+def normalise_deployment(
+    spec: Mapping[str, Any], shape: Mapping[str, Any] | None = None, model: Any = None
+) -> dict[str, Any]:
     """A deployment spec in plan shape. ``shape`` (the desired body) restricts live records to the
     fields modeldeploy manages; ``model`` replaces the spec's model reference."""
     out: dict[str, Any] = {}
@@ -157,17 +191,30 @@ def desired_resources(specs: Specs, digest: str) -> list[Resource]:
     else:
         traffic_body = {"traffic": {dep: 100}, "mirror_traffic": {}}
     return [
-        Resource(model_addr, "azureml_model", specs.model_name, model_body, immutable=True,
-                 replace_reason="a model version's files cannot change; a new digest registers a new version"),
-        Resource(ep_addr, k["endpoint"], ep, ep_body, replace_on=("compute",),
-                 replace_reason="an endpoint's compute cannot be changed"),
-        Resource(dep_addr, k["deployment"], dep, dep_body, depends_on=(model_addr, ep_addr),
-                 sensitive_paths=()),
+        Resource(
+            model_addr,
+            "azureml_model",
+            specs.model_name,
+            model_body,
+            immutable=True,
+            replace_reason="a model version's files cannot change; a new digest registers a new version",
+        ),
+        Resource(
+            ep_addr,
+            k["endpoint"],
+            ep,
+            ep_body,
+            replace_on=("compute",),
+            replace_reason="an endpoint's compute cannot be changed",
+        ),
+        Resource(dep_addr, k["deployment"], dep, dep_body, depends_on=(model_addr, ep_addr), sensitive_paths=()),
         Resource(traffic_address(mode, ep), k["traffic"], ep, traffic_body, depends_on=(dep_addr,)),
     ]
 
 
-def live_traffic_body(mode: str, traffic: Mapping[str, int], mirror: Mapping[str, int], default: str | None) -> dict[str, Any]:
+def live_traffic_body(
+    mode: str, traffic: Mapping[str, int], mirror: Mapping[str, int], default: str | None
+) -> dict[str, Any]:
     if mode == "batch":
         return {"deployment_name": default} if default else {}
     body: dict[str, Any] = {"traffic": normalise_traffic(traffic)}

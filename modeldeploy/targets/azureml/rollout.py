@@ -62,7 +62,11 @@ class TrafficShift:
         maps = traffic_steps(before, new, rollout.plan_steps())
         try:
             if others and rollout.strategy == "mirror_first" and self.mirror_supported:
-                self._set(split(others, new, 0), {new: rollout.mirror_percent}, f"mirror {rollout.mirror_percent}% of traffic to {new}")
+                self._set(
+                    split(others, new, 0),
+                    {new: rollout.mirror_percent},
+                    f"mirror {rollout.mirror_percent}% of traffic to {new}",
+                )
                 self._watch(new, rollout.wait_seconds)
             for i, traffic in enumerate(maps):
                 self._set(traffic, {}, "traffic " + ", ".join(f"{k}={v}%" for k, v in traffic.items()))

@@ -75,7 +75,11 @@ def build_specs(ctx: RenderContext) -> Specs:
     if mode == "batch":
         content["resources"] = None
     name = naming.deployment_name(naming.deployment_prefix(ctx.spec.name, t.deployment_prefix), content)
-    schema = {"managed": "managedOnlineDeployment", "kubernetes": "kubernetesOnlineDeployment", "batch": "modelBatchDeployment"}[mode]
+    schema = {
+        "managed": "managedOnlineDeployment",
+        "kubernetes": "kubernetesOnlineDeployment",
+        "batch": "modelBatchDeployment",
+    }[mode]
     deployment = {"$schema": SCHEMA.format(schema), "name": name, **body}
     conda = custom_conda(ctx) if model_type == "custom" else None
     return Specs(mode, endpoint, deployment, model, conda)
@@ -156,8 +160,10 @@ def scaling_note(ctx: RenderContext) -> str | None:
         "managed": "managed online endpoints autoscale through an Azure Monitor autoscale setting, which modeldeploy does not manage",
         "batch": "batch deployments run a fixed number of nodes per job",
     }[mode]
-    return (f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: {why}; "
-            f"the deployment runs target.instance_count = {t.instance_count}")
+    return (
+        f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: {why}; "
+        f"the deployment runs target.instance_count = {t.instance_count}"
+    )
 
 
 def custom_conda(ctx: RenderContext) -> dict[str, Any]:
@@ -166,14 +172,20 @@ def custom_conda(ctx: RenderContext) -> dict[str, Any]:
     conda = copy.deepcopy(dict(ctx.model.conda)) if ctx.model.conda else None
     if conda is None:
         py = ctx.model.python_version or "3.11"
-        conda = {"name": "model-env", "channels": ["conda-forge"], "dependencies": [f"python={py}", "pip", {"pip": list(ctx.model.requirements)}]}
+        conda = {
+            "name": "model-env",
+            "channels": ["conda-forge"],
+            "dependencies": [f"python={py}", "pip", {"pip": list(ctx.model.requirements)}],
+        }
     deps = list(conda.get("dependencies") or [])
     pip = next((d for d in deps if isinstance(d, dict) and "pip" in d), None)
     if pip is None:
         pip = {"pip": []}
         deps.append(pip)
     pip_list = list(pip["pip"] or [])
-    if not any(str(p).split("=")[0].split("<")[0].split(">")[0].strip() == "azureml-inference-server-http" for p in pip_list):
+    if not any(
+        str(p).split("=")[0].split("<")[0].split(">")[0].strip() == "azureml-inference-server-http" for p in pip_list
+    ):
         pip_list.append("azureml-inference-server-http")
     pip["pip"] = pip_list
     conda["dependencies"] = deps

@@ -122,14 +122,14 @@ class AzureMLTargetImpl(Target):
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         return res.desired_resources(build_specs(ctx), ctx.ref.digest)
 
-
     def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """A tag on the deployment's online endpoint, written with the endpoint's ETag."""
         from modeldeploy.targets.azureml.lease import EndpointTagLeaseBackend
 
         specs = build_specs(ctx)
-        return EndpointTagLeaseBackend(self.client(ctx), specs.endpoint_name, ctx.spec.target.workspace,
-                                       self.guard(ctx, specs.endpoint_name))
+        return EndpointTagLeaseBackend(
+            self.client(ctx), specs.endpoint_name, ctx.spec.target.workspace, self.guard(ctx, specs.endpoint_name)
+        )
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         from modeldeploy.targets.azureml.observe import observe
@@ -140,7 +140,11 @@ class AzureMLTargetImpl(Target):
     # --- apply -------------------------------------------------------------------------------------
 
     def apply(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         from modeldeploy.targets.azureml.apply import apply
@@ -149,7 +153,9 @@ class AzureMLTargetImpl(Target):
 
     # --- destroy -----------------------------------------------------------------------------------
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(
+        self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None
+    ) -> ApplyResult:
         """Delete the endpoint (Azure deletes its deployments with it) if modeldeploy created it for
         this deployment; with ``destroy_model_versions`` also archive the model versions it
         registered (Azure ML cannot delete model versions)."""

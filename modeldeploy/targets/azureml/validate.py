@@ -96,7 +96,11 @@ def validate_tree(root: Path, mode: str) -> None:
     _load(ENDPOINT, lambda p: (aml.load_batch_endpoint if mode == "batch" else aml.load_online_endpoint)(p), root)
     _load(MODEL, aml.load_model, root)
     if mode == "batch":
-        _load(DEPLOYMENT, lambda p: build_model_batch_deployment(yaml.safe_load(Path(p).read_text()), Path(p).parent), root)
+        _load(
+            DEPLOYMENT,
+            lambda p: build_model_batch_deployment(yaml.safe_load(Path(p).read_text()), Path(p).parent),
+            root,
+        )
     else:
         _load(DEPLOYMENT, aml.load_online_deployment, root)
 
@@ -134,7 +138,10 @@ def build_model_batch_deployment(data: Mapping[str, Any], base: Path | None = No
     code = d.pop("code_configuration", None)
     env = d.pop("environment", None)
     if isinstance(env, Mapping):
-        env = Environment(image=env.get("image"), conda_file=str((base or Path(".")) / env["conda_file"]) if env.get("conda_file") else None)
+        env = Environment(
+            image=env.get("image"),
+            conda_file=str((base or Path(".")) / env["conda_file"]) if env.get("conda_file") else None,
+        )
     resources = d.pop("resources", None)
     d.pop("type", None)
     _strict(ModelBatchDeployment, d)
@@ -143,9 +150,15 @@ def build_model_batch_deployment(data: Mapping[str, Any], base: Path | None = No
         **d,
         model=model,
         environment=env,
-        code_configuration=CodeConfiguration(code=str((base or Path(".")) / code["code"]), scoring_script=code["scoring_script"]) if code else None,
+        code_configuration=CodeConfiguration(
+            code=str((base or Path(".")) / code["code"]), scoring_script=code["scoring_script"]
+        )
+        if code
+        else None,
         resources=ResourceConfiguration(**resources) if resources else None,
-        settings=ModelBatchDeploymentSettings(**settings, retry_settings=BatchRetrySettings(**retry) if retry else None),
+        settings=ModelBatchDeploymentSettings(
+            **settings, retry_settings=BatchRetrySettings(**retry) if retry else None
+        ),
     )
     entity._validate()  # the checks begin_create_or_update runs before sending
     return entity

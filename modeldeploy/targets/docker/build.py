@@ -47,7 +47,9 @@ def docker_cli() -> str:
     """The docker CLI with a reachable engine, else a clear error (fail closed)."""
     docker = shutil.which("docker")
     if docker is None:
-        raise ApplyError("docker CLI not found on PATH; install Docker to build the image (the rendered context is still usable)")
+        raise ApplyError(
+            "docker CLI not found on PATH; install Docker to build the image (the rendered context is still usable)"
+        )
     probe = subprocess.run([docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
     if probe.returncode != 0:
         first = (probe.stderr or probe.stdout).strip().splitlines()
@@ -62,7 +64,11 @@ def docker_cli() -> str:
 def run_streamed(cmd: list[str], progress: Progress, *, stdin: str | None = None) -> None:
     """Run a docker command, each output line a progress step; a failure raises with its last line."""
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE if stdin is not None else None, text=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.PIPE if stdin is not None else None,
+        text=True,
     )
     if stdin is not None:
         assert proc.stdin is not None
@@ -77,7 +83,9 @@ def run_streamed(cmd: list[str], progress: Progress, *, stdin: str | None = None
         raise ApplyError(f"{' '.join(cmd[1:3])} failed (exit {proc.returncode}): " + (tail[-1] if tail else ""))
 
 
-def build_command(docker: str, context_dir: Path, tag: str, *, platform: str | None = None, build: BuildConfig | None = None) -> list[str]:
+def build_command(
+    docker: str, context_dir: Path, tag: str, *, platform: str | None = None, build: BuildConfig | None = None
+) -> list[str]:
     cmd = [docker, "build", "--tag", tag]
     if platform:
         cmd += ["--platform", platform]
@@ -92,8 +100,13 @@ def build_command(docker: str, context_dir: Path, tag: str, *, platform: str | N
 
 
 def build_image(
-    artifacts: Sequence[Artifact], tag: str, progress: Progress, *,
-    platform: str | None = None, build: BuildConfig | None = None, docker: str | None = None,
+    artifacts: Sequence[Artifact],
+    tag: str,
+    progress: Progress,
+    *,
+    platform: str | None = None,
+    build: BuildConfig | None = None,
+    docker: str | None = None,
 ) -> None:
     """Build ``tag`` from a rendered build context (artifacts at the context root)."""
     from modeldeploy.rendering.write import write_tree
@@ -151,12 +164,14 @@ def _docker_auth(host: str) -> str | None:
     return None
 
 
-_MANIFESTS = ", ".join([
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-])
+_MANIFESTS = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 
 
 def registry_has(ref: str, *, timeout: float = 20.0, basic: str | None = None) -> bool:
@@ -261,5 +276,3 @@ def ecr_login(registry: str, progress: Progress, *, docker: str | None = None) -
     progress.step(f"docker login {host} (ECR token)")
     run_streamed([docker, "login", "--username", creds[0], "--password-stdin", host], progress, stdin=creds[1])
     return True
-
-

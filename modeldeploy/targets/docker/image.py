@@ -66,7 +66,9 @@ def requirements(ctx: RenderContext, *, add_mlflow: bool = True) -> tuple[list[s
     # `-r`/`-c` lines point at files the build context does not have: refuse them clearly.
     for line in reqs:
         if line.startswith(("-r ", "-c ", "--requirement", "--constraint")):
-            raise RenderError(f"requirements.txt refers to another file ({line!r}); inline it in the model's requirements")
+            raise RenderError(
+                f"requirements.txt refers to another file ({line!r}); inline it in the model's requirements"
+            )
     return reqs, notes
 
 
@@ -100,6 +102,8 @@ def image_labels(ctx: RenderContext) -> list[tuple[str, str]]:
                 f"(at most {LABEL_KEY_MAX}, starting with a letter or '_')"
             )
         if key.startswith(_OWN_LABELS) or key.startswith(_DOCKER_RESERVED):
-            raise RenderError(f"{where}: the key is reserved (modeldeploy sets io.modeldeploy.* and the image title; Docker reserves com.docker.*, io.docker.* and org.dockerproject.*)")
+            raise RenderError(
+                f"{where}: the key is reserved (modeldeploy sets io.modeldeploy.* and the image title; Docker reserves com.docker.*, io.docker.* and org.dockerproject.*)"
+            )
         out.append((key, value))
     return out

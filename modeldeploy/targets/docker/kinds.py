@@ -61,7 +61,12 @@ def custom_tag(ctx: RenderContext) -> str:
     from modeldeploy.model.custom import code_digest, code_folder
 
     env = ctx.spec.model.environment
-    parts = [ctx.ref.digest, code_digest(code_folder(ctx.spec.model, ctx.base_dir)), str(ctx.spec.model.entry), repr(env.model_dump() if env else None)]
+    parts = [
+        ctx.ref.digest,
+        code_digest(code_folder(ctx.spec.model, ctx.base_dir)),
+        str(ctx.spec.model.entry),
+        repr(env.model_dump() if env else None),
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 

@@ -55,8 +55,9 @@ def logs(name: str, lines: int = 30) -> str:
     return (proc.stdout + proc.stderr).strip()
 
 
-def wait_ready(name: str, url: str, progress: Progress, timeout: float = READY_TIMEOUT,
-               sleep: Callable[[float], None] = time.sleep) -> None:
+def wait_ready(
+    name: str, url: str, progress: Progress, timeout: float = READY_TIMEOUT, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Poll ``url``/ping until it answers 200 (the container still running), at most ``timeout`` s."""
     deadline = time.monotonic() + timeout
     start = time.monotonic()
@@ -64,7 +65,9 @@ def wait_ready(name: str, url: str, progress: Progress, timeout: float = READY_T
         while True:
             state = json.loads(docker_call("container", "inspect", "--format", "{{json .State}}", name).stdout or "{}")
             if not state.get("Running"):
-                raise ApplyError(f"container {name} exited (code {state.get('ExitCode')}) before answering; its last lines:\n{logs(name)}")
+                raise ApplyError(
+                    f"container {name} exited (code {state.get('ExitCode')}) before answering; its last lines:\n{logs(name)}"
+                )
             try:
                 with urllib.request.urlopen(url + "/ping", timeout=3) as resp:
                     if resp.status == 200:
@@ -75,7 +78,9 @@ def wait_ready(name: str, url: str, progress: Progress, timeout: float = READY_T
             elapsed = time.monotonic() - start
             handle.update(f"starting ({int(elapsed // 10) * 10} s)")
             if time.monotonic() >= deadline:
-                raise ApplyError(f"{url}/ping did not answer within {int(timeout)} s; the container's last lines:\n{logs(name)}")
+                raise ApplyError(
+                    f"{url}/ping did not answer within {int(timeout)} s; the container's last lines:\n{logs(name)}"
+                )
             sleep(1.0)
 
 
@@ -89,18 +94,24 @@ def smoke_test(ctx: RenderContext, url: str, progress: Progress) -> None:
         progress.warn("the model has no saved input example; /invocations was not smoke-tested")
         return
     body, rows = request
-    req = urllib.request.Request(url + "/invocations", data=body, headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        url + "/invocations", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             answer = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         text = exc.read().decode(errors="replace")[:500]
-        raise ApplyError(f"smoke test: POST {url}/invocations with the model's input example answered {exc.code}: {text}") from None
+        raise ApplyError(
+            f"smoke test: POST {url}/invocations with the model's input example answered {exc.code}: {text}"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise ApplyError(f"smoke test: POST {url}/invocations failed: {exc}") from None
     problem = check_answer(ctx.model.signature, answer, rows)
     if problem:
-        raise ApplyError(f"smoke test: the answer to the model's input example does not fit the output signature: {problem}")
+        raise ApplyError(
+            f"smoke test: the answer to the model's input example does not fit the output signature: {problem}"
+        )
     progress.done("smoke test: the input example's answer fits the output signature")
 
 
@@ -111,16 +122,18 @@ def remove(name: str) -> None:
     docker_call("rm", "--force", name)
 
 
-def start(ctx: RenderContext, body: Mapping[str, Any], name: str, secrets: Mapping[str, str], *,
-          port: int | None = None) -> None:
+def start(
+    ctx: RenderContext, body: Mapping[str, Any], name: str, secrets: Mapping[str, str], *, port: int | None = None
+) -> None:
     proc = docker_call(*run_arguments(ctx, body, name, port=port), env={**os.environ, **secrets})
     if proc.returncode != 0:
         remove(name)
         raise ApplyError(f"docker run failed: {proc.stderr.strip()[-500:]}")
 
 
-def apply(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress,
-          timeout: float = READY_TIMEOUT) -> ApplyResult:
+def apply(
+    ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress, timeout: float = READY_TIMEOUT
+) -> ApplyResult:
     """Build, then start the container, replacing the one there: the old one is stopped and set aside
     (renamed) while the new one starts; if the new one fails to start, answer /ping or pass the smoke
     test, it is removed and the old one is renamed back and started again."""
@@ -169,7 +182,9 @@ def destroy(ctx: RenderContext, progress: Progress) -> ApplyResult:
         return ApplyResult()
     labels = data["Config"].get("Labels") or {}
     if labels.get(LABEL + "deployment") != ctx.spec.name or labels.get(LABEL + "environment", "") != (ctx.env or ""):
-        raise ApplyError(f"container {name} belongs to another modeldeploy deployment ({labels.get(LABEL + 'deployment')}); not removing it")
+        raise ApplyError(
+            f"container {name} belongs to another modeldeploy deployment ({labels.get(LABEL + 'deployment')}); not removing it"
+        )
     proc = docker_call("rm", "--force", str(data["Id"]))
     if proc.returncode != 0:
         raise ApplyError(f"docker rm {name} failed: {proc.stderr.strip()}")
@@ -180,8 +195,16 @@ def destroy(ctx: RenderContext, progress: Progress) -> ApplyResult:
 # --- serve in the foreground ----------------------------------------------------------------------------
 
 
-def serve(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: Progress, *,
-          port: int | None = None, out: Any = None, timeout: float = READY_TIMEOUT) -> int:
+def serve(
+    ctx: RenderContext,
+    artifacts: list[Artifact],
+    image: str,
+    progress: Progress,
+    *,
+    port: int | None = None,
+    out: Any = None,
+    timeout: float = READY_TIMEOUT,
+) -> int:
     """``modeldeploy serve``: build, run ``NAME-serve`` with the logs streamed until Ctrl-C or SIGTERM,
     then stop and remove it (also when the build, the start or the wait fails). Returns the
     container's exit code when it stopped by itself, else 0."""
@@ -198,7 +221,9 @@ def serve(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: P
     name = f"{body['name']}-serve"
     existing = inspect(name)
     if existing is not None:
-        raise ApplyError(f"a container {name} is already serving this deployment", hint=f"stop that serve (or: docker rm -f {name})")
+        raise ApplyError(
+            f"a container {name} is already serving this deployment", hint=f"stop that serve (or: docker rm -f {name})"
+        )
     build_image(ctx, artifacts, image, progress)
 
     def _terminate(signum: int, frame: Any) -> None:
@@ -210,8 +235,13 @@ def serve(ctx: RenderContext, artifacts: list[Artifact], image: str, progress: P
         progress.step(f"docker run --name {name} {image}")
         start(ctx, body, name, secrets)
         url = url_of(body)
-        follower = subprocess.Popen([docker_cli(), "logs", "--follow", name], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        follower = subprocess.Popen(
+            [docker_cli(), "logs", "--follow", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         import threading
 
         def _pump() -> None:

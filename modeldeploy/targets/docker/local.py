@@ -91,10 +91,16 @@ def desired_body(ctx: RenderContext, artifacts: list[Artifact], image: str) -> d
 
 def desired(ctx: RenderContext, artifacts: list[Artifact], image: str) -> list[Resource]:
     body = desired_body(ctx, artifacts, image)
-    return [Resource(
-        address=f"{KIND}.{body['name']}", kind=KIND, name=body["name"], body=body, immutable=True,
-        replace_reason="a container's image and settings are fixed when it starts; apply starts a new one and removes the old",
-    )]
+    return [
+        Resource(
+            address=f"{KIND}.{body['name']}",
+            kind=KIND,
+            name=body["name"],
+            body=body,
+            immutable=True,
+            replace_reason="a container's image and settings are fixed when it starts; apply starts a new one and removes the old",
+        )
+    ]
 
 
 # --- the docker CLI ----------------------------------------------------------------------------------
@@ -103,13 +109,21 @@ def desired(ctx: RenderContext, artifacts: list[Artifact], image: str) -> list[R
 def docker_cli() -> str:
     cli = shutil.which("docker")
     if cli is None:
-        raise ApplyError("docker CLI not found on PATH", hint="install Docker (the client is enough when DOCKER_HOST names an engine)")
+        raise ApplyError(
+            "docker CLI not found on PATH",
+            hint="install Docker (the client is enough when DOCKER_HOST names an engine)",
+        )
     return cli
 
 
 def docker_call(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([docker_cli(), *args], capture_output=True, text=True, timeout=timeout,
-                          env=dict(env) if env is not None else None)
+    return subprocess.run(
+        [docker_cli(), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(env) if env is not None else None,
+    )
 
 
 def check_engine() -> None:
@@ -178,7 +192,11 @@ def observe(ctx: RenderContext, wanted: list[Resource]) -> Observed:
     body = observed_body(data, ctx.spec.serving.env)
     address = f"{KIND}.{name}"
     return Observed(
-        resources={address: LiveResource(address=address, kind=KIND, name=name, body=body, fingerprint=str(data.get("Id", ""))[:24])},
+        resources={
+            address: LiveResource(
+                address=address, kind=KIND, name=name, body=body, fingerprint=str(data.get("Id", ""))[:24]
+            )
+        },
         raw={address: data},
     )
 
@@ -196,7 +214,9 @@ def secret_environment(ctx: RenderContext, environ: Mapping[str, str] | None = N
         raise ApplyError(
             f"serving.secrets {', '.join(missing)} not set in this environment; the container needs "
             + ("it" if len(missing) == 1 else "them"),
-            hint="export " + " ".join(f"{n}=..." for n in missing) + " before running apply/serve (the value is passed to the container, never written anywhere)",
+            hint="export "
+            + " ".join(f"{n}=..." for n in missing)
+            + " before running apply/serve (the value is passed to the container, never written anywhere)",
         )
     return {n: environ[n] for n in names}
 
@@ -208,12 +228,15 @@ def env_file_path(ctx: RenderContext) -> Path | None:
     path = Path(run.env_file)
     path = path if path.is_absolute() else ctx.base_dir / path
     if not path.is_file():
-        raise ApplyError(f"target.run.env_file {run.env_file}: no such file (relative paths are from deploy.yaml's folder)")
+        raise ApplyError(
+            f"target.run.env_file {run.env_file}: no such file (relative paths are from deploy.yaml's folder)"
+        )
     return path
 
 
-def run_arguments(ctx: RenderContext, body: Mapping[str, Any], name: str, *, port: int | None = None,
-                  detach: bool = True) -> list[str]:
+def run_arguments(
+    ctx: RenderContext, body: Mapping[str, Any], name: str, *, port: int | None = None, detach: bool = True
+) -> list[str]:
     """``docker run`` arguments (no values of secrets: ``--env NAME`` only)."""
     run = run_settings(ctx)
     port = port if port is not None else int(body["port"])

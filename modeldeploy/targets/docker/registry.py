@@ -71,7 +71,11 @@ def context_artifacts(ctx: RenderContext) -> list[Artifact]:
     for a in build_context(ctx):
         path = f"{IMAGE_DIR}/{a.path}"
         if a.file is not None:
-            out.append(Artifact.from_file(path, a.media_type, a.file, sha256=a.digest[7:], size=a.size, source=a.source, mode=a.mode))
+            out.append(
+                Artifact.from_file(
+                    path, a.media_type, a.file, sha256=a.digest[7:], size=a.size, source=a.source, mode=a.mode
+                )
+            )
         else:
             out.append(Artifact(path, a.media_type, a.content, sensitive=a.sensitive, source=a.source, mode=a.mode))
     return out
@@ -83,9 +87,13 @@ def split_context(artifacts: Sequence[Artifact]) -> list[Artifact]:
     for a in artifacts:
         if not a.path.startswith(IMAGE_DIR + "/"):
             continue
-        path = a.path[len(IMAGE_DIR) + 1:]
+        path = a.path[len(IMAGE_DIR) + 1 :]
         if a.file is not None:
-            out.append(Artifact.from_file(path, a.media_type, a.file, sha256=a.digest[7:], size=a.size, source=a.source, mode=a.mode))
+            out.append(
+                Artifact.from_file(
+                    path, a.media_type, a.file, sha256=a.digest[7:], size=a.size, source=a.source, mode=a.mode
+                )
+            )
         else:
             out.append(Artifact(path, a.media_type, a.content, sensitive=a.sensitive, source=a.source, mode=a.mode))
     return out
@@ -94,7 +102,9 @@ def split_context(artifacts: Sequence[Artifact]) -> list[Artifact]:
 # ---------------------------------------------------------------- the whole step
 
 
-def ensure_image(ctx: RenderContext, artifacts: Sequence[Artifact], progress: Progress, *, push: bool = True) -> tuple[str, str]:
+def ensure_image(
+    ctx: RenderContext, artifacts: Sequence[Artifact], progress: Progress, *, push: bool = True
+) -> tuple[str, str]:
     """Build (and push) the image a registry deployment references unless the registry has it.
     Returns (reference, what happened: "present" | "built" | "pushed")."""
     context = split_context(artifacts) or build_context(ctx)
@@ -131,10 +141,15 @@ class ImageAuxiliary(Auxiliary):
         present = registry_has(self.reference, basic=registry_basic(self.ctx.spec.target.registry))
         after = {"reference": self.reference}
         return Change(
-            address=self.address, kind="image", name=self.reference,
+            address=self.address,
+            kind="image",
+            name=self.reference,
             action=Action.NOOP if present else Action.CREATE,
-            before=after if present else None, after=after,
-            diff="" if present else f"+reference: {self.reference}  (not in the registry: apply builds and pushes it first)",
+            before=after if present else None,
+            after=after,
+            diff=""
+            if present
+            else f"+reference: {self.reference}  (not in the registry: apply builds and pushes it first)",
         )
 
     def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:

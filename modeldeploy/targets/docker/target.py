@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.planning.plan import Plan
     from modeldeploy.progress import Progress
 
+
 def image_reference(ctx: RenderContext) -> str:
     """target.image, else NAME:<12 hex>: of the model digest, or for custom models of the model and
     code digests together (a code-only change is a new image)."""
@@ -128,7 +129,11 @@ class DockerTargetImpl(Target):
         return local.observe(ctx, desired)
 
     def apply(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
@@ -138,14 +143,20 @@ class DockerTargetImpl(Target):
         timeout = min((options or ObserveOptions()).timeout_seconds, lifecycle.READY_TIMEOUT)
         return lifecycle.apply(ctx, artifacts, image_reference(ctx), progress, timeout=timeout)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(
+        self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None
+    ) -> ApplyResult:
         from modeldeploy.targets.docker import lifecycle
 
         self._need_run(ctx, "destroy --against live")
         return lifecycle.destroy(ctx, progress)
 
     def apply_render(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """The docker target's deployment is the image: build (and with push: true, push) it with the
@@ -154,7 +165,9 @@ class DockerTargetImpl(Target):
 
         docker = docker_cli()
         image = image_reference(ctx)
-        build_image(artifacts, image, progress, platform=ctx.spec.target.platform, build=ctx.spec.target.build, docker=docker)
+        build_image(
+            artifacts, image, progress, platform=ctx.spec.target.platform, build=ctx.spec.target.build, docker=docker
+        )
         if ctx.spec.target.push:
             push_image(image, progress, docker=docker)
         return ApplyResult(changed=(f"image.{image}",), outputs={"image": image})
@@ -162,7 +175,25 @@ class DockerTargetImpl(Target):
 
 def _check_dockerfile(text: str) -> None:
     """Parse-back check: every line is a comment, blank, a continuation, or a known instruction."""
-    known = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+    known = {
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    }
     continued = False
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -175,4 +206,3 @@ def _check_dockerfile(text: str) -> None:
         if word not in known:
             raise RenderError(f"rendered Dockerfile line {n} does not start with an instruction: {line!r}")
         continued = stripped.endswith("\\")
-

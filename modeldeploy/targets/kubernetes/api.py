@@ -54,8 +54,16 @@ KINDS: dict[str, KindInfo] = {
 
 # Kinds an ApplySet of ours may contain (what observe/destroy list to find members).
 MEMBER_KINDS = (
-    "serviceaccount", "service", "deployment", "horizontalpodautoscaler", "poddisruptionbudget",
-    "ingress", "job", "cronjob", "inferenceservice", "configmap",
+    "serviceaccount",
+    "service",
+    "deployment",
+    "horizontalpodautoscaler",
+    "poddisruptionbudget",
+    "ingress",
+    "job",
+    "cronjob",
+    "inferenceservice",
+    "configmap",
 )
 
 
@@ -102,14 +110,25 @@ class KubeApi:
 
     # -- transport --
 
-    def _call(self, method: str, path: str, query: list[tuple[str, str]], body: Any = None,
-              content_type: str | None = None, what: str = "") -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        body: Any = None,
+        content_type: str | None = None,
+        what: str = "",
+    ) -> Any:
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         request = self.api_client.param_serialize(
-            method=method, resource_path=path, query_params=query or None, header_params=headers,
-            body=body, auth_settings=["BearerToken"],
+            method=method,
+            resource_path=path,
+            query_params=query or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
         )
 
         def once() -> Any:
@@ -133,7 +152,9 @@ class KubeApi:
         except Exception as exc:  # urllib3 connection errors, TLS, DNS
             if isinstance(exc, (TargetError, NotFound)):
                 raise
-            raise TargetError(f"Kubernetes API: {method} {what or path}: {exc}".splitlines()[0] + gave_up(exc)) from None
+            raise TargetError(
+                f"Kubernetes API: {method} {what or path}: {exc}".splitlines()[0] + gave_up(exc)
+            ) from None
         return json.loads(response.data) if response.data else None
 
     # -- verbs --
@@ -146,8 +167,9 @@ class KubeApi:
         except NotFound:
             return None
 
-    def list(self, kind: str, namespace: str, *, label_selector: str | None = None,
-             field_selector: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, kind: str, namespace: str, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         """Items of a kind; an API the cluster does not serve (no KServe installed) lists as empty."""
         info = kind_info(kind)
         query = []
@@ -183,8 +205,14 @@ class KubeApi:
         """POST a new object; Conflict when one of that name exists."""
         info = kind_info(obj["kind"])
         md = obj["metadata"]
-        return self._call("POST", info.collection(md["namespace"]), [], body=dict(obj),
-                          content_type="application/json", what=f"create {info.kind} {md['namespace']}/{md['name']}")
+        return self._call(
+            "POST",
+            info.collection(md["namespace"]),
+            [],
+            body=dict(obj),
+            content_type="application/json",
+            what=f"create {info.kind} {md['namespace']}/{md['name']}",
+        )
 
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """PUT an object carrying ``metadata.resourceVersion``; Conflict when it changed since then,
@@ -192,11 +220,24 @@ class KubeApi:
         info = kind_info(obj["kind"])
         md = obj["metadata"]
         path = f"{info.collection(md['namespace'])}/{quote(md['name'], safe='')}"
-        return self._call("PUT", path, [], body=dict(obj), content_type="application/json",
-                          what=f"replace {info.kind} {md['namespace']}/{md['name']}")
+        return self._call(
+            "PUT",
+            path,
+            [],
+            body=dict(obj),
+            content_type="application/json",
+            what=f"replace {info.kind} {md['namespace']}/{md['name']}",
+        )
 
-    def delete(self, kind: str, namespace: str, name: str, *, propagation: str = "Foreground",
-               resource_version: str | None = None) -> bool:
+    def delete(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        *,
+        propagation: str = "Foreground",
+        resource_version: str | None = None,
+    ) -> bool:
         """Delete one object; False when it was already gone. With ``resource_version`` the delete is
         refused (Conflict) when the object changed since."""
         info = kind_info(kind)
@@ -205,8 +246,14 @@ class KubeApi:
         if resource_version is not None:
             body["preconditions"] = {"resourceVersion": resource_version}
         try:
-            self._call("DELETE", path, [("propagationPolicy", propagation)], body=body,
-                       content_type="application/json", what=f"{info.kind} {namespace}/{name}")
+            self._call(
+                "DELETE",
+                path,
+                [("propagationPolicy", propagation)],
+                body=body,
+                content_type="application/json",
+                what=f"{info.kind} {namespace}/{name}",
+            )
         except NotFound:
             return False
         return True
@@ -222,8 +269,7 @@ def connect(context: str | None, kubeconfig: str | None) -> KubeApi:
     # One retry policy (modeldeploy.retry, with backoff) instead of urllib3's immediate re-sends.
     cfg.retries = False
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
-                                persist_config=False)
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False)
     except (config.ConfigException, OSError) as exc:
         if kubeconfig or context:
             raise TargetError(f"kubeconfig: {exc}".splitlines()[0]) from None

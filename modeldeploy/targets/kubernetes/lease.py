@@ -57,7 +57,11 @@ class KubernetesLeaseBackend:
             "name": self.name,
             "namespace": self.namespace,
             "labels": {meta.INSTANCE: self.deployment, meta.MANAGED_BY: meta.MANAGER},
-            "annotations": {meta.A_NAME: self.deployment, A_OPERATION: record.operation, A_EXPIRES: repr(record.expires)},
+            "annotations": {
+                meta.A_NAME: self.deployment,
+                A_OPERATION: record.operation,
+                A_EXPIRES: repr(record.expires),
+            },
         }
         if resource_version is not None:
             md["resourceVersion"] = resource_version
@@ -118,7 +122,8 @@ class KubernetesLeaseBackend:
         from modeldeploy.targets.kubernetes.api import Conflict
 
         try:
-            return self.api.delete("lease", self.namespace, self.name, propagation="Background",
-                                   resource_version=str(token))
+            return self.api.delete(
+                "lease", self.namespace, self.name, propagation="Background", resource_version=str(token)
+            )
         except Conflict:
             return False

@@ -19,8 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 SERVER_METADATA = (
-    "managedFields", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
-    "deletionTimestamp", "deletionGracePeriodSeconds",
+    "managedFields",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
 )
 
 

@@ -49,7 +49,9 @@ GROUPS = {
 }
 
 
-def _metadata(ctx: RenderContext, name: str, component: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def _metadata(
+    ctx: RenderContext, name: str, component: str, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "namespace": ctx.target.namespace,
@@ -85,12 +87,15 @@ def service_account(ctx: RenderContext, component: str) -> Manifest | None:
         return None
     md = _metadata(ctx, pod.service_account_name(ctx), component)
     md["annotations"].update(sa.annotations)
-    return Manifest("serviceaccount.yaml", {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": md,
-        "automountServiceAccountToken": False,
-    })
+    return Manifest(
+        "serviceaccount.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": md,
+            "automountServiceAccountToken": False,
+        },
+    )
 
 
 def deployment(ctx: RenderContext) -> Manifest:
@@ -132,62 +137,86 @@ def network_policy(ctx: RenderContext, component: str) -> Manifest | None:
     if not ctx.target.network_policy:
         return None
     ingress = [] if component == "batch" else [{"ports": [{"port": pod.PORT_NAME, "protocol": "TCP"}]}]
-    return Manifest("networkpolicy.yaml", {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _metadata(ctx, ctx.spec.name, component),
-        "spec": {
-            "podSelector": {"matchLabels": meta.selector_labels(ctx.spec.name)},
-            "policyTypes": ["Ingress"],
-            "ingress": ingress,
+    return Manifest(
+        "networkpolicy.yaml",
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _metadata(ctx, ctx.spec.name, component),
+            "spec": {
+                "podSelector": {"matchLabels": meta.selector_labels(ctx.spec.name)},
+                "policyTypes": ["Ingress"],
+                "ingress": ingress,
+            },
         },
-    })
+    )
 
 
 def service(ctx: RenderContext) -> Manifest:
     name = ctx.spec.name
-    return Manifest("service.yaml", {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(ctx, name, "predictor"),
-        "spec": {
-            "type": ctx.target.service_type,
-            "selector": meta.selector_labels(name),
-            "ports": [{"name": pod.PORT_NAME, "port": ctx.target.service_port, "targetPort": pod.PORT_NAME, "protocol": "TCP"}],
+    return Manifest(
+        "service.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _metadata(ctx, name, "predictor"),
+            "spec": {
+                "type": ctx.target.service_type,
+                "selector": meta.selector_labels(name),
+                "ports": [
+                    {
+                        "name": pod.PORT_NAME,
+                        "port": ctx.target.service_port,
+                        "targetPort": pod.PORT_NAME,
+                        "protocol": "TCP",
+                    }
+                ],
+            },
         },
-    })
+    )
 
 
 def hpa(ctx: RenderContext) -> Manifest | None:
     if not _has_hpa(ctx):
         return None
     s = ctx.spec.scaling
-    return Manifest("hpa.yaml", {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _metadata(ctx, ctx.spec.name, "predictor"),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.spec.name},
-            "minReplicas": s.min_replicas,
-            "maxReplicas": s.max_replicas,
-            "metrics": [{
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": s.target_cpu_percent}},
-            }],
+    return Manifest(
+        "hpa.yaml",
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": _metadata(ctx, ctx.spec.name, "predictor"),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.spec.name},
+                "minReplicas": s.min_replicas,
+                "maxReplicas": s.max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": s.target_cpu_percent},
+                        },
+                    }
+                ],
+            },
         },
-    })
+    )
 
 
 def pdb(ctx: RenderContext) -> Manifest:
-    return Manifest("pdb.yaml", {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": _metadata(ctx, ctx.spec.name, "predictor"),
-        "spec": {
-            "maxUnavailable": ctx.target.pdb_max_unavailable,
-            "selector": {"matchLabels": meta.selector_labels(ctx.spec.name)},
+    return Manifest(
+        "pdb.yaml",
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": _metadata(ctx, ctx.spec.name, "predictor"),
+            "spec": {
+                "maxUnavailable": ctx.target.pdb_max_unavailable,
+                "selector": {"matchLabels": meta.selector_labels(ctx.spec.name)},
+            },
         },
-    })
+    )
 
 
 def ingress(ctx: RenderContext) -> Manifest | None:
@@ -197,20 +226,28 @@ def ingress(ctx: RenderContext) -> Manifest | None:
     md = _metadata(ctx, ctx.spec.name, "predictor")
     md["annotations"].update(cfg.annotations)
     spec: dict[str, Any] = {
-        "rules": [{
-            "host": cfg.host,
-            "http": {"paths": [{
-                "path": cfg.path,
-                "pathType": "Prefix",
-                "backend": {"service": {"name": ctx.spec.name, "port": {"name": pod.PORT_NAME}}},
-            }]},
-        }],
+        "rules": [
+            {
+                "host": cfg.host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": cfg.path,
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": ctx.spec.name, "port": {"name": pod.PORT_NAME}}},
+                        }
+                    ]
+                },
+            }
+        ],
     }
     if cfg.class_name:
         spec["ingressClassName"] = cfg.class_name
     if cfg.tls_secret:
         spec["tls"] = [{"hosts": [cfg.host], "secretName": cfg.tls_secret}]
-    return Manifest("ingress.yaml", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": md, "spec": spec})
+    return Manifest(
+        "ingress.yaml", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": md, "spec": spec}
+    )
 
 
 # --- KServe ---------------------------------------------------------------------------------------
@@ -266,12 +303,15 @@ def inference_service(ctx: RenderContext) -> Manifest:
         if t.kserve.runtime:
             model["runtime"] = t.kserve.runtime
         predictor["model"] = model
-    return Manifest("inferenceservice.yaml", {
-        "apiVersion": KSERVE_API,
-        "kind": "InferenceService",
-        "metadata": md,
-        "spec": {"predictor": predictor},
-    })
+    return Manifest(
+        "inferenceservice.yaml",
+        {
+            "apiVersion": KSERVE_API,
+            "kind": "InferenceService",
+            "metadata": md,
+            "spec": {"predictor": predictor},
+        },
+    )
 
 
 def _kserve_env(ctx: RenderContext) -> list[dict[str, Any]]:
@@ -349,11 +389,14 @@ def applyset_parent(ctx: RenderContext, members: list[Manifest]) -> Manifest:
     annotations = meta.base_annotations(ctx)
     annotations[meta.APPLYSET_TOOLING] = meta.TOOLING
     annotations[meta.APPLYSET_GKS] = ",".join(gks)
-    return Manifest("applyset.yaml", {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": annotations},
-    })
+    return Manifest(
+        "applyset.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": annotations},
+        },
+    )
 
 
 def _check_model_type(ctx: RenderContext) -> None:
@@ -362,7 +405,9 @@ def _check_model_type(ctx: RenderContext) -> None:
     if kind != "mlflow" and t.mode == "batch":
         raise RenderError(f"mode batch runs the MLflow image's `predict` command; model.type {kind} serves online only")
     if kind == "custom" and t.flavor == "kserve" and not (t.image or t.registry):
-        raise RenderError("model.type custom with flavor kserve needs target.image (the custom image the docker target builds)")
+        raise RenderError(
+            "model.type custom with flavor kserve needs target.image (the custom image the docker target builds)"
+        )
 
 
 def build(ctx: RenderContext) -> list[Manifest]:

@@ -35,7 +35,11 @@ def deployment_status(d: Mapping[str, Any]) -> Status:
         return Status(False, "waiting for the controller to observe the new spec")
     progressing = _condition(d, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return Status(False, "progress deadline exceeded", failed=f"ProgressDeadlineExceeded: {progressing.get('message', '')}".rstrip(": "))
+        return Status(
+            False,
+            "progress deadline exceeded",
+            failed=f"ProgressDeadlineExceeded: {progressing.get('message', '')}".rstrip(": "),
+        )
     want = spec.get("replicas", 1)
     updated = status.get("updatedReplicas", 0)
     total = status.get("replicas", 0)
@@ -68,8 +72,9 @@ def inference_service_status(isvc: Mapping[str, Any]) -> Status:
 STATUS = {"deployment": deployment_status, "inferenceservice": inference_service_status}
 
 
-def wait(api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, poll: float,
-         report: Callable[[str], None]) -> Status:
+def wait(
+    api: KubeApi, kind: str, namespace: str, name: str, *, timeout: float, poll: float, report: Callable[[str], None]
+) -> Status:
     """Poll until done, failed or timed out; ``report`` gets every status line."""
     check = STATUS[kind]
     deadline = time.monotonic() + timeout
@@ -115,7 +120,11 @@ def pod_problems(api: KubeApi, namespace: str, name: str, limit: int = 10) -> li
                 reasons.append(f"{cs.get('name')}: last exit {last['reason']} (code {last.get('exitCode')})")
         for ev in api.list("event", namespace, field_selector=f"involvedObject.name={pod_name}"):
             if ev.get("type") == "Warning":
-                reasons.append(f"event {ev.get('reason')}: {(ev.get('message') or '').splitlines()[0] if ev.get('message') else ''}".rstrip(": "))
+                reasons.append(
+                    f"event {ev.get('reason')}: {(ev.get('message') or '').splitlines()[0] if ev.get('message') else ''}".rstrip(
+                        ": "
+                    )
+                )
         if reasons:
             lines.append(f"pod {pod_name} ({status.get('phase', '?')}): " + "; ".join(dict.fromkeys(reasons)))
         if len(lines) >= limit:

@@ -38,8 +38,16 @@ YAML = "application/yaml"
 # Apply order (lower first); deletes run in the reverse order. The ApplySet parent comes first so a
 # crash mid-apply still leaves every member findable by its label.
 RANK = {
-    "configmap": 0, "serviceaccount": 1, "service": 2, "deployment": 3, "inferenceservice": 3,
-    "job": 3, "cronjob": 3, "horizontalpodautoscaler": 4, "poddisruptionbudget": 4, "ingress": 5,
+    "configmap": 0,
+    "serviceaccount": 1,
+    "service": 2,
+    "deployment": 3,
+    "inferenceservice": 3,
+    "job": 3,
+    "cronjob": 3,
+    "horizontalpodautoscaler": 4,
+    "poddisruptionbudget": 4,
+    "ingress": 5,
     "networkpolicy": 2,
 }
 WORKLOADS = ("deployment", "inferenceservice", "job", "cronjob")
@@ -47,7 +55,10 @@ WORKLOADS = ("deployment", "inferenceservice", "job", "cronjob")
 # Fields the API server refuses to change in place: a change there means delete + create.
 REPLACE_ON: dict[str, tuple[tuple[str, ...], str]] = {
     "deployment": (("spec.selector",), "Deployment spec.selector is immutable"),
-    "job": (("spec.template", "spec.selector", "spec.completions"), "a Job's pod template is immutable; the Job is re-created (and runs again)"),
+    "job": (
+        ("spec.template", "spec.selector", "spec.completions"),
+        "a Job's pod template is immutable; the Job is re-created (and runs again)",
+    ),
 }
 
 
@@ -107,14 +118,16 @@ class KubernetesTargetImpl(Target):
             md = obj["metadata"]
             kind = obj["kind"].lower()
             replace_on, reason = REPLACE_ON.get(kind, ((), ""))
-            out.append(Resource(
-                address=address(kind, md["namespace"], md["name"]),
-                kind=kind,
-                name=md["name"],
-                body=obj,
-                replace_on=replace_on,
-                replace_reason=reason,
-            ))
+            out.append(
+                Resource(
+                    address=address(kind, md["namespace"], md["name"]),
+                    kind=kind,
+                    name=md["name"],
+                    body=obj,
+                    replace_on=replace_on,
+                    replace_reason=reason,
+                )
+            )
         ordered = sorted(out, key=lambda r: (_rank(r.address), r.address))
         parent = [r.address for r in ordered if r.kind == "configmap"]
         return [r if r.kind == "configmap" else replace(r, depends_on=tuple(parent)) for r in ordered]
@@ -129,7 +142,6 @@ class KubernetesTargetImpl(Target):
 
         context, kubeconfig = options.context, options.extra.get("kubeconfig")
         return options.shared.get(("kubernetes-api", context, kubeconfig), lambda: connect(context, kubeconfig))
-
 
     def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """A coordination.k8s.io Lease in the deployment's namespace."""
@@ -158,7 +170,9 @@ class KubernetesTargetImpl(Target):
             addr = address(obj["kind"], ns, obj["metadata"]["name"])
             if addr in found or any(r.address == addr for r in desired):
                 continue
-            found[addr] = LiveResource(addr, obj["kind"].lower(), obj["metadata"]["name"], strip_server_fields(obj), _fingerprint(obj))
+            found[addr] = LiveResource(
+                addr, obj["kind"].lower(), obj["metadata"]["name"], strip_server_fields(obj), _fingerprint(obj)
+            )
             previous[addr] = obj
         return Observed(resources=found, raw=previous, **_deployed(previous, desired))
 
@@ -195,7 +209,11 @@ class KubernetesTargetImpl(Target):
     # ---------------------------------------------------------------- apply
 
     def apply(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         from modeldeploy.planning.plan import Action
@@ -206,7 +224,9 @@ class KubernetesTargetImpl(Target):
         changes = {c.address: c for c in plan.changes if c.action is not Action.NOOP}
         unknown = [a for a, c in changes.items() if a not in desired and c.action is not Action.DELETE]
         if unknown:
-            raise PlanError(f"the plan changes {', '.join(sorted(unknown))}, which the render does not contain; plan again")
+            raise PlanError(
+                f"the plan changes {', '.join(sorted(unknown))}, which the render does not contain; plan again"
+            )
         poll = float(opts.extra.get("poll_seconds", 2.0))
         applied: list[str] = []
         for addr in sorted((a for a in changes if a in desired), key=lambda a: (_rank(a), a)):
@@ -214,8 +234,12 @@ class KubernetesTargetImpl(Target):
             if change.action is Action.REPLACE:
                 progress.step(f"replace {addr}: {change.reason or res.replace_reason}")
                 api.delete(res.kind, ctx.target.namespace, res.name)
-                if not rollout.wait_gone(api, res.kind, ctx.target.namespace, res.name, timeout=opts.timeout_seconds, poll=poll):
-                    raise ApplyError(f"{addr} was not deleted within {opts.timeout_seconds:g}s; nothing else was changed")
+                if not rollout.wait_gone(
+                    api, res.kind, ctx.target.namespace, res.name, timeout=opts.timeout_seconds, poll=poll
+                ):
+                    raise ApplyError(
+                        f"{addr} was not deleted within {opts.timeout_seconds:g}s; nothing else was changed"
+                    )
             else:
                 progress.step(f"{change.action.value} {addr}")
             api.apply(res.body)
@@ -231,8 +255,13 @@ class KubernetesTargetImpl(Target):
         return ApplyResult(changed=tuple(applied + pruned), outputs=outputs)
 
     def _wait_rollouts(
-        self, ctx: RenderContext, api: KubeApi, applied: list[Resource], progress: Progress,
-        opts: ObserveOptions, previous: Mapping[str, Any] | None,
+        self,
+        ctx: RenderContext,
+        api: KubeApi,
+        applied: list[Resource],
+        progress: Progress,
+        opts: ObserveOptions,
+        previous: Mapping[str, Any] | None,
     ) -> None:
         if not opts.extra.get("wait", True):
             return
@@ -242,14 +271,23 @@ class KubernetesTargetImpl(Target):
             if res.kind not in rollout.STATUS:
                 continue  # Jobs and CronJobs run on their own schedule; Services etc. have no rollout
             with progress.wait(f"rollout of {res.kind} {ns}/{res.name}") as handle:
-                st = rollout.wait(api, res.kind, ns, res.name, timeout=opts.timeout_seconds, poll=poll, report=handle.update)
+                st = rollout.wait(
+                    api, res.kind, ns, res.name, timeout=opts.timeout_seconds, poll=poll, report=handle.update
+                )
             if st.failed:
                 self._fail(ctx, api, res, st.failed, [r.address for r in applied], progress, opts, previous)
             progress.done(f"{res.kind} {ns}/{res.name}: {st.text}")
 
     def _fail(
-        self, ctx: RenderContext, api: KubeApi, res: Resource, why: str, applied: list[str], progress: Progress,
-        opts: ObserveOptions, previous: Mapping[str, Any] | None,
+        self,
+        ctx: RenderContext,
+        api: KubeApi,
+        res: Resource,
+        why: str,
+        applied: list[str],
+        progress: Progress,
+        opts: ObserveOptions,
+        previous: Mapping[str, Any] | None,
     ) -> None:
         ns = ctx.target.namespace
         problems = rollout.pod_problems(api, ns, res.name)
@@ -302,7 +340,9 @@ class KubernetesTargetImpl(Target):
 
     # ---------------------------------------------------------------- destroy
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(
+        self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None
+    ) -> ApplyResult:
         opts = options or ObserveOptions()
         api = self._client(opts)
         poll = float(opts.extra.get("poll_seconds", 2.0))

@@ -53,9 +53,7 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         import kubernetes_validate
         from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
     except ImportError:
-        raise MissingDependencyError(
-            f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT
-        ) from None
+        raise MissingDependencyError(f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT) from None
     try:
         validator = builtin_validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         validator.validate(dict(obj))
@@ -92,7 +90,9 @@ def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema_dir = f"v{version}-local-strict"
     try:
-        schema = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", desired_version)
+        schema = utils.schema_contents(
+            f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", desired_version
+        )
     except FileNotFoundError:
         raise utils.SchemaNotFoundError(
             version=utils.major_minor(desired_version), kind=kind, api_version=api_version

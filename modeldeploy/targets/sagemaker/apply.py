@@ -93,7 +93,9 @@ class Applier:
         steps: dict[str, Callable[[Resource], None]] = {
             K_S3: self._upload,
             K_MODEL: lambda r: self._create_once(f"model {r.name}", self.r.model, self.r.sm.create_model, r),
-            K_CONFIG: lambda r: self._create_once(f"endpoint config {r.name}", self.r.config, self.r.sm.create_endpoint_config, r),
+            K_CONFIG: lambda r: self._create_once(
+                f"endpoint config {r.name}", self.r.config, self.r.sm.create_endpoint_config, r
+            ),
             K_ENDPOINT: lambda r: self._endpoint(bodies["CreateEndpoint"], bodies["UpdateEndpoint"]),
             K_SCALING_TARGET: lambda r: self._scaling("RegisterScalableTarget", self.r.aas.register_scalable_target, r),
             K_SCALING_POLICY: lambda r: self._scaling("PutScalingPolicy", self.r.aas.put_scaling_policy, r),
@@ -148,14 +150,24 @@ class Applier:
         aborted: list[str] = []
         markers: dict[str, str] = {}
         while True:
-            page = call(f"listing incomplete uploads under s3://{bucket}/{prefix}", self.r.s3.list_multipart_uploads,
-                        Bucket=bucket, Prefix=prefix, **markers)
+            page = call(
+                f"listing incomplete uploads under s3://{bucket}/{prefix}",
+                self.r.s3.list_multipart_uploads,
+                Bucket=bucket,
+                Prefix=prefix,
+                **markers,
+            )
             for upload in page.get("Uploads") or ():
                 key = str(upload.get("Key", ""))
                 if not (key.startswith(prefix) and key.endswith("model.tar.gz")):
                     continue
-                find(f"aborting the incomplete upload of s3://{bucket}/{key}", self.r.s3.abort_multipart_upload,
-                     Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                find(
+                    f"aborting the incomplete upload of s3://{bucket}/{key}",
+                    self.r.s3.abort_multipart_upload,
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload["UploadId"],
+                )
                 aborted.append(key)
                 if not quiet:
                     self.progress.step(f"aborted an incomplete upload of s3://{bucket}/{key} (a stopped run left it)")
@@ -163,7 +175,9 @@ class Applier:
                 return aborted
             markers = {"KeyMarker": page.get("NextKeyMarker", ""), "UploadIdMarker": page.get("NextUploadIdMarker", "")}
 
-    def _create_once(self, what: str, describe: Callable[[str], Any], create: Callable[..., Any], res: Resource) -> None:
+    def _create_once(
+        self, what: str, describe: Callable[[str], Any], create: Callable[..., Any], res: Resource
+    ) -> None:
         if describe(res.name) is not None:
             self.progress.step(f"{what} already exists")
             return
@@ -187,7 +201,9 @@ class Applier:
                 self._wait_endpoint(name, f"endpoint {name} is {ep['EndpointStatus']}; waiting before changing it")
                 ep = self.r.endpoint()
         if ep is not None and ep["EndpointStatus"] == "Failed":
-            self.progress.warn(f"endpoint {name} is Failed ({ep.get('FailureReason', 'no reason given')}); recreating it")
+            self.progress.warn(
+                f"endpoint {name} is Failed ({ep.get('FailureReason', 'no reason given')}); recreating it"
+            )
             self._delete_endpoint(name)
             ep = None
         if ep is None:
@@ -232,8 +248,12 @@ class Applier:
         if job is None:
             self.progress.step(f"creating transform job {res.name}")
             call(f"creating transform job {res.name}", self.r.sm.create_transform_job, **res.body)
-        self._wait("transform_job_completed_or_stopped", {"TransformJobName": res.name}, "TransformJobStatus",
-                   f"transform job {res.name}")
+        self._wait(
+            "transform_job_completed_or_stopped",
+            {"TransformJobName": res.name},
+            "TransformJobStatus",
+            f"transform job {res.name}",
+        )
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -261,14 +281,18 @@ class Applier:
                         reason = last.get("FailureReason") or (last.get("Error") or {}).get("Message") or status
                         raise ApplyError(f"{what} failed: {reason}") from None
                 if time.monotonic() > deadline:
-                    raise ApplyError(f"{what}: still not done after {self.timeout_seconds:.0f}s (last status {status or 'unknown'})")
+                    raise ApplyError(
+                        f"{what}: still not done after {self.timeout_seconds:.0f}s (last status {status or 'unknown'})"
+                    )
                 interrupt.sleep(self.impl.poll_seconds)  # a stop request wakes it (safe point)
 
     # -- deleting --------------------------------------------------------------------------------
 
     def _check_owned(self, arn: str, what: str) -> None:
         if tags_dict(self.r.tags(arn)).get(TAG_NAME) != self.r.name:
-            raise ApplyError(f"{what} was not created by modeldeploy for {self.r.name!r}; refusing to change or delete it")
+            raise ApplyError(
+                f"{what} was not created by modeldeploy for {self.r.name!r}; refusing to change or delete it"
+            )
 
     def _delete(self, kind: str, name: str) -> bool:
         """Delete one object if it exists (and is ours); False when it was already gone."""
@@ -278,7 +302,13 @@ class Applier:
             if self.r.scaling_policy(rid) is None:
                 return False
             self.progress.step(f"deleting scaling policy {name} of {rid}")
-            call(f"deleting scaling policy {name}", self.r.aas.delete_scaling_policy, PolicyName=name, ResourceId=rid, **common)
+            call(
+                f"deleting scaling policy {name}",
+                self.r.aas.delete_scaling_policy,
+                PolicyName=name,
+                ResourceId=rid,
+                **common,
+            )
         elif kind == K_SCALING_TARGET:
             if self.r.scalable_target(name) is None:
                 return False
@@ -359,7 +389,10 @@ class Applier:
 
     def _outputs(self, bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
         region = self.r.target.region
-        out = {"model": bodies["CreateModel"]["ModelName"], "model_data": bodies["CreateModel"]["PrimaryContainer"]["ModelDataUrl"]}
+        out = {
+            "model": bodies["CreateModel"]["ModelName"],
+            "model_data": bodies["CreateModel"]["PrimaryContainer"]["ModelDataUrl"],
+        }
         job = bodies.get("CreateTransformJob")
         if job is not None:
             out.update(transform_job=job["TransformJobName"], output=job["TransformOutput"]["S3OutputPath"])

@@ -21,7 +21,15 @@ MAX_ATTEMPTS = 8
 # the reads each observe runs side by side; botocore's default pool of 10 connections would make the
 # rest open and drop a connection per call.
 MAX_POOL_CONNECTIONS = 128
-_NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchUpload"}
+_NOT_FOUND_CODES = {
+    "ResourceNotFound",
+    "ResourceNotFoundException",
+    "NoSuchKey",
+    "404",
+    "NotFound",
+    "NoSuchBucket",
+    "NoSuchUpload",
+}
 
 
 class Clients:
@@ -107,8 +115,13 @@ NO_CREDENTIALS_HINT = (
 )
 # The codes AWS answers a request with when the credentials themselves are wrong or expired.
 _BAD_CREDENTIALS = {
-    "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch",
-    "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
 }
 
 

@@ -40,7 +40,9 @@ def _headers(ctx: RenderContext) -> list[str]:
     ev = ctx.spec.evaluation
     path = Path(ctx.base_dir) / ev.data
     if path.suffix.lower() != ".csv" or not path.is_file():
-        raise RenderError("evaluation.clarify needs evaluation.data as a CSV file next to deploy.yaml (Clarify reads CSV with these headers)")
+        raise RenderError(
+            "evaluation.clarify needs evaluation.data as a CSV file next to deploy.yaml (Clarify reads CSV with these headers)"
+        )
     with path.open(newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh), [])
     cols = [c for c in header if c == ev.target or not ev.features or c in ev.features]
@@ -56,7 +58,12 @@ def analysis_config(ctx: RenderContext, model_name: str) -> dict[str, Any]:
     cl = ev.clarify
     headers = _headers(ctx)
     methods: dict[str, Any] = {
-        "shap": {"num_samples": cl.shap_samples, "agg_method": "mean_abs", "use_logit": False, "save_local_shap_values": True},
+        "shap": {
+            "num_samples": cl.shap_samples,
+            "agg_method": "mean_abs",
+            "use_logit": False,
+            "save_local_shap_values": True,
+        },
         "report": {"name": "report", "title": f"{ctx.spec.name}: Clarify analysis"},
     }
     config: dict[str, Any] = {
@@ -96,23 +103,38 @@ def requests(ctx: RenderContext, model_name: str, role_arn: str, tags: list[dict
         "RoleArn": role_arn,
         "AppSpecification": {"ImageUri": cl.image_uri},
         "ProcessingResources": {
-            "ClusterConfig": {"InstanceCount": cl.instance_count, "InstanceType": cl.instance_type, "VolumeSizeInGB": 30}
+            "ClusterConfig": {
+                "InstanceCount": cl.instance_count,
+                "InstanceType": cl.instance_type,
+                "VolumeSizeInGB": 30,
+            }
         },
         "ProcessingInputs": [
             {
                 "InputName": "analysis_config",
-                "S3Input": {"S3Uri": f"{prefix}/analysis_config.json", "LocalPath": "/opt/ml/processing/input/config",
-                            "S3DataType": "S3Prefix", "S3InputMode": "File"},
+                "S3Input": {
+                    "S3Uri": f"{prefix}/analysis_config.json",
+                    "LocalPath": "/opt/ml/processing/input/config",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
             },
             {
                 "InputName": "dataset",
-                "S3Input": {"S3Uri": cl.data_s3_uri, "LocalPath": "/opt/ml/processing/input/data",
-                            "S3DataType": "S3Prefix", "S3InputMode": "File"},
+                "S3Input": {
+                    "S3Uri": cl.data_s3_uri,
+                    "LocalPath": "/opt/ml/processing/input/data",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
             },
         ],
         "ProcessingOutputConfig": {
             "Outputs": [
-                {"OutputName": "analysis_result", "S3Output": {"S3Uri": output, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}
+                {
+                    "OutputName": "analysis_result",
+                    "S3Output": {"S3Uri": output, "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"},
+                }
             ]
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},

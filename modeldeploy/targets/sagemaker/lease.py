@@ -46,8 +46,10 @@ class S3LeaseBackend:
         if isinstance(exc, BotoCoreError):  # EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError…
             from modeldeploy.retry import gave_up
 
-            return TargetError(f"{what} {self.where}: {exc}".splitlines()[0] + gave_up(exc),
-                               hint="check the network path to S3 (endpoint, region, proxy) and run again")
+            return TargetError(
+                f"{what} {self.where}: {exc}".splitlines()[0] + gave_up(exc),
+                hint="check the network path to S3 (endpoint, region, proxy) and run again",
+            )
         return TargetError(f"{what} {self.where}: {error_code(exc)}: {error_message(exc)}")
 
     def read(self) -> tuple[LeaseRecord, Any] | None:
@@ -72,8 +74,13 @@ class S3LeaseBackend:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            out = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=record.to_json().encode(),
-                                     ContentType="application/json", **condition)
+            out = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=record.to_json().encode(),
+                ContentType="application/json",
+                **condition,
+            )
         except ClientError as exc:
             if _code(exc) in _LOST_RACE or _code(exc) in _GONE:
                 return None

@@ -46,8 +46,18 @@ from modeldeploy.targets.sagemaker.resources import (
 # Maps whose entries are all meaningful (not projected key by key).
 _MAPS = {"Environment", "Metadata"}
 # Keys kept even when the desired body does not set them: their presence live is a real difference.
-_EXTRA = {"VpcConfig", "EnableNetworkIsolation", "DataCaptureConfig", "AsyncInferenceConfig", "KmsKeyId",
-          "ServerlessConfig", "InstanceType", "InitialInstanceCount", "ClientConfig", "NotificationConfig"}
+_EXTRA = {
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "DataCaptureConfig",
+    "AsyncInferenceConfig",
+    "KmsKeyId",
+    "ServerlessConfig",
+    "InstanceType",
+    "InitialInstanceCount",
+    "ClientConfig",
+    "NotificationConfig",
+}
 
 
 def project(live: Any, template: Any) -> Any:
@@ -94,7 +104,6 @@ class _Candidates:
     objects: list[str]
 
 
-
 class Observer:
     """Reads one deployment.
 
@@ -108,7 +117,9 @@ class Observer:
     alongside it. A steady-state deployment costs two reads when the run shares region listings.
     """
 
-    def __init__(self, clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None):
+    def __init__(
+        self, clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None
+    ):
         options = options or ObserveOptions()
         self.r = Reader(clients, ctx, memo=options.shared)
         self.region = region_for(self.r, options)
@@ -204,11 +215,17 @@ class Observer:
                 f"endpoint {self.r.endpoint_name} exists but was not created by modeldeploy for {self.r.name!r} "
                 f"(tag {TAG_NAME} is missing or different); refusing to manage it"
             )
-        body: dict[str, Any] = {"EndpointName": ep["EndpointName"], "EndpointConfigName": ep["EndpointConfigName"], "Tags": tags}
+        body: dict[str, Any] = {
+            "EndpointName": ep["EndpointName"],
+            "EndpointConfigName": ep["EndpointConfigName"],
+            "Tags": tags,
+        }
         if res is not None and "DeploymentConfig" in res.body:
             # The rollout strategy is how the *next* update runs, not state SageMaker reports back.
             body["DeploymentConfig"] = res.body["DeploymentConfig"]
-        self.add(address(K_ENDPOINT, self.r.endpoint_name), K_ENDPOINT, ep["EndpointName"], body, ep.get("LastModifiedTime"))
+        self.add(
+            address(K_ENDPOINT, self.r.endpoint_name), K_ENDPOINT, ep["EndpointName"], body, ep.get("LastModifiedTime")
+        )
         return ep
 
     def _config(self, endpoint: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -276,14 +293,28 @@ class Observer:
         if target is None:
             return
         res = self.by_kind.get(K_SCALING_TARGET)
-        template = res.body if res else {k: 0 for k in ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity")}
-        self.add(address(K_SCALING_TARGET, self.r.endpoint_name), K_SCALING_TARGET, rid, project(target, template),
-                 target.get("CreationTime"))
+        template = (
+            res.body
+            if res
+            else {k: 0 for k in ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity")}
+        )
+        self.add(
+            address(K_SCALING_TARGET, self.r.endpoint_name),
+            K_SCALING_TARGET,
+            rid,
+            project(target, template),
+            target.get("CreationTime"),
+        )
         if policy is not None:
             pres = self.by_kind.get(K_SCALING_POLICY)
             ptemplate = pres.body if pres else {"PolicyName": "", "ResourceId": "", "PolicyType": ""}
-            self.add(address(K_SCALING_POLICY, self.r.endpoint_name), K_SCALING_POLICY, rq.POLICY_NAME,
-                     project(policy, ptemplate), policy.get("CreationTime"))
+            self.add(
+                address(K_SCALING_POLICY, self.r.endpoint_name),
+                K_SCALING_POLICY,
+                rq.POLICY_NAME,
+                project(policy, ptemplate),
+                policy.get("CreationTime"),
+            )
 
     def _job(self) -> None:
         res = self.by_kind.get(K_JOB)
@@ -305,8 +336,11 @@ class Observer:
         objects = region.objects(bucket) if region else None
         return _Candidates(
             self._config_candidates() if K_CONFIG in self.by_kind else None,
-            [o for o in (models.values() if models is not None else r.list_models(NameContains=stem(r.name)) or [])
-             if model_names.fullmatch(o.name)],
+            [
+                o
+                for o in (models.values() if models is not None else r.list_models(NameContains=stem(r.name)) or [])
+                if model_names.fullmatch(o.name)
+            ],
             r.object_candidates(objects if objects is not None else r.list_objects(bucket, r.object_prefix()) or {}),
         )
 
@@ -333,7 +367,12 @@ class Observer:
                     cfg = config if config and config["EndpointConfigName"] == o.name else self.r.config(o.name)
                     keep_models.update(v["ModelName"] for v in (cfg or {}).get("ProductionVariants") or [])
                 elif self.r.owns(o.arn):
-                    self.add(address(K_CONFIG, o.name), K_CONFIG, o.name, {"EndpointConfigName": o.name, "CreationTime": o.created})
+                    self.add(
+                        address(K_CONFIG, o.name),
+                        K_CONFIG,
+                        o.name,
+                        {"EndpointConfigName": o.name, "CreationTime": o.created},
+                    )
         if cres is None:  # batch: no configs hold models; keep the desired one and the previous
             created = {o.name: o.created for o in listed.models}
             keep_models = kept(created, mres.name, model["ModelName"] if model else None, created)
@@ -377,5 +416,7 @@ class Observer:
         }
 
 
-def observe(clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None) -> Observed:
+def observe(
+    clients: Clients, ctx: RenderContext, desired: list[Resource], options: ObserveOptions | None = None
+) -> Observed:
     return Observer(clients, ctx, desired, options).run()

@@ -50,8 +50,9 @@ class _Missing(Exception):
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
-def _pages(what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = None,
-           missing: str | None = None) -> Iterator[Mapping[str, Any] | None]:
+def _pages(
+    what: str, pages: Iterable[Mapping[str, Any]], budget: int | None = None, missing: str | None = None
+) -> Iterator[Mapping[str, Any] | None]:
     """The pages of a botocore paginator, errors as TargetError naming ``what``. With ``budget`` (a
     listing shared by the run), yields None and stops instead of fetching page ``budget + 1``, or
     when the listing is denied: the deployments then read with their own, narrower calls."""
@@ -115,23 +116,30 @@ class Reader:
         out: list[dict[str, str]] = []
         for page in _pages(f"tags of {arn}", self.sm.get_paginator("list_tags").paginate(ResourceArn=arn)):
             out.extend(page.get("Tags") or [])
-        return sorted(({"Key": t["Key"], "Value": t["Value"]} for t in out if not t["Key"].startswith("aws:")),
-                      key=lambda t: t["Key"])
+        return sorted(
+            ({"Key": t["Key"], "Value": t["Value"]} for t in out if not t["Key"].startswith("aws:")),
+            key=lambda t: t["Key"],
+        )
 
     def endpoint(self) -> dict[str, Any] | None:
         return find(f"endpoint {self.endpoint_name}", self.sm.describe_endpoint, EndpointName=self.endpoint_name)
 
     def config(self, name: str) -> dict[str, Any] | None:
-        return self._memo(("config", self.target.region, name), lambda: find(
-            f"endpoint config {name}", self.sm.describe_endpoint_config, EndpointConfigName=name))
+        return self._memo(
+            ("config", self.target.region, name),
+            lambda: find(f"endpoint config {name}", self.sm.describe_endpoint_config, EndpointConfigName=name),
+        )
 
     def model(self, name: str) -> dict[str, Any] | None:
-        return self._memo(("model", self.target.region, name), lambda: find(
-            f"model {name}", self.sm.describe_model, ModelName=name))
+        return self._memo(
+            ("model", self.target.region, name), lambda: find(f"model {name}", self.sm.describe_model, ModelName=name)
+        )
 
     def job(self, name: str) -> dict[str, Any] | None:
-        return self._memo(("job", self.target.region, name), lambda: find(
-            f"transform job {name}", self.sm.describe_transform_job, TransformJobName=name))
+        return self._memo(
+            ("job", self.target.region, name),
+            lambda: find(f"transform job {name}", self.sm.describe_transform_job, TransformJobName=name),
+        )
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         return self._memo(("head", bucket, key), lambda: self._head(bucket, key))
@@ -143,15 +151,25 @@ class Reader:
         return tags_dict(self.tags(arn)).get(TAG_NAME) == self.name
 
     def scalable_target(self, resource_id: str) -> dict[str, Any] | None:
-        out = call(f"scalable target {resource_id}", self.aas.describe_scalable_targets,
-                   ServiceNamespace="sagemaker", ResourceIds=[resource_id], ScalableDimension=rq.SCALABLE_DIMENSION)
+        out = call(
+            f"scalable target {resource_id}",
+            self.aas.describe_scalable_targets,
+            ServiceNamespace="sagemaker",
+            ResourceIds=[resource_id],
+            ScalableDimension=rq.SCALABLE_DIMENSION,
+        )
         targets = out.get("ScalableTargets") or []
         return targets[0] if targets else None
 
     def scaling_policy(self, resource_id: str) -> dict[str, Any] | None:
-        out = call(f"scaling policies of {resource_id}", self.aas.describe_scaling_policies,
-                   ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=rq.SCALABLE_DIMENSION,
-                   PolicyNames=[rq.POLICY_NAME])
+        out = call(
+            f"scaling policies of {resource_id}",
+            self.aas.describe_scaling_policies,
+            ServiceNamespace="sagemaker",
+            ResourceId=resource_id,
+            ScalableDimension=rq.SCALABLE_DIMENSION,
+            PolicyNames=[rq.POLICY_NAME],
+        )
         policies = [p for p in out.get("ScalingPolicies") or [] if p.get("PolicyName") == rq.POLICY_NAME]
         return policies[0] if policies else None
 
@@ -170,13 +188,16 @@ class Reader:
         return self._list("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", budget, filters)
 
     def list_configs(self, budget: int | None = None, **filters: Any) -> list[Owned] | None:
-        return self._list("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", budget, filters)
+        return self._list(
+            "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn", budget, filters
+        )
 
     def list_models(self, budget: int | None = None, **filters: Any) -> list[Owned] | None:
         return self._list("list_models", "Models", "ModelName", "ModelArn", budget, filters)
 
-    def _list(self, op: str, key: str, name_key: str, arn_key: str, budget: int | None,
-              filters: Mapping[str, Any]) -> list[Owned] | None:
+    def _list(
+        self, op: str, key: str, name_key: str, arn_key: str, budget: int | None, filters: Mapping[str, Any]
+    ) -> list[Owned] | None:
         """Every item of a SageMaker listing; None when it has more than ``budget`` pages."""
         pages = self.sm.get_paginator(op).paginate(**filters, PaginationConfig={"PageSize": LIST_PAGE})
         out: list[Owned] = []
@@ -210,8 +231,11 @@ class Reader:
 
     def owned_objects(self, bucket: str) -> list[str]:
         """Keys of model.tar.gz objects this deployment uploaded (metadata modeldeploy-name)."""
-        return sorted(k for k in self.object_candidates(self.list_objects(bucket, self.object_prefix()) or {})
-                      if self.uploaded(bucket, k))
+        return sorted(
+            k
+            for k in self.object_candidates(self.list_objects(bucket, self.object_prefix()) or {})
+            if self.uploaded(bucket, k)
+        )
 
     def object_prefix(self) -> str:
         return f"{self.artifact_prefix()}{self.name}/"
@@ -250,7 +274,6 @@ class Reader:
         return info.signature.to_canonical() if info.signature is not None else None
 
 
-
 class Region:
     """Listings shared by every deployment a run observes in one region: the endpoints, endpoint
     configs, models and scaling targets/policies of the region and the keys under each bucket's
@@ -286,7 +309,8 @@ class Region:
     def scalable_targets(self) -> dict[str, dict[str, Any]] | None:
         def read() -> dict[str, dict[str, Any]] | None:
             pages = self.r.aas.get_paginator("describe_scalable_targets").paginate(
-                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION)
+                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION
+            )
             out: dict[str, dict[str, Any]] = {}
             for page in _pages("scalable targets of SageMaker", pages, self.budget):
                 if page is None:
@@ -299,12 +323,17 @@ class Region:
     def scaling_policies(self) -> dict[str, dict[str, Any]] | None:
         def read() -> dict[str, dict[str, Any]] | None:
             pages = self.r.aas.get_paginator("describe_scaling_policies").paginate(
-                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION, PolicyNames=[rq.POLICY_NAME])
+                ServiceNamespace="sagemaker", ScalableDimension=rq.SCALABLE_DIMENSION, PolicyNames=[rq.POLICY_NAME]
+            )
             out: dict[str, dict[str, Any]] = {}
             for page in _pages(f"scaling policies {rq.POLICY_NAME}", pages, self.budget):
                 if page is None:
                     return None
-                out.update((p["ResourceId"], p) for p in page.get("ScalingPolicies") or [] if p.get("PolicyName") == rq.POLICY_NAME)
+                out.update(
+                    (p["ResourceId"], p)
+                    for p in page.get("ScalingPolicies") or []
+                    if p.get("PolicyName") == rq.POLICY_NAME
+                )
             return out
 
         return self._get("scaling-policies", read)

@@ -46,7 +46,11 @@ def package_request(ctx: RenderContext, artifacts: list[Artifact]) -> dict[str, 
     if create_model is None:
         raise RenderError("the SageMaker render has no CreateModel.json to register")
     container = json.loads(create_model.content)["PrimaryContainer"]
-    metadata = {**{k: v for k, v in sorted(reg.tags.items())}, DIGEST_KEY: ctx.ref.digest, SOURCE_KEY: ctx.ref.pinned_uri[:256]}
+    metadata = {
+        **{k: v for k, v in sorted(reg.tags.items())},
+        DIGEST_KEY: ctx.ref.digest,
+        SOURCE_KEY: ctx.ref.pinned_uri[:256],
+    }
     body: dict[str, Any] = {
         "ModelPackageGroupName": reg.name,
         "ModelApprovalStatus": "Approved",
@@ -143,7 +147,9 @@ class ModelPackage(Auxiliary):
         p = planned(self.clients, self.ctx)
         digest = self.ctx.ref.digest
         return Change(
-            address=self.address, kind="sagemaker_model_package", name=self.reg.name,
+            address=self.address,
+            kind="sagemaker_model_package",
+            name=self.reg.name,
             action=Action.NOOP if p.action == "no-op" else Action.CREATE,
             before={"arn": p.arn, "digest": digest} if p.arn else None,
             after={"group": self.reg.name, "digest": digest, "tags": dict(sorted(self.reg.tags.items()))},

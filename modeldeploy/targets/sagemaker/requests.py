@@ -32,7 +32,12 @@ SECRET_REF_SUFFIX = "__SECRET_REF"
 META_DIGEST = "modeldeploy-model-digest"
 META_NAME = "modeldeploy-name"
 TRITON_DEFAULT_MODEL = "SAGEMAKER_TRITON_DEFAULT_MODEL_NAME"
-_SERVING_ENV = ("MODELDEPLOY_WORKERS", "MODELDEPLOY_TIMEOUT_SECONDS", "MODELDEPLOY_MAX_BODY_BYTES", "MODELDEPLOY_MODEL_PATH")
+_SERVING_ENV = (
+    "MODELDEPLOY_WORKERS",
+    "MODELDEPLOY_TIMEOUT_SECONDS",
+    "MODELDEPLOY_MAX_BODY_BYTES",
+    "MODELDEPLOY_MODEL_PATH",
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,9 @@ def container_environment(ctx: RenderContext) -> dict[str, str]:
         if name in _SERVING_ENV:
             raise RenderError(f"serving.env.{name} is set by modeldeploy from serving.*; remove it from serving.env")
         if name.endswith(SECRET_REF_SUFFIX):
-            raise RenderError(f"serving.env.{name}: names ending in {SECRET_REF_SUFFIX} are reserved for secret references")
+            raise RenderError(
+                f"serving.env.{name}: names ending in {SECRET_REF_SUFFIX} are reserved for secret references"
+            )
         env[name] = value
     if serving.secrets and target.network_isolation:
         raise RenderError(
@@ -94,7 +101,9 @@ def triton_environment(ctx: RenderContext) -> dict[str, str]:
     resolved in it."""
     serving = ctx.spec.serving
     if serving.secrets:
-        raise RenderError("serving.secrets: the SageMaker Triton container cannot resolve secret references; use env or IAM")
+        raise RenderError(
+            "serving.secrets: the SageMaker Triton container cannot resolve secret references; use env or IAM"
+        )
     repo = getattr(ctx.model, "repository", None)
     default = repo.default_model if repo is not None else None
     if default is None:
@@ -119,7 +128,9 @@ def check_gpu(ctx: RenderContext) -> None:
     if not gpu:
         return
     if target.mode == "serverless":
-        raise RenderError(f"resources.gpu {gpu}: SageMaker serverless endpoints have no GPUs; use mode realtime or async")
+        raise RenderError(
+            f"resources.gpu {gpu}: SageMaker serverless endpoints have no GPUs; use mode realtime or async"
+        )
     if not GPU_FAMILIES.match(target.instance_type):
         raise RenderError(
             f"resources.gpu {gpu}: instance_type {target.instance_type} has no GPU; use a GPU type such as ml.g5.xlarge or ml.p3.2xlarge"
@@ -160,7 +171,11 @@ def build(ctx: RenderContext) -> Requests:
         config = _endpoint_config(ctx, target, tags, model.body["ModelName"], endpoint)
         calls.append(config)
         cfg_name = config.body["EndpointConfigName"]
-        calls.append(Request(SAGEMAKER, "CreateEndpoint", {"EndpointName": endpoint, "EndpointConfigName": cfg_name, "Tags": tags}))
+        calls.append(
+            Request(
+                SAGEMAKER, "CreateEndpoint", {"EndpointName": endpoint, "EndpointConfigName": cfg_name, "Tags": tags}
+            )
+        )
         update: dict[str, Any] = {"EndpointName": endpoint, "EndpointConfigName": cfg_name}
         deployment = deployment_config(target)
         if deployment:
@@ -185,7 +200,10 @@ def _create_model(ctx: RenderContext, target: SageMakerTarget, tags: list[dict[s
         "Tags": tags,
     }
     if target.vpc is not None:
-        body["VpcConfig"] = {"SecurityGroupIds": list(target.vpc.security_group_ids), "Subnets": list(target.vpc.subnets)}
+        body["VpcConfig"] = {
+            "SecurityGroupIds": list(target.vpc.security_group_ids),
+            "Subnets": list(target.vpc.subnets),
+        }
     if target.network_isolation:
         body["EnableNetworkIsolation"] = True
     return Request(SAGEMAKER, "CreateModel", _named(ctx.spec.name, ctx, "ModelName", body))
@@ -229,7 +247,9 @@ def _endpoint_config(
         variant["ServerlessConfig"] = serverless
     else:
         initial, _ = _replicas(ctx, target)
-        variant.update({"InstanceType": target.instance_type, "InitialInstanceCount": initial, "InitialVariantWeight": 1.0})
+        variant.update(
+            {"InstanceType": target.instance_type, "InitialInstanceCount": initial, "InitialVariantWeight": 1.0}
+        )
     body: dict[str, Any] = {"ProductionVariants": [variant], "Tags": tags}
     if target.kms_key_id and target.mode != "serverless":
         body["KmsKeyId"] = target.kms_key_id
@@ -302,7 +322,10 @@ def deployment_config(target: SageMakerTarget) -> dict[str, Any] | None:
             routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": r.canary_percent}
         if r.strategy == "linear":
             routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": r.linear_step_percent}
-        blue_green: dict[str, Any] = {"TrafficRoutingConfiguration": routing, "TerminationWaitInSeconds": r.termination_wait_seconds}
+        blue_green: dict[str, Any] = {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": r.termination_wait_seconds,
+        }
         if r.max_execution_seconds:
             blue_green["MaximumExecutionTimeoutInSeconds"] = r.max_execution_seconds
         out["BlueGreenUpdatePolicy"] = blue_green
@@ -359,7 +382,10 @@ def _transform_job(ctx: RenderContext, target: SageMakerTarget, tags: list[dict[
         "SplitType": _SPLIT[b.split_type],
         "CompressionType": "Gzip" if b.compression == "gzip" else "None",
     }
-    output: dict[str, Any] = {"S3OutputPath": b.output_uri, "AssembleWith": "Line" if b.assemble_with == "line" else "None"}
+    output: dict[str, Any] = {
+        "S3OutputPath": b.output_uri,
+        "AssembleWith": "Line" if b.assemble_with == "line" else "None",
+    }
     if b.accept:
         output["Accept"] = b.accept
     if target.kms_key_id:

@@ -63,28 +63,48 @@ def desired_resources(ctx: RenderContext, artifacts: list[Artifact]) -> list[Res
     url = model["PrimaryContainer"]["ModelDataUrl"]
     bucket, key = split_s3(url)
     s3 = Resource(
-        address(K_S3, base), K_S3, url,
+        address(K_S3, base),
+        K_S3,
+        url,
         {"Bucket": bucket, "Key": key, "Metadata": {rq.META_DIGEST: ctx.ref.digest, rq.META_NAME: base}},
-        immutable=True, replace_reason=S3_REASON,
+        immutable=True,
+        replace_reason=S3_REASON,
     )
     model_res = Resource(
-        address(K_MODEL, base), K_MODEL, model["ModelName"], model,
-        immutable=True, replace_reason=IMMUTABLE_REASON, depends_on=(s3.address,),
+        address(K_MODEL, base),
+        K_MODEL,
+        model["ModelName"],
+        model,
+        immutable=True,
+        replace_reason=IMMUTABLE_REASON,
+        depends_on=(s3.address,),
     )
     out = [s3, model_res]
     job = bodies.get("CreateTransformJob")
     if job is not None:
-        out.append(Resource(
-            address(K_JOB, base), K_JOB, job["TransformJobName"], job,
-            immutable=True, replace_reason=JOB_REASON, depends_on=(model_res.address,),
-        ))
+        out.append(
+            Resource(
+                address(K_JOB, base),
+                K_JOB,
+                job["TransformJobName"],
+                job,
+                immutable=True,
+                replace_reason=JOB_REASON,
+                depends_on=(model_res.address,),
+            )
+        )
         return out
     config = bodies["CreateEndpointConfig"]
     create = bodies["CreateEndpoint"]
     endpoint = create["EndpointName"]
     config_res = Resource(
-        address(K_CONFIG, endpoint), K_CONFIG, config["EndpointConfigName"], config,
-        immutable=True, replace_reason=IMMUTABLE_REASON, depends_on=(model_res.address,),
+        address(K_CONFIG, endpoint),
+        K_CONFIG,
+        config["EndpointConfigName"],
+        config,
+        immutable=True,
+        replace_reason=IMMUTABLE_REASON,
+        depends_on=(model_res.address,),
     )
     endpoint_body = dict(create)
     deployment = bodies.get("UpdateEndpoint", {}).get("DeploymentConfig")
@@ -97,12 +117,21 @@ def desired_resources(ctx: RenderContext, artifacts: list[Artifact]) -> list[Res
     register = bodies.get("RegisterScalableTarget")
     if register is not None:
         target_res = Resource(
-            address(K_SCALING_TARGET, endpoint), K_SCALING_TARGET, register["ResourceId"], register,
+            address(K_SCALING_TARGET, endpoint),
+            K_SCALING_TARGET,
+            register["ResourceId"],
+            register,
             depends_on=(endpoint_res.address,),
         )
         policy = bodies["PutScalingPolicy"]
-        out += [target_res, Resource(
-            address(K_SCALING_POLICY, endpoint), K_SCALING_POLICY, policy["PolicyName"], policy,
-            depends_on=(target_res.address,),
-        )]
+        out += [
+            target_res,
+            Resource(
+                address(K_SCALING_POLICY, endpoint),
+                K_SCALING_POLICY,
+                policy["PolicyName"],
+                policy,
+                depends_on=(target_res.address,),
+            ),
+        ]
     return out

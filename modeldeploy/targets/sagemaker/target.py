@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.planning.plan import Plan
     from modeldeploy.progress import Progress
 
+
 class SageMakerTargetImpl(Target):
     kind = "sagemaker"
     config_model = SageMakerTarget
@@ -57,9 +58,15 @@ class SageMakerTargetImpl(Target):
 
     def plan_notes(self, ctx: RenderContext) -> list[str]:
         s, t = ctx.spec.scaling, ctx.spec.target
-        if t.mode == "batch" and "scaling" in ctx.spec.model_fields_set and not s.min_replicas == s.max_replicas == t.instance_count:
-            return [f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: a batch "
-                    f"transform job runs target.instance_count = {t.instance_count} instances"]
+        if (
+            t.mode == "batch"
+            and "scaling" in ctx.spec.model_fields_set
+            and not s.min_replicas == s.max_replicas == t.instance_count
+        ):
+            return [
+                f"scaling (min_replicas {s.min_replicas}, max_replicas {s.max_replicas}) is not applied: a batch "
+                f"transform job runs target.instance_count = {t.instance_count} instances"
+            ]
         return []
 
     def serving_images(self, ctx: RenderContext) -> list[tuple[str, tuple[Any, ...]]]:
@@ -74,7 +81,11 @@ class SageMakerTargetImpl(Target):
         if clarify.wanted(ctx):
             model = requests.get("CreateModel")
             assert model is not None
-            out.extend(clarify.requests(ctx, model.body["ModelName"], model.body["ExecutionRoleArn"], model.body.get("Tags") or []))
+            out.extend(
+                clarify.requests(
+                    ctx, model.body["ModelName"], model.body["ExecutionRoleArn"], model.body.get("Tags") or []
+                )
+            )
         if ctx.spec.target.registry:
             from modeldeploy.targets.docker.registry import context_artifacts
 
@@ -84,13 +95,14 @@ class SageMakerTargetImpl(Target):
     def desired(self, ctx: RenderContext, artifacts: list[Artifact]) -> list[Resource]:
         return desired_resources(ctx, artifacts)
 
-
     def lease(self, ctx: RenderContext, options: ObserveOptions) -> LeaseBackend | None:
         """An object beside the artifacts in the target's S3 bucket, written with conditional puts."""
         from modeldeploy.targets.sagemaker.lease import S3LeaseBackend, lease_key
 
         t = ctx.spec.target
-        return S3LeaseBackend(self.clients.get("s3", t.region), t.artifact_bucket, lease_key(t.artifact_prefix, ctx.spec.name))
+        return S3LeaseBackend(
+            self.clients.get("s3", t.region), t.artifact_bucket, lease_key(t.artifact_prefix, ctx.spec.name)
+        )
 
     def observe(self, ctx: RenderContext, desired: list[Resource], options: ObserveOptions) -> Observed:
         from modeldeploy.targets.sagemaker.observe import observe
@@ -98,7 +110,11 @@ class SageMakerTargetImpl(Target):
         return observe(self.clients, ctx, desired, options)
 
     def apply(
-        self, ctx: RenderContext, plan: Plan, artifacts: list[Artifact], progress: Progress,
+        self,
+        ctx: RenderContext,
+        plan: Plan,
+        artifacts: list[Artifact],
+        progress: Progress,
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
@@ -107,7 +123,9 @@ class SageMakerTargetImpl(Target):
         timeout = run.timeout_seconds if run is not None else self.timeout_seconds
         return Applier(self, ctx, progress, timeout_seconds=timeout).apply(plan, artifacts)
 
-    def destroy(self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None) -> ApplyResult:
+    def destroy(
+        self, ctx: RenderContext, observed: Observed, progress: Progress, options: ObserveOptions | None = None
+    ) -> ApplyResult:
         from modeldeploy.targets.sagemaker.apply import Applier
 
         timeout = options.timeout_seconds if options is not None else self.timeout_seconds

@@ -66,7 +66,9 @@ def validate_request(service: str, operation: str, body: dict[str, Any], *, wher
         botocore.validate.validate_parameters(body, shape)
     except ParamValidationError as exc:
         report = str(exc.kwargs.get("report", exc)).strip()
-        first = report.splitlines()[1 if report.startswith("Parameter validation failed") else 0] if report else str(exc)
+        first = (
+            report.splitlines()[1 if report.startswith("Parameter validation failed") else 0] if report else str(exc)
+        )
         raise RenderError(f"{label}: invalid {operation} request: {first.strip()}") from None
     problems = list(_walk(shape, body, ""))
     if problems:
@@ -105,7 +107,11 @@ def _walk(shape: Any, value: Any, path: str) -> Any:
             if rx is not None and not rx.fullmatch(value):
                 yield f"{where}: {value!r} does not match the pattern {pattern}"
         return
-    if kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if (
+        kind in ("integer", "long", "float", "double")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
         if "min" in meta and value < meta["min"]:
             yield f"{where}: {value} is below the minimum {meta['min']}"
         if "max" in meta and value > meta["max"]:

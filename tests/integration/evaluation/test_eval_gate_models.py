@@ -35,10 +35,26 @@ evaluation:
 {waivers}"""
 
 
-def spec(root: Path, name: str, model: str, *, baseline: str = "none", extra_thresholds: str = "", extra_cohorts: str = "", waivers: str = "") -> Path:
+def spec(
+    root: Path,
+    name: str,
+    model: str,
+    *,
+    baseline: str = "none",
+    extra_thresholds: str = "",
+    extra_cohorts: str = "",
+    waivers: str = "",
+) -> Path:
     path = root / f"{name}.yaml"
     path.write_text(
-        SPEC.format(name=name, model=model, baseline=baseline, extra_thresholds=extra_thresholds, extra_cohorts=extra_cohorts, waivers=waivers)
+        SPEC.format(
+            name=name,
+            model=model,
+            baseline=baseline,
+            extra_thresholds=extra_thresholds,
+            extra_cohorts=extra_cohorts,
+            waivers=waivers,
+        )
     )
     return path
 
@@ -113,14 +129,16 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_cli_exit_codes_and_files(eval_world: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     spec(eval_world, "cli-bad", "bad")
-    bad = _cli("evaluate", str(eval_world / "cli-bad.yaml"), "-o", str(out), "--eval-python", sys.executable, cwd=eval_world)
+    bad = _cli(
+        "evaluate", str(eval_world / "cli-bad.yaml"), "-o", str(out), "--eval-python", sys.executable, cwd=eval_world
+    )
     assert bad.returncode == 3, bad.stderr
     assert "EVAL201" in bad.stderr and "[MD510]" in bad.stderr
     assert "region == north" in bad.stdout
     data = json.loads((out / "cli-bad" / "evaluation.json").read_text())
     assert data["passed"] is False and "region == north" in data["cohorts"][0]["condition"]
     html = (out / "cli-bad" / "evaluation.html").read_text()
-    assert "<svg class=\"error-tree\"" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert '<svg class="error-tree"' in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     # Written here, not borrowed from the good_report fixture: under xdist this test may run alone.
     good_spec = spec(eval_world, "cli-good", "good")
     good = _cli("evaluate", str(good_spec), "-o", str(out), cwd=eval_world)
@@ -148,7 +166,12 @@ def test_regression_model_from_parquet(tmp_path: Path) -> None:
     train = frame[frame.a < 7]  # the model only ever sees a < 7: a line fits x^2 badly beyond it
     pre = ColumnTransformer([("shop", OneHotEncoder(), ["shop"])], remainder="passthrough")
     model = Pipeline([("pre", pre), ("lr", LinearRegression())]).fit(train[["a", "shop"]], train.price)
-    mlflow.sklearn.save_model(model, tmp_path / "model", pip_requirements=["mlflow"], serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+    mlflow.sklearn.save_model(
+        model,
+        tmp_path / "model",
+        pip_requirements=["mlflow"],
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+    )
     frame.to_parquet(tmp_path / "test.parquet")
     (tmp_path / "deploy.yaml").write_text(
         "apiVersion: modeldeploy/v1\nname: price\nmodel: {source: ./model}\ntarget: {kind: docker}\n"

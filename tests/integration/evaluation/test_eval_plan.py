@@ -115,7 +115,16 @@ def test_bad_model_against_the_deployed_folder_fails_and_names_the_cohort(eval_w
     assert "region == north" in out.stdout
     before = sorted(p.name for p in (rendered / "clf").iterdir())
     lock_before = (rendered / "clf" / "modeldeploy.json").read_bytes()
-    out = _cli("apply", str(spec), "--against", str(rendered), "--auto-approve", "--eval-python", sys.executable, cwd=spec.parent)
+    out = _cli(
+        "apply",
+        str(spec),
+        "--against",
+        str(rendered),
+        "--auto-approve",
+        "--eval-python",
+        sys.executable,
+        cwd=spec.parent,
+    )
     assert out.returncode == 3, out.stderr
     assert "evaluation gate fails" in out.stderr
     assert sorted(p.name for p in (rendered / "clf").iterdir()) == before
@@ -184,7 +193,9 @@ def test_plan_without_evaluation_loads_no_analysis_stack(tmp_path: Path) -> None
     """A plan of a spec without evaluation: imports none of numpy, pandas, sklearn (nor mlflow)."""
     model = tmp_path / "model"
     model.mkdir()
-    (model / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    python_version: 3.11.0\n")
+    (model / "MLmodel").write_text(
+        "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    python_version: 3.11.0\n"
+    )
     (model / "requirements.txt").write_text("mlflow\n")
     (tmp_path / "out").mkdir()
     (tmp_path / "deploy.yaml").write_text(
@@ -198,7 +209,13 @@ def test_plan_without_evaluation_loads_no_analysis_stack(tmp_path: Path) -> None
         "print(format_text([p], color=False))\n"
         "print('loaded:', ','.join(m for m in ('numpy', 'pandas', 'sklearn', 'mlflow', 'modeldeploy.evaluation.analysis') if m in sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "light (docker)" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "loaded:", proc.stdout

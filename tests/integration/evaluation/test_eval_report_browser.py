@@ -24,8 +24,14 @@ from modeldeploy.spec.evaluation import EvaluationSection
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
 )
 
 
@@ -43,16 +49,35 @@ def _browser() -> str:
 def report_html(tmp_path_factory: pytest.TempPathFactory):
     rng = np.random.default_rng(0)
     n = 1500
-    frame = pd.DataFrame({"age": rng.integers(18, 80, n), "income": rng.uniform(1, 100, n).round(1), "city": rng.choice(["Oslo", "Lima", "Pune"], n)})
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "income": rng.uniform(1, 100, n).round(1),
+            "city": rng.choice(["Oslo", "Lima", "Pune"], n),
+        }
+    )
     frame["y"] = (frame.income > 50).astype(int)
     wrong = ((frame.city == "Lima") & (frame.age > 60)) | (rng.uniform(0, 1, n) < 0.03)
     pred = np.where(wrong, 1 - frame.y, frame.y)
     section = EvaluationSection.model_validate(
-        {"data": "t.csv", "target": "y", "task": "classification", "cohorts": {"max_error_rate": 0.3},
-         "heatmap": {"features": ["age", "city"]}, "fairness": {"sensitive_features": ["city"], "threshold": 0.1}}
+        {
+            "data": "t.csv",
+            "target": "y",
+            "task": "classification",
+            "cohorts": {"max_error_rate": 0.3},
+            "heatmap": {"features": ["age", "city"]},
+            "fairness": {"sensitive_features": ["city"], "threshold": 0.1},
+        }
     )
     inputs = Inputs(frame, frame[["age", "income", "city"]], frame.y, ["age", "income", "city"], ["city"])
-    report = analyse(section, inputs, Scores(list(pred)), name="credit <demo>", scorer="test", importance=(("age", 0.2), ("city", 0.1), ("income", 0.05)))
+    report = analyse(
+        section,
+        inputs,
+        Scores(list(pred)),
+        name="credit <demo>",
+        scorer="test",
+        importance=(("age", 0.2), ("city", 0.1), ("income", 0.05)),
+    )
     out = tmp_path_factory.mktemp("report")
     _, html = write_report(report, out)
     return report, html

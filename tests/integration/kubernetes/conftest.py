@@ -65,8 +65,11 @@ def _clean_real(kubeconfig: str, namespace: str) -> None:
     api = connect(None, kubeconfig)
     parent = meta.parent_name("iris")
     set_id = meta.applyset_id(parent, namespace)
-    doomed = [(kind, o["metadata"]["name"]) for kind in MEMBER_KINDS
-              for o in api.list(kind, namespace, label_selector=f"{meta.APPLYSET_PART_OF}={set_id}")]
+    doomed = [
+        (kind, o["metadata"]["name"])
+        for kind in MEMBER_KINDS
+        for o in api.list(kind, namespace, label_selector=f"{meta.APPLYSET_PART_OF}={set_id}")
+    ]
     p = api.get("configmap", namespace, parent)
     if p is not None and (p["metadata"].get("labels") or {}).get(meta.APPLYSET_ID) == set_id:
         doomed.append(("configmap", parent))

@@ -69,7 +69,8 @@ IMMUTABLE = {
 }
 # Not user fields: identity and server bookkeeping; status is a subresource.
 UNOWNED = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"), ("status",)} | {
-    ("metadata", k) for k in ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "deletionTimestamp")
+    ("metadata", k)
+    for k in ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp", "deletionTimestamp")
 }
 Field = tuple[str, ...]
 _MISSING = object()
@@ -145,8 +146,12 @@ class FakeCluster:
     controllers: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)  # kind -> mutate on GET
     linger: dict[tuple[str, str, str], int] = field(default_factory=dict)  # GETs an object survives after DELETE
     fail: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # (METHOD, plural) -> (code, message)
-    owners: dict[tuple[str, str, str], dict[Field, set[str]]] = field(default_factory=dict)  # per object: field -> managers
-    operations: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)  # per object: manager -> Apply|Update
+    owners: dict[tuple[str, str, str], dict[Field, set[str]]] = field(
+        default_factory=dict
+    )  # per object: field -> managers
+    operations: dict[tuple[str, str, str], dict[str, str]] = field(
+        default_factory=dict
+    )  # per object: manager -> Apply|Update
     # per object: field -> the value its managers set (before defaulting: a defaulted container list
     # is not a conflict, as on the real server where defaulted fields belong to nobody)
     values: dict[tuple[str, str, str], dict[Field, Any]] = field(default_factory=dict)
@@ -200,8 +205,14 @@ class FakeCluster:
         self.counter += 1
         return str(self.counter)
 
-    def _stamp(self, obj: dict[str, Any], old: dict[str, Any] | None, key: tuple[str, str, str],
-               owners: dict[Field, set[str]] | None = None, operations: dict[str, str] | None = None) -> dict[str, Any]:
+    def _stamp(
+        self,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        key: tuple[str, str, str],
+        owners: dict[Field, set[str]] | None = None,
+        operations: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         owners = self.owners.get(key, {}) if owners is None else owners
         operations = self.operations.get(key, {}) if operations is None else operations
         md = obj.setdefault("metadata", {})
@@ -213,8 +224,13 @@ class FakeCluster:
             for m in managers:
                 by_manager.setdefault(m, []).append(path)
         md["managedFields"] = [
-            {"manager": m, "operation": operations.get(m, "Apply"), "apiVersion": obj.get("apiVersion"),
-             "fieldsType": "FieldsV1", "fieldsV1": fields_v1(paths)}
+            {
+                "manager": m,
+                "operation": operations.get(m, "Apply"),
+                "apiVersion": obj.get("apiVersion"),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields_v1(paths),
+            }
             for m, paths in sorted(by_manager.items())
         ]
         _default(obj)
@@ -282,14 +298,22 @@ class FakeCluster:
             labels = obj["metadata"].get("labels") or {}
             if any(labels.get(k) != v for k, v in want.items()):
                 continue
-            if "involvedObject.name" in fields and (obj.get("involvedObject") or {}).get("name") != fields["involvedObject.name"]:
+            if (
+                "involvedObject.name" in fields
+                and (obj.get("involvedObject") or {}).get("name") != fields["involvedObject.name"]
+            ):
                 continue
             item = copy.deepcopy(obj)
             item.pop("apiVersion", None)  # real LIST items omit these
             item.pop("kind", None)
             items.append(item)
         api_version, kind = PLURALS[plural]
-        return {"apiVersion": api_version, "kind": kind + "List", "metadata": {"resourceVersion": str(self.counter)}, "items": items}
+        return {
+            "apiVersion": api_version,
+            "kind": kind + "List",
+            "metadata": {"resourceVersion": str(self.counter)},
+            "items": items,
+        }
 
     def _apply(self, plural: str, ns: str, name: str, query: dict[str, str], ctype: str, body: Any) -> tuple[int, Any]:
         if ctype.split(";")[0].strip() != "application/apply-patch+yaml":
@@ -302,7 +326,9 @@ class FakeCluster:
         if body.get("metadata", {}).get("namespace", ns) != ns:
             return 400, _status(400, "the namespace of the object does not match the namespace on the URL")
         if (body.get("apiVersion"), body.get("kind")) != PLURALS[plural]:
-            return 400, _status(400, f"apiVersion/kind {body.get('apiVersion')}/{body.get('kind')} do not match {plural}")
+            return 400, _status(
+                400, f"apiVersion/kind {body.get('apiVersion')}/{body.get('kind')} do not match {plural}"
+            )
         key = (plural, ns, name)
         old = self.objects.get(key)
         config = leaves(body)
@@ -316,12 +342,15 @@ class FakeCluster:
             values = copy.deepcopy(config)
         else:
             conflicts = sorted(
-                (p, sorted(m for m in owners.get(p, ()) if m != manager)) for p in config
+                (p, sorted(m for m in owners.get(p, ()) if m != manager))
+                for p in config
                 if any(m != manager for m in owners.get(p, ())) and values.get(p, _get_path(old, p)) != config[p]
             )
             if conflicts and not force:
                 listed = "; ".join(f'conflict with "{", ".join(ms)}": .{".".join(p)}' for p, ms in conflicts)
-                return 409, _status(409, f"Apply failed with {len(conflicts)} conflict{'s' * (len(conflicts) > 1)}: {listed}")
+                return 409, _status(
+                    409, f"Apply failed with {len(conflicts)} conflict{'s' * (len(conflicts) > 1)}: {listed}"
+                )
             new = copy.deepcopy(old)
             for p in [p for p, ms in owners.items() if manager in ms and p not in config]:
                 owners[p].discard(manager)
@@ -344,7 +373,9 @@ class FakeCluster:
             for path in IMMUTABLE.get(old["kind"], []):
                 if _get_path(old, path) != _get_path(result, path):
                     self.counter = saved
-                    return 422, _status(422, f'{old["kind"]} "{name}" is invalid: {".".join(path)}: Invalid value: field is immutable')
+                    return 422, _status(
+                        422, f'{old["kind"]} "{name}" is invalid: {".".join(path)}: Invalid value: field is immutable'
+                    )
         if query.get("dryRun") == "All":
             self.counter = saved
             result["metadata"]["resourceVersion"] = (old or {}).get("metadata", {}).get("resourceVersion", "")
@@ -356,7 +387,11 @@ class FakeCluster:
         return (200 if old else 201), copy.deepcopy(result)
 
     def _dependents(self, uid: str) -> list[tuple[str, str, str]]:
-        return [k for k, o in self.objects.items() if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+        return [
+            k
+            for k, o in self.objects.items()
+            if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])
+        ]
 
     def _remove(self, key: tuple[str, str, str]) -> None:
         self.objects.pop(key, None)
@@ -376,7 +411,9 @@ class FakeCluster:
         for dep in dependents:
             if policy == "Orphan":
                 refs = self.objects[dep]["metadata"]["ownerReferences"]
-                self.objects[dep]["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != obj["metadata"]["uid"]]
+                self.objects[dep]["metadata"]["ownerReferences"] = [
+                    r for r in refs if r.get("uid") != obj["metadata"]["uid"]
+                ]
             else:
                 self._remove(dep)
         if key in self.linger or (policy == "Foreground" and dependents):
@@ -400,8 +437,22 @@ def _route(path: str) -> tuple[str, str, str, str | None] | None:
 
 
 def _status(code: int, message: str, status: str = "Failure") -> dict[str, Any]:
-    reasons = {400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 415: "UnsupportedMediaType", 422: "Invalid"}
-    return {"apiVersion": "v1", "kind": "Status", "status": status, "message": message, "reason": reasons.get(code, ""), "code": code}
+    reasons = {
+        400: "BadRequest",
+        403: "Forbidden",
+        404: "NotFound",
+        409: "Conflict",
+        415: "UnsupportedMediaType",
+        422: "Invalid",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Status",
+        "status": status,
+        "message": message,
+        "reason": reasons.get(code, ""),
+        "code": code,
+    }
 
 
 def _spec_of(obj: dict[str, Any]) -> Any:
@@ -435,7 +486,9 @@ def _default(obj: dict[str, Any]) -> None:
         spec.setdefault("replicas", 1)
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
-        spec.setdefault("strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+        spec.setdefault(
+            "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+        )
         _default_pod(spec["template"]["spec"])
     elif kind == "Service":
         spec.setdefault("clusterIP", "10.96.0.17")
@@ -497,12 +550,16 @@ class FakeApiServer:
         self.thread.join(timeout=5)
 
     def kubeconfig(self, path: Any, context: str = "fake") -> str:
-        path.write_text(json.dumps({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "tester", "user": {"token": "test-token"}}],
-            "contexts": [{"name": context, "context": {"cluster": "fake", "user": "tester"}}],
-            "current-context": context,
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                    "users": [{"name": "tester", "user": {"token": "test-token"}}],
+                    "contexts": [{"name": context, "context": {"cluster": "fake", "user": "tester"}}],
+                    "current-context": context,
+                }
+            )
+        )
         return str(path)

@@ -24,8 +24,13 @@ PATH = "/apis/apps/v1/namespaces/models/deployments/web"
 
 
 def _deployment(replicas: int | None = 2, selector: str = "web", annotations: dict | None = None) -> dict:
-    spec = {"selector": {"matchLabels": {"app": selector}},
-            "template": {"metadata": {"labels": {"app": selector}}, "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}
+    spec = {
+        "selector": {"matchLabels": {"app": selector}},
+        "template": {
+            "metadata": {"labels": {"app": selector}},
+            "spec": {"containers": [{"name": "c", "image": "i:1"}]},
+        },
+    }
     if replicas is not None:
         spec["replicas"] = replicas
     md = {"name": "web", "namespace": "models", **({"annotations": annotations} if annotations else {})}
@@ -58,7 +63,9 @@ def test_the_fake_answers_409_on_a_conflict_without_force_and_moves_ownership_wi
 def test_the_fake_keeps_fields_the_config_omits_when_someone_else_owns_them() -> None:
     fake = FakeCluster()
     _apply(fake, _deployment(2, annotations={"mine": "1"}), "modeldeploy")
-    fake.update_fields("deployments", "models", "web", {("metadata", "annotations", "oncall"): "team-a"}, "kubectl-edit")
+    fake.update_fields(
+        "deployments", "models", "web", {("metadata", "annotations", "oncall"): "team-a"}, "kubectl-edit"
+    )
     _apply(fake, _deployment(None), "modeldeploy")  # stops applying replicas and its own annotation
     obj = fake.get("deployments", "models", "web")
     assert obj["metadata"]["annotations"] == {"oncall": "team-a"}
@@ -80,16 +87,37 @@ def test_the_fake_knows_which_namespaces_exist() -> None:
     assert fake.handle("GET", "/apis/apps/v1/namespaces/models/deployments", {}, b"")[1]["items"] == []
 
 
-@pytest.mark.parametrize("policy,owner_after_delete,child_left", [
-    ("Orphan", False, True), ("Background", False, False), ("Foreground", True, False),
-])
+@pytest.mark.parametrize(
+    "policy,owner_after_delete,child_left",
+    [
+        ("Orphan", False, True),
+        ("Background", False, False),
+        ("Foreground", True, False),
+    ],
+)
 def test_the_fake_honours_propagation_policy(policy: str, owner_after_delete: bool, child_left: bool) -> None:
     fake = FakeCluster()
     owner = fake.put(_deployment(1))
-    fake.put({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "models", "ownerReferences": [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": owner["metadata"]["uid"]}]}, "spec": {}})
-    code, _ = fake.handle("DELETE", PATH, {"content-type": "application/json"},
-                          json.dumps({"kind": "DeleteOptions", "propagationPolicy": policy}).encode())
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "web-1",
+                "namespace": "models",
+                "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": owner["metadata"]["uid"]}
+                ],
+            },
+            "spec": {},
+        }
+    )
+    code, _ = fake.handle(
+        "DELETE",
+        PATH,
+        {"content-type": "application/json"},
+        json.dumps({"kind": "DeleteOptions", "propagationPolicy": policy}).encode(),
+    )
     assert code == 200
     assert (fake.get("deployments", "models", "web") is not None) == owner_after_delete
     if owner_after_delete:
@@ -140,7 +168,9 @@ def test_an_annotation_another_manager_added_survives_apply(cluster: Cluster, tm
     fake.controllers["Deployment"] = healthy
     d = Deploy(cluster, tmp_path)
     d.apply()
-    fake.update_fields("deployments", "models", "iris", {("metadata", "annotations", "oncall.example.com/team"): "a"}, "kubectl-edit")
+    fake.update_fields(
+        "deployments", "models", "iris", {("metadata", "annotations", "oncall.example.com/team"): "a"}, "kubectl-edit"
+    )
     d.change(serving={"env": {"LOG_LEVEL": "debug"}})
     d.apply()
     assert fake.get("deployments", "models", "iris")["metadata"]["annotations"]["oncall.example.com/team"] == "a"
@@ -149,11 +179,15 @@ def test_an_annotation_another_manager_added_survives_apply(cluster: Cluster, tm
 def test_apply_into_a_namespace_that_does_not_exist_is_a_clear_error(cluster: Cluster, tmp_path: Path) -> None:
     fake = cluster.need_fake()
     fake.namespaces = {"elsewhere"}
-    with pytest.raises((TargetError, ApplyError), match='namespaces \\\\"?models\\\\"? not found|namespaces "models" not found'):
+    with pytest.raises(
+        (TargetError, ApplyError), match='namespaces \\\\"?models\\\\"? not found|namespaces "models" not found'
+    ):
         Deploy(cluster, tmp_path).apply()
 
 
-def test_a_product_that_applies_replicas_despite_an_hpa_is_caught(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_product_that_applies_replicas_despite_an_hpa_is_caught(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Break the product on purpose (it forgets the HPA and applies replicas with force): the HPA test
     must go red, because the autoscaler's value is overwritten."""
     from modeldeploy.targets.kubernetes import manifests

@@ -52,7 +52,15 @@ class Deploy:
         desired = target.desired(ctx, arts)
         options = self.cluster.options(**extra)
         observed = target.observe(ctx, desired, options)
-        plan = Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)), options=options, observed=observed)
+        plan = Plan(
+            ctx.spec.name,
+            "kubernetes",
+            None,
+            "live",
+            tuple(diff_resources(desired, observed)),
+            options=options,
+            observed=observed,
+        )
         return target, ctx, arts, plan, observed
 
     def apply(self, **extra: Any) -> tuple[Plan, Any]:
@@ -67,8 +75,11 @@ def healthy(obj: dict[str, Any]) -> None:
     """A Deployment controller that rolls out at once."""
     n = obj["spec"].get("replicas", 1)
     obj["status"] = {
-        "observedGeneration": obj["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
-        "availableReplicas": n, "readyReplicas": n,
+        "observedGeneration": obj["metadata"]["generation"],
+        "replicas": n,
+        "updatedReplicas": n,
+        "availableReplicas": n,
+        "readyReplicas": n,
         "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}],
     }
 
@@ -82,7 +93,12 @@ def slow(polls: int):
         seen[gen] = seen.get(gen, 0) + 1
         n = obj["spec"].get("replicas", 1)
         if seen[gen] < polls:
-            obj["status"] = {"observedGeneration": gen, "replicas": n + 1, "updatedReplicas": n, "availableReplicas": n - 1}
+            obj["status"] = {
+                "observedGeneration": gen,
+                "replicas": n + 1,
+                "updatedReplicas": n,
+                "availableReplicas": n - 1,
+            }
         else:
             healthy(obj)
 
@@ -97,9 +113,12 @@ def test_first_apply_creates_everything_with_server_side_apply_in_order(cluster:
     plan, result = d.apply()
     ns = cluster.namespace
     assert {c.address: c.action for c in plan.changes} == {
-        f"configmap.{ns}.iris-applyset": Action.CREATE, f"serviceaccount.{ns}.iris": Action.CREATE,
-        f"service.{ns}.iris": Action.CREATE, f"deployment.{ns}.iris": Action.CREATE,
-        f"horizontalpodautoscaler.{ns}.iris": Action.CREATE, f"poddisruptionbudget.{ns}.iris": Action.CREATE,
+        f"configmap.{ns}.iris-applyset": Action.CREATE,
+        f"serviceaccount.{ns}.iris": Action.CREATE,
+        f"service.{ns}.iris": Action.CREATE,
+        f"deployment.{ns}.iris": Action.CREATE,
+        f"horizontalpodautoscaler.{ns}.iris": Action.CREATE,
+        f"poddisruptionbudget.{ns}.iris": Action.CREATE,
         f"networkpolicy.{ns}.iris": Action.CREATE,
     }
     assert result.changed[0] == f"configmap.{ns}.iris-applyset"
@@ -107,13 +126,20 @@ def test_first_apply_creates_everything_with_server_side_apply_in_order(cluster:
     if fake:
         applies = fake.applies()
         assert [r.body["kind"] for r in applies] == [
-            "ConfigMap", "ServiceAccount", "NetworkPolicy", "Service", "Deployment", "HorizontalPodAutoscaler",
+            "ConfigMap",
+            "ServiceAccount",
+            "NetworkPolicy",
+            "Service",
+            "Deployment",
+            "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
         ]
         for r in applies:
             assert r.content_type == "application/apply-patch+yaml"
             assert r.query["fieldManager"] == "modeldeploy" and r.query["force"] == "true"
-        assert fake.get("deployments", ns, "iris")["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"]
+        assert fake.get("deployments", ns, "iris")["spec"]["template"]["spec"]["containers"][0][
+            "terminationMessagePath"
+        ]
 
 
 def test_a_second_plan_is_empty_despite_server_defaults(cluster: Cluster, tmp_path: Path) -> None:
@@ -131,7 +157,12 @@ def test_dry_run_hides_quantity_normalisation_that_projection_alone_shows(cluste
     fake.controllers["Deployment"] = healthy
     d = Deploy(cluster, tmp_path, resources={"cpu": "1000m", "memory": "1Gi"})
     d.apply()
-    assert fake.get("deployments", "models", "iris")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "1"
+    assert (
+        fake.get("deployments", "models", "iris")["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
+            "cpu"
+        ]
+        == "1"
+    )
     assert d.actions() == {}
     assert d.actions(server_dry_run=False) == {"deployment.models.iris": "update"}
     assert any(r.query.get("dryRun") == "All" for r in fake.requests)
@@ -180,12 +211,31 @@ def test_deployed_signature_and_model_are_read_back(cluster: Cluster, tmp_path: 
 def test_objects_no_longer_rendered_are_pruned_and_nothing_else(cluster: Cluster, tmp_path: Path) -> None:
     fake = cluster.need_fake()
     fake.controllers["Deployment"] = healthy
-    d = Deploy(cluster, tmp_path, scaling={"min_replicas": 1, "max_replicas": 3}, target={"ingress": {"host": "a.example.com"}})
+    d = Deploy(
+        cluster, tmp_path, scaling={"min_replicas": 1, "max_replicas": 3}, target={"ingress": {"host": "a.example.com"}}
+    )
     d.apply()
     # Neighbours: same kinds, same namespace, one even with the same app labels, none in our ApplySet.
-    fake.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other", "namespace": "models", "labels": {meta.NAME: "iris"}}, "spec": {}})
-    fake.put({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {
-        "name": "foreign", "namespace": "models", "labels": {meta.APPLYSET_PART_OF: meta.applyset_id("x-applyset", "models")}}, "spec": {}})
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "other", "namespace": "models", "labels": {meta.NAME: "iris"}},
+            "spec": {},
+        }
+    )
+    fake.put(
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {
+                "name": "foreign",
+                "namespace": "models",
+                "labels": {meta.APPLYSET_PART_OF: meta.applyset_id("x-applyset", "models")},
+            },
+            "spec": {},
+        }
+    )
     d.change(scaling={"min_replicas": 2, "max_replicas": 2}, target={"ingress": None})
     d.spec["target"].pop("ingress")
     target, ctx, arts, plan, _ = d.plan()
@@ -202,7 +252,8 @@ def test_objects_no_longer_rendered_are_pruned_and_nothing_else(cluster: Cluster
     assert fake.get("services", "models", "other") is not None
     assert fake.get("horizontalpodautoscalers", "models", "foreign") is not None
     assert {(r.path.rsplit("/", 2)[-2], r.path.rsplit("/", 1)[-1]) for r in fake.deletes()} == {
-        ("horizontalpodautoscalers", "iris"), ("ingresses", "iris"),
+        ("horizontalpodautoscalers", "iris"),
+        ("ingresses", "iris"),
     }
     assert d.actions() == {}
 
@@ -223,18 +274,59 @@ def test_prune_refuses_an_object_that_lost_the_applyset_label(cluster: Cluster, 
 
 
 def _failing_pod(fake) -> None:
-    fake.put({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "iris-7d4f-abcde", "namespace": "models", "labels": {meta.NAME: "iris", meta.INSTANCE: "iris"}},
-              "status": {"phase": "Pending", "containerStatuses": [{"name": "model", "state": {"waiting": {
-                  "reason": "ImagePullBackOff", "message": 'Back-off pulling image "iris:0839146f4a76"'}}}]}})
-    fake.put({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "iris-7d4f-abcde.1", "namespace": "models"},
-              "involvedObject": {"kind": "Pod", "name": "iris-7d4f-abcde"}, "type": "Warning", "reason": "Failed",
-              "message": "Failed to pull image: not found"})
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "iris-7d4f-abcde",
+                "namespace": "models",
+                "labels": {meta.NAME: "iris", meta.INSTANCE: "iris"},
+            },
+            "status": {
+                "phase": "Pending",
+                "containerStatuses": [
+                    {
+                        "name": "model",
+                        "state": {
+                            "waiting": {
+                                "reason": "ImagePullBackOff",
+                                "message": 'Back-off pulling image "iris:0839146f4a76"',
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "iris-7d4f-abcde.1", "namespace": "models"},
+            "involvedObject": {"kind": "Pod", "name": "iris-7d4f-abcde"},
+            "type": "Warning",
+            "reason": "Failed",
+            "message": "Failed to pull image: not found",
+        }
+    )
 
 
 def _deadline_exceeded(obj: dict[str, Any]) -> None:
-    obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1,
-                     "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                                     "message": 'ReplicaSet "iris-7d4f" has timed out progressing.'}]}
+    obj["status"] = {
+        "observedGeneration": obj["metadata"]["generation"],
+        "replicas": 2,
+        "updatedReplicas": 1,
+        "availableReplicas": 1,
+        "conditions": [
+            {
+                "type": "Progressing",
+                "status": "False",
+                "reason": "ProgressDeadlineExceeded",
+                "message": 'ReplicaSet "iris-7d4f" has timed out progressing.',
+            }
+        ],
+    }
 
 
 def test_failed_rollout_reports_the_pods_reasons(cluster: Cluster, tmp_path: Path) -> None:
@@ -270,7 +362,9 @@ def test_failed_rollout_rolls_back_when_asked(cluster: Cluster, tmp_path: Path) 
     assert fake.get("ingresses", "models", "iris") is None  # created by the failed apply, removed again
 
 
-def test_rollback_reads_its_own_deployments_objects_when_one_target_serves_several(cluster: Cluster, tmp_path: Path) -> None:
+def test_rollback_reads_its_own_deployments_objects_when_one_target_serves_several(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     """get_target() is cached, so one instance observes every deployment of a run before any is
     applied. Rolling back the first must re-apply *its* previous objects; reading the last-observed
     deployment's instead made it delete iris's Deployment as "created by this apply"."""
@@ -294,7 +388,21 @@ def test_rollback_reads_its_own_deployments_objects_when_one_target_serves_sever
         arts = shared.render(ctx)
         desired = shared.desired(ctx, arts)
         observed = shared.observe(ctx, desired, options)
-        planned.append((ctx, arts, Plan(ctx.spec.name, "kubernetes", None, "live", tuple(diff_resources(desired, observed)), options=options, observed=observed)))
+        planned.append(
+            (
+                ctx,
+                arts,
+                Plan(
+                    ctx.spec.name,
+                    "kubernetes",
+                    None,
+                    "live",
+                    tuple(diff_resources(desired, observed)),
+                    options=options,
+                    observed=observed,
+                ),
+            )
+        )
     ctx, arts, plan = planned[0]
     assert [c.address for c in plan.changes if c.action is not Action.NOOP] == ["deployment.models.iris"]
     with pytest.raises(ApplyError, match="rolled back to the previously observed objects"):
@@ -319,8 +427,13 @@ def test_inference_service_waits_for_ready(cluster: Cluster, tmp_path: Path) -> 
     def kserve(obj: dict[str, Any]) -> None:
         polls["n"] += 1
         ready = "True" if polls["n"] > 2 else "False"
-        obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "url": "http://iris.models.example.com",
-                         "conditions": [{"type": "Ready", "status": ready, "reason": "PredictorNotReady" if ready == "False" else ""}]}
+        obj["status"] = {
+            "observedGeneration": obj["metadata"]["generation"],
+            "url": "http://iris.models.example.com",
+            "conditions": [
+                {"type": "Ready", "status": ready, "reason": "PredictorNotReady" if ready == "False" else ""}
+            ],
+        }
 
     fake.controllers["InferenceService"] = kserve
     d = Deploy(cluster, tmp_path, target={"flavor": "kserve", "storage_uri": "s3://models/iris/3"})
@@ -362,14 +475,27 @@ def test_destroy_deletes_exactly_the_deployments_objects(cluster: Cluster, tmp_p
     fake.controllers["Deployment"] = healthy
     d = Deploy(cluster, tmp_path, scaling={"min_replicas": 1, "max_replicas": 2})
     d.apply()
-    fake.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "neighbour", "namespace": "models"}, "spec": {}})
-    fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "iris-settings", "namespace": "models", "labels": {meta.NAME: "iris"}}})
+    fake.put(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "neighbour", "namespace": "models"}, "spec": {}}
+    )
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "iris-settings", "namespace": "models", "labels": {meta.NAME: "iris"}},
+        }
+    )
     fake.linger[("deployments", "models", "iris")] = 3
     target, ctx, _, _, observed = d.plan()
     result = target.destroy(ctx, observed, d.progress, d.plan_options)
     assert set(result.changed) == {
-        "configmap.models.iris-applyset", "serviceaccount.models.iris", "service.models.iris", "deployment.models.iris",
-        "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris", "networkpolicy.models.iris",
+        "configmap.models.iris-applyset",
+        "serviceaccount.models.iris",
+        "service.models.iris",
+        "deployment.models.iris",
+        "horizontalpodautoscaler.models.iris",
+        "poddisruptionbudget.models.iris",
+        "networkpolicy.models.iris",
     }
     assert result.changed[-1] == "configmap.models.iris-applyset"  # the parent goes last
     remaining = sorted(name for (_, _, name) in fake.objects)
@@ -391,7 +517,10 @@ def test_destroy_on_a_real_or_fake_cluster_leaves_nothing(cluster: Cluster, tmp_
 
 def test_api_errors_become_target_errors_with_the_servers_message(cluster: Cluster, tmp_path: Path) -> None:
     fake = cluster.need_fake()
-    fake.fail[("PATCH", "services")] = (422, 'Service "iris" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is \'ClusterIP\'')
+    fake.fail[("PATCH", "services")] = (
+        422,
+        "Service \"iris\" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+    )
     d = Deploy(cluster, tmp_path)
     with pytest.raises(TargetError) as err:
         d.apply()
@@ -434,16 +563,30 @@ def test_missing_kubernetes_package_names_the_extra(tmp_path: Path, monkeypatch:
 def test_children_that_inherit_our_labels_are_never_planned_or_deleted(cluster: Cluster, tmp_path: Path) -> None:
     """A CronJob's Jobs (and KServe's predictor Deployment) copy our labels but belong to their owner."""
     fake = cluster.need_fake()
-    batch = {"mode": "batch", "schedule": "0 2 * * *",
-             "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "scoring"}}
+    batch = {
+        "mode": "batch",
+        "schedule": "0 2 * * *",
+        "batch": {"input": "/data/in.csv", "output": "/data/out.json", "claim": "scoring"},
+    }
     d = Deploy(cluster, tmp_path, target=batch)
     d.apply()
     cron = fake.get("cronjobs", "models", "iris")
     child_labels = dict(cron["spec"]["jobTemplate"]["metadata"]["labels"])
-    fake.put({"apiVersion": "batch/v1", "kind": "Job", "metadata": {
-        "name": "iris-29000000", "namespace": "models", "labels": child_labels,
-        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "iris", "uid": cron["metadata"]["uid"]}]},
-        "spec": {"template": {"metadata": {}, "spec": {"containers": []}}}})
+    fake.put(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": "iris-29000000",
+                "namespace": "models",
+                "labels": child_labels,
+                "ownerReferences": [
+                    {"apiVersion": "batch/v1", "kind": "CronJob", "name": "iris", "uid": cron["metadata"]["uid"]}
+                ],
+            },
+            "spec": {"template": {"metadata": {}, "spec": {"containers": []}}},
+        }
+    )
     assert d.actions() == {}
     target, ctx, _, _, observed = d.plan()
     assert "job.models.iris-29000000" not in observed.resources
@@ -452,5 +595,8 @@ def test_children_that_inherit_our_labels_are_never_planned_or_deleted(cluster: 
     # does, as the garbage collector would.
     assert not [r for r in fake.deletes() if r.path.endswith("/iris-29000000")]
     cron_delete = next(r for r in fake.deletes() if r.path.endswith("/cronjobs/iris"))
-    assert (cron_delete.query.get("propagationPolicy") or cron_delete.body["propagationPolicy"]) in ("Foreground", "Background")
+    assert (cron_delete.query.get("propagationPolicy") or cron_delete.body["propagationPolicy"]) in (
+        "Foreground",
+        "Background",
+    )
     assert list(fake.objects) == []

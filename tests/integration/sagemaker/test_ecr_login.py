@@ -25,8 +25,11 @@ def moto_ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     for key, value in {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -60,7 +63,13 @@ def test_login_passes_the_password_on_stdin_only(moto_ecr, tmp_path, capsys):
     assert ecr_login(REGISTRY, progress, docker=str(fake)) is True
     got = json.loads(record.read_text())
     _, password = ecr_credentials(REGISTRY) or ("", "")
-    assert got["argv"] == ["login", "--username", "AWS", "--password-stdin", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"]
+    assert got["argv"] == [
+        "login",
+        "--username",
+        "AWS",
+        "--password-stdin",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    ]
     assert got["stdin"] == password
     printed = capsys.readouterr()
     assert password not in printed.out + printed.err + "\n".join(progress.events)

@@ -177,9 +177,7 @@ def test_observe_of_several_deployments_overlaps_and_shares_one_client_per_servi
     assert created_clients == []
     describes = [c for c in server.calls if c[0] == "DescribeEndpoint"]
     assert sorted(c[1] for c in describes) == ["ep-0", "ep-1", "ep-2", "ep-3"]
-    overlapping = {
-        frozenset((a[1], b[1])) for a in describes for b in describes if a[1] != b[1] and _overlap(a, b)
-    }
+    overlapping = {frozenset((a[1], b[1])) for a in describes for b in describes if a[1] != b[1] and _overlap(a, b)}
     assert overlapping, "no two deployments' DescribeEndpoint calls were in flight at the same time"
     assert server.max_in_flight > 1
 
@@ -191,7 +189,7 @@ def test_one_deployments_independent_reads_run_side_by_side(
     _apply(paths, tmp_path, monkeypatch)
 
     server.reset(LATENCY)
-    (plan, _, _), = make_plans(paths, None, "live", parallelism=1)
+    ((plan, _, _),) = make_plans(paths, None, "live", parallelism=1)
 
     assert not plan.has_changes, plan.changes
     ops = {c[0] for c in server.calls}
@@ -246,8 +244,11 @@ def test_a_shared_run_plans_exactly_what_one_file_at_a_time_plans(
     _apply(paths, tmp_path, monkeypatch)
     changed = paths[1]
     for value in ("1", "2"):  # two applies: ep-1 keeps the previous config for rollback
-        changed.write_text(changed.read_text().replace("scaling:", f"serving: {{env: {{V: '{value}'}}}}\nscaling:", 1)
-                           if value == "1" else changed.read_text().replace("V: '1'", "V: '2'"))
+        changed.write_text(
+            changed.read_text().replace("scaling:", f"serving: {{env: {{V: '{value}'}}}}\nscaling:", 1)
+            if value == "1"
+            else changed.read_text().replace("V: '1'", "V: '2'")
+        )
         _apply([changed], tmp_path, monkeypatch)
     changed.write_text(changed.read_text().replace("V: '2'", "V: '3'"))
 

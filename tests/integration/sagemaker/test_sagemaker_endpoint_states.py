@@ -31,8 +31,13 @@ def _deployed(models: dict[str, Path], tmp_path: Path, target: SageMakerTargetIm
     target.apply(ctx, plan, artifacts, Progress(io.StringIO()))
 
 
-def _update(models: dict[str, Path], tmp_path: Path, target: SageMakerTargetImpl, out: io.StringIO,  # noqa: F811
-            timeout: float = 20.0) -> Any:
+def _update(
+    models: dict[str, Path],
+    tmp_path: Path,
+    target: SageMakerTargetImpl,
+    out: io.StringIO,  # noqa: F811
+    timeout: float = 20.0,
+) -> Any:
     ctx = _ctx(tmp_path / "v2", models["v2"])
     plan, artifacts, _ = _plan(target, ctx)
     assert _actions(plan)["sagemaker_endpoint.iris"] == "update"
@@ -40,7 +45,9 @@ def _update(models: dict[str, Path], tmp_path: Path, target: SageMakerTargetImpl
     return ctx, lambda: target.apply(ctx, plan, artifacts, Progress(out))
 
 
-def test_an_update_waits_through_updating_polls_until_in_service(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+def test_an_update_waits_through_updating_polls_until_in_service(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: F811
     target = SageMakerTargetImpl(poll_seconds=0.01, timeout_seconds=30)
     _deployed(models, tmp_path, target)
     states.arm("iris", ["Updating"] * 4 + ["InService"])
@@ -53,7 +60,9 @@ def test_an_update_waits_through_updating_polls_until_in_service(aws: Any, state
     assert _actions(plan) == {}
 
 
-def test_an_update_that_never_finishes_times_out(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+def test_an_update_that_never_finishes_times_out(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: F811
     target = SageMakerTargetImpl(poll_seconds=0.01, timeout_seconds=30)
     _deployed(models, tmp_path, target)
     states.arm("iris", ["Updating"])
@@ -63,7 +72,9 @@ def test_an_update_that_never_finishes_times_out(aws: Any, states: EndpointState
     assert states.polls["iris"] >= 2
 
 
-def test_an_update_that_rolls_back_is_reported_as_not_moved(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+def test_an_update_that_rolls_back_is_reported_as_not_moved(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: F811
     target = SageMakerTargetImpl(poll_seconds=0.01, timeout_seconds=30)
     _deployed(models, tmp_path, target)
     before = aws.client("sagemaker").describe_endpoint(EndpointName="iris")["EndpointConfigName"]
@@ -78,9 +89,13 @@ def test_an_update_that_rolls_back_is_reported_as_not_moved(aws: Any, states: En
     assert _actions(plan).get("sagemaker_endpoint.iris") == "update"  # the next plan tries again
 
 
-def test_a_create_that_fails_after_creating_polls_reports_the_reason(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+def test_a_create_that_fails_after_creating_polls_reports_the_reason(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: F811
     target = SageMakerTargetImpl(poll_seconds=0.01, timeout_seconds=30)
-    states.arm("iris", ["Creating", "Creating", "Failed"], failure_reason="CannotStartContainerError: exec format error")
+    states.arm(
+        "iris", ["Creating", "Creating", "Failed"], failure_reason="CannotStartContainerError: exec format error"
+    )
     ctx = _ctx(tmp_path / "v1", models["v1"])
     plan, artifacts, _ = _plan(target, ctx)
     target.timeout_seconds = 20
@@ -89,7 +104,9 @@ def test_a_create_that_fails_after_creating_polls_reports_the_reason(aws: Any, s
     assert states.polls["iris"] >= 3
 
 
-def test_an_endpoint_busy_before_apply_is_waited_for_first(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+def test_an_endpoint_busy_before_apply_is_waited_for_first(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path
+) -> None:  # noqa: F811
     target = SageMakerTargetImpl(poll_seconds=0.01, timeout_seconds=30)
     _deployed(models, tmp_path, target)
     out = io.StringIO()
@@ -100,7 +117,9 @@ def test_an_endpoint_busy_before_apply_is_waited_for_first(aws: Any, states: End
     assert len(UPDATES) == 1  # updated once, after the wait
 
 
-def test_a_product_that_does_not_wait_is_caught(aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_a_product_that_does_not_wait_is_caught(
+    aws: Any, states: EndpointStates, models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: F811
     """Break the product on purpose (its endpoint wait returns at once, as it effectively did against
     moto before): the N-polls test and the rollback test both go red."""
     from modeldeploy.targets.sagemaker.apply import Applier

@@ -78,11 +78,13 @@ def _patch_update_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
         return endpoint
 
     def update_endpoint_response(self: Any) -> Any:
-        UPDATES.append({
-            "EndpointName": self._get_param("EndpointName"),
-            "EndpointConfigName": self._get_param("EndpointConfigName"),
-            "DeploymentConfig": self._get_param("DeploymentConfig"),
-        })
+        UPDATES.append(
+            {
+                "EndpointName": self._get_param("EndpointName"),
+                "EndpointConfigName": self._get_param("EndpointConfigName"),
+                "DeploymentConfig": self._get_param("DeploymentConfig"),
+            }
+        )
         endpoint = self.sagemaker_backend.update_endpoint(
             self._get_param("EndpointName"), self._get_param("EndpointConfigName")
         )
@@ -137,11 +139,16 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _ctx(tmp: Path, model: Path, *, mode: str = "realtime", instance_type: str = "ml.m5.large", extra: str = "") -> RenderContext:
+def _ctx(
+    tmp: Path, model: Path, *, mode: str = "realtime", instance_type: str = "ml.m5.large", extra: str = ""
+) -> RenderContext:
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "deploy.yaml"
-    path.write_text(DEPLOY.format(source=str(model), region=REGION, bucket=BUCKET, mode=mode,
-                                  instance_type=instance_type, extra=extra))
+    path.write_text(
+        DEPLOY.format(
+            source=str(model), region=REGION, bucket=BUCKET, mode=mode, instance_type=instance_type, extra=extra
+        )
+    )
     return context(path)
 
 
@@ -167,7 +174,9 @@ def _ours(session: Any) -> dict[str, list[str]]:
         "configs": sorted(c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]),
         "models": sorted(m["ModelName"] for m in sm.list_models()["Models"]),
         "objects": sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])),
-        "scaling": sorted(t["ResourceId"] for t in aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]),
+        "scaling": sorted(
+            t["ResourceId"] for t in aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        ),
     }
 
 
@@ -218,14 +227,19 @@ def test_realtime_lifecycle(aws: Any, models: dict[str, Path], tmp_path: Path) -
     reasons = {c.address: c.reason for c in plan.changes}
     assert "SageMaker models and endpoint configs are immutable" in reasons["sagemaker_endpoint_config.iris"]
     endpoint_change = next(c for c in plan.changes if c.address == "sagemaker_endpoint.iris")
-    assert endpoint_change.after["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    assert (
+        endpoint_change.after["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"]
+        == "CANARY"
+    )
     # the signature of what is deployed came from the MLmodel inside the live model.tar.gz (v1 ≠ v2)
     assert observed.deployed_signature == ctx1.model.signature.to_canonical()
     assert observed.deployed_signature != ctx2.model.signature.to_canonical()
     target.apply(ctx2, plan, artifacts, progress)
     assert len(UPDATES) == 1
     assert UPDATES[0]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] == {
-        "Type": "CAPACITY_PERCENT", "Value": 20}
+        "Type": "CAPACITY_PERCENT",
+        "Value": 20,
+    }
     assert UPDATES[0]["DeploymentConfig"]["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "iris-5xx"}]}
     live = _ours(aws)
     assert len(live["configs"]) == len(live["models"]) == len(live["objects"]) == 2  # previous kept for rollback
@@ -275,10 +289,20 @@ def test_refuses_an_endpoint_it_does_not_own(aws: Any, models: dict[str, Path], 
     from modeldeploy.errors import TargetError
 
     sm = aws.client("sagemaker")
-    sm.create_model(ModelName="other", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-                    PrimaryContainer={"Image": "x"})
-    sm.create_endpoint_config(EndpointConfigName="other-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "other", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sm.create_model(
+        ModelName="other", ExecutionRoleArn="arn:aws:iam::123456789012:role/x", PrimaryContainer={"Image": "x"}
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="other-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "other",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     sm.create_endpoint(EndpointName="iris", EndpointConfigName="other-config")
     target = SageMakerTargetImpl(poll_seconds=0.05, timeout_seconds=30)
     ctx = _ctx(tmp_path, models["v1"])
@@ -301,7 +325,11 @@ def test_batch_lifecycle(aws: Any, models: dict[str, Path], tmp_path: Path) -> N
     ctx = _ctx(tmp_path, models["v1"], mode="batch", extra=extra)
     # portable scaling block is meaningless for batch; the job uses instance_count
     plan, artifacts, _ = _plan(target, ctx)
-    assert _actions(plan) == {"s3_object.iris": "create", "sagemaker_model.iris": "create", "sagemaker_transform_job.iris": "create"}
+    assert _actions(plan) == {
+        "s3_object.iris": "create",
+        "sagemaker_model.iris": "create",
+        "sagemaker_transform_job.iris": "create",
+    }
     result = target.apply(ctx, plan, artifacts, progress)
     job = aws.client("sagemaker").describe_transform_job(TransformJobName=result.outputs["transform_job"])
     assert job["TransformJobStatus"] == "Completed"
@@ -312,8 +340,9 @@ def test_batch_lifecycle(aws: Any, models: dict[str, Path], tmp_path: Path) -> N
     assert live["models"] == [] and live["objects"] == []
 
 
-def test_failed_endpoint_reports_failure_reason(aws: Any, models: dict[str, Path], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_endpoint_reports_failure_reason(
+    aws: Any, models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """moto endpoints are InService at once; this test makes moto's backend mark the new endpoint
     Failed with a reason (in-process patch, like UpdateEndpoint above) to check that the waiter's
     terminal failure surfaces SageMaker's FailureReason."""
@@ -326,7 +355,9 @@ def test_failed_endpoint_reports_failure_reason(aws: Any, models: dict[str, Path
     def failing_create(self: Any, *args: Any, **kwargs: Any) -> Any:
         endpoint = original(self, *args, **kwargs)
         endpoint.endpoint_status = "Failed"
-        endpoint.failure_reason = "The primary container for production variant AllTraffic did not pass the ping health check."
+        endpoint.failure_reason = (
+            "The primary container for production variant AllTraffic did not pass the ping health check."
+        )
         return endpoint
 
     monkeypatch.setattr(SageMakerModelBackend, "create_endpoint", failing_create)

@@ -15,6 +15,7 @@ from tests.integration.sagemaker.test_sagemaker_lifecycle import _ctx, aws, mode
 
 pytestmark = pytest.mark.integration
 
+
 def _registered_ctx(tmp: Path, model: Path):
     from dataclasses import replace
 
@@ -53,7 +54,9 @@ def test_register_is_idempotent_per_digest(aws: Any, models: dict[str, Path], tm
     assert len(packages) == 2
 
 
-def test_the_registration_is_an_auxiliary_after_the_deployment(aws: Any, models: dict[str, Path], tmp_path: Path) -> None:
+def test_the_registration_is_an_auxiliary_after_the_deployment(
+    aws: Any, models: dict[str, Path], tmp_path: Path
+) -> None:
     import io
 
     from modeldeploy.planning.options import ObserveOptions

@@ -63,13 +63,24 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = open(root / "server.log", "wb")
     proc = subprocess.Popen(
         [
-            str(MLFLOW), "server",
-            "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-            "--artifacts-destination", str(root / "artifacts"),
+            str(MLFLOW),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
             "--serve-artifacts",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
         ],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         wait_healthy(url, proc)

@@ -26,17 +26,31 @@ pytestmark = pytest.mark.integration
 
 def _healthy(obj: dict) -> None:
     n = obj["spec"].get("replicas", 1)
-    obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
-                     "availableReplicas": n, "readyReplicas": n}
+    obj["status"] = {
+        "observedGeneration": obj["metadata"]["generation"],
+        "replicas": n,
+        "updatedReplicas": n,
+        "availableReplicas": n,
+        "readyReplicas": n,
+    }
 
 
 def test_registration_is_planned_and_applied_after_the_deployment(registry, tmp_path: Path) -> None:
     shutil.copytree(MODEL, tmp_path / "model")
-    (tmp_path / "deploy.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "modeldeploy/v1", "name": "iris",
-        "model": {"source": "./model", "tracking_uri": registry.url, "register": {"name": "aux-iris", "tags": {"team": "ml"}}},
-        "target": {"kind": "kubernetes", "namespace": "models"},
-    }))
+    (tmp_path / "deploy.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "modeldeploy/v1",
+                "name": "iris",
+                "model": {
+                    "source": "./model",
+                    "tracking_uri": registry.url,
+                    "register": {"name": "aux-iris", "tags": {"team": "ml"}},
+                },
+                "target": {"kind": "kubernetes", "namespace": "models"},
+            }
+        )
+    )
     dep = api.load(tmp_path / "deploy.yaml")
 
     folder = tmp_path / "rendered"
@@ -47,7 +61,9 @@ def test_registration_is_planned_and_applied_after_the_deployment(registry, tmp_
 
     with FakeApiServer() as server:
         server.cluster.controllers["Deployment"] = _healthy
-        options = ObserveOptions(timeout_seconds=5.0, extra={"kubeconfig": server.kubeconfig(tmp_path / "kubeconfig"), "poll_seconds": 0.01})
+        options = ObserveOptions(
+            timeout_seconds=5.0, extra={"kubeconfig": server.kubeconfig(tmp_path / "kubeconfig"), "poll_seconds": 0.01}
+        )
         plan, _ = api.plan(dep, "live", options=options)
         last = plan.changes[-1]
         assert (last.address, last.action) == ("mlflow_model_version.aux-iris", Action.CREATE)
@@ -63,5 +79,9 @@ def test_registration_is_planned_and_applied_after_the_deployment(registry, tmp_
 
         again, _ = api.plan(dep, "live", options=options)
         last = again.changes[-1]
-        assert (last.address, last.action, last.before["version"]) == ("mlflow_model_version.aux-iris", Action.NOOP, "1")
+        assert (last.address, last.action, last.before["version"]) == (
+            "mlflow_model_version.aux-iris",
+            Action.NOOP,
+            "1",
+        )
         assert not again.has_changes

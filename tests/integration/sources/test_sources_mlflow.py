@@ -71,7 +71,10 @@ def test_logged_model_id_and_artifact_proxy_uris(registry, tmp_path: Path) -> No
 
 def test_model_tracking_uri_wins_over_environment(registry, tmp_path: Path) -> None:
     ref = resolve(
-        "models:/iris/1", base_dir=tmp_path, cache_dir=tmp_path, tracking_uri=registry.url,
+        "models:/iris/1",
+        base_dir=tmp_path,
+        cache_dir=tmp_path,
+        tracking_uri=registry.url,
         environ={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
     )
     assert ref.version == "1"

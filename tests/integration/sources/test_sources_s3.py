@@ -37,8 +37,13 @@ def bucket(s3_env):
 
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     name = f"models-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="iris/v1/MLmodel", Body=b"flavors: {}\n")

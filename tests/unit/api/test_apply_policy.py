@@ -47,4 +47,6 @@ def test_public_api_names_are_the_functions_even_after_every_submodule_is_import
             continue
         importlib.import_module(info.name)
     for name in ("load", "render", "plan", "apply", "destroy"):
-        assert callable(getattr(modeldeploy, name)) and not isinstance(getattr(modeldeploy, name), type(modeldeploy)), name
+        assert callable(getattr(modeldeploy, name)) and not isinstance(getattr(modeldeploy, name), type(modeldeploy)), (
+            name
+        )

@@ -47,7 +47,9 @@ def test_import_modeldeploy_imports_no_stage() -> None:
 
 def test_an_error_says_what_went_wrong(tmp_path: Path) -> None:
     p = tmp_path / "deploy.yaml"
-    p.write_text("apiVersion: modeldeploy/v1\nname: iris\nmodel: {source: ./model}\ntarget: {kind: docker, colour: red}\n")
+    p.write_text(
+        "apiVersion: modeldeploy/v1\nname: iris\nmodel: {source: ./model}\ntarget: {kind: docker, colour: red}\n"
+    )
     with pytest.raises(SpecError) as err:
         modeldeploy.load(p)
     text = str(err.value)

@@ -65,7 +65,13 @@ def test_tree_nodes_add_up() -> None:
 
 def test_condition_text_merges_bounds_and_categories() -> None:
     S = an.Split
-    path = [S("petal_width", ">", 1.55), S("color", "!=", "red"), S("petal_width", "<=", 1.85), S("petal_width", ">", 1.6), S("color", "!=", "blue")]
+    path = [
+        S("petal_width", ">", 1.55),
+        S("color", "!=", "red"),
+        S("petal_width", "<=", 1.85),
+        S("petal_width", ">", 1.6),
+        S("color", "!=", "blue"),
+    ]
     assert an.condition_text(path) == "petal_width > 1.6 and petal_width <= 1.85 and color not in {blue, red}"
     assert an.condition_text([]) == "all rows"
 
@@ -91,12 +97,42 @@ def test_fairness_difference_and_ratio() -> None:
     inputs, pred = world()
     flags = (pred != inputs.y.to_numpy()).copy()
     flags[(inputs.frame.group == "b").to_numpy()] = True  # group b always wrong
-    d = an.fairness(inputs.frame, "group", inputs.y, pred, flags, metric="error_rate", kind="difference", threshold=0.1, positive_label=None)
+    d = an.fairness(
+        inputs.frame,
+        "group",
+        inputs.y,
+        pred,
+        flags,
+        metric="error_rate",
+        kind="difference",
+        threshold=0.1,
+        positive_label=None,
+    )
     assert [g.group for g in d.groups] == ["a", "b"] and d.groups[1].value == 1.0
     assert d.disparity == pytest.approx(1.0 - d.groups[0].value) and not d.passed
-    r = an.fairness(inputs.frame, "group", inputs.y, pred, flags, metric="accuracy_score", kind="ratio", threshold=0.8, positive_label=None)
+    r = an.fairness(
+        inputs.frame,
+        "group",
+        inputs.y,
+        pred,
+        flags,
+        metric="accuracy_score",
+        kind="ratio",
+        threshold=0.8,
+        positive_label=None,
+    )
     assert r.disparity == 0.0 and not r.passed  # min accuracy 0 / max accuracy
-    ok = an.fairness(inputs.frame, "group", inputs.y, inputs.y, np.zeros(2000, bool), metric="error_rate", kind="difference", threshold=0.05, positive_label=None)
+    ok = an.fairness(
+        inputs.frame,
+        "group",
+        inputs.y,
+        inputs.y,
+        np.zeros(2000, bool),
+        metric="error_rate",
+        kind="difference",
+        threshold=0.05,
+        positive_label=None,
+    )
     assert ok.passed and ok.disparity == 0.0
 
 
@@ -114,7 +150,13 @@ def test_waivers_are_recorded_with_their_reason() -> None:
     inputs, pred = world()
     sec = section(
         cohorts={"max_error_rate": 0.3},
-        waivers=[{"rule": "EVAL201", "field": "size > 6.5 and color == red", "reason": "red large items are out of scope until Q3"}],
+        waivers=[
+            {
+                "rule": "EVAL201",
+                "field": "size > 6.5 and color == red",
+                "reason": "red large items are out of scope until Q3",
+            }
+        ],
     )
     r = analyse(sec, inputs, Scores(list(pred)))
     assert r.passed
@@ -145,7 +187,12 @@ def test_metrics_match_sklearn_and_thresholds_gate() -> None:
     from sklearn.metrics import accuracy_score, f1_score
 
     inputs, pred = world()
-    sec = section(thresholds={"accuracy_score": {"threshold": 0.99, "greater_is_better": True}, "error_rate": {"threshold": 0.2, "greater_is_better": False}})
+    sec = section(
+        thresholds={
+            "accuracy_score": {"threshold": 0.99, "greater_is_better": True},
+            "error_rate": {"threshold": 0.2, "greater_is_better": False},
+        }
+    )
     r = analyse(sec, inputs, Scores(list(pred)))
     assert r.metrics["accuracy_score"] == pytest.approx(accuracy_score(inputs.y, pred))
     assert r.metrics["f1_score"] == pytest.approx(f1_score(inputs.y, pred, pos_label=1))
@@ -165,17 +212,26 @@ def test_regression_error_flag_and_metrics() -> None:
     pred = frame.y + np.where((frame.a > 8) & (frame.b == "v"), 5.0, 0.1)
     inputs = Inputs(frame, frame[["a", "b"]], frame.y, ["a", "b"], ["b"])
     sec = EvaluationSection.model_validate(
-        {"data": "t.csv", "target": "y", "task": "regression", "cohorts": {"error_threshold": 1.0, "max_error_rate": 0.5},
-         "thresholds": {"r2_score": {"threshold": 0.9, "greater_is_better": True}}}
+        {
+            "data": "t.csv",
+            "target": "y",
+            "task": "regression",
+            "cohorts": {"error_threshold": 1.0, "max_error_rate": 0.5},
+            "thresholds": {"r2_score": {"threshold": 0.9, "greater_is_better": True}},
+        }
     )
     r = analyse(sec, inputs, Scores(list(pred)))
-    assert r.metrics["r2_score"] > 0.9 and r.metrics["error_rate"] == pytest.approx(float(((frame.a > 8) & (frame.b == "v")).mean()))
+    assert r.metrics["r2_score"] > 0.9 and r.metrics["error_rate"] == pytest.approx(
+        float(((frame.a > 8) & (frame.b == "v")).mean())
+    )
     assert r.cohorts[0].condition.startswith("a > 8.") and r.cohorts[0].condition.endswith(("b == v", "b != u"))
     assert r.cohorts[0].error_rate == 1.0 and not r.passed
     # without error_threshold the candidate's mean absolute error is the line, and the report says so
     sec2 = EvaluationSection.model_validate({"data": "t.csv", "target": "y", "task": "regression"})
     r2 = analyse(sec2, inputs, Scores(list(pred)))
-    assert r2.error_threshold == pytest.approx(r.metrics["mean_absolute_error"]) and "mean absolute error" in r2.notes[0]
+    assert (
+        r2.error_threshold == pytest.approx(r.metrics["mean_absolute_error"]) and "mean absolute error" in r2.notes[0]
+    )
 
 
 def test_report_is_deterministic() -> None:
@@ -193,7 +249,9 @@ def test_permutation_importance_ranks_the_signal_first() -> None:
     # a "model" that predicts x > 0.5 exactly: only x matters
     perm_pred = (permuted.x > 0.5).astype(int).tolist()
     base_pred = (inputs.X.x.to_numpy()[rows] > 0.5).astype(int).tolist()
-    imp = an.permutation_importance("classification", inputs.y.to_numpy()[rows], base_pred, perm_pred, inputs.features, None)
+    imp = an.permutation_importance(
+        "classification", inputs.y.to_numpy()[rows], base_pred, perm_pred, inputs.features, None
+    )
     assert imp[0][0] == "x" and imp[0][1] > 0.3 and all(v == 0 for _, v in imp[1:])
 
 
@@ -204,6 +262,9 @@ def test_text_feature_not_declared_categorical_is_an_error() -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0], "city": ["Oslo", "Lima"], "y": [0, 1]})
     with pytest.raises(EvaluationError) as info:
         split(frame, section(categorical_features=[]), display="deploy.yaml", at=lambda path: (7, 3))
-    assert info.value.lines()[0] == "deploy.yaml:7:3: error: evaluation.categorical_features: 'city' hold text; list them here [MD901]"
+    assert (
+        info.value.lines()[0]
+        == "deploy.yaml:7:3: error: evaluation.categorical_features: 'city' hold text; list them here [MD901]"
+    )
     X, y, features, categorical = split(frame, section(), display="deploy.yaml", at=lambda path: (7, 3))
     assert features == ["a", "city"] and categorical == ["city"]

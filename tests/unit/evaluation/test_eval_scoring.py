@@ -44,7 +44,9 @@ def iris(tmp_path: Path):
 
 
 def test_explicit_interpreter_wins_over_the_environment() -> None:
-    s = choose_scorer("/opt/a/python", {"MODELDEPLOY_EVAL_PYTHON": "/opt/b/python"}, image="x:1", display="d.yaml", where=(3, 1))
+    s = choose_scorer(
+        "/opt/a/python", {"MODELDEPLOY_EVAL_PYTHON": "/opt/b/python"}, image="x:1", display="d.yaml", where=(3, 1)
+    )
     assert isinstance(s, InterpreterScorer) and s.python == "/opt/a/python"
     s = choose_scorer(None, {"MODELDEPLOY_EVAL_PYTHON": "/opt/b/python"}, image="x:1", display="d.yaml", where=(3, 1))
     assert isinstance(s, InterpreterScorer) and s.python == "/opt/b/python"
@@ -52,7 +54,9 @@ def test_explicit_interpreter_wins_over_the_environment() -> None:
 
 def test_no_way_to_score_is_a_located_error_naming_both() -> None:
     with pytest.raises(EvaluationError) as info:
-        choose_scorer(None, {}, image="iris:abc", display="deploy.yaml", where=(5, 3), engine_probe=lambda _docker: None)
+        choose_scorer(
+            None, {}, image="iris:abc", display="deploy.yaml", where=(5, 3), engine_probe=lambda _docker: None
+        )
     lines = info.value.lines()
     assert lines[0].startswith("deploy.yaml:5:3: error: evaluation: no way to score the model")
     assert "--eval-python" in lines[0] and "$MODELDEPLOY_EVAL_PYTHON" in lines[0] and "Docker engine" in lines[0]
@@ -88,8 +92,13 @@ def test_unreadable_baseline_fails_closed(iris) -> None:
 
 def test_missing_column_is_located(iris) -> None:
     with pytest.raises(ModelDeployError) as info:
-        evaluate(api.load(iris("  fairness: {sensitive_features: [sex], threshold: 0.1}\n")), eval_python=sys.executable)
-    assert ":9:35: error: evaluation.fairness.sensitive_features: column 'sex' is not in data/test.csv" in info.value.lines()[0]
+        evaluate(
+            api.load(iris("  fairness: {sensitive_features: [sex], threshold: 0.1}\n")), eval_python=sys.executable
+        )
+    assert (
+        ":9:35: error: evaluation.fairness.sensitive_features: column 'sex' is not in data/test.csv"
+        in info.value.lines()[0]
+    )
 
 
 def test_startup_path_stays_light() -> None:

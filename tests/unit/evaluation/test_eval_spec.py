@@ -69,7 +69,11 @@ def test_defaults_are_azures_error_analysis(tmp_path: Path) -> None:
     "body, where, text",
     [
         ("evaluation:\n  data: t.csv\n  target: y\n  task: clasification\n", "deploy.yaml:8:9", "evaluation.task"),
-        ("evaluation:\n  data: t.csv\n  target: y\n  task: classification\n  treshold: {}\n", "deploy.yaml:9:3", "did you mean 'thresholds'"),
+        (
+            "evaluation:\n  data: t.csv\n  target: y\n  task: classification\n  treshold: {}\n",
+            "deploy.yaml:9:3",
+            "did you mean 'thresholds'",
+        ),
         (
             "evaluation:\n  data: t.csv\n  target: y\n  task: classification\n  thresholds:\n    acc: {threshold: 0.9, greater_is_better: true}\n",
             "deploy.yaml:6:3",
@@ -100,7 +104,11 @@ def test_defaults_are_azures_error_analysis(tmp_path: Path) -> None:
             "deploy.yaml:6:3",
             "baseline is none",
         ),
-        ("evaluation:\n  data: t.csv\n  target: y\n  task: regression\n  cohorts: {max_error_rate: 0.1}\n", "deploy.yaml:6:3", "cohorts.error_threshold"),
+        (
+            "evaluation:\n  data: t.csv\n  target: y\n  task: regression\n  cohorts: {max_error_rate: 0.1}\n",
+            "deploy.yaml:6:3",
+            "cohorts.error_threshold",
+        ),
         (
             "evaluation:\n  data: t.csv\n  target: y\n  task: classification\n  fairness: {sensitive_features: [sex], metric: r2_score, threshold: 0.1}\n",
             "deploy.yaml:6:3",
@@ -127,7 +135,12 @@ def test_mistakes_are_located(tmp_path: Path, body: str, where: str, text: str) 
 
 def _validate(path: Path) -> subprocess.CompletedProcess:
     code = "import sys; from modeldeploy.cli.app import main; sys.argv = ['modeldeploy', *sys.argv[1:]]; main()"
-    return subprocess.run([sys.executable, "-c", code, "validate", "--offline", str(path)], capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-c", code, "validate", "--offline", str(path)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_validate_checks_the_data_files_exist(tmp_path: Path) -> None:
@@ -135,13 +148,18 @@ def test_validate_checks_the_data_files_exist(tmp_path: Path) -> None:
     p = write(tmp_path, body)
     proc = _validate(p)
     assert proc.returncode == 1
-    assert f"{p}:6:9: error: evaluation.data: 'data/test.csv' does not exist (relative to deploy.yaml) [MD130]" in proc.stderr
+    assert (
+        f"{p}:6:9: error: evaluation.data: 'data/test.csv' does not exist (relative to deploy.yaml) [MD130]"
+        in proc.stderr
+    )
     assert f"{p}:7:15: error: evaluation.train_data: 'data/train.parquet' does not exist" in proc.stderr
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "test.csv").write_text("a,y\n1,0\n")
     (tmp_path / "data" / "train.parquet").mkdir()  # a folder is not a file
     proc = _validate(p)
-    assert proc.returncode == 1 and "'data/train.parquet' is not a file" in proc.stderr and "test.csv" not in proc.stderr
+    assert (
+        proc.returncode == 1 and "'data/train.parquet' is not a file" in proc.stderr and "test.csv" not in proc.stderr
+    )
     (tmp_path / "data" / "train.parquet").rmdir()
     (tmp_path / "data" / "train.parquet").write_bytes(b"PAR1")
     proc = _validate(p)
@@ -152,4 +170,7 @@ def test_unknown_data_format_is_located(tmp_path: Path) -> None:
     p = write(tmp_path, "evaluation:\n  data: rows.xlsx\n  target: y\n  task: classification\n")
     (tmp_path / "rows.xlsx").write_text("x")
     proc = _validate(p)
-    assert proc.returncode == 1 and ":6:9: error: evaluation.data: 'rows.xlsx' is not a .csv or .parquet file" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and ":6:9: error: evaluation.data: 'rows.xlsx' is not a .csv or .parquet file" in proc.stderr
+    )

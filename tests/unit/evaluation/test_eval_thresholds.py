@@ -13,14 +13,21 @@ from modeldeploy.evaluation.thresholds import check_all, check_metric
 
 
 def T(threshold=None, abs_=None, rel=None, gib=True):
-    return SimpleNamespace(threshold=threshold, min_absolute_change=abs_, min_relative_change=rel, greater_is_better=gib)
+    return SimpleNamespace(
+        threshold=threshold, min_absolute_change=abs_, min_relative_change=rel, greater_is_better=gib
+    )
 
 
 def _mlflow_verdict(thresholds: dict, candidate: dict, baseline: dict | None) -> str | None:
     from mlflow.models.evaluation.validation import MetricThreshold, ModelValidationFailedException, _validate
 
     mt = {
-        k: MetricThreshold(threshold=t.threshold, min_absolute_change=t.min_absolute_change, min_relative_change=t.min_relative_change, greater_is_better=t.greater_is_better)
+        k: MetricThreshold(
+            threshold=t.threshold,
+            min_absolute_change=t.min_absolute_change,
+            min_relative_change=t.min_relative_change,
+            greater_is_better=t.greater_is_better,
+        )
         for k, t in thresholds.items()
     }
     try:

@@ -53,13 +53,17 @@ def write_triton_model(folder: Path, config: str = CONFIG, *, model_file: str = 
     return folder
 
 
-def write_custom_project(root: Path, *, environment: str = "  environment: {requirements_file: requirements.txt}\n") -> Path:
+def write_custom_project(
+    root: Path, *, environment: str = "  environment: {requirements_file: requirements.txt}\n"
+) -> Path:
     (root / "model").mkdir(parents=True)
     (root / "model" / "weights.json").write_text('{"bias": 1.0, "weights": {"x": 2.0}}')
     (root / "code").mkdir()
     (root / "code" / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
     (root / "requirements.txt").write_text("numpy==2.1.3  # math\n")
-    (root / "conda.yaml").write_text("channels: [conda-forge]\ndependencies:\n- python=3.10.14\n- scipy=1.13.1\n- pip\n- pip:\n  - requests==2.32.3\n")
+    (root / "conda.yaml").write_text(
+        "channels: [conda-forge]\ndependencies:\n- python=3.10.14\n- scipy=1.13.1\n- pip\n- pip:\n  - requests==2.32.3\n"
+    )
     spec = root / "deploy.yaml"
     spec.write_text(
         "apiVersion: modeldeploy/v1\nname: custom-one\nmodel:\n  source: model\n  type: custom\n  code: code\n  entry: score.py\n"
@@ -100,7 +104,7 @@ def test_parser_variants_repeated_fields_angle_brackets_escapes_and_separators()
         ('name: "x"\ninput [\n  { name: "a" data_type: TYPE_FP32 dims: [ 1 }\n]\n', "3:46", "expected ']'"),
         ('name "x"\n', "1:6", "expected ':'"),
         ('name: "x\n', "1:7", "unexpected character"),
-        ("input {\n  name: \"a\"\n", "3:1", "end of file"),
+        ('input {\n  name: "a"\n', "3:1", "end of file"),
         ("name: @\n", "1:7", "unexpected character"),
     ],
 )
@@ -117,14 +121,26 @@ def test_syntax_errors_are_located(text: str, where: str, words: str) -> None:
 @pytest.mark.parametrize(
     ("change", "where", "words"),
     [
-        (("TYPE_FP32\n    format", "TYPE_FP23\n    format"), "8:16", "unknown data_type TYPE_FP23 (did you mean TYPE_FP32?)"),
-        (("max_batch_size: 8", "max_batch: 8"), "4:1", "unknown field 'max_batch' in the model config; did you mean 'max_batch_size'?"),
+        (
+            ("TYPE_FP32\n    format", "TYPE_FP23\n    format"),
+            "8:16",
+            "unknown data_type TYPE_FP23 (did you mean TYPE_FP32?)",
+        ),
+        (
+            ("max_batch_size: 8", "max_batch: 8"),
+            "4:1",
+            "unknown field 'max_batch' in the model config; did you mean 'max_batch_size'?",
+        ),
         (("max_batch_size: 8", "max_batch_size: -1"), "4:17", "max_batch_size must be 0 or more"),
         (("dims: [ 1000 ]", "dims: [ 0 ]"), "17:13", "dims must be positive or -1"),
         (('platform: "onnxruntime_onnx"\n', ""), "1:1", "neither 'platform' nor 'backend'"),
-        (('    dims: [ 3, 224, 224 ]\n', ""), "6:3", "has no 'dims'"),
+        (("    dims: [ 3, 224, 224 ]\n", ""), "6:3", "has no 'dims'"),
         (('name: "fc6_1"', 'name: "data_0"'), None, None),  # same name in input and output is allowed
-        (('    label_filename: "labels.txt"\n', '    label_file: "labels.txt"\n'), "18:5", "did you mean 'label_filename'"),
+        (
+            ('    label_filename: "labels.txt"\n', '    label_file: "labels.txt"\n'),
+            "18:5",
+            "did you mean 'label_filename'",
+        ),
     ],
 )
 def test_config_errors_are_located(change: tuple[str, str], where: str | None, words: str | None) -> None:
@@ -168,8 +184,14 @@ def test_single_model_folder_and_repository(tmp_path: Path) -> None:
     [
         (lambda m: (m / "1" / "model.onnx").unlink(), "repo/densenet/1: error: has no model.onnx"),
         (lambda m: (m / "1").rename(m / "v1"), "repo/densenet/v1: error: is not a numbered version folder"),
-        (lambda m: [(m / "1" / "model.onnx").unlink(), (m / "1").rmdir()], "repo/densenet: error: has no numbered version folder"),
-        (lambda m: (m / "config.pbtxt").write_text(CONFIG.replace('"densenet"', '"resnet"')), "densenet/config.pbtxt:2:7: error: name 'resnet' does not match the model folder 'densenet'"),
+        (
+            lambda m: [(m / "1" / "model.onnx").unlink(), (m / "1").rmdir()],
+            "repo/densenet: error: has no numbered version folder",
+        ),
+        (
+            lambda m: (m / "config.pbtxt").write_text(CONFIG.replace('"densenet"', '"resnet"')),
+            "densenet/config.pbtxt:2:7: error: name 'resnet' does not match the model folder 'densenet'",
+        ),
         (lambda m: (m / "config.pbtxt").rename(m / "config.txt"), "repo/densenet: error: has no config.pbtxt"),
     ],
 )
@@ -182,7 +204,9 @@ def test_layout_errors_name_the_folder(tmp_path: Path, breakage, words: str) -> 
 
 
 def test_default_model_filename_and_python_backend(tmp_path: Path) -> None:
-    cfg = CONFIG.replace('platform: "onnxruntime_onnx"', 'platform: "onnxruntime_onnx"\ndefault_model_filename: "dense.onnx"')
+    cfg = CONFIG.replace(
+        'platform: "onnxruntime_onnx"', 'platform: "onnxruntime_onnx"\ndefault_model_filename: "dense.onnx"'
+    )
     write_triton_model(tmp_path / "densenet", cfg, model_file="dense.onnx")
     assert read_repository(tmp_path / "densenet").models[0].kind == "onnxruntime_onnx"
     py = 'name: "pre"\nbackend: "python"\ninput [ { name: "x" data_type: TYPE_FP64 dims: [ -1 ] } ]\noutput [ { name: "y" data_type: TYPE_FP64 dims: [ -1 ] } ]\n'
@@ -204,7 +228,9 @@ def test_several_models_without_an_ensemble_have_no_default(tmp_path: Path) -> N
 def test_signature_maps_types_and_batch_dimension(tmp_path: Path) -> None:
     info = read_triton(write_triton_model(tmp_path / "densenet"))
     canonical = info.signature.to_canonical()
-    assert canonical["inputs"] == [{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3, 224, 224]}, "name": "data_0"}]
+    assert canonical["inputs"] == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3, 224, 224]}, "name": "data_0"}
+    ]
     assert canonical["outputs"][0]["tensor-spec"] == {"dtype": "float32", "shape": [-1, 1000]}
     assert info.flavors == {} and info.requirements == () and info.model_type == "triton"
 
@@ -238,7 +264,11 @@ def test_custom_model_reads_requirements_and_conda(tmp_path: Path) -> None:
     info = read_custom(tmp_path / "model", loaded.spec.model, tmp_path)
     assert info.requirements == ("numpy==2.1.3",) and info.flavors == {} and info.signature is None
     assert info.code == tmp_path / "code" and info.entry_module == "score"
-    spec.write_text(spec.read_text().replace("requirements_file: requirements.txt", "conda_file: conda.yaml, image: 'python:3.12-slim'"))
+    spec.write_text(
+        spec.read_text().replace(
+            "requirements_file: requirements.txt", "conda_file: conda.yaml, image: 'python:3.12-slim'"
+        )
+    )
     info = read_custom(tmp_path / "model", load_spec(spec).spec.model, tmp_path)
     assert info.python_version == "3.10.14" and info.requirements == ("requests==2.32.3",) and info.conda is not None
     spec.write_text(spec.read_text().replace("conda_file: conda.yaml, ", ""))
@@ -260,11 +290,31 @@ def test_custom_model_with_missing_code_or_entry_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("model", "where", "words"),
     [
-        ("  source: model\n  type: custom\n  entry: score.py\n", "4:3", "model.code: model.type custom needs model.code"),
-        ("  source: model\n  code: code\n", "5:9", "model.code: only used with model.type custom (this model is type mlflow)"),
-        ("  source: model\n  type: triton\n  environment: {image: 'x:1'}\n", "6:16", "only used with model.type custom"),
-        ("  source: model\n  type: custom\n  code: c\n  entry: s.py\n  environment: {conda_file: a, requirements_file: b}\n", "8:16", "not both"),
-        ("  source: model\n  type: custom\n  code: c\n  entry: s.py\n  environment: {}\n", "8:16", "needs image, conda_file or requirements_file"),
+        (
+            "  source: model\n  type: custom\n  entry: score.py\n",
+            "4:3",
+            "model.code: model.type custom needs model.code",
+        ),
+        (
+            "  source: model\n  code: code\n",
+            "5:9",
+            "model.code: only used with model.type custom (this model is type mlflow)",
+        ),
+        (
+            "  source: model\n  type: triton\n  environment: {image: 'x:1'}\n",
+            "6:16",
+            "only used with model.type custom",
+        ),
+        (
+            "  source: model\n  type: custom\n  code: c\n  entry: s.py\n  environment: {conda_file: a, requirements_file: b}\n",
+            "8:16",
+            "not both",
+        ),
+        (
+            "  source: model\n  type: custom\n  code: c\n  entry: s.py\n  environment: {}\n",
+            "8:16",
+            "needs image, conda_file or requirements_file",
+        ),
     ],
 )
 def test_spec_rules_are_located(tmp_path: Path, model: str, where: str, words: str) -> None:

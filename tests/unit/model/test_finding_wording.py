@@ -24,13 +24,26 @@ def _param(name: str, type_: str, default, shape=None) -> dict:
 
 
 COLUMNS = [
-    {"inputs": [_col("sepal_length"), _col("sepal_width", "long"), _col("petal_note", "string", False)],
-     "outputs": [_col("species", "long")],
-     "params": [_param("threshold", "double", 0.5), _param("top_k", "long", 3)]},
-    {"inputs": [_col("sepal_length", "float"), _col("sepal_width", "double"), _col("petal_note", "string", True),
-                _col("region", "string"), _col("comment", "string", False)],
-     "outputs": [_col("species", "double"), _col("score", "double")],
-     "params": [_param("threshold", "double", 0.7), _param("top_k", "long", [3], [-1]), _param("mode_name", "string", None)]},
+    {
+        "inputs": [_col("sepal_length"), _col("sepal_width", "long"), _col("petal_note", "string", False)],
+        "outputs": [_col("species", "long")],
+        "params": [_param("threshold", "double", 0.5), _param("top_k", "long", 3)],
+    },
+    {
+        "inputs": [
+            _col("sepal_length", "float"),
+            _col("sepal_width", "double"),
+            _col("petal_note", "string", True),
+            _col("region", "string"),
+            _col("comment", "string", False),
+        ],
+        "outputs": [_col("species", "double"), _col("score", "double")],
+        "params": [
+            _param("threshold", "double", 0.7),
+            _param("top_k", "long", [3], [-1]),
+            _param("mode_name", "string", None),
+        ],
+    },
     {"inputs": [_col("sepal_length", "integer")]},
     {"inputs": [{"type": "double", "required": True}]},  # unnamed columns
     {"outputs": [_col("species", "long")]},  # no input schema

@@ -81,7 +81,9 @@ def test_param_table_is_mlflows() -> None:
 # --- backward verdicts against _enforce_schema ---------------------------------------------------
 
 COLUMN_VARIANTS = [
-    {"name": "c", "type": t, "required": r} for t in ("integer", "long", "float", "double", "string") for r in (True, False)
+    {"name": "c", "type": t, "required": r}
+    for t in ("integer", "long", "float", "double", "string")
+    for r in (True, False)
 ]
 
 
@@ -124,9 +126,15 @@ def test_backward_verdict_matches_scoring_server(old, new) -> None:
     "old,new",
     [
         ([{"name": "a", "type": "double"}], [{"name": "a", "type": "double"}, {"name": "b", "type": "long"}]),
-        ([{"name": "a", "type": "double"}], [{"name": "a", "type": "double"}, {"name": "b", "type": "long", "required": False}]),
+        (
+            [{"name": "a", "type": "double"}],
+            [{"name": "a", "type": "double"}, {"name": "b", "type": "long", "required": False}],
+        ),
         ([{"name": "a", "type": "double"}, {"name": "b", "type": "long"}], [{"name": "a", "type": "double"}]),
-        ([{"name": "a", "type": "double"}, {"name": "b", "type": "long", "required": False}], [{"name": "a", "type": "double"}]),
+        (
+            [{"name": "a", "type": "double"}, {"name": "b", "type": "long", "required": False}],
+            [{"name": "a", "type": "double"}],
+        ),
     ],
 )
 def test_added_and_removed_columns_match_scoring_server(old, new) -> None:
@@ -194,7 +202,10 @@ def test_column_versions_forward_and_full(models: dict[str, Path]) -> None:
     assert fwd[("inputs.w", "SIG101")] == "warning"
     assert fwd[("params.k", "SIG301")] == "warning"
     full = _by_field(check(old, new, "full"))
-    assert all(full[k] == max(v, fwd[k], key=["info", "warning", "breaking"].index) for k, v in _by_field(check(old, new, "backward")).items())
+    assert all(
+        full[k] == max(v, fwd[k], key=["info", "warning", "breaking"].index)
+        for k, v in _by_field(check(old, new, "backward")).items()
+    )
     # The reverse deployment judged backward is the forward judgement of the original one.
     rev = check(new, old, "backward")
     assert is_breaking(rev)
@@ -232,10 +243,18 @@ def test_signature_added_removed_and_kind_changed(models: dict[str, Path]) -> No
 
 
 def test_param_shape_and_type_changes() -> None:
-    old = Signature.from_canonical({"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "integer", "default": 1}]})
-    widened = Signature.from_canonical({"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "double", "default": 1.0}]})
-    listed = Signature.from_canonical({"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "integer", "default": [1], "shape": [-1]}]})
-    nodefault = Signature.from_canonical({"inputs": [{"type": "string"}], "params": [{"name": "q", "type": "string", "default": None}]})
+    old = Signature.from_canonical(
+        {"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "integer", "default": 1}]}
+    )
+    widened = Signature.from_canonical(
+        {"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "double", "default": 1.0}]}
+    )
+    listed = Signature.from_canonical(
+        {"inputs": [{"type": "string"}], "params": [{"name": "p", "type": "integer", "default": [1], "shape": [-1]}]}
+    )
+    nodefault = Signature.from_canonical(
+        {"inputs": [{"type": "string"}], "params": [{"name": "q", "type": "string", "default": None}]}
+    )
     assert _by_field(check(old, widened, "backward")) == {("params.p", "SIG110"): "info"}
     assert _by_field(check(widened, old, "backward")) == {("params.p", "SIG111"): "breaking"}
     assert _by_field(check(old, listed, "backward"))[("params.p", "SIG305")] == "breaking"
@@ -271,7 +290,11 @@ def test_waivers(models: dict[str, Path]) -> None:
     ]
     findings = check(old, new, "backward", waivers)
     waived = {f.field: f.waived for f in findings if f.waived}
-    assert waived == {"inputs.w": "all clients send w since March", "inputs.x": "x fits in float32", "inputs.n": "n is always small"}
+    assert waived == {
+        "inputs.w": "all clients send w since March",
+        "inputs.x": "x fits in float32",
+        "inputs.n": "n is always small",
+    }
     assert is_breaking(findings)  # SIG203 on outputs is not waived
     assert [f.rule for f in findings if f.severity == "breaking" and not f.waived] == ["SIG203"]
     assert findings[0].to_json().get("waived") is None or isinstance(findings[0].to_json()["waived"], str)

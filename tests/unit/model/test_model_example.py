@@ -77,4 +77,6 @@ def test_tensor_dtype_and_old_inputs_form(models: dict[str, Path], tmp_path: Pat
     (m / "serving_input_example.json").unlink()
     (m / "input_example.json").write_text(json.dumps({"inputs": [[1, 2, 3, "x"]]}))  # MLflow 1.x form
     findings = check_input_example(read_model(m))
-    assert [(f.old, f.new, f.message) for f in findings] == [("float64", "string", "input example tensor holds values of another type")]
+    assert [(f.old, f.new, f.message) for f in findings] == [
+        ("float64", "string", "input example tensor holds values of another type")
+    ]

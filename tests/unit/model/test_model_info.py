@@ -34,7 +34,11 @@ def test_every_wild_folder_reads(name: str) -> None:
     assert info.raw == raw
     assert info.env.get("conda") == "conda.yaml"
     if (folder / "requirements.txt").is_file():
-        lines = [ln.strip() for ln in (folder / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        lines = [
+            ln.strip()
+            for ln in (folder / "requirements.txt").read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
         assert info.requirements == tuple(lines) and info.requirements_source == "requirements.txt"
     assert info.has_input_example == (folder / "input_example.json").is_file()
     if "signature" in raw:
@@ -99,7 +103,9 @@ def test_requirement_fallbacks(models: dict[str, Path], tmp_path: Path) -> None:
     (m / "constraints.txt").write_text("numpy<3\n")
     (m / "requirements.txt").unlink()
     (m / "extra.txt").write_text("# comment\nscikit-learn==1.5.0\n")
-    (m / "python_env.yaml").write_text("python: 3.11.7\nbuild_dependencies: [pip]\ndependencies:\n- -r extra.txt\n- pandas\n")
+    (m / "python_env.yaml").write_text(
+        "python: 3.11.7\nbuild_dependencies: [pip]\ndependencies:\n- -r extra.txt\n- pandas\n"
+    )
     info = read_model(m)
     assert info.requirements == ("scikit-learn==1.5.0", "pandas")
     assert info.requirements_source == "python_env.yaml"
@@ -150,7 +156,7 @@ def test_invalid_yaml_is_located(tmp_path: Path) -> None:
 def test_bad_signature_json_is_located(tmp_path: Path) -> None:
     m = _write(
         tmp_path / "m",
-        "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\nsignature:\n  inputs: '[{\"name\": \"x\", \"type\": }]'\n",
+        'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\nsignature:\n  inputs: \'[{"name": "x", "type": }]\'\n',
     )
     with pytest.raises(ModelError) as e:
         read_model(m, display="model")
@@ -159,7 +165,7 @@ def test_bad_signature_json_is_located(tmp_path: Path) -> None:
 
 
 def test_unknown_signature_type_is_located(tmp_path: Path) -> None:
-    m = _write(tmp_path / "m", "flavors: {}\nsignature:\n  outputs: '[{\"type\": \"decimal\"}]'\n")
+    m = _write(tmp_path / "m", 'flavors: {}\nsignature:\n  outputs: \'[{"type": "decimal"}]\'\n')
     with pytest.raises(ModelError) as e:
         read_model(m, display="model")
     assert _located(e.value).startswith("model/MLmodel:3:12: error: outputs[0]: unknown type 'decimal'")
@@ -174,7 +180,8 @@ def test_python_tags_rejected(tmp_path: Path) -> None:
 
 def test_alias_bomb_and_size_bounded(tmp_path: Path) -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg", strict=False)
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdef", "bcdefg", strict=False)
     )
     m = _write(tmp_path / "bomb", bomb + "flavors: {}\n")
     with pytest.raises(ModelError, match="alias bomb"):

@@ -30,9 +30,7 @@ def test_canonical_agrees_with_mlflow(models: dict[str, Path]) -> None:
                     d["required"] = bool(d.get("required", True))
             assert ours.to_canonical()[part] == expected
         if theirs.params is not None:
-            assert ours.to_canonical()["params"] == [
-                {"shape": None, **p} for p in theirs.params.to_dict()
-            ]
+            assert ours.to_canonical()["params"] == [{"shape": None, **p} for p in theirs.params.to_dict()]
 
 
 def test_round_trip_and_digest(models: dict[str, Path]) -> None:
@@ -49,8 +47,12 @@ def test_round_trip_and_digest(models: dict[str, Path]) -> None:
 
 
 def test_digest_ignores_key_order_and_object_property_order() -> None:
-    one = Signature.from_mlmodel({"inputs": '[{"name": "o", "type": "object", "properties": {"a": {"type": "long"}, "b": {"type": "string"}}}]'})
-    two = Signature.from_mlmodel({"inputs": '[{"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "long"}}, "name": "o"}]'})
+    one = Signature.from_mlmodel(
+        {"inputs": '[{"name": "o", "type": "object", "properties": {"a": {"type": "long"}, "b": {"type": "string"}}}]'}
+    )
+    two = Signature.from_mlmodel(
+        {"inputs": '[{"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "long"}}, "name": "o"}]'}
+    )
     assert one.digest() == two.digest()
 
 
@@ -93,7 +95,12 @@ def test_render_table(models: dict[str, Path]) -> None:
         ({"inputs": '[{"name": "x"}]'}, "missing 'type'"),
         ({"inputs": '[{"name": "x", "type": "tensor"}]'}, "tensor-spec must be a JSON object"),
         ({"inputs": '[{"type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [1.5]}}]'}, "list of integers"),
-        ({"inputs": '[{"name": "x", "type": "double"}, {"type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [1]}}]'}, "mixes column and tensor"),
+        (
+            {
+                "inputs": '[{"name": "x", "type": "double"}, {"type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [1]}}]'
+            },
+            "mixes column and tensor",
+        ),
         ({"inputs": '[{"name": "x", "type": "double"}, {"type": "double"}]'}, "every spec has a name or none"),
         ({"inputs": '[{"name": "x", "type": "double"}, {"name": "x", "type": "long"}]'}, "duplicate name"),
         ({"inputs": '[{"name": "x", "type": "array"}]'}, "needs 'items'"),

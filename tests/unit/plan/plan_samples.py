@@ -46,7 +46,12 @@ def live_resources() -> tuple[list[Resource], Observed]:
             name="iris-4a4a4a",
             body={
                 "ProductionVariants": [
-                    {"VariantName": "primary", "ModelName": "iris-4a4a4a", "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}
+                    {
+                        "VariantName": "primary",
+                        "ModelName": "iris-4a4a4a",
+                        "InstanceType": "ml.m5.large",
+                        "InitialInstanceCount": 2,
+                    }
                 ]
             },
             immutable=True,
@@ -57,7 +62,10 @@ def live_resources() -> tuple[list[Resource], Observed]:
             address="sagemaker_model.iris-4a4a4a",
             kind="sagemaker_model",
             name="iris-4a4a4a",
-            body={"PrimaryContainer": _container("123.dkr.ecr/iris:4", f"{PLANTED}-token-new", "4"), "ExecutionRoleArn": "arn:aws:iam::1:role/sm"},
+            body={
+                "PrimaryContainer": _container("123.dkr.ecr/iris:4", f"{PLANTED}-token-new", "4"),
+                "ExecutionRoleArn": "arn:aws:iam::1:role/sm",
+            },
             sensitive_paths=("PrimaryContainer.Environment.MLFLOW_TRACKING_TOKEN",),
         ),
         Resource(
@@ -76,7 +84,10 @@ def live_resources() -> tuple[list[Resource], Observed]:
                                     "env": [
                                         {"name": "DB_PASSWORD", "value": f"{PLANTED}-pw-new"},
                                         {"name": "LOG_LEVEL", "value": "info"},
-                                        {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "iris-api", "key": "key"}}},
+                                        {
+                                            "name": "API_KEY",
+                                            "valueFrom": {"secretKeyRef": {"name": "iris-api", "key": "key"}},
+                                        },
                                     ],
                                 }
                             ]
@@ -111,7 +122,9 @@ def live_resources() -> tuple[list[Resource], Observed]:
                 {"instance_type": "Standard_DS3_v2", "instance_count": 2, "model": "azureml:iris:3"},
                 "etag-blue-9",
             ),
-            "scaling_policy.iris": LiveResource("scaling_policy.iris", "scaling_policy", "iris", {"TargetValue": 70.0}, "etag-7"),
+            "scaling_policy.iris": LiveResource(
+                "scaling_policy.iris", "scaling_policy", "iris", {"TargetValue": 70.0}, "etag-7"
+            ),
             "sagemaker_endpoint.iris": LiveResource(
                 "sagemaker_endpoint.iris",
                 "sagemaker_endpoint",
@@ -123,13 +136,25 @@ def live_resources() -> tuple[list[Resource], Observed]:
                 "sagemaker_endpoint_config.iris-333333",
                 "sagemaker_endpoint_config",
                 "iris-333333",
-                {"ProductionVariants": [{"VariantName": "primary", "ModelName": "iris-333333", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]},
+                {
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "primary",
+                            "ModelName": "iris-333333",
+                            "InstanceType": "ml.m5.large",
+                            "InitialInstanceCount": 1,
+                        }
+                    ]
+                },
             ),
             "sagemaker_model.iris-333333": LiveResource(
                 "sagemaker_model.iris-333333",
                 "sagemaker_model",
                 "iris-333333",
-                {"PrimaryContainer": _container("123.dkr.ecr/iris:3", f"{PLANTED}-token-old", "3"), "ExecutionRoleArn": "arn:aws:iam::1:role/sm"},
+                {
+                    "PrimaryContainer": _container("123.dkr.ecr/iris:3", f"{PLANTED}-token-old", "3"),
+                    "ExecutionRoleArn": "arn:aws:iam::1:role/sm",
+                },
             ),
             "deployment.iris": LiveResource(
                 "deployment.iris",
@@ -147,7 +172,10 @@ def live_resources() -> tuple[list[Resource], Observed]:
                                         "env": [
                                             {"name": "DB_PASSWORD", "value": f"{PLANTED}-pw-old"},
                                             {"name": "LOG_LEVEL", "value": "info"},
-                                            {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "iris-api", "key": "key"}}},
+                                            {
+                                                "name": "API_KEY",
+                                                "valueFrom": {"secretKeyRef": {"name": "iris-api", "key": "key"}},
+                                            },
                                         ],
                                     }
                                 ]
@@ -171,9 +199,31 @@ def live_plan() -> Plan:
         against="live",
         changes=tuple(diff_resources(desired, observed)),
         policy=(
-            Finding("SIG201", "warning", "outputs", "tensor float64 [-1]", "tensor float64 [-1, 1]", "output shape gained a dimension"),
-            Finding("SIG102", "breaking", "inputs.petal_width", "double", "long", "long values are rejected where double was accepted"),
-            Finding("SIG110", "breaking", "inputs.sepal | length", "optional", "required", "a new required column", waived="clients always send it (JIRA-12)"),
+            Finding(
+                "SIG201",
+                "warning",
+                "outputs",
+                "tensor float64 [-1]",
+                "tensor float64 [-1, 1]",
+                "output shape gained a dimension",
+            ),
+            Finding(
+                "SIG102",
+                "breaking",
+                "inputs.petal_width",
+                "double",
+                "long",
+                "long values are rejected where double was accepted",
+            ),
+            Finding(
+                "SIG110",
+                "breaking",
+                "inputs.sepal | length",
+                "optional",
+                "required",
+                "a new required column",
+                waived="clients always send it (JIRA-12)",
+            ),
         ),
         policy_mode="backward",
         model={
@@ -191,7 +241,11 @@ def live_plan() -> Plan:
 
 def files_inputs() -> tuple[list[Artifact], dict[str, bytes]]:
     desired = [
-        Artifact("Dockerfile", "text/plain", b"FROM python:3.11-slim\nENV MODEL_DIR=/opt/ml/model\nCOPY model /opt/ml/model\nEXPOSE 8080\n"),
+        Artifact(
+            "Dockerfile",
+            "text/plain",
+            b"FROM python:3.11-slim\nENV MODEL_DIR=/opt/ml/model\nCOPY model /opt/ml/model\nEXPOSE 8080\n",
+        ),
         Artifact("model/MLmodel", "application/yaml", b"flavors: {}\n", source="model/MLmodel"),
         Artifact("model/model.pkl", "application/octet-stream", b"\x80\x04new-pickle", source="model/model.pkl"),
         Artifact("secrets.env", "text/plain", f"HF_TOKEN={PLANTED}-hf\n".encode(), sensitive=True),
@@ -228,14 +282,27 @@ def unchanged_plan() -> Plan:
         env="staging",
         against="live",
         changes=(Change("deployment.iris", "deployment", "iris", Action.NOOP, {"replicas": 1}, {"replicas": 1}),),
-        model={"uri": "models:/iris/4", "pinned": "models:/iris/4", "digest": DIGEST_4, "previous": {"pinned": "models:/iris/4", "digest": DIGEST_4, "version": "4"}},
+        model={
+            "uri": "models:/iris/4",
+            "pinned": "models:/iris/4",
+            "digest": DIGEST_4,
+            "previous": {"pinned": "models:/iris/4", "digest": DIGEST_4, "version": "4"},
+        },
     )
 
 
 def untrusted_plan() -> Plan:
     """A plan whose Change values were built without redaction (as a careless target might)."""
-    raw_before = {"Environment": {"AWS_SECRET_ACCESS_KEY": f"{PLANTED}-aws"}, "conn": f"postgres://u:{PLANTED}-url@db/x", "pw": f"{PLANTED}-path"}
-    raw_after = {"Environment": {"AWS_SECRET_ACCESS_KEY": f"{PLANTED}-aws2"}, "conn": "postgres://db/x", "pw": f"{PLANTED}-path2"}
+    raw_before = {
+        "Environment": {"AWS_SECRET_ACCESS_KEY": f"{PLANTED}-aws"},
+        "conn": f"postgres://u:{PLANTED}-url@db/x",
+        "pw": f"{PLANTED}-path",
+    }
+    raw_after = {
+        "Environment": {"AWS_SECRET_ACCESS_KEY": f"{PLANTED}-aws2"},
+        "conn": "postgres://db/x",
+        "pw": f"{PLANTED}-path2",
+    }
     diff = "\n".join(
         [
             "--- live/thing.x",
@@ -249,8 +316,8 @@ def untrusted_plan() -> Plan:
             "   env:",
             "   - name: GITHUB_TOKEN",
             f"-    value: {PLANTED}-gh",
-            f"+    value: \"{PLANTED}-gh2\"",
-            f"+  {{\"password\": \"{PLANTED}-json\",",
+            f'+    value: "{PLANTED}-gh2"',
+            f'+  {{"password": "{PLANTED}-json",',
         ]
     )
     change = Change("thing.x", "thing", "x", Action.UPDATE, raw_before, raw_after, "", diff, sensitive_paths=("pw",))

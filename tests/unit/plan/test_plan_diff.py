@@ -52,13 +52,20 @@ def test_create_when_not_observed():
 
 
 def test_noop_when_equal_even_if_key_order_and_tuples_differ():
-    c = only(diff_resources([res("m.a", {"b": (1, 2), "a": {"z": 1, "y": 2}})], observed(live("m.a", {"a": {"y": 2, "z": 1}, "b": [1, 2]}))))
+    c = only(
+        diff_resources(
+            [res("m.a", {"b": (1, 2), "a": {"z": 1, "y": 2}})],
+            observed(live("m.a", {"a": {"y": 2, "z": 1}, "b": [1, 2]})),
+        )
+    )
     assert c.action is Action.NOOP and c.diff == "" and c.reason == ""
 
 
 def test_update_diff_shows_changed_fields_only_with_address_headers():
     desired = res("m.a", {"image": "x:2", "port": 8080, "labels": {"a": "1", "b": "2"}})
-    c = only(diff_resources([desired], observed(live("m.a", {"image": "x:1", "port": 8080, "labels": {"a": "1", "b": "3"}}))))
+    c = only(
+        diff_resources([desired], observed(live("m.a", {"image": "x:1", "port": 8080, "labels": {"a": "1", "b": "3"}})))
+    )
     assert c.action is Action.UPDATE and c.reason == ""
     lines = c.diff.splitlines()
     assert lines[:2] == ["--- live/m.a", "+++ planned/m.a"]
@@ -88,7 +95,12 @@ def test_delete_observed_leftover():
 
 
 def test_immutable_resource_is_replaced_with_reason_and_fields():
-    r = res("cfg.a", {"type": "m5", "count": 2, "name": "a"}, immutable=True, replace_reason="endpoint configs are immutable")
+    r = res(
+        "cfg.a",
+        {"type": "m5", "count": 2, "name": "a"},
+        immutable=True,
+        replace_reason="endpoint configs are immutable",
+    )
     c = only(diff_resources([r], observed(live("cfg.a", {"type": "m4", "count": 1, "name": "a"}))))
     assert c.action is Action.REPLACE
     assert c.reason == "endpoint configs are immutable; changed: count, type"
@@ -100,7 +112,12 @@ def test_immutable_without_reason_gets_a_default_reason():
 
 
 def test_replace_on_path_forces_replace_and_names_the_field():
-    r = res("deploy.x", {"spec": {"selector": {"app": "b"}, "replicas": 2}}, replace_on=("spec.selector",), replace_reason="selectors are immutable")
+    r = res(
+        "deploy.x",
+        {"spec": {"selector": {"app": "b"}, "replicas": 2}},
+        replace_on=("spec.selector",),
+        replace_reason="selectors are immutable",
+    )
     c = only(diff_resources([r], observed(live("deploy.x", {"spec": {"selector": {"app": "a"}, "replicas": 1}}))))
     assert c.action is Action.REPLACE
     assert c.reason == "selectors are immutable; changed: spec.selector.app"
@@ -114,7 +131,9 @@ def test_replace_on_untouched_means_update():
 
 def test_replace_on_with_wildcard_and_default_reason():
     r = res("ep.x", {"variants": [{"name": "a", "size": 2}, {"name": "b", "size": 1}]}, replace_on=("variants.*.name",))
-    c = only(diff_resources([r], observed(live("ep.x", {"variants": [{"name": "a", "size": 2}, {"name": "c", "size": 1}]}))))
+    c = only(
+        diff_resources([r], observed(live("ep.x", {"variants": [{"name": "a", "size": 2}, {"name": "c", "size": 1}]})))
+    )
     assert c.action is Action.REPLACE
     assert c.reason == "variants.*.name cannot change in place; changed: variants.1.name"
 
@@ -127,7 +146,11 @@ def test_replace_on_when_the_parent_appears():
 def test_replace_reason_caps_the_field_list():
     body_old = {f"f{i}": 0 for i in range(8)}
     body_new = {f"f{i}": 1 for i in range(8)}
-    c = only(diff_resources([res("cfg.a", body_new, immutable=True, replace_reason="immutable")], observed(live("cfg.a", body_old))))
+    c = only(
+        diff_resources(
+            [res("cfg.a", body_new, immutable=True, replace_reason="immutable")], observed(live("cfg.a", body_old))
+        )
+    )
     assert c.reason == "immutable; changed: f0, f1, f2, f3, f4 and 3 more"
 
 
@@ -135,8 +158,17 @@ def test_replace_reason_caps_the_field_list():
 
 
 def test_sensitive_path_values_never_reach_the_change_and_a_change_is_still_visible():
-    r = res("m.a", {"conn": {"password": "new-pw", "host": "h"}, "Environment": {"HF_TOKEN": "hf-new"}}, sensitive_paths=("conn.password",))
-    c = only(diff_resources([r], observed(live("m.a", {"conn": {"password": "old-pw", "host": "h"}, "Environment": {"HF_TOKEN": "hf-old"}}))))
+    r = res(
+        "m.a",
+        {"conn": {"password": "new-pw", "host": "h"}, "Environment": {"HF_TOKEN": "hf-new"}},
+        sensitive_paths=("conn.password",),
+    )
+    c = only(
+        diff_resources(
+            [r],
+            observed(live("m.a", {"conn": {"password": "old-pw", "host": "h"}, "Environment": {"HF_TOKEN": "hf-old"}})),
+        )
+    )
     text = repr((c.before, c.after, c.diff))
     for secret in ("new-pw", "old-pw", "hf-new", "hf-old"):
         assert secret not in text
@@ -170,7 +202,12 @@ def test_creates_follow_dependencies_and_deletes_come_last_in_reverse():
         res("model.m2", {"i": 2}),
         res("alarm.z", {}),
     ]
-    obs = observed(live("model.m1", {"i": 1}), live("config.c1", {"m": "m1"}), live("endpoint.e", {"c": "c1"}), live("unknown.u", {}))
+    obs = observed(
+        live("model.m1", {"i": 1}),
+        live("config.c1", {"m": "m1"}),
+        live("endpoint.e", {"c": "c1"}),
+        live("unknown.u", {}),
+    )
     got = [(c.address, c.action.value) for c in diff_resources(desired, obs)]
     assert got == [
         ("alarm.z", "create"),
@@ -267,7 +304,11 @@ def test_binary_create_and_delete():
 
 def test_sensitive_artifact_shows_only_sensitive():
     desired, current = files_inputs()
-    c = next(c for c in diff_files(desired, {**current, "secrets.env": b"HF_TOKEN=old"}, "out") if c.name == "out/secrets.env")
+    c = next(
+        c
+        for c in diff_files(desired, {**current, "secrets.env": b"HF_TOKEN=old"}, "out")
+        if c.name == "out/secrets.env"
+    )
     assert c.action is Action.UPDATE
     assert c.diff == SENSITIVE and c.before == SENSITIVE and c.after == SENSITIVE
 

@@ -19,26 +19,74 @@ EVAL = {
     "rows": 150,
     "scored_by": "interpreter python3",
     "baseline": "deployed (dir:deploy/rendered): models:/iris/3",
-    "metrics": [{"metric": "accuracy_score", "candidate": 0.93, "baseline": 0.95, "threshold": 0.9,
-                 "min_absolute_change": 0.0, "min_relative_change": None, "greater_is_better": True, "passed": False}],
+    "metrics": [
+        {
+            "metric": "accuracy_score",
+            "candidate": 0.93,
+            "baseline": 0.95,
+            "threshold": 0.9,
+            "min_absolute_change": 0.0,
+            "min_relative_change": None,
+            "greater_is_better": True,
+            "passed": False,
+        }
+    ],
     "other_metrics": {},
     "max_error_rate": 0.2,
     "max_regression": 0.02,
-    "cohorts": [{"condition": "petal_width > 1.55 and petal_width <= 1.85", "n": 15, "errors": 4, "error_rate": 0.266667,
-                 "found_by": "candidate", "baseline_errors": 1, "baseline_error_rate": 0.066667, "regression": 0.2}],
+    "cohorts": [
+        {
+            "condition": "petal_width > 1.55 and petal_width <= 1.85",
+            "n": 15,
+            "errors": 4,
+            "error_rate": 0.266667,
+            "found_by": "candidate",
+            "baseline_errors": 1,
+            "baseline_error_rate": 0.066667,
+            "regression": 0.2,
+        }
+    ],
     "regression_cohorts": [],
-    "fairness": [{"feature": "sex", "metric": "error_rate", "kind": "difference", "threshold": 0.05, "value": 0.01, "passed": True,
-                  "groups": [{"group": "f", "n": 75, "value": 0.06}, {"group": "m", "n": 75, "value": 0.07}]}],
+    "fairness": [
+        {
+            "feature": "sex",
+            "metric": "error_rate",
+            "kind": "difference",
+            "threshold": 0.05,
+            "value": 0.01,
+            "passed": True,
+            "groups": [{"group": "f", "n": 75, "value": 0.06}, {"group": "m", "n": 75, "value": 0.07}],
+        }
+    ],
     "findings": [
-        {"rule": "EVAL201", "field": "petal_width > 1.55 and petal_width <= 1.85", "message": "petal_width > 1.55 and petal_width <= 1.85: 4/15 wrong (26.7% > max_error_rate 20.0%)", "title": "t"},
-        {"rule": "EVAL102", "field": "accuracy_score", "message": "accuracy_score fell", "title": "t", "waived": "accepted in ML-9"},
+        {
+            "rule": "EVAL201",
+            "field": "petal_width > 1.55 and petal_width <= 1.85",
+            "message": "petal_width > 1.55 and petal_width <= 1.85: 4/15 wrong (26.7% > max_error_rate 20.0%)",
+            "title": "t",
+        },
+        {
+            "rule": "EVAL102",
+            "field": "accuracy_score",
+            "message": "accuracy_score fell",
+            "title": "t",
+            "waived": "accepted in ML-9",
+        },
     ],
     "notes": [],
 }
 
 
 def _plan(evaluation=EVAL) -> Plan:
-    return Plan(name="iris", target="docker", env=None, against="dir:deploy/rendered", changes=(), evaluation=evaluation, source="deploy.yaml")
+    return Plan(
+        name="iris",
+        target="docker",
+        env=None,
+        against="dir:deploy/rendered",
+        changes=(),
+        evaluation=evaluation,
+        source="deploy.yaml",
+    )
 
 
 def test_printers_show_metrics_cohorts_fairness_and_waivers() -> None:

@@ -46,8 +46,10 @@ kind: Service
 metadata: {name: iris, namespace: ml}
 spec: {ports: [{port: 80}]}
 """
-DEPLOYMENT_NEW = DEPLOYMENT_OLD.replace(b"iris:1", b"iris:2").replace(b"PLANTED-old", b"PLANTED-new").replace(
-    b"automountServiceAccountToken: false", b"automountServiceAccountToken: true"
+DEPLOYMENT_NEW = (
+    DEPLOYMENT_OLD.replace(b"iris:1", b"iris:2")
+    .replace(b"PLANTED-old", b"PLANTED-new")
+    .replace(b"automountServiceAccountToken: false", b"automountServiceAccountToken: true")
 )
 DOCKERFILE = b'FROM python:3.11-slim\nENV DB_PASSWORD="PLANTED-x" LOG_LEVEL="info"\nCMD ["serve"]\n'
 
@@ -55,7 +57,11 @@ DOCKERFILE = b'FROM python:3.11-slim\nENV DB_PASSWORD="PLANTED-x" LOG_LEVEL="inf
 def folder_plan() -> Plan:
     desired = [
         Artifact("k8s/deployment.yaml", "application/yaml", DEPLOYMENT_NEW),
-        Artifact("sagemaker/CreateEndpoint.json", "application/json", b'{"EndpointName": "iris-prod", "EndpointConfigName": "c2"}'),
+        Artifact(
+            "sagemaker/CreateEndpoint.json",
+            "application/json",
+            b'{"EndpointName": "iris-prod", "EndpointConfigName": "c2"}',
+        ),
         Artifact("Dockerfile", "text/plain", DOCKERFILE),
     ]
     current = {
@@ -145,11 +151,21 @@ def test_every_emitted_json_plan_validates_golden_saved_lease_and_no_baseline() 
     assert check(format_json(saved.plans))["plans"][0]["resource_changes"]
     live = live_plan()
     fields = {f: getattr(live, f) for f in live.__dataclass_fields__}
-    lease = {"holder": "ci@runner", "operation": "apply", "acquired": "2026-01-01T00:00:00Z",
-             "expires": "2026-01-01T00:05:00Z", "expired": False, "where": "tag on the endpoint", "gone": ""}
+    lease = {
+        "holder": "ci@runner",
+        "operation": "apply",
+        "acquired": "2026-01-01T00:00:00Z",
+        "expires": "2026-01-01T00:05:00Z",
+        "expired": False,
+        "where": "tag on the endpoint",
+        "gone": "",
+    }
     evaluation = {"passed": True, "baseline": "none", "metrics": [], "cohorts": [], "fairness": [], "findings": []}
-    doc = check(format_json([Plan(**{**fields, "lease": lease, "no_baseline": "nothing is deployed",
-                                      "evaluation": evaluation})]))
+    doc = check(
+        format_json(
+            [Plan(**{**fields, "lease": lease, "no_baseline": "nothing is deployed", "evaluation": evaluation})]
+        )
+    )
     assert doc["plans"][0]["lease"]["holder"] == "ci@runner"
     assert doc["plans"][0]["no_baseline"] == "nothing is deployed"
     doc["plans"][0]["lease"]["unexpected"] = 1  # the schema is strict where it says so: not a rubber stamp

@@ -51,7 +51,9 @@ def test_save_then_load_gives_back_the_plans(saved_path, plans):
     saved = load_plan(path)
     assert saved.plan_id == plan_id and len(plan_id) == 64
     assert saved.inputs == INPUTS and not saved.applied and saved.result is None
-    assert format_text(saved.plans, color=False, show_unchanged=True) == format_text(plans, color=False, show_unchanged=True)
+    assert format_text(saved.plans, color=False, show_unchanged=True) == format_text(
+        plans, color=False, show_unchanged=True
+    )
     assert format_json(saved.plans) == format_json(plans)
     assert saved.fingerprints == {**plans[0].fingerprints, **plans[1].fingerprints}
     assert [c.sensitive_paths for c in saved.plans[0].changes] == [c.sensitive_paths for c in plans[0].changes]
@@ -87,7 +89,9 @@ def test_plan_file_is_human_inspectable(saved_path):
 def test_no_secret_reaches_the_plan_file(tmp_path):
     path = tmp_path / "p.json"
     save_plan(path, [live_plan(), files_plan(), untrusted_plan()], inputs=INPUTS)
-    mark_applied(path, load_plan(path).plan_id, result={"url": f"https://u:{PLANTED}@x", "Environment": {"API_KEY": PLANTED}})
+    mark_applied(
+        path, load_plan(path).plan_id, result={"url": f"https://u:{PLANTED}@x", "Environment": {"API_KEY": PLANTED}}
+    )
     assert PLANTED not in path.read_text()
 
 
@@ -155,7 +159,9 @@ def test_fresh_plan_passes(saved_path, plans):
 def test_changed_input_makes_the_plan_stale(saved_path):
     saved = load_plan(saved_path[0])
     inputs = {**INPUTS, "file:deploy/iris/deploy.yaml": "sha256:" + "e" * 64}
-    with pytest.raises(StalePlanError, match=r"^plan is stale: input file:deploy/iris/deploy.yaml changed since it was made$"):
+    with pytest.raises(
+        StalePlanError, match=r"^plan is stale: input file:deploy/iris/deploy.yaml changed since it was made$"
+    ):
         check_fresh(saved, inputs, saved.fingerprints)
 
 

@@ -44,7 +44,9 @@ def test_summary_line_is_summed_over_plans():
     plans = [live_plan(), files_plan()]
     # live: +2 (model, config), ~2 (endpoint, deployment), -/+1 (azure), -2 ; files: +1 ~2 -1
     assert summary_line(plans) == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
-    assert format_text(plans, color=False).splitlines()[-3] == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
+    assert (
+        format_text(plans, color=False).splitlines()[-3] == "Plan: 3 to add, 4 to change, 1 to replace, 3 to destroy."
+    )
 
 
 def test_no_changes_summary():
@@ -92,9 +94,10 @@ def test_text_findings_come_before_resources_breaking_first():
 
 
 def test_text_model_line():
-    assert "  model: models:/iris@champion → models:/iris/4 (champion: 3 → 4), digest sha256:333333333333… → sha256:4a4a4a4a4a4a…" in format_text(
-        [live_plan()], color=False
-    ).splitlines()
+    assert (
+        "  model: models:/iris@champion → models:/iris/4 (champion: 3 → 4), digest sha256:333333333333… → sha256:4a4a4a4a4a4a…"
+        in format_text([live_plan()], color=False).splitlines()
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,14 +105,28 @@ def test_text_model_line():
     [
         ({}, ""),
         ({"uri": "./model", "pinned": "./model", "digest": DIGEST_4}, "./model, digest sha256:4a4a4a4a4a4a…"),
-        ({"uri": "models:/iris/4", "pinned": "models:/iris/4", "digest": DIGEST_4}, "models:/iris/4 (version: 4), digest sha256:4a4a4a4a4a4a…"),
         (
-            {"uri": "models:/iris/latest", "pinned": "models:/iris/4", "digest": DIGEST_4, "version": "4", "alias": None,
-             "previous": {"pinned_uri": "models:/iris/3", "version": "3", "digest": DIGEST_3}},
+            {"uri": "models:/iris/4", "pinned": "models:/iris/4", "digest": DIGEST_4},
+            "models:/iris/4 (version: 4), digest sha256:4a4a4a4a4a4a…",
+        ),
+        (
+            {
+                "uri": "models:/iris/latest",
+                "pinned": "models:/iris/4",
+                "digest": DIGEST_4,
+                "version": "4",
+                "alias": None,
+                "previous": {"pinned_uri": "models:/iris/3", "version": "3", "digest": DIGEST_3},
+            },
             "models:/iris/latest → models:/iris/4 (version: 3 → 4), digest sha256:333333333333… → sha256:4a4a4a4a4a4a…",
         ),
         (
-            {"uri": "s3://b/m", "pinned": "s3://b/m", "digest": DIGEST_4, "previous": {"pinned": "s3://b/old", "digest": DIGEST_4}},
+            {
+                "uri": "s3://b/m",
+                "pinned": "s3://b/m",
+                "digest": DIGEST_4,
+                "previous": {"pinned": "s3://b/old", "digest": DIGEST_4},
+            },
             "s3://b/m (was s3://b/old), digest sha256:4a4a4a4a4a4a…",
         ),
     ],
@@ -156,7 +173,10 @@ def test_markdown_summary_then_findings_then_details():
     assert "| ✅ waived | iris | `SIG110` | `inputs.sepal \\| length` |" in md  # pipes escaped in cells
     assert "— waived: clients always send it (JIRA-12) |" in md
     assert "### ❌ Signature policy: 1 breaking change not waived" in md
-    assert "<details><summary>-/+ azureml_online_deployment.blue (replace: Azure ML cannot change a deployment&#x27;s" not in md
+    assert (
+        "<details><summary>-/+ azureml_online_deployment.blue (replace: Azure ML cannot change a deployment&#x27;s"
+        not in md
+    )
     assert "<details><summary>~ sagemaker_endpoint.iris (update)</summary>" in lines
 
 
@@ -231,11 +251,20 @@ def test_json_shape_and_summary():
     assert {k: doc["summary"][k] for k in counts} == counts
     first = doc["plans"][0]
     assert [first[k] for k in ("name", "target", "env", "against")] == ["iris", "sagemaker", "prod", "live"]
-    assert {k: first["summary"][k] for k in ("add", "change", "replace", "destroy")} == {"add": 2, "change": 2, "replace": 1, "destroy": 2}
+    assert {k: first["summary"][k] for k in ("add", "change", "replace", "destroy")} == {
+        "add": 2,
+        "change": 2,
+        "replace": 1,
+        "destroy": 2,
+    }
     assert first["model"]["previous"]["version"] == "3"
     assert {c["action"] for c in first["changes"]} == {"create", "update", "replace", "delete", "no-op"}
     assert first["policy"][1] == {
-        "rule": "SIG102", "severity": "breaking", "field": "inputs.petal_width", "old": "double", "new": "long",
+        "rule": "SIG102",
+        "severity": "breaking",
+        "field": "inputs.petal_width",
+        "old": "double",
+        "new": "long",
         "message": "long values are rejected where double was accepted",
     }
 
@@ -266,12 +295,26 @@ def test_untrusted_change_is_redacted_again_by_printers():
         assert PLANTED not in out
     doc = json.loads(format_json([untrusted_plan()]))
     change = doc["plans"][0]["changes"][0]
-    assert change["before"] == {"Environment": {"AWS_SECRET_ACCESS_KEY": "(sensitive)"}, "conn": "postgres://u:(sensitive)@db/x", "pw": "(sensitive)"}
+    assert change["before"] == {
+        "Environment": {"AWS_SECRET_ACCESS_KEY": "(sensitive)"},
+        "conn": "postgres://u:(sensitive)@db/x",
+        "pw": "(sensitive)",
+    }
 
 
 def test_findings_and_model_are_not_mangled_by_redaction():
-    finding = Finding("SIG102", "breaking", "inputs.token_ids", "long", "integer", "token_ids: long → integer is narrowing")
-    plan = Plan("nlp", "kubernetes", None, "live", (), policy=(finding,), model={"uri": "models:/tok/2", "pinned": "models:/tok/2"})
+    finding = Finding(
+        "SIG102", "breaking", "inputs.token_ids", "long", "integer", "token_ids: long → integer is narrowing"
+    )
+    plan = Plan(
+        "nlp",
+        "kubernetes",
+        None,
+        "live",
+        (),
+        policy=(finding,),
+        model={"uri": "models:/tok/2", "pinned": "models:/tok/2"},
+    )
     for fmt in FORMATS.values():
         out = fmt([plan])
         assert "inputs.token_ids" in out and "long" in out

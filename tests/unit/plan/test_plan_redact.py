@@ -65,9 +65,24 @@ def test_parse_and_format_path_round_trip():
 
 @pytest.mark.parametrize(
     "key",
-    ["DB_PASSWORD", "password", "apiKey", "API_KEY", "x-api-key", "HF_TOKEN", "GITHUB_TOKEN", "authToken",
-     "client_secret", "clientSecret", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS_JSON",
-     "private_key", "PrivateKey", "credential", "SECRETS"],
+    [
+        "DB_PASSWORD",
+        "password",
+        "apiKey",
+        "API_KEY",
+        "x-api-key",
+        "HF_TOKEN",
+        "GITHUB_TOKEN",
+        "authToken",
+        "client_secret",
+        "clientSecret",
+        "AWS_SECRET_ACCESS_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS_JSON",
+        "private_key",
+        "PrivateKey",
+        "credential",
+        "SECRETS",
+    ],
 )
 def test_secret_looking_keys(key):
     assert is_sensitive_key(key)
@@ -75,8 +90,22 @@ def test_secret_looking_keys(key):
 
 @pytest.mark.parametrize(
     "key",
-    ["MODEL_NAME", "secretName", "secretKeyRef", "TOKEN_FILE", "DB_SECRET_ARN", "MAX_TOKENS",
-     "TOKENIZERS_PARALLELISM", "tokenizer", "name", "value", "key", "keyboard", "MLFLOW_TRACKING_URI", ""],
+    [
+        "MODEL_NAME",
+        "secretName",
+        "secretKeyRef",
+        "TOKEN_FILE",
+        "DB_SECRET_ARN",
+        "MAX_TOKENS",
+        "TOKENIZERS_PARALLELISM",
+        "tokenizer",
+        "name",
+        "value",
+        "key",
+        "keyboard",
+        "MLFLOW_TRACKING_URI",
+        "",
+    ],
 )
 def test_reference_and_lookalike_keys_are_not_secrets(key):
     assert not is_sensitive_key(key)
@@ -106,7 +135,10 @@ def test_redact_env_like_env_lists_and_plain_string_maps():
 
 
 def test_mask_url_credentials():
-    assert mask_url_credentials("https://alice:pa55@host/x and s3://b/k") == f"https://alice:{SENSITIVE}@host/x and s3://b/k"
+    assert (
+        mask_url_credentials("https://alice:pa55@host/x and s3://b/k")
+        == f"https://alice:{SENSITIVE}@host/x and s3://b/k"
+    )
     assert mask_url_credentials("https://host/x") == "https://host/x"
 
 
@@ -162,14 +194,20 @@ def test_redact_text_json_env_entries():
 
 
 secret_keys = st.sampled_from(["DB_PASSWORD", "API_KEY", "HF_TOKEN", "client_secret", "privateKey", "CREDENTIALS"])
-secret_values = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=20).map(lambda s: "zq" + s)
+secret_values = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=20).map(
+    lambda s: "zq" + s
+)
 
 
 @given(key=secret_keys, value=secret_values, style=st.sampled_from(["env", "map"]))
 def test_no_secret_survives_scrub_or_its_yaml_diff(key, value, style):
     from modeldeploy.rendering.canonical import dump_yaml
 
-    body = {"spec": {"env": [{"name": key, "value": value}]}} if style == "env" else {"Environment": {key: value, "X": "1"}}
+    body = (
+        {"spec": {"env": [{"name": key, "value": value}]}}
+        if style == "env"
+        else {"Environment": {key: value, "X": "1"}}
+    )
     scrubbed = scrub(body)
     assert value not in repr(scrubbed)
     raw_yaml = "\n".join("+" + line for line in dump_yaml(body).decode().splitlines())
@@ -178,24 +216,36 @@ def test_no_secret_survives_scrub_or_its_yaml_diff(key, value, style):
 
 def test_a_key_name_never_hides_a_boolean_number_or_null():
     """automountServiceAccountToken is security-relevant: a reviewer must see it change."""
-    body = {"spec": {"automountServiceAccountToken": False, "tokenExpirationSeconds": 3600, "apiKey": None},
-            "env": [{"name": "HF_TOKEN", "value": "x"}], "map": {"SHOW_TOKEN": True, "DB_PASSWORD": "p"}}
+    body = {
+        "spec": {"automountServiceAccountToken": False, "tokenExpirationSeconds": 3600, "apiKey": None},
+        "env": [{"name": "HF_TOKEN", "value": "x"}],
+        "map": {"SHOW_TOKEN": True, "DB_PASSWORD": "p"},
+    }
     out = scrub(body)
     assert out["spec"] == body["spec"]
     assert out["env"][0]["value"] == SENSITIVE and out["map"] == {"SHOW_TOKEN": True, "DB_PASSWORD": SENSITIVE}
-    text = "-automountServiceAccountToken: false\n+automountServiceAccountToken: true\n  \"apiToken\": 12,\n+ENV DB_PASSWORD=123"
+    text = '-automountServiceAccountToken: false\n+automountServiceAccountToken: true\n  "apiToken": 12,\n+ENV DB_PASSWORD=123'
     assert redact_text(text).split("\n") == [
-        "-automountServiceAccountToken: false", "+automountServiceAccountToken: true", '  "apiToken": 12,', f"+ENV DB_PASSWORD={SENSITIVE}",
+        "-automountServiceAccountToken: false",
+        "+automountServiceAccountToken: true",
+        '  "apiToken": 12,',
+        f"+ENV DB_PASSWORD={SENSITIVE}",
     ]
 
 
 @pytest.mark.parametrize(
     "value",
-    ["AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1" * 18, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU", "-----BEGIN PRIVATE KEY-----"],
+    [
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_" + "a1" * 18,
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU",
+        "-----BEGIN PRIVATE KEY-----",
+    ],
 )
 def test_a_credential_shape_is_hidden_under_any_key(value):
     assert scrub({"metadata": {"annotations": {"note": value}}, "description": value}) == {
-        "metadata": {"annotations": {"note": SENSITIVE}}, "description": SENSITIVE,
+        "metadata": {"annotations": {"note": SENSITIVE}},
+        "description": SENSITIVE,
     }
     shown = redact_text(f"+  description: {value}\n-  note: 'see {value}'")
     assert value not in shown and shown.count(SENSITIVE) == 2, shown

@@ -16,13 +16,25 @@ NEW = "sha256:" + "37" * 32
 
 
 def _plan(*findings: Finding) -> Plan:
-    return Plan(name="iris", target="docker", env=None, against="dir:out", changes=(), policy=tuple(findings), policy_mode="backward")
+    return Plan(
+        name="iris",
+        target="docker",
+        env=None,
+        against="dir:out",
+        changes=(),
+        policy=tuple(findings),
+        policy_mode="backward",
+    )
 
 
 def test_a_local_model_whose_contents_changed_is_not_called_unchanged():
-    line = model_line({"uri": "./model", "pinned": "model", "digest": NEW, "previous": {"pinned": "model", "digest": OLD}})
+    line = model_line(
+        {"uri": "./model", "pinned": "model", "digest": NEW, "previous": {"pinned": "model", "digest": OLD}}
+    )
     assert "unchanged" not in line and "sha256:ffffffffffff… → sha256:373737373737…" in line
-    same = model_line({"uri": "./model", "pinned": "model", "digest": OLD, "previous": {"pinned": "model", "digest": OLD}})
+    same = model_line(
+        {"uri": "./model", "pinned": "model", "digest": OLD, "previous": {"pinned": "model", "digest": OLD}}
+    )
     assert "(unchanged)" in same
 
 
@@ -38,15 +50,31 @@ def test_a_removed_input_names_the_missing_side():
 
 
 def test_a_type_change_finding_does_not_repeat_the_change():
-    f = Finding("SIG112", "breaking", "inputs.petal_width", "double", "long", "petal_width: double → long (no safe conversion either way)")
+    f = Finding(
+        "SIG112",
+        "breaking",
+        "inputs.petal_width",
+        "double",
+        "long",
+        "petal_width: double → long (no safe conversion either way)",
+    )
     line = next(x for x in format_text([_plan(f)], color=False).splitlines() if "SIG112" in x)
-    assert line.count("double") == 1 and line.endswith("inputs.petal_width: double → long: no safe conversion either way")
+    assert line.count("double") == 1 and line.endswith(
+        "inputs.petal_width: double → long: no safe conversion either way"
+    )
     md_row = next(x for x in format_markdown([_plan(f)]).splitlines() if "SIG112" in x)
     assert md_row.count("double") == 1
 
 
 def test_a_breaking_plan_says_how_to_proceed():
-    f = Finding("SIG111", "breaking", "inputs.petal_width", "long", "integer", "petal_width: long → integer (old values are rejected)")
+    f = Finding(
+        "SIG111",
+        "breaking",
+        "inputs.petal_width",
+        "long",
+        "integer",
+        "petal_width: long → integer (old values are rejected)",
+    )
     text = format_text([_plan(f)], color=False).splitlines()
     assert text[-2] == "Signature policy: 1 breaking finding not waived."
     assert text[-1].startswith("hint: ") and "--allow-breaking" in text[-1]

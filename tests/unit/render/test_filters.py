@@ -16,7 +16,7 @@ from modeldeploy.rendering import filters
 from modeldeploy.rendering.jinja import environment, render_template, templates_dir
 
 HOSTILE = [
-    'quote " and \' both',
+    "quote \" and ' both",
     "$(rm -rf /)",
     "`id`",
     "${HOME}",
@@ -37,7 +37,9 @@ LINE_BREAKS = ["two\nlines", "carriage\rreturn", "line\u2028separator", "para\u2
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_sh_round_trips_through_a_real_shell(value: str) -> None:
-    out = subprocess.run(["sh", "-c", f"printf %s {filters.sh(value)}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["sh", "-c", f"printf %s {filters.sh(value)}"], capture_output=True, text=True, check=True
+    ).stdout
     assert out == value
     assert shlex.split(filters.sh(value)) == [value]
 
@@ -81,7 +83,9 @@ def test_image_ref_rejects_non_references(value: str) -> None:
         filters.image_ref(value)
 
 
-@pytest.mark.parametrize("value", ["python:3.11-slim", "registry.example.com:5000/team/img:1.0", "img@sha256:" + "a" * 64])
+@pytest.mark.parametrize(
+    "value", ["python:3.11-slim", "registry.example.com:5000/team/img:1.0", "img@sha256:" + "a" * 64]
+)
 def test_image_ref_accepts_references(value: str) -> None:
     assert filters.image_ref(value) == value
 
@@ -94,7 +98,16 @@ def test_unfiltered_output_is_refused_at_render_time() -> None:
 
 
 def test_user_data_is_never_a_template() -> None:
-    out = render_template("init/deploy.yaml.j2", schema_url="s", name="{{ 7*7 }}", source="./m", file_name="d.yaml", required=True, kind="docker", python="3.11")
+    out = render_template(
+        "init/deploy.yaml.j2",
+        schema_url="s",
+        name="{{ 7*7 }}",
+        source="./m",
+        file_name="d.yaml",
+        required=True,
+        kind="docker",
+        python="3.11",
+    )
     assert "49" not in out and yaml.safe_load(out)["name"] == "{{ 7*7 }}"
 
 

@@ -41,7 +41,9 @@ def test_outside_any_repository_the_digest_stands_in(tmp_path: Path) -> None:
         return
     pinned = pinned_local("../a/model", tmp_path / "a" / "model", tmp_path / "b", digest=DIGEST)
     assert pinned == DIGEST
-    assert pinned_local(str(tmp_path / "a" / "model"), tmp_path / "a" / "model", tmp_path / "b", digest=DIGEST) == DIGEST
+    assert (
+        pinned_local(str(tmp_path / "a" / "model"), tmp_path / "a" / "model", tmp_path / "b", digest=DIGEST) == DIGEST
+    )
 
 
 def test_a_rendered_deployment_carries_no_machine_path(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ def fake_models(latest_version: str = "5"):
     ops = create_autospec(ModelOperations, instance=True)
 
     def get(name, version=None, label=None):
-        return Model(name=name, version=version or latest_version, path="azureml://datastores/x/paths/m", type="mlflow_model")
+        return Model(
+            name=name, version=version or latest_version, path="azureml://datastores/x/paths/m", type="mlflow_model"
+        )
 
     def download(name, version, download_path="."):
         folder = Path(download_path) / name / "model"
@@ -50,7 +52,12 @@ def fake_models(latest_version: str = "5"):
 def test_label_is_pinned_to_a_version_and_files_are_flattened(tmp_path: Path) -> None:
     ops = fake_models("5")
     ref = resolve_azureml(
-        "azureml:iris@prod", parse("azureml:iris@prod"), cache=ModelCache(tmp_path), progress=Progress(), environ=ENV, models=ops
+        "azureml:iris@prod",
+        parse("azureml:iris@prod"),
+        cache=ModelCache(tmp_path),
+        progress=Progress(),
+        environ=ENV,
+        models=ops,
     )
     ops.get.assert_called_once_with(name="iris", version=None, label="prod")
     ops.download.assert_called_once()
@@ -63,19 +70,35 @@ def test_label_is_pinned_to_a_version_and_files_are_flattened(tmp_path: Path) ->
 def test_second_resolve_uses_the_cache(tmp_path: Path) -> None:
     ops = fake_models()
     for _ in range(2):
-        resolve_azureml("azureml:iris:3", parse("azureml:iris:3"), cache=ModelCache(tmp_path), progress=Progress(), environ=ENV, models=ops)
+        resolve_azureml(
+            "azureml:iris:3",
+            parse("azureml:iris:3"),
+            cache=ModelCache(tmp_path),
+            progress=Progress(),
+            environ=ENV,
+            models=ops,
+        )
     assert ops.download.call_count == 1
 
 
 def test_registry_uri_needs_no_workspace(tmp_path: Path) -> None:
     uri = "azureml://registries/shared/models/iris/versions/4"
-    ref = resolve_azureml(uri, parse(uri), cache=ModelCache(tmp_path), progress=Progress(), environ={}, models=fake_models())
+    ref = resolve_azureml(
+        uri, parse(uri), cache=ModelCache(tmp_path), progress=Progress(), environ={}, models=fake_models()
+    )
     assert ref.pinned_uri == uri and ref.version == "4"
 
 
 def test_missing_workspace_variables_are_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME"):
-        resolve_azureml("azureml:iris:1", parse("azureml:iris:1"), cache=ModelCache(tmp_path), progress=Progress(), environ={"AZURE_SUBSCRIPTION_ID": "s"}, models=fake_models())
+        resolve_azureml(
+            "azureml:iris:1",
+            parse("azureml:iris:1"),
+            cache=ModelCache(tmp_path),
+            progress=Progress(),
+            environ={"AZURE_SUBSCRIPTION_ID": "s"},
+            models=fake_models(),
+        )
 
 
 def test_not_found_is_a_one_line_source_error(tmp_path: Path) -> None:
@@ -84,7 +107,14 @@ def test_not_found_is_a_one_line_source_error(tmp_path: Path) -> None:
     ops = fake_models()
     ops.get.side_effect = ResourceNotFoundError("Model iris:9 not found\nmore detail")
     with pytest.raises(SourceError) as info:
-        resolve_azureml("azureml:iris:9", parse("azureml:iris:9"), cache=ModelCache(tmp_path), progress=Progress(), environ=ENV, models=ops)
+        resolve_azureml(
+            "azureml:iris:9",
+            parse("azureml:iris:9"),
+            cache=ModelCache(tmp_path),
+            progress=Progress(),
+            environ=ENV,
+            models=ops,
+        )
     assert "model not found" in str(info.value) and "\n" not in str(info.value)
 
 

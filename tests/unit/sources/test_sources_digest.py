@@ -122,7 +122,9 @@ def test_corrupt_hash_cache_is_ignored(tmp_path: Path) -> None:
     assert model_digest(folder, cache_dir=cache) == independent_digest(folder)
 
 
-def test_files_hashed_earlier_in_the_process_are_not_hashed_again_and_reach_the_cache(tmp_path: Path, monkeypatch) -> None:
+def test_files_hashed_earlier_in_the_process_are_not_hashed_again_and_reach_the_cache(
+    tmp_path: Path, monkeypatch
+) -> None:
     """Render names model files by the digests the model digest just read; a digest taken without a
     cache first still fills the cache when one is given, so the next process does not re-hash."""
     from modeldeploy.model.digest import file_digests, list_files

@@ -18,7 +18,9 @@ def make_model(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("written", "pinned"), [("./model", "model"), ("model", "model"), ("models/../model", "models/../model")])
+@pytest.mark.parametrize(
+    ("written", "pinned"), [("./model", "model"), ("model", "model"), ("models/../model", "models/../model")]
+)
 def test_local_folder_is_relative_to_base_dir_and_pinned_as_written(tmp_path: Path, written: str, pinned: str) -> None:
     (tmp_path / "models").mkdir()
     folder = make_model(tmp_path / "model")
@@ -69,4 +71,6 @@ def test_remote_source_without_tracking_server_says_how_to_set_one(tmp_path: Pat
 
 def test_non_http_tracking_uri_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not an http"):
-        resolve("models:/iris/1", base_dir=tmp_path, cache_dir=tmp_path / "c", tracking_uri="sqlite:///x.db", environ={})
+        resolve(
+            "models:/iris/1", base_dir=tmp_path, cache_dir=tmp_path / "c", tracking_uri="sqlite:///x.db", environ={}
+        )

@@ -64,13 +64,30 @@ def test_a_role_in_the_same_account_is_not_a_place_of_its_own(tmp_path: Path) ->
     ("kind", "staging", "prod", "what"),
     [
         ("kubernetes", "{name: iris}", "{name: iris}", "Kubernetes objects ml/iris"),
-        ("kubernetes", "{target: {namespace: shared}}", "{target: {namespace: shared}}", "Kubernetes objects shared/iris"),
-        ("sagemaker", "{target: {endpoint_name: one}}", "{target: {endpoint_name: one}}", "SageMaker endpoint one (eu-west-1, account 210987654321)"),
+        (
+            "kubernetes",
+            "{target: {namespace: shared}}",
+            "{target: {namespace: shared}}",
+            "Kubernetes objects shared/iris",
+        ),
+        (
+            "sagemaker",
+            "{target: {endpoint_name: one}}",
+            "{target: {endpoint_name: one}}",
+            "SageMaker endpoint one (eu-west-1, account 210987654321)",
+        ),
         ("azureml", "{target: {endpoint_name: ep}}", "{target: {endpoint_name: ep}}", "Azure ML endpoint ep"),
-        ("docker", "{target: {image: 'r.example.com/i:1'}}", "{target: {image: 'r.example.com/i:1'}}", "Docker image r.example.com/i:1"),
+        (
+            "docker",
+            "{target: {image: 'r.example.com/i:1'}}",
+            "{target: {image: 'r.example.com/i:1'}}",
+            "Docker image r.example.com/i:1",
+        ),
     ],
 )
-def test_two_environments_still_addressing_one_object_are_refused(tmp_path: Path, kind: str, staging: str, prod: str, what: str) -> None:
+def test_two_environments_still_addressing_one_object_are_refused(
+    tmp_path: Path, kind: str, staging: str, prod: str, what: str
+) -> None:
     path = write(tmp_path, HEAD + TARGETS[kind] + f"environments:\n  staging: {staging}\n  prod: {prod}\n")
     with pytest.raises(SpecError) as exc:
         load_spec(path, "prod")  # render/plan/apply of one environment are refused too
@@ -85,13 +102,21 @@ def test_two_environments_still_addressing_one_object_are_refused(tmp_path: Path
 
 
 def test_different_kinds_never_collide(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + TARGETS["docker"] + "environments:\n  k8s:\n    name: iris\n    "
-                 + TARGETS["kubernetes"].replace("\n", "\n    ").rstrip() + "\n  local: {name: iris}\n")
+    path = write(
+        tmp_path,
+        HEAD
+        + TARGETS["docker"]
+        + "environments:\n  k8s:\n    name: iris\n    "
+        + TARGETS["kubernetes"].replace("\n", "\n    ").rstrip()
+        + "\n  local: {name: iris}\n",
+    )
     assert {s.env for s in load_all_environments(path)} == {None, "k8s", "local"}
 
 
 def test_a_name_too_long_with_the_environment_is_located(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD.replace("name: iris", "name: " + "a" * 60) + TARGETS["docker"] + "environments:\n  staging: {}\n")
+    path = write(
+        tmp_path, HEAD.replace("name: iris", "name: " + "a" * 60) + TARGETS["docker"] + "environments:\n  staging: {}\n"
+    )
     with pytest.raises(SpecError) as exc:
         load_spec(path, "staging")
     d = exc.value.diagnostics[0]

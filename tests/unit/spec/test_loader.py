@@ -58,14 +58,21 @@ def test_issue_example_loads_and_overlay_deep_merges(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_located_with_did_you_mean(tmp_path: Path) -> None:
-    p = write(tmp_path, VALID.replace("  type: mlflow", "  typ: mlflow").replace("  kind: docker", "  kind: docker\n  imagee: x"))
+    p = write(
+        tmp_path,
+        VALID.replace("  type: mlflow", "  typ: mlflow").replace("  kind: docker", "  kind: docker\n  imagee: x"),
+    )
     lines = errors_of(p)
-    assert any(line.startswith(f"{p}:5:3: error: unknown key 'model.typ'; did you mean 'type'?") for line in lines), lines
+    assert any(line.startswith(f"{p}:5:3: error: unknown key 'model.typ'; did you mean 'type'?") for line in lines), (
+        lines
+    )
     assert any(":16:3: error: unknown key 'target.imagee'; did you mean 'image'?" in line for line in lines), lines
 
 
 def test_every_error_is_collected_not_just_the_first(tmp_path: Path) -> None:
-    text = VALID.replace("name: iris-classifier", "name: Iris_Classifier").replace("compatibility: backward", "compatibility: sideways")
+    text = VALID.replace("name: iris-classifier", "name: Iris_Classifier").replace(
+        "compatibility: backward", "compatibility: sideways"
+    )
     text = text.replace("scaling: {min_replicas: 1, max_replicas: 3}", "scaling: {min_replicas: 5, max_replicas: 3}")
     lines = errors_of(write(tmp_path, text))
     assert len(lines) == 3, lines
@@ -99,7 +106,9 @@ def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
 
 
 def test_duplicate_keys_and_python_tags_are_errors(tmp_path: Path) -> None:
-    lines = errors_of(write(tmp_path, "apiVersion: modeldeploy/v1\nname: a\nname: b\nx: !!python/object/apply:os.system [id]\n"))
+    lines = errors_of(
+        write(tmp_path, "apiVersion: modeldeploy/v1\nname: a\nname: b\nx: !!python/object/apply:os.system [id]\n")
+    )
     assert any(":3:1: error: duplicate key 'name' (first defined at line 2)" in line for line in lines), lines
     assert any(":4:4: error: YAML tag" in line and "not allowed" in line for line in lines), lines
 
@@ -155,7 +164,8 @@ def test_overlay_null_under_a_parent_the_base_lacks_removes_nothing(tmp_path: Pa
     """`scaling: {max_replicas: null}` when the base has no `scaling` used to reach validation as a
     literal null ("scaling.max_replicas: Input should be a valid integer")."""
     text = VALID.replace("scaling: {min_replicas: 1, max_replicas: 3}\n", "").replace(
-        "  prod: {scaling: {min_replicas: 3}}", "  prod: {scaling: {max_replicas: null}, labels: {team: null, tier: gold}}"
+        "  prod: {scaling: {min_replicas: 3}}",
+        "  prod: {scaling: {max_replicas: null}, labels: {team: null, tier: gold}}",
     )
     p = write(tmp_path, text)
     prod = load_spec(p, "prod").spec

@@ -8,7 +8,9 @@ import pytest
 from modeldeploy.spec.targets.kubernetes import check_cron, check_time_zone
 
 
-@pytest.mark.parametrize("expr", ["0 2 * * *", "*/5 * * * *", "0 0 1 JAN,jul MON-FRI", "@daily", "0 0 ? * 7", "15 1-5/2 * * *"])
+@pytest.mark.parametrize(
+    "expr", ["0 2 * * *", "*/5 * * * *", "0 0 1 JAN,jul MON-FRI", "@daily", "0 0 ? * 7", "15 1-5/2 * * *"]
+)
 def test_cron_accepts(expr: str) -> None:
     check_cron(expr)
 

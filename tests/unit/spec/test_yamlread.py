@@ -40,7 +40,12 @@ def test_positions_of_values_and_keys() -> None:
 def test_refusals_are_located_and_reading_goes_on() -> None:
     data, b = _build("a: 1\na: 2\nb: !custom x\n? [k]\n: v\n<<: {z: 1}\nc: 3\n")
     assert data == {"a": 1, "b": None, "c": 3}
-    assert [(k, w) for k, w, _ in b.refused] == [("duplicate", (2, 1)), ("tag", (3, 4)), ("key", (4, 3)), ("merge", (6, 1))]
+    assert [(k, w) for k, w, _ in b.refused] == [
+        ("duplicate", (2, 1)),
+        ("tag", (3, 4)),
+        ("key", (4, 3)),
+        ("merge", (6, 1)),
+    ]
     assert b.refused[0][2] == ("a",)
 
 

@@ -67,7 +67,9 @@ class Recording(Target):
     def observe(self, ctx: Any, desired: list[Resource], options: Any) -> Observed:
         return Observed(resources={"thing.x": LiveResource("thing.x", "thing", "x", {"v": 1})} if self.deployed else {})
 
-    def apply(self, ctx: Any, plan: Any, artifacts: list[Artifact], progress: Progress, options: Any = None) -> ApplyResult:
+    def apply(
+        self, ctx: Any, plan: Any, artifacts: list[Artifact], progress: Progress, options: Any = None
+    ) -> ApplyResult:
         self.log.append(("target", [c.address for c in plan.changes]))
         if self.fail:
             raise ApplyError("the rollout failed")
@@ -84,7 +86,10 @@ def _dep(tmp_path: Path, target: Recording) -> api.Deployment:
 def test_a_live_plan_lists_before_first_and_after_last(tmp_path: Path) -> None:
     plan, _ = api.plan(_dep(tmp_path, Recording()), "live")
     assert [(c.address, c.action) for c in plan.changes] == [
-        ("aux.before", Action.CREATE), ("thing.x", Action.CREATE), ("aux.after", Action.CREATE)]
+        ("aux.before", Action.CREATE),
+        ("thing.x", Action.CREATE),
+        ("aux.after", Action.CREATE),
+    ]
 
 
 def test_a_folder_plan_reads_nothing_and_notes_what_apply_will_do(tmp_path: Path) -> None:

@@ -41,7 +41,9 @@ def site(tmp_path: Path) -> Path:
 
 def run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 def test_the_documented_plugin_plans_applies_and_destroys(tmp_path: Path, site: Path) -> None:
@@ -79,7 +81,9 @@ def test_the_documented_plugin_plans_applies_and_destroys(tmp_path: Path, site: 
 
 def test_the_documented_plugin_config_errors_are_located(tmp_path: Path, site: Path) -> None:
     spec = tmp_path / "deploy.yaml"
-    spec.write_text(f"apiVersion: modeldeploy/v1\nname: iris\nmodel: {{source: {EXAMPLE_MODEL}}}\ntarget:\n  kind: localfile\n  fodler: x\n")
+    spec.write_text(
+        f"apiVersion: modeldeploy/v1\nname: iris\nmodel: {{source: {EXAMPLE_MODEL}}}\ntarget:\n  kind: localfile\n  fodler: x\n"
+    )
     r = run(["validate", "--offline", str(spec)], site, tmp_path)
     assert r.returncode == 1
     assert f"{spec}:6:3: error: target.fodler: Extra inputs are not permitted" in r.stderr, r.stderr

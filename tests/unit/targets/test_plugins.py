@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE_MODEL = REPO / "examples" / "iris" / "model"
 
-PLUGIN = '''
+PLUGIN = """
 from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from modeldeploy.rendering.artifact import Artifact
@@ -37,7 +37,7 @@ class EchoTarget(Target):
     def render(self, ctx):
         text = f"{ctx.spec.target.message} {ctx.ref.digest}\\n"
         return [Artifact("echo.txt", "text/plain", text.encode())]
-'''
+"""
 
 
 @pytest.fixture()
@@ -54,7 +54,9 @@ def plugin_path(tmp_path: Path) -> Path:
 
 def run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
-    return subprocess.run([sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "modeldeploy", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 def spec(tmp_path: Path, target: str) -> Path:
@@ -118,7 +120,10 @@ def test_a_plugins_missing_dependency_is_reported_by_validate(tmp_path: Path, pl
     """A plugin's ``render_needs`` and ``extra`` give the same MD701 in validate as built-in kinds."""
     source = (plugin_path / "echo_target.py").read_text()
     (plugin_path / "echo_target.py").write_text(
-        source.replace('    config_model = EchoConfig\n', '    config_model = EchoConfig\n    extra = "echo"\n    render_needs = {"echo_backend_not_installed": "echo-backend"}\n')
+        source.replace(
+            "    config_model = EchoConfig\n",
+            '    config_model = EchoConfig\n    extra = "echo"\n    render_needs = {"echo_backend_not_installed": "echo-backend"}\n',
+        )
     )
     p = spec(tmp_path, "  kind: echo\n  message: hello\n")
     for args in (["validate", "--offline", str(p)], ["render", str(p), "-o", str(tmp_path / "out")]):

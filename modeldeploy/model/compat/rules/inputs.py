@@ -77,7 +77,9 @@ class InputBecameOptional(Rule):
     @classmethod
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
-        return _input(change) and isinstance(o, ColumnSpec) and isinstance(n, ColumnSpec) and o.required and not n.required
+        return (
+            _input(change) and isinstance(o, ColumnSpec) and isinstance(n, ColumnSpec) and o.required and not n.required
+        )
 
 
 class InputBecameRequired(Rule):
@@ -92,4 +94,6 @@ class InputBecameRequired(Rule):
     @classmethod
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
-        return _input(change) and isinstance(o, ColumnSpec) and isinstance(n, ColumnSpec) and not o.required and n.required
+        return (
+            _input(change) and isinstance(o, ColumnSpec) and isinstance(n, ColumnSpec) and not o.required and n.required
+        )

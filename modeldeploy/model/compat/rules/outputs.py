@@ -68,7 +68,6 @@ class OutputShapeChanged(Rule):
     backward, forward = "warning", "warning"
     explanation = "Consumers that rely on the old dimensions may break."
 
-
     @classmethod
     def applies(cls, change: Change) -> bool:
         t = _tensors(change)
@@ -88,7 +87,9 @@ class OutputKindChanged(Rule):
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
         return (
-            change.field == "outputs" and isinstance(o, Schema) and isinstance(n, Schema)
+            change.field == "outputs"
+            and isinstance(o, Schema)
+            and isinstance(n, Schema)
             and (o.kind != n.kind or (bool(o.specs) and bool(n.specs) and o.has_names != n.has_names))
         )
 

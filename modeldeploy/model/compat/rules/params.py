@@ -63,7 +63,13 @@ class ParamDefaultChanged(Rule):
     @classmethod
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
-        return _param(change) and isinstance(o, ParamSpec) and isinstance(n, ParamSpec) and o.type == n.type and o.default != n.default
+        return (
+            _param(change)
+            and isinstance(o, ParamSpec)
+            and isinstance(n, ParamSpec)
+            and o.type == n.type
+            and o.default != n.default
+        )
 
 
 class ParamShapeChanged(Rule):

@@ -64,8 +64,13 @@ class InputNamingChanged(Rule):
     def applies(cls, change: Change) -> bool:
         o, n = change.old, change.new
         return (
-            isinstance(o, Schema) and isinstance(n, Schema) and change.field == "inputs"
-            and o.kind == n.kind and bool(o.specs) and bool(n.specs) and o.has_names != n.has_names
+            isinstance(o, Schema)
+            and isinstance(n, Schema)
+            and change.field == "inputs"
+            and o.kind == n.kind
+            and bool(o.specs)
+            and bool(n.specs)
+            and o.has_names != n.has_names
         )
 
     @classmethod

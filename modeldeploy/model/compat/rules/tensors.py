@@ -43,7 +43,9 @@ class TensorShapeRelaxed(Rule):
     title = "tensor shape relaxed"
     effect = "old tensors still fit"
     backward, forward = "info", "breaking"
-    explanation = "A fixed dimension became -1: old tensors still fit, new clients may send sizes the old model refuses."
+    explanation = (
+        "A fixed dimension became -1: old tensors still fit, new clients may send sizes the old model refuses."
+    )
 
     @classmethod
     def applies(cls, change: Change) -> bool:
@@ -59,7 +61,6 @@ class TensorShapeRestricted(Rule):
     backward, forward = "breaking", "info"
     explanation = "A -1 dimension became fixed: old tensors of other sizes are rejected."
 
-
     @classmethod
     def applies(cls, change: Change) -> bool:
         return _input(change) and _shape_change(change) == (False, True)
@@ -73,7 +74,6 @@ class TensorShapeIncompatible(Rule):
     effect = "no tensor fits both"
     backward, forward = "breaking", "breaking"
     explanation = "Rank changed or a fixed dimension changed size; no tensor fits both."
-
 
     @classmethod
     def applies(cls, change: Change) -> bool:

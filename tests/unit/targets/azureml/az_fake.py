@@ -52,7 +52,9 @@ class FakeWorkspace:
         self._tick += 1
         return f"2024-01-01T00:00:{self._tick:02d}Z"
 
-    def _check_traffic(self, ep: str, traffic: Mapping[str, int], mirror: Mapping[str, int], kind: str) -> tuple[dict[str, int], dict[str, int]]:
+    def _check_traffic(
+        self, ep: str, traffic: Mapping[str, int], mirror: Mapping[str, int], kind: str
+    ) -> tuple[dict[str, int], dict[str, int]]:
         t, m = normalise_traffic(traffic), normalise_traffic(mirror)
         for name in [*t, *m]:
             if (ep, name) not in self.deployments:
@@ -70,16 +72,27 @@ class FakeWorkspace:
 
     def _ep_state(self, e: dict[str, Any]) -> EndpointState:
         return EndpointState(
-            name=e["name"], kind=e["kind"], spec=copy.deepcopy(e["spec"]), tags=dict(e["spec"].get("tags") or {}),
-            traffic=dict(e["traffic"]), mirror_traffic=dict(e["mirror"]), default_deployment=e["default"],
-            provisioning_state="Succeeded", scoring_uri=f"https://{e['name']}.westeurope.inference.ml.azure.com/score",
+            name=e["name"],
+            kind=e["kind"],
+            spec=copy.deepcopy(e["spec"]),
+            tags=dict(e["spec"].get("tags") or {}),
+            traffic=dict(e["traffic"]),
+            mirror_traffic=dict(e["mirror"]),
+            default_deployment=e["default"],
+            provisioning_state="Succeeded",
+            scoring_uri=f"https://{e['name']}.westeurope.inference.ml.azure.com/score",
             fingerprint=e["modified"],
         )
 
     def _dep_state(self, d: dict[str, Any]) -> DeploymentState:
         return DeploymentState(
-            name=d["name"], endpoint_name=d["endpoint"], spec=copy.deepcopy(d["spec"]), tags=dict(d["spec"].get("tags") or {}),
-            model_id=d["spec"].get("model"), provisioning_state=d["state"], fingerprint=d["modified"],
+            name=d["name"],
+            endpoint_name=d["endpoint"],
+            spec=copy.deepcopy(d["spec"]),
+            tags=dict(d["spec"].get("tags") or {}),
+            model_id=d["spec"].get("model"),
+            provisioning_state=d["state"],
+            fingerprint=d["modified"],
         )
 
     @staticmethod
@@ -101,7 +114,9 @@ class FakeWorkspace:
         return None if e is None else self._ep_state(e)
 
     def list_deployments(self, endpoint: str) -> list[DeploymentState]:
-        return sorted((self._dep_state(d) for (ep, _), d in self.deployments.items() if ep == endpoint), key=lambda d: d.name)
+        return sorted(
+            (self._dep_state(d) for (ep, _), d in self.deployments.items() if ep == endpoint), key=lambda d: d.name
+        )
 
     def get_deployment(self, endpoint: str, name: str) -> DeploymentState | None:
         d = self.deployments.get((endpoint, name.lower()))
@@ -109,7 +124,9 @@ class FakeWorkspace:
             d["state"] = "Failed"
         return None if d is None else self._dep_state(d)
 
-    def create_or_update_endpoint(self, spec, *, traffic=None, mirror_traffic=None, default_deployment=None, on_status=None):
+    def create_or_update_endpoint(
+        self, spec, *, traffic=None, mirror_traffic=None, default_deployment=None, on_status=None
+    ):
         name = str(spec["name"])
         try:
             check_azure_name(name, "endpoint name")
@@ -126,8 +143,14 @@ class FakeWorkspace:
         if on_status:
             on_status("Updating" if existing else "Creating")
         self.endpoints[name] = {
-            "name": name, "kind": kind, "raw": dict(spec), "spec": self._service_view_endpoint(spec, kind),
-            "traffic": t, "mirror": m, "default": default_deployment, "modified": self._stamp(),
+            "name": name,
+            "kind": kind,
+            "raw": dict(spec),
+            "spec": self._service_view_endpoint(spec, kind),
+            "traffic": t,
+            "mirror": m,
+            "default": default_deployment,
+            "modified": self._stamp(),
         }
         return self._ep_state(self.endpoints[name])
 
@@ -163,7 +186,13 @@ class FakeWorkspace:
         state = "Succeeded"
         if name in self.fail_create:
             state = "Failed"
-        self.deployments[(ep, name)] = {"name": name, "endpoint": ep, "spec": view, "state": state, "modified": self._stamp()}
+        self.deployments[(ep, name)] = {
+            "name": name,
+            "endpoint": ep,
+            "spec": view,
+            "state": state,
+            "modified": self._stamp(),
+        }
         if state == "Failed":
             raise DeploymentFailed(ep, name, self.fail_create[name])
         return self._dep_state(self.deployments[(ep, name)])
@@ -225,9 +254,13 @@ class FakeWorkspace:
         if not folder.is_dir():
             raise TargetError(f"model path {folder} does not exist")
         versions = self.models.setdefault(spec["name"], [])
-        mv = ModelVersion(spec["name"], str(len(versions) + 1), dict(spec.get("tags") or {}), spec.get("type"), self._stamp())
+        mv = ModelVersion(
+            spec["name"], str(len(versions) + 1), dict(spec.get("tags") or {}), spec.get("type"), self._stamp()
+        )
         versions.append(mv)
-        self.model_files[(mv.name, mv.version)] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        self.model_files[(mv.name, mv.version)] = sorted(
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+        )
         self.calls.append(f"register {mv.name}:{mv.version}")
         return mv
 

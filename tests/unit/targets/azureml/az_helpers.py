@@ -33,10 +33,25 @@ def context(spec_path: Path, *, digest: str = DIGEST, env: str | None = None) ->
     loaded = load_spec(spec_path, env)
     source = (loaded.base_dir / loaded.spec.model.source).resolve()
     ref = ModelRef(uri=loaded.spec.model.source, pinned_uri=loaded.spec.model.source, digest=digest, local_path=source)
-    return RenderContext(spec=loaded.spec, model=read_for_spec(source, loaded.spec.model, loaded.base_dir), ref=ref, env=env, tool_version="0.0.0", base_dir=loaded.base_dir)
+    return RenderContext(
+        spec=loaded.spec,
+        model=read_for_spec(source, loaded.spec.model, loaded.base_dir),
+        ref=ref,
+        env=env,
+        tool_version="0.0.0",
+        base_dir=loaded.base_dir,
+    )
 
 
-def write_spec(tmp: Path, *, name: str = "iris-classifier", target: str = "", extra: str = "", model: Path = MODEL, file: str = "deploy.yaml") -> Path:
+def write_spec(
+    tmp: Path,
+    *,
+    name: str = "iris-classifier",
+    target: str = "",
+    extra: str = "",
+    model: Path = MODEL,
+    file: str = "deploy.yaml",
+) -> Path:
     text = BASE_SPEC.format(name=name, source=model.resolve().as_posix(), target=target) + extra
     path = tmp / file
     path.write_text(text)
@@ -48,7 +63,9 @@ def product_plan(desired: Iterable[Resource], observed: Observed, name: str = "x
     apply run), so these lifecycle tests exercise the real create/update/replace/delete decisions."""
     from modeldeploy.planning.diff import diff_resources
 
-    return Plan(name=name, target="azureml", env=None, against="live", changes=tuple(diff_resources(list(desired), observed)))
+    return Plan(
+        name=name, target="azureml", env=None, against="live", changes=tuple(diff_resources(list(desired), observed))
+    )
 
 
 def actions(plan: Plan) -> dict[str, str]:

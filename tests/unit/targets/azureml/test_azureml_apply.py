@@ -80,7 +80,11 @@ def test_first_apply_creates_everything_and_replan_is_clean(tmp_path: Path, ws: 
     # The product's diff puts what a resource depends on first (it once was a sorted test-local plan).
     order = [k.split(".")[0] for k in actions(plan)]
     assert order.index("azureml_model") < order.index("azureml_online_deployment")
-    assert order.index("azureml_online_endpoint") < order.index("azureml_online_deployment") < order.index("azureml_traffic")
+    assert (
+        order.index("azureml_online_endpoint")
+        < order.index("azureml_online_deployment")
+        < order.index("azureml_traffic")
+    )
     dep = target.render(ctx)  # same name again
     dep_name = next(a for a in dep if a.path == "azureml/deployment.yaml").text().split("\nname: ")[1].split("\n")[0]
     assert serving(ws) == {dep_name: 100}
@@ -106,7 +110,9 @@ def test_reapplying_the_same_digest_registers_no_new_version(tmp_path: Path, ws:
     assert result.outputs["model"] == "azureml:iris-classifier:1"
 
 
-def test_blue_green_rollout_shifts_in_steps_and_deletes_the_old(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+def test_blue_green_rollout_shifts_in_steps_and_deletes_the_old(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock
+) -> None:
     target = make_target(ws, clock)
     spec = write_spec(tmp_path, target=ROLLOUT)
     cycle(target, context(spec, digest=DIGEST_1))
@@ -128,14 +134,20 @@ def test_blue_green_rollout_shifts_in_steps_and_deletes_the_old(tmp_path: Path, 
     assert set(actions(replan(target, ctx2)).values()) == {"no-op"}
 
 
-def test_failed_deployment_gets_no_traffic_and_old_keeps_serving(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+def test_failed_deployment_gets_no_traffic_and_old_keeps_serving(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock
+) -> None:
     target = make_target(ws, clock)
     spec = write_spec(tmp_path, target=ROLLOUT)
     cycle(target, context(spec, digest=DIGEST_1))
     before = serving(ws)
     ctx2 = context(spec, digest=DIGEST_2)
     plan = replan(target, ctx2)
-    new = next(a.split("/")[1] for a, v in actions(plan).items() if a.startswith("azureml_online_deployment.") and v == "create")
+    new = next(
+        a.split("/")[1]
+        for a, v in actions(plan).items()
+        if a.startswith("azureml_online_deployment.") and v == "create"
+    )
     ws.fail_create[new] = "container crashed: liveness probe failed"
     with pytest.raises(ApplyError) as err:
         target.apply(ctx2, plan, target.render(ctx2), Progress())
@@ -147,13 +159,19 @@ def test_failed_deployment_gets_no_traffic_and_old_keeps_serving(tmp_path: Path,
     assert ("iris-classifier", next(iter(before))) in ws.deployments
 
 
-def test_keep_failed_leaves_it_at_zero_and_the_next_plan_retries(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+def test_keep_failed_leaves_it_at_zero_and_the_next_plan_retries(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock
+) -> None:
     target = make_target(ws, clock)
     spec = write_spec(tmp_path, target="  rollout: {keep_failed: true}\n")
     cycle(target, context(spec, digest=DIGEST_1))
     ctx2 = context(spec, digest=DIGEST_2)
     plan = replan(target, ctx2)
-    new = next(a.split("/")[1] for a, v in actions(plan).items() if a.startswith("azureml_online_deployment.") and v == "create")
+    new = next(
+        a.split("/")[1]
+        for a, v in actions(plan).items()
+        if a.startswith("azureml_online_deployment.") and v == "create"
+    )
     ws.fail_create[new] = "quota exceeded"
     with pytest.raises(ApplyError, match="quota exceeded"):
         target.apply(ctx2, plan, target.render(ctx2), Progress())
@@ -170,7 +188,11 @@ def test_deployment_failing_during_rollout_rolls_traffic_back(tmp_path: Path, ws
     before = serving(ws)
     ctx2 = context(spec, digest=DIGEST_2)
     plan = replan(target, ctx2)
-    new = next(a.split("/")[1] for a, v in actions(plan).items() if a.startswith("azureml_online_deployment.") and v == "create")
+    new = next(
+        a.split("/")[1]
+        for a, v in actions(plan).items()
+        if a.startswith("azureml_online_deployment.") and v == "create"
+    )
     ws.fail_later.add(new)
     progress = Progress()
     with pytest.raises(ApplyError, match="restored"):
@@ -183,7 +205,9 @@ def test_deployment_failing_during_rollout_rolls_traffic_back(tmp_path: Path, ws
 
 def test_mirror_first_mirrors_before_shifting(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
     target = make_target(ws, clock)
-    spec = write_spec(tmp_path, target="  rollout: {strategy: mirror_first, mirror_percent: 20, steps: [100], wait_seconds: 60}\n")
+    spec = write_spec(
+        tmp_path, target="  rollout: {strategy: mirror_first, mirror_percent: 20, steps: [100], wait_seconds: 60}\n"
+    )
     cycle(target, context(spec, digest=DIGEST_1))
     (old,) = serving(ws)
     ws.traffic_history.clear()
@@ -207,14 +231,18 @@ def test_scale_change_updates_in_place(tmp_path: Path, ws: FakeWorkspace, clock:
 def test_kubernetes_endpoint_compute_change_is_a_replace(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
     target = make_target(ws, clock)
     cycle(target, context(write_spec(tmp_path, target="  compute: k8s-a\n"), digest=DIGEST_1))
-    assert set(actions(replan(target, context(write_spec(tmp_path, target="  compute: k8s-a\n"), digest=DIGEST_1))).values()) == {"no-op"}
+    assert set(
+        actions(replan(target, context(write_spec(tmp_path, target="  compute: k8s-a\n"), digest=DIGEST_1))).values()
+    ) == {"no-op"}
     plan = replan(target, context(write_spec(tmp_path, target="  compute: k8s-b\n"), digest=DIGEST_1))
     assert actions(plan)["azureml_online_endpoint.iris-classifier"] == "replace"
 
 
 def test_kubernetes_mirror_first_falls_back_to_steps(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
     target = make_target(ws, clock)
-    spec = write_spec(tmp_path, target="  compute: k8s\n  rollout: {strategy: mirror_first, steps: [25, 100], wait_seconds: 5}\n")
+    spec = write_spec(
+        tmp_path, target="  compute: k8s\n  rollout: {strategy: mirror_first, steps: [25, 100], wait_seconds: 5}\n"
+    )
     cycle(target, context(spec, digest=DIGEST_1))
     (old,) = serving(ws)
     ws.traffic_history.clear()
@@ -245,15 +273,26 @@ def test_observe_reports_the_deployed_signature_and_model(tmp_path: Path, ws: Fa
     assert all(r.fingerprint for r in observed.resources.values())
 
 
-def test_observe_refuses_an_endpoint_modeldeploy_did_not_create(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+def test_observe_refuses_an_endpoint_modeldeploy_did_not_create(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock
+) -> None:
     target = make_target(ws, clock)
     ctx = context(write_spec(tmp_path), digest=DIGEST_1)
-    ws.create_or_update_endpoint({"$schema": "managedOnlineEndpoint", "name": "iris-classifier", "auth_mode": "key", "tags": {TAG_NAME: "someone-else"}})
+    ws.create_or_update_endpoint(
+        {
+            "$schema": "managedOnlineEndpoint",
+            "name": "iris-classifier",
+            "auth_mode": "key",
+            "tags": {TAG_NAME: "someone-else"},
+        }
+    )
     with pytest.raises(TargetError, match="not created by modeldeploy"):
         target.observe(ctx, target.desired(ctx, []), ObserveOptions())
 
 
-def test_destroy_removes_the_endpoint_and_optionally_archives_versions(tmp_path: Path, ws: FakeWorkspace, clock: Clock) -> None:
+def test_destroy_removes_the_endpoint_and_optionally_archives_versions(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock
+) -> None:
     target = make_target(ws, clock)
     ctx = context(write_spec(tmp_path, target="  destroy_model_versions: true\n"), digest=DIGEST_1)
     cycle(target, ctx)
@@ -327,7 +366,9 @@ def test_real_plan_engine_reads_a_new_model_as_blue_green(tmp_path: Path, ws: Fa
     assert not plan_for(ctx2).has_changes
 
 
-def test_the_lifecycle_tests_see_a_broken_plan_engine(tmp_path: Path, ws: FakeWorkspace, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lifecycle_tests_see_a_broken_plan_engine(
+    tmp_path: Path, ws: FakeWorkspace, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """They plan with the product's diff: break it on purpose (every change an update, as a diff that
     ignores whether a resource exists would) and the first lifecycle test goes red."""
     import dataclasses
@@ -336,6 +377,8 @@ def test_the_lifecycle_tests_see_a_broken_plan_engine(tmp_path: Path, ws: FakeWo
     from modeldeploy.planning.plan import Action
 
     real = diff.diff_resources
-    monkeypatch.setattr(diff, "diff_resources", lambda d, o: [dataclasses.replace(c, action=Action.UPDATE) for c in real(d, o)])
+    monkeypatch.setattr(
+        diff, "diff_resources", lambda d, o: [dataclasses.replace(c, action=Action.UPDATE) for c in real(d, o)]
+    )
     with pytest.raises(AssertionError):
         test_first_apply_creates_everything_and_replan_is_clean(tmp_path, ws, clock)

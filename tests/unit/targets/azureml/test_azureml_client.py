@@ -96,7 +96,9 @@ def test_create_endpoint_sends_a_managed_endpoint_with_live_traffic(tree: Path) 
     ml = ml_client()
     client = AzureMLClient(ml, "online", poll_seconds=0)
     statuses: list[str] = []
-    state = client.create_or_update_endpoint(spec(tree, "endpoint.yaml"), traffic={"Blue-1": 100, "old": 0}, mirror_traffic={}, on_status=statuses.append)
+    state = client.create_or_update_endpoint(
+        spec(tree, "endpoint.yaml"), traffic={"Blue-1": 100, "old": 0}, mirror_traffic={}, on_status=statuses.append
+    )
     (call,) = ml.online_endpoints.begin_create_or_update.call_args_list
     sent = call.args[0]
     assert isinstance(sent, ManagedOnlineEndpoint) and sent.name == "iris-classifier"
@@ -121,7 +123,9 @@ def test_create_deployment_loads_the_rendered_spec_with_a_registered_model(tree:
 
 def test_deployment_failure_becomes_deployment_failed_with_the_service_message(tree: Path) -> None:
     ml = ml_client()
-    ml.online_deployments.begin_create_or_update.side_effect = HttpResponseError(message="ResourceNotReady: container crashed")
+    ml.online_deployments.begin_create_or_update.side_effect = HttpResponseError(
+        message="ResourceNotReady: container crashed"
+    )
     client = AzureMLClient(ml, "online", poll_seconds=0)
     with pytest.raises(DeploymentFailed, match="container crashed"):
         client.create_or_update_deployment({**spec(tree, "deployment.yaml"), "model": "azureml:iris:3"}, tree)

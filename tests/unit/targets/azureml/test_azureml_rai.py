@@ -63,13 +63,30 @@ def _rendered(tmp: Path, spec: Path) -> tuple[Path, list]:
 def test_job_uses_the_pinned_registry_components_and_loads_with_the_sdk(tmp_path: Path) -> None:
     base, arts = _rendered(tmp_path, _spec(tmp_path))
     paths = {a.path for a in arts}
-    assert {"azureml/rai-dashboard.job.yml", "azureml/rai-scorecard.json", "azureml/rai-data/train/MLTable",
-            "azureml/rai-data/train/train.csv", "azureml/rai-data/test/MLTable", "azureml/rai-data/test/test.csv"} <= paths
+    assert {
+        "azureml/rai-dashboard.job.yml",
+        "azureml/rai-scorecard.json",
+        "azureml/rai-data/train/MLTable",
+        "azureml/rai-data/train/train.csv",
+        "azureml/rai-data/test/MLTable",
+        "azureml/rai-data/test/test.csv",
+    } <= paths
     job = aml.load_job(str(base / "rai-dashboard.job.yml"))  # the SDK accepts it
     assert job.type == "pipeline"
     components = {name: str(j.component) for name, j in job.jobs.items()}
-    for comp in ("insight_constructor", "erroranalysis", "explanation", "counterfactual", "causal", "insight_gather", "score_card"):
-        assert any(c == f"azureml://registries/azureml/components/rai_tabular_{comp}/versions/0.18.0" for c in components.values()), comp
+    for comp in (
+        "insight_constructor",
+        "erroranalysis",
+        "explanation",
+        "counterfactual",
+        "causal",
+        "insight_gather",
+        "score_card",
+    ):
+        assert any(
+            c == f"azureml://registries/azureml/components/rai_tabular_{comp}/versions/0.18.0"
+            for c in components.values()
+        ), comp
     data = yaml.safe_load((base / "rai-dashboard.job.yml").read_text())
     ctor = data["jobs"]["create_rai_job"]["inputs"]
     assert data["inputs"]["model"] == {"type": "mlflow_model", "path": "azureml:iris-classifier@latest"}
@@ -90,7 +107,11 @@ def test_thresholds_and_fairness_become_the_scorecard_config(tmp_path: Path) -> 
     card = json.loads((base / "rai-scorecard.json").read_text())
     # error_rate is not a score card metric: only accuracy_score goes there, with MLflow's direction
     assert card["Metrics"] == {"accuracy_score": {"threshold": ">=0.9"}}
-    assert card["Fairness"] == {"metric": ["accuracy_score"], "sensitive_features": ["sex"], "fairness_evaluation_kind": "difference"}
+    assert card["Fairness"] == {
+        "metric": ["accuracy_score"],
+        "sensitive_features": ["sex"],
+        "fairness_evaluation_kind": "difference",
+    }
     assert card["Model"]["ModelType"] == "Classification" and card["DataExplorer"] == {"features": ["x1", "x2"]}
     # the same top-level shape as Azure's own example config
     example = json.loads((EXAMPLE / "pdf_gen.json").read_text())
@@ -101,15 +122,26 @@ def test_same_components_and_input_names_as_azures_example(tmp_path: Path) -> No
     base, _ = _rendered(tmp_path, _spec(tmp_path))
     ours = yaml.safe_load((base / "rai-dashboard.job.yml").read_text())["jobs"]
     theirs = yaml.safe_load((EXAMPLE / "programmer-regression.yml").read_text())["jobs"]
-    by_component = {j["component"]: j for j in theirs.values() if "component" in j and j["component"].startswith("azureml://")}
+    by_component = {
+        j["component"]: j for j in theirs.values() if "component" in j and j["component"].startswith("azureml://")
+    }
     for job in ours.values():
         ref = by_component.get(job["component"])
         assert ref is not None, job["component"]
         # every input Azure's example uses for this component that we also need has the same name
         shared = set(job["inputs"]) & set(ref["inputs"])
         assert shared, job["component"]
-    ctor_ref = by_component["azureml://registries/azureml/components/rai_tabular_insight_constructor/versions/0.18.0"]["inputs"]
-    assert {"title", "task_type", "train_dataset", "test_dataset", "target_column_name", "categorical_column_names"} <= set(ours["create_rai_job"]["inputs"])
+    ctor_ref = by_component["azureml://registries/azureml/components/rai_tabular_insight_constructor/versions/0.18.0"][
+        "inputs"
+    ]
+    assert {
+        "title",
+        "task_type",
+        "train_dataset",
+        "test_dataset",
+        "target_column_name",
+        "categorical_column_names",
+    } <= set(ours["create_rai_job"]["inputs"])
     assert set(ctor_ref) - {"model_info_path"} <= set(ours["create_rai_job"]["inputs"])
 
 
@@ -156,7 +188,13 @@ def test_apply_submits_the_job_pinned_to_the_registered_version_and_waits(tmp_pa
     t2.apply(ctx, p2, artifacts, Progress())
     assert not getattr(ws2, "jobs", None)
     with pytest.raises(ApplyError, match="ended Failed"):
-        t2.apply(ctx, product_plan(desired, t2.observe(ctx, desired, ObserveOptions())), artifacts, Progress(), ObserveOptions(extra={"rai_dashboard": True}))
+        t2.apply(
+            ctx,
+            product_plan(desired, t2.observe(ctx, desired, ObserveOptions())),
+            artifacts,
+            Progress(),
+            ObserveOptions(extra={"rai_dashboard": True}),
+        )
 
 
 def test_adapter_submits_with_the_sdks_job_operations(tmp_path: Path) -> None:

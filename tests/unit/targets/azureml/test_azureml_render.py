@@ -87,7 +87,11 @@ def test_mlflow_is_no_code_and_tags_carry_the_signature(tmp_path: Path) -> None:
 
 
 def test_timeout_probes_and_request_settings(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, extra="serving: {timeout_seconds: 45, workers: 3}\n", target="  probes: {liveness: {initial_delay: 120}}\n")
+    spec = write_spec(
+        tmp_path,
+        extra="serving: {timeout_seconds: 45, workers: 3}\n",
+        target="  probes: {liveness: {initial_delay: 120}}\n",
+    )
     dep = files(render(spec))["azureml/deployment.yaml"]
     assert dep["request_settings"] == {"request_timeout_ms": 45000, "max_concurrent_requests_per_instance": 3}
     assert dep["liveness_probe"]["initial_delay"] == 120 and dep["readiness_probe"]["initial_delay"] == 10
@@ -105,7 +109,9 @@ def test_secrets_are_references_never_values(tmp_path: Path) -> None:
     dep = files(render(write_spec(tmp_path, extra=extra)))["azureml/deployment.yaml"]
     assert dep["environment_variables"]["TOKEN"] == "${{azureml://connections/conn1/credentials/api_key}}"
     kv = files(render(write_spec(tmp_path, extra=extra, target="  key_vault: prod-vault\n")))["azureml/deployment.yaml"]
-    assert kv["environment_variables"]["TOKEN"] == "${{keyvault:https://prod-vault.vault.azure.net/secrets/conn1/api_key}}"
+    assert (
+        kv["environment_variables"]["TOKEN"] == "${{keyvault:https://prod-vault.vault.azure.net/secrets/conn1/api_key}}"
+    )
     bad = write_spec(tmp_path, extra="serving: {secrets: {TOKEN: {secret: 'a}}b', key: k}}}\n")
     with pytest.raises(RenderError, match="letters, digits"):
         render(bad)
@@ -113,7 +119,17 @@ def test_secrets_are_references_never_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "name, ok",
-    [("abc", True), ("a" * 32, True), ("a-1", True), ("ab", False), ("a" * 33, False), ("1abc", False), ("abc-", False), ("a_bc", False), ("-abc", False)],
+    [
+        ("abc", True),
+        ("a" * 32, True),
+        ("a-1", True),
+        ("ab", False),
+        ("a" * 33, False),
+        ("1abc", False),
+        ("abc-", False),
+        ("a_bc", False),
+        ("-abc", False),
+    ],
 )
 def test_endpoint_name_rule(name: str, ok: bool, tmp_path: Path) -> None:
     if ok:
@@ -151,9 +167,19 @@ def test_deployment_name_changes_with_model_not_with_scale(tmp_path: Path) -> No
 
 
 def test_kubernetes_scale_settings_from_scaling(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, target="  compute: k8s\n", extra="scaling: {min_replicas: 2, max_replicas: 5, target_cpu_percent: 50}\n")
+    spec = write_spec(
+        tmp_path,
+        target="  compute: k8s\n",
+        extra="scaling: {min_replicas: 2, max_replicas: 5, target_cpu_percent: 50}\n",
+    )
     dep = files(render(spec))["azureml/deployment.yaml"]
-    assert dep["scale_settings"] == {"type": "target_utilization", "min_instances": 2, "max_instances": 5, "polling_interval": 10, "target_utilization_percentage": 50}
+    assert dep["scale_settings"] == {
+        "type": "target_utilization",
+        "min_instances": 2,
+        "max_instances": 5,
+        "polling_interval": 10,
+        "target_utilization_percentage": 50,
+    }
     assert "instance_type" not in dep  # Kubernetes instance types are cluster-defined; only when set
 
 
@@ -167,7 +193,9 @@ def test_kubernetes_scale_settings_from_scaling(tmp_path: Path) -> None:
         ("  mode: batch\n  compute: c\n", "scaling: {min_replicas: 1, max_replicas: 4}\n", True),
     ],
 )
-def test_a_scaling_range_azure_will_not_apply_is_a_plan_note(target: str, scaling: str, noted: bool, tmp_path: Path) -> None:
+def test_a_scaling_range_azure_will_not_apply_is_a_plan_note(
+    target: str, scaling: str, noted: bool, tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from modeldeploy.cli.app import app

@@ -40,7 +40,9 @@ def custom_spec(tmp_path: Path, environment: str) -> Path:
 def triton_spec(tmp_path: Path, extra: str = "") -> Path:
     write_triton_model(tmp_path / "densenet")
     spec = tmp_path / "deploy.yaml"
-    spec.write_text("apiVersion: modeldeploy/v1\nname: densenet\nmodel: {source: densenet, type: triton}\n" + extra + TARGET)
+    spec.write_text(
+        "apiVersion: modeldeploy/v1\nname: densenet\nmodel: {source: densenet, type: triton}\n" + extra + TARGET
+    )
     return spec
 
 
@@ -98,7 +100,9 @@ def test_gpu_on_a_cpu_size_is_refused(tmp_path: Path, size: str) -> None:
         render(spec)
 
 
-@pytest.mark.parametrize("size", ["Standard_NC6s_v3", "Standard_ND96asr_v4", "Standard_NV12s_v3", "standard_nc24ads_a100_v4"])
+@pytest.mark.parametrize(
+    "size", ["Standard_NC6s_v3", "Standard_ND96asr_v4", "Standard_NV12s_v3", "standard_nc24ads_a100_v4"]
+)
 def test_gpu_sizes_are_accepted(tmp_path: Path, size: str) -> None:
     spec = triton_spec(tmp_path, "resources: {gpu: 1}\n")
     spec.write_text(spec.read_text() + f"  instance_type: {size}\n")

@@ -30,7 +30,9 @@ def files_of(spec: Path, env: str | None = None) -> dict[str, bytes]:
 
 def triton_spec(tmp_path: Path, source: str, extra: str = "") -> Path:
     spec = tmp_path / "deploy.yaml"
-    spec.write_text(f"apiVersion: modeldeploy/v1\nname: dense\nmodel: {{source: {source}, type: triton}}\n{extra}target: {{kind: docker}}\n")
+    spec.write_text(
+        f"apiVersion: modeldeploy/v1\nname: dense\nmodel: {{source: {source}, type: triton}}\n{extra}target: {{kind: docker}}\n"
+    )
     return spec
 
 
@@ -39,7 +41,14 @@ def triton_spec(tmp_path: Path, source: str, extra: str = "") -> Path:
 
 def test_custom_context_ships_code_model_and_server_and_lints_clean(tmp_path: Path) -> None:
     files = files_of(write_custom_project(tmp_path))
-    assert {"Dockerfile", "server.py", "entrypoint.py", "requirements.txt", "code/score.py", "model/weights.json"} <= set(files)
+    assert {
+        "Dockerfile",
+        "server.py",
+        "entrypoint.py",
+        "requirements.txt",
+        "code/score.py",
+        "model/weights.json",
+    } <= set(files)
     d = files["Dockerfile"].decode()
     assert hadolint(files["Dockerfile"], tmp_path) == ""
     assert files["requirements.txt"].decode().splitlines() == ["numpy==2.1.3"]  # no mlflow added
@@ -82,7 +91,9 @@ def test_command_entry_becomes_the_entrypoint(tmp_path: Path) -> None:
 
 def test_image_and_base_image_together_are_refused(tmp_path: Path) -> None:
     spec = write_custom_project(tmp_path, environment="  environment: {image: 'python:3.12-slim'}\n")
-    spec.write_text(spec.read_text().replace("target: {kind: docker}", "target: {kind: docker, base_image: 'python:3.11-slim'}"))
+    spec.write_text(
+        spec.read_text().replace("target: {kind: docker}", "target: {kind: docker, base_image: 'python:3.11-slim'}")
+    )
     with pytest.raises(RenderError, match="not both"):
         files_of(spec)
 
@@ -125,7 +136,10 @@ def test_triton_repository_and_version_key(tmp_path: Path) -> None:
 def test_triton_malformed_repository_is_a_located_model_error(tmp_path: Path) -> None:
     from modeldeploy.errors import ModelError
 
-    write_triton_model(tmp_path / "densenet", "name: \"densenet\"\nplatform: \"onnxruntime_onnx\"\ninput [ { name: \"x\" data_type: FP32 dims: [1] } ]\n")
+    write_triton_model(
+        tmp_path / "densenet",
+        'name: "densenet"\nplatform: "onnxruntime_onnx"\ninput [ { name: "x" data_type: FP32 dims: [1] } ]\n',
+    )
     with pytest.raises(ModelError) as err:
         files_of(triton_spec(tmp_path, "densenet"))
     assert "densenet/config.pbtxt:3:" in err.value.lines()[0] and "unknown data_type FP32" in err.value.lines()[0]
@@ -141,7 +155,9 @@ def custom_server(tmp_path: Path):
     rendered = tmp_path / "ctx"
     for name in ("custom_server.py", "entrypoint.py"):
         (rendered / "opt").mkdir(parents=True, exist_ok=True)
-        shutil.copy(templates_dir() / "docker" / name, rendered / "opt" / ("server.py" if name == "custom_server.py" else name))
+        shutil.copy(
+            templates_dir() / "docker" / name, rendered / "opt" / ("server.py" if name == "custom_server.py" else name)
+        )
     env = {
         "PATH": os.environ.get("PATH", ""),
         "MODELDEPLOY_HOST": "127.0.0.1",
@@ -155,7 +171,10 @@ def custom_server(tmp_path: Path):
     }
     proc = subprocess.Popen(
         [sys.executable, str(rendered / "opt" / "server.py"), "serve"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

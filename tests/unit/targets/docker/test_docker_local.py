@@ -43,7 +43,9 @@ def test_run_arguments_publish_on_the_host_address_and_name_secrets_only(tmp_pat
     assert args[args.index("--publish") + 1] == "127.0.0.1:5001:8080"
     assert args[args.index("--gpus") + 1] == "all"
     assert "API_TOKEN" in args and not any(a.startswith("API_TOKEN=") for a in args)
-    assert "io.modeldeploy.deployment=iris-staging" in args and "io.modeldeploy.environment=staging" in args  # the environment's own name (docs/environments.md)
+    assert (
+        "io.modeldeploy.deployment=iris-staging" in args and "io.modeldeploy.environment=staging" in args
+    )  # the environment's own name (docs/environments.md)
     assert args[-2:] == [image_reference(ctx), "serve"]
 
 
@@ -54,10 +56,19 @@ def test_inspect_output_reads_back_as_the_desired_body(tmp_path):
     body = local.desired_body(ctx, arts, "iris:abc")
     inspected = {
         "Name": "/iris",
-        "Config": {"Image": "iris:abc", "Env": ["LOG_LEVEL=info", "API_TOKEN=value", "PATH=/x"],
-                   "Labels": {"io.modeldeploy.deployment": "iris", "io.modeldeploy.context-digest": body["context_digest"],
-                              "io.modeldeploy.secrets": "API_TOKEN"}},
-        "HostConfig": {"NetworkMode": "bridge", "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5001"}]}},
+        "Config": {
+            "Image": "iris:abc",
+            "Env": ["LOG_LEVEL=info", "API_TOKEN=value", "PATH=/x"],
+            "Labels": {
+                "io.modeldeploy.deployment": "iris",
+                "io.modeldeploy.context-digest": body["context_digest"],
+                "io.modeldeploy.secrets": "API_TOKEN",
+            },
+        },
+        "HostConfig": {
+            "NetworkMode": "bridge",
+            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5001"}]},
+        },
     }
     seen = local.observed_body(inspected, ctx.spec.serving.env)
     assert seen == body
@@ -102,7 +113,9 @@ def test_smoke_request_is_the_saved_serving_example(tmp_path):
 
 
 def test_smoke_check_of_tensor_shapes():
-    sig = Signature.from_mlmodel({"outputs": '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]'})
+    sig = Signature.from_mlmodel(
+        {"outputs": '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}]'}
+    )
     assert check_answer(sig, {"predictions": [[0.1, 0.2, 0.7]]}, 1) is None
     assert "shape" in check_answer(sig, {"predictions": [[0.1, 0.2]]}, 1)
 
@@ -138,7 +151,9 @@ def test_explicit_workers_stay_in_the_render(tmp_path):
     unset = _dep(tmp_path, "{kind: docker}").spec.serving
     assert "MODELDEPLOY_WORKERS" not in serving_env(unset)
     spec = tmp_path / "w.yaml"
-    spec.write_text(f"apiVersion: modeldeploy/v1\nname: w\nmodel: {{source: {IRIS.as_posix()}}}\nserving: {{workers: 1}}\ntarget: {{kind: docker}}\n")
+    spec.write_text(
+        f"apiVersion: modeldeploy/v1\nname: w\nmodel: {{source: {IRIS.as_posix()}}}\nserving: {{workers: 1}}\ntarget: {{kind: docker}}\n"
+    )
     assert serving_env(api.load(spec).spec.serving)["MODELDEPLOY_WORKERS"] == "1"
 
 

@@ -67,7 +67,15 @@ EXAMPLE_MODEL = REPO / "examples" / "iris" / "model"
 
 def test_example_context_is_complete_and_lint_clean(tmp_path: Path) -> None:
     files = render(tmp_path, EXAMPLE_MODEL)
-    for required in ("Dockerfile", ".dockerignore", "requirements.txt", "serving-requirements.txt", "entrypoint.py", "model/MLmodel", "modeldeploy.json"):
+    for required in (
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "serving-requirements.txt",
+        "entrypoint.py",
+        "model/MLmodel",
+        "modeldeploy.json",
+    ):
         assert required in files
     dockerfile = files["Dockerfile"].decode()
     assert hadolint(files["Dockerfile"], tmp_path) == ""
@@ -175,7 +183,10 @@ def test_entrypoint_resolves_secret_references_without_printing_them(monkeypatch
             return {"SecretString": '{"token": "s3cr3t", "other": "x"}'}
 
     monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: Client()))
-    env = {"API_TOKEN__SECRET_REF": "secretsmanager:md-secrets#token", "OTHER__SECRET_REF": "secretsmanager:md-secrets#other"}
+    env = {
+        "API_TOKEN__SECRET_REF": "secretsmanager:md-secrets#token",
+        "OTHER__SECRET_REF": "secretsmanager:md-secrets#other",
+    }
     mod.resolve_secret_refs(env)
     assert env == {"API_TOKEN": "s3cr3t", "OTHER": "x"} and calls == ["md-secrets"]
     with pytest.raises(SystemExit, match="key 'missing' not found"):

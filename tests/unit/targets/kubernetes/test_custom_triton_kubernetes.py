@@ -41,7 +41,13 @@ def validate(objs: dict[str, Any]) -> None:
 def triton_spec(tmp_path: Path, target: str = "}", extra: str = "resources: {gpu: 1}\n") -> Path:
     write_triton_model(tmp_path / "densenet")
     spec = tmp_path / "deploy.yaml"
-    spec.write_text("apiVersion: modeldeploy/v1\nname: dense\nmodel: {source: densenet, type: triton}\n" + extra + TARGET + target + "\n")
+    spec.write_text(
+        "apiVersion: modeldeploy/v1\nname: dense\nmodel: {source: densenet, type: triton}\n"
+        + extra
+        + TARGET
+        + target
+        + "\n"
+    )
     return spec
 
 
@@ -50,7 +56,10 @@ def test_triton_deployment_container(tmp_path: Path) -> None:
     validate(objs)
     c = objs["k8s/deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]
     assert c["ports"][0]["containerPort"] == 8000 and c["image"].startswith("dense:")
-    assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready" and c["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert (
+        c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+        and c["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    )
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert not any(e["name"].startswith("MODELDEPLOY_") for e in c["env"])
     ann = objs["k8s/deployment.yaml"]["metadata"]["annotations"]

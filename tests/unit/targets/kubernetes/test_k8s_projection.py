@@ -10,21 +10,51 @@ DESIRED = {
     "kind": "Deployment",
     "metadata": {"name": "iris", "namespace": "models", "annotations": {"a": "1"}},
     "spec": {
-        "template": {"spec": {"containers": [{"name": "model", "image": "iris:1", "env": [{"name": "A", "value": "1"}],
-                                              "resources": {"requests": {"cpu": "1000m"}}}]}},
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "model",
+                        "image": "iris:1",
+                        "env": [{"name": "A", "value": "1"}],
+                        "resources": {"requests": {"cpu": "1000m"}},
+                    }
+                ]
+            }
+        },
     },
 }
 
 LIVE = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
-    "metadata": {"name": "iris", "namespace": "models", "annotations": {"a": "1", "deployment.kubernetes.io/revision": "3"},
-                 "uid": "u", "resourceVersion": "9", "generation": 4, "managedFields": [{}], "creationTimestamp": "t"},
+    "metadata": {
+        "name": "iris",
+        "namespace": "models",
+        "annotations": {"a": "1", "deployment.kubernetes.io/revision": "3"},
+        "uid": "u",
+        "resourceVersion": "9",
+        "generation": 4,
+        "managedFields": [{}],
+        "creationTimestamp": "t",
+    },
     "spec": {
-        "replicas": 1, "revisionHistoryLimit": 10,
-        "template": {"spec": {"dnsPolicy": "ClusterFirst", "containers": [{
-            "name": "model", "image": "iris:1", "terminationMessagePath": "/dev/termination-log",
-            "env": [{"name": "A", "value": "1"}], "resources": {"requests": {"cpu": "1"}}}]}},
+        "replicas": 1,
+        "revisionHistoryLimit": 10,
+        "template": {
+            "spec": {
+                "dnsPolicy": "ClusterFirst",
+                "containers": [
+                    {
+                        "name": "model",
+                        "image": "iris:1",
+                        "terminationMessagePath": "/dev/termination-log",
+                        "env": [{"name": "A", "value": "1"}],
+                        "resources": {"requests": {"cpu": "1"}},
+                    }
+                ],
+            }
+        },
     },
     "status": {"replicas": 1},
 }
@@ -56,7 +86,10 @@ def test_dry_run_merge_reports_fields_the_apply_would_remove() -> None:
     live["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "OLD", "value": "x"})
     merged = strip_server_fields(LIVE)  # the apply drops OLD (modeldeploy owned it, the render no longer has it)
     body = project(DESIRED, live, merged)
-    assert body["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}, {"name": "OLD", "value": "x"}]
+    assert body["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "A", "value": "1"},
+        {"name": "OLD", "value": "x"},
+    ]
     assert body != DESIRED
 
 
@@ -83,12 +116,17 @@ def test_deployment_rollout_rules() -> None:
     assert not deployment_status(_dep(replicas=3, updatedReplicas=2, availableReplicas=2)).done  # old pod left
     assert not deployment_status(_dep(replicas=2, updatedReplicas=2, availableReplicas=1)).done
     assert deployment_status(_dep(replicas=2, updatedReplicas=2, availableReplicas=2)).done
-    stuck = deployment_status(_dep(conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}]))
+    stuck = deployment_status(
+        _dep(conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "timed out"}])
+    )
     assert stuck.failed and "ProgressDeadlineExceeded" in stuck.failed
 
 
 def test_inference_service_ready_rules() -> None:
-    isvc = {"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]}}
+    isvc = {
+        "metadata": {"generation": 1},
+        "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
+    }
     assert inference_service_status(isvc).done
     isvc["metadata"]["generation"] = 2
     assert not inference_service_status(isvc).done  # Ready, but for the previous spec

@@ -32,7 +32,9 @@ def test_registry_renders_the_build_context_and_a_digest_reference(tmp_path):
 
     from modeldeploy.spec.targets.docker import DockerTarget
 
-    docker = DockerTargetImpl().render(replace(ctx, spec=ctx.spec.model_copy(update={"target": DockerTarget(kind="docker")})))
+    docker = DockerTargetImpl().render(
+        replace(ctx, spec=ctx.spec.model_copy(update={"target": DockerTarget(kind="docker")}))
+    )
     assert sorted((a.path, a.digest) for a in docker) == sorted((a.path, a.digest) for a in context_files)
     assert {a.path for a in context_files} >= {"Dockerfile", "requirements.txt", "entrypoint.py", "model/MLmodel"}
     digest = context_digest(context_files)
@@ -44,7 +46,9 @@ def test_registry_renders_the_build_context_and_a_digest_reference(tmp_path):
 
 def test_a_build_key_that_changes_the_context_changes_the_reference(tmp_path):
     first = _image(render_ctx(context(write_spec(tmp_path, **REG))))
-    other = _image(render_ctx(context(write_spec(tmp_path, target={"registry": "127.0.0.1:5000/ml", "base_image": "python:3.11"}))))
+    other = _image(
+        render_ctx(context(write_spec(tmp_path, target={"registry": "127.0.0.1:5000/ml", "base_image": "python:3.11"})))
+    )
     assert first != other and other.startswith("127.0.0.1:5000/ml/iris:")
 
 
@@ -67,7 +71,9 @@ def test_a_registry_that_is_not_host_and_path_is_refused(tmp_path, bad):
         context(write_spec(tmp_path, target={"registry": bad}))
 
 
-@pytest.mark.parametrize("ok", ["ghcr.io/org", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "myacr.azurecr.io/ml", "127.0.0.1:5000/ml"])
+@pytest.mark.parametrize(
+    "ok", ["ghcr.io/org", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "myacr.azurecr.io/ml", "127.0.0.1:5000/ml"]
+)
 def test_the_registries_users_name_are_accepted(tmp_path, ok):
     assert _image(render_ctx(context(write_spec(tmp_path, target={"registry": ok})))).startswith(ok + "/iris:")
 
@@ -75,10 +81,29 @@ def test_the_registries_users_name_are_accepted(tmp_path, ok):
 def test_build_options_reach_docker_build(tmp_path):
     from modeldeploy.spec.targets.imagebuild import BuildConfig
 
-    cmd = build_command("docker", tmp_path, "r/x:1", platform="linux/amd64",
-                        build=BuildConfig(network="host", pull=True, args={"B": "2", "A": "1"}))
-    assert cmd == ["docker", "build", "--tag", "r/x:1", "--platform", "linux/amd64", "--network", "host", "--pull",
-                   "--build-arg", "A=1", "--build-arg", "B=2", str(tmp_path)]
+    cmd = build_command(
+        "docker",
+        tmp_path,
+        "r/x:1",
+        platform="linux/amd64",
+        build=BuildConfig(network="host", pull=True, args={"B": "2", "A": "1"}),
+    )
+    assert cmd == [
+        "docker",
+        "build",
+        "--tag",
+        "r/x:1",
+        "--platform",
+        "linux/amd64",
+        "--network",
+        "host",
+        "--pull",
+        "--build-arg",
+        "A=1",
+        "--build-arg",
+        "B=2",
+        str(tmp_path),
+    ]
 
 
 def test_split_reference():

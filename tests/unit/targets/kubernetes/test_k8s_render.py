@@ -174,7 +174,10 @@ def test_workload_annotations_carry_model_and_signature(tmp_path: Path) -> None:
     assert ann[meta.A_MODEL_DIGEST] == ctx.ref.digest
     assert json.loads(ann[meta.A_SIGNATURE]) == ctx.model.signature.to_canonical()
     assert ann[meta.A_SIGNATURE_DIGEST] == ctx.model.signature.digest()
-    assert objects["k8s/deployment.yaml"]["spec"]["template"]["metadata"]["annotations"][meta.A_MODEL_DIGEST] == ctx.ref.digest
+    assert (
+        objects["k8s/deployment.yaml"]["spec"]["template"]["metadata"]["annotations"][meta.A_MODEL_DIGEST]
+        == ctx.ref.digest
+    )
 
 
 def _spec(tmp_path: Path, **kw) -> Path:
@@ -212,19 +215,35 @@ def test_probes_hit_ping_on_8080(tmp_path: Path) -> None:
 
 
 def test_kserve_facts(tmp_path: Path) -> None:
-    objects = render(tmp_path, scaling={"min_replicas": 1, "max_replicas": 3},
-                     target={"flavor": "kserve", "storage_uri": "gs://bucket/iris", "kserve": {"canary_traffic_percent": 20}})
-    assert set(objects) == {"k8s/applyset.yaml", "k8s/inferenceservice.yaml", "k8s/kustomization.yaml", "k8s/serviceaccount.yaml"}
+    objects = render(
+        tmp_path,
+        scaling={"min_replicas": 1, "max_replicas": 3},
+        target={"flavor": "kserve", "storage_uri": "gs://bucket/iris", "kserve": {"canary_traffic_percent": 20}},
+    )
+    assert set(objects) == {
+        "k8s/applyset.yaml",
+        "k8s/inferenceservice.yaml",
+        "k8s/kustomization.yaml",
+        "k8s/serviceaccount.yaml",
+    }
     isvc = objects["k8s/inferenceservice.yaml"]
     assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
     p = isvc["spec"]["predictor"]
     assert p["model"]["modelFormat"] == {"name": "mlflow"} and p["model"]["protocolVersion"] == "v2"
     assert p["model"]["storageUri"] == "gs://bucket/iris"
-    assert (p["minReplicas"], p["maxReplicas"], p["scaleMetric"], p["scaleTarget"], p["canaryTrafficPercent"]) == (1, 3, "cpu", 70, 20)
+    assert (p["minReplicas"], p["maxReplicas"], p["scaleMetric"], p["scaleTarget"], p["canaryTrafficPercent"]) == (
+        1,
+        3,
+        "cpu",
+        70,
+        20,
+    )
 
 
 def test_batch_job_runs_predict_with_the_serving_image(tmp_path: Path) -> None:
-    objects = render(tmp_path, target={"mode": "batch", "batch": {"input": "/data/a.csv", "output": "/data/b.json", "claim": "pvc"}})
+    objects = render(
+        tmp_path, target={"mode": "batch", "batch": {"input": "/data/a.csv", "output": "/data/b.json", "claim": "pvc"}}
+    )
     job = objects["k8s/job.yaml"]
     pod = job["spec"]["template"]["spec"]
     c = pod["containers"][0]
@@ -245,9 +264,19 @@ def test_batch_job_runs_predict_with_the_serving_image(tmp_path: Path) -> None:
         ({"flavor": "kserve", "storage_uri": "ftp://x/y"}, "must be a URI KServe can download from"),
         ({"storage_uri": "s3://b/m"}, "only used by flavor kserve"),
         ({"mode": "batch"}, "needs a batch section"),
-        ({"mode": "batch", "batch": {"input": "/etc/x", "output": "/data/o", "claim": "c"}}, "must be a file under mount_path"),
+        (
+            {"mode": "batch", "batch": {"input": "/etc/x", "output": "/data/o", "claim": "c"}},
+            "must be a file under mount_path",
+        ),
         ({"schedule": "0 2 * * *"}, "only used with mode batch"),
-        ({"mode": "batch", "schedule": "every day", "batch": {"input": "/data/i", "output": "/data/o", "claim": "c"}}, "cron expression"),
+        (
+            {
+                "mode": "batch",
+                "schedule": "every day",
+                "batch": {"input": "/data/i", "output": "/data/o", "claim": "c"},
+            },
+            "cron expression",
+        ),
         ({"kubernetes_version": "latest"}, "Kubernetes minor version"),
     ],
 )
@@ -290,7 +319,9 @@ def test_a_broken_builtin_object_is_rejected_naming_the_field() -> None:
     dep = _objects("deployment")["k8s/deployment.yaml"]
     broken = copy.deepcopy(dep)
     broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eighty"
-    with pytest.raises(RenderError, match=r"Deployment models/iris: spec.template.spec.containers\[0\].ports\[0\].containerPort"):
+    with pytest.raises(
+        RenderError, match=r"Deployment models/iris: spec.template.spec.containers\[0\].ports\[0\].containerPort"
+    ):
         validate_object(broken, "1.31")
     typo = copy.deepcopy(dep)
     typo["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFileSystem"] = True
@@ -327,9 +358,14 @@ def test_desired_resources_have_stable_addresses_and_replace_rules() -> None:
     addrs = [r.address for r in res]
     assert addrs[0] == "configmap.models.iris-applyset"
     assert set(addrs) == {
-        "configmap.models.iris-applyset", "serviceaccount.models.iris", "service.models.iris",
-        "deployment.models.iris", "horizontalpodautoscaler.models.iris", "poddisruptionbudget.models.iris",
-        "ingress.models.iris", "networkpolicy.models.iris",
+        "configmap.models.iris-applyset",
+        "serviceaccount.models.iris",
+        "service.models.iris",
+        "deployment.models.iris",
+        "horizontalpodautoscaler.models.iris",
+        "poddisruptionbudget.models.iris",
+        "ingress.models.iris",
+        "networkpolicy.models.iris",
     }
     dep = next(r for r in res if r.kind == "deployment")
     assert dep.replace_on == ("spec.selector",) and dep.depends_on == ("configmap.models.iris-applyset",)
@@ -361,7 +397,9 @@ def test_no_scanner_skip_unless_the_spec_asks_with_a_reason(tmp_path: Path) -> N
     assert "checkov.io/skip2" not in objects["k8s/deployment.yaml"]["metadata"]["annotations"]
 
 
-@pytest.mark.parametrize("skip", [{"id": "CKV_K8S_11"}, {"id": "CKV_K8S_11", "reason": "  "}, {"id": "x=y", "reason": "r"}])
+@pytest.mark.parametrize(
+    "skip", [{"id": "CKV_K8S_11"}, {"id": "CKV_K8S_11", "reason": "  "}, {"id": "x=y", "reason": "r"}]
+)
 def test_a_scanner_skip_without_a_reason_or_a_check_id_is_refused(tmp_path: Path, skip: dict) -> None:
     with pytest.raises(SpecError) as exc:
         render(tmp_path, target={"scanner_skips": [skip]})

@@ -40,7 +40,9 @@ def write_model(dest: Path, mlmodel: str = MLMODEL) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "MLmodel").write_text(mlmodel)
     (dest / "requirements.txt").write_text("mlflow==3.17.2\nscikit-learn==1.5.0\n")
-    (dest / "python_env.yaml").write_text("python: 3.11.9\nbuild_dependencies: [pip]\ndependencies: [-r requirements.txt]\n")
+    (dest / "python_env.yaml").write_text(
+        "python: 3.11.9\nbuild_dependencies: [pip]\ndependencies: [-r requirements.txt]\n"
+    )
     (dest / "model.pkl").write_bytes(b"not really a pickle\n")
     return dest
 

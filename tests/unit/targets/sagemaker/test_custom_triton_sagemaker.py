@@ -39,7 +39,9 @@ TRITON_IMAGE = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-tritonser
 def context(spec: Path) -> RenderContext:
     loaded = load_spec(spec)
     folder = (loaded.base_dir / loaded.spec.model.source).resolve()
-    ref = ModelRef(uri=loaded.spec.model.source, pinned_uri=loaded.spec.model.source, digest=FIXED_DIGEST, local_path=folder)
+    ref = ModelRef(
+        uri=loaded.spec.model.source, pinned_uri=loaded.spec.model.source, digest=FIXED_DIGEST, local_path=folder
+    )
     model = read_for_spec(folder, loaded.spec.model, loaded.base_dir)
     return RenderContext(spec=loaded.spec, model=model, ref=ref, base_dir=loaded.base_dir)
 
@@ -48,7 +50,8 @@ def triton_project(tmp_path: Path, *, instance: str = "ml.g5.xlarge", extra: str
     write_triton_model(tmp_path / "densenet")
     spec = tmp_path / "deploy.yaml"
     spec.write_text(
-        "apiVersion: modeldeploy/v1\nname: dense\nmodel: {source: densenet, type: triton}\n" + extra
+        "apiVersion: modeldeploy/v1\nname: dense\nmodel: {source: densenet, type: triton}\n"
+        + extra
         + TARGET.format(image=TRITON_IMAGE, instance=instance)
     )
     return spec
@@ -82,7 +85,9 @@ def test_gpu_request_needs_a_gpu_instance(tmp_path: Path, instance: str, extra: 
         bodies(triton_project(tmp_path, instance=instance, extra=extra))
 
 
-@pytest.mark.parametrize("instance", ["ml.g4dn.xlarge", "ml.g5.2xlarge", "ml.g6e.xlarge", "ml.p3.2xlarge", "ml.p4d.24xlarge"])
+@pytest.mark.parametrize(
+    "instance", ["ml.g4dn.xlarge", "ml.g5.2xlarge", "ml.g6e.xlarge", "ml.p3.2xlarge", "ml.p4d.24xlarge"]
+)
 def test_gpu_instance_families_are_accepted(tmp_path: Path, instance: str) -> None:
     assert bodies(triton_project(tmp_path, instance=instance))
 
@@ -101,14 +106,23 @@ def test_triton_secrets_and_ambiguous_repositories_are_refused(tmp_path: Path) -
     repo = tmp_path / "repo"
     write_triton_model(repo / "a", CONFIG.replace('"densenet"', '"a"'))
     write_triton_model(repo / "b", CONFIG.replace('"densenet"', '"b"'))
-    spec.write_text(spec.read_text().replace("source: densenet", "source: repo").replace("serving: {secrets: {TOKEN: {secret: s, key: k}}}\n", ""))
+    spec.write_text(
+        spec.read_text()
+        .replace("source: densenet", "source: repo")
+        .replace("serving: {secrets: {TOKEN: {secret: s, key: k}}}\n", "")
+    )
     with pytest.raises(RenderError, match="no single ensemble"):
         bodies(spec)
 
 
 def test_custom_model_uses_the_custom_image_and_the_serving_contract(tmp_path: Path) -> None:
     spec = write_custom_project(tmp_path)
-    spec.write_text(spec.read_text().replace("target: {kind: docker}\n", TARGET.format(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/custom:1", instance="ml.m5.large")))
+    spec.write_text(
+        spec.read_text().replace(
+            "target: {kind: docker}\n",
+            TARGET.format(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/custom:1", instance="ml.m5.large"),
+        )
+    )
     container = bodies(spec)["sagemaker/CreateModel.json"]["PrimaryContainer"]
     assert container["Image"].endswith("/custom:1")
     assert container["Environment"]["MODELDEPLOY_MODEL_PATH"] == "/opt/ml/model"

@@ -27,10 +27,21 @@ def test_missing_and_refused_credentials_say_so_with_a_hint() -> None:
         call("endpoint iris", _raise(NoCredentialsError()))
     assert e.value.lines()[0] == "error: endpoint iris: no AWS credentials found [MD700]"
     assert "plan --against DIR or git:REF needs no credentials" in e.value.lines()[1]
-    refused = ClientError({"Error": {"Code": "UnrecognizedClientException", "Message": "The security token included in the request is invalid."}}, "DescribeEndpoint")
+    refused = ClientError(
+        {
+            "Error": {
+                "Code": "UnrecognizedClientException",
+                "Message": "The security token included in the request is invalid.",
+            }
+        },
+        "DescribeEndpoint",
+    )
     with pytest.raises(TargetError) as e:
         find("endpoint iris", _raise(refused))
-    assert e.value.message == "endpoint iris: AWS refused the credentials: The security token included in the request is invalid."
+    assert (
+        e.value.message
+        == "endpoint iris: AWS refused the credentials: The security token included in the request is invalid."
+    )
     assert e.value.hint and e.value.hint.startswith("run 'aws configure'")
     # any other service error keeps its code and message, and no credentials hint
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DescribeEndpoint")

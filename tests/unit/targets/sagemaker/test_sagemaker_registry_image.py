@@ -64,13 +64,18 @@ def test_a_build_key_changes_the_context_and_so_the_reference(tmp_path: Path) ->
     first = _image(SageMakerTargetImpl().render(_ctx(tmp_path)))
     other = _image(SageMakerTargetImpl().render(_ctx(tmp_path, f"  registry: {ECR}\n  base_image: python:3.12-slim\n")))
     assert first != other and other.startswith(f"{ECR}/iris:")
-    dockerfile = next(a for a in SageMakerTargetImpl().render(_ctx(tmp_path, f"  registry: {ECR}\n  base_image: python:3.12-slim\n"))
-                      if a.path == "image/Dockerfile")
+    dockerfile = next(
+        a
+        for a in SageMakerTargetImpl().render(_ctx(tmp_path, f"  registry: {ECR}\n  base_image: python:3.12-slim\n"))
+        if a.path == "image/Dockerfile"
+    )
     assert b"FROM python:3.12-slim" in dockerfile.content
 
 
 def test_image_without_registry_renders_no_context(tmp_path: Path) -> None:
-    arts = SageMakerTargetImpl().render(_ctx(tmp_path, "  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/iris:1\n"))
+    arts = SageMakerTargetImpl().render(
+        _ctx(tmp_path, "  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/iris:1\n")
+    )
     assert not any(a.path.startswith("image/") for a in arts)
     assert _image(arts) == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/iris:1"
     assert SageMakerTargetImpl().auxiliaries(_ctx(tmp_path, "  image: r/iris:1\n"), arts) == []

@@ -47,7 +47,11 @@ def test_secrets_are_references_only(tmp_path: Path) -> None:
 
 def test_secrets_refused_with_network_isolation(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="network_isolation"):
-        _bodies(_ctx(tmp_path, top="serving:\n  secrets:\n    T: {secret: s, key: k}\n", target="  network_isolation: true\n"))
+        _bodies(
+            _ctx(
+                tmp_path, top="serving:\n  secrets:\n    T: {secret: s, key: k}\n", target="  network_isolation: true\n"
+            )
+        )
 
 
 def test_reserved_env_names_refused(tmp_path: Path) -> None:
@@ -98,7 +102,9 @@ def test_bad_label_refused(tmp_path: Path) -> None:
 def test_scaling_rules(tmp_path: Path) -> None:
     plain = _bodies(_ctx(tmp_path))
     assert "sagemaker/RegisterScalableTarget.json" not in plain
-    scaled = _bodies(_ctx(tmp_path, top="scaling: {min_replicas: 2, max_replicas: 5, target_invocations_per_replica: 70}\n"))
+    scaled = _bodies(
+        _ctx(tmp_path, top="scaling: {min_replicas: 2, max_replicas: 5, target_invocations_per_replica: 70}\n")
+    )
     assert scaled["sagemaker/RegisterScalableTarget.json"]["MinCapacity"] == 2
     assert scaled["sagemaker/RegisterScalableTarget.json"]["MaxCapacity"] == 5
     assert scaled["sagemaker/PutScalingPolicy.json"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70.0
@@ -111,10 +117,17 @@ def test_scaling_rules(tmp_path: Path) -> None:
 
 def test_rollout_strategies(tmp_path: Path) -> None:
     def deployment(rollout: str) -> dict:
-        return _bodies(_ctx(tmp_path, target=f"  rollout: {rollout}\n"))["sagemaker/UpdateEndpoint.json"]["DeploymentConfig"]
+        return _bodies(_ctx(tmp_path, target=f"  rollout: {rollout}\n"))["sagemaker/UpdateEndpoint.json"][
+            "DeploymentConfig"
+        ]
 
-    assert deployment("{strategy: all_at_once}")["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
-    linear = deployment("{strategy: linear, linear_step_percent: 30}")["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert (
+        deployment("{strategy: all_at_once}")["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"]
+        == "ALL_AT_ONCE"
+    )
+    linear = deployment("{strategy: linear, linear_step_percent: 30}")["BlueGreenUpdatePolicy"][
+        "TrafficRoutingConfiguration"
+    ]
     assert linear["LinearStepSize"] == {"Type": "CAPACITY_PERCENT", "Value": 30}
     rolling = deployment("{strategy: rolling, rolling_batch_percent: 50, alarms: [a]}")
     assert rolling["RollingUpdatePolicy"]["MaximumBatchSize"] == {"Type": "CAPACITY_PERCENT", "Value": 50}
@@ -129,8 +142,12 @@ def test_desired_resources(tmp_path: Path) -> None:
     target = SageMakerTargetImpl()
     resources = {r.address: r for r in target.desired(ctx, target.render(ctx))}
     assert sorted(resources) == [
-        "autoscaling_policy.iris", "autoscaling_target.iris", "s3_object.iris",
-        "sagemaker_endpoint.iris", "sagemaker_endpoint_config.iris", "sagemaker_model.iris",
+        "autoscaling_policy.iris",
+        "autoscaling_target.iris",
+        "s3_object.iris",
+        "sagemaker_endpoint.iris",
+        "sagemaker_endpoint_config.iris",
+        "sagemaker_model.iris",
     ]
     for addr in ("sagemaker_model.iris", "sagemaker_endpoint_config.iris"):
         assert resources[addr].immutable and resources[addr].replace_reason == IMMUTABLE_REASON
@@ -148,7 +165,13 @@ def test_importing_the_target_stays_light() -> None:
         "import sys, modeldeploy.targets.sagemaker.target as t, modeldeploy.spec.targets.sagemaker;"
         "heavy=[m for m in ('boto3','botocore') if m in sys.modules]; print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[4])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[4],
+    )
     assert out.stdout.strip() == ""
 
 

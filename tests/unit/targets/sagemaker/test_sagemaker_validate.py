@@ -38,18 +38,22 @@ def test_bad_pattern_is_caught() -> None:
 def test_bad_enum_is_caught() -> None:
     body = {
         "EndpointConfigName": "c",
-        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.bogus.huge",
-                                "InitialInstanceCount": 1}],
+        "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.bogus.huge", "InitialInstanceCount": 1}
+        ],
     }
-    with pytest.raises(RenderError, match=r"CreateEndpointConfig.*ProductionVariants\[0\]\.InstanceType.*'ml.bogus.huge' is not one of"):
+    with pytest.raises(
+        RenderError, match=r"CreateEndpointConfig.*ProductionVariants\[0\]\.InstanceType.*'ml.bogus.huge' is not one of"
+    ):
         validate_request("sagemaker", "CreateEndpointConfig", body)
 
 
 def test_number_above_max_is_caught() -> None:
     body = {
         "EndpointConfigName": "c",
-        "ProductionVariants": [{"VariantName": "v", "ModelName": "m",
-                                "ServerlessConfig": {"MemorySizeInMB": 8192, "MaxConcurrency": 5}}],
+        "ProductionVariants": [
+            {"VariantName": "v", "ModelName": "m", "ServerlessConfig": {"MemorySizeInMB": 8192, "MaxConcurrency": 5}}
+        ],
     }
     with pytest.raises(RenderError, match=r"MemorySizeInMB: 8192 is above the maximum 6144"):
         validate_request("sagemaker", "CreateEndpointConfig", body)
@@ -65,8 +69,16 @@ def test_botocore_structural_errors_name_the_operation() -> None:
     with pytest.raises(RenderError, match=r"CreateModel.*ModelName"):
         validate_request("sagemaker", "CreateModel", {k: v for k, v in GOOD_MODEL.items() if k != "ModelName"})
     with pytest.raises(RenderError, match=r"RegisterScalableTarget.*Unknown parameter"):
-        validate_request("application-autoscaling", "RegisterScalableTarget",
-                         {"ServiceNamespace": "sagemaker", "ResourceId": "x", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "Bogus": 1})
+        validate_request(
+            "application-autoscaling",
+            "RegisterScalableTarget",
+            {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": "x",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                "Bogus": 1,
+            },
+        )
 
 
 def test_uncompilable_java_patterns_are_skipped_and_noted() -> None:
@@ -91,11 +103,18 @@ model: {{source: ./model}}
 
 
 def test_render_reports_the_file_and_field(tmp_path: Path) -> None:
-    with pytest.raises(RenderError, match=r"sagemaker/CreateEndpointConfig.json: invalid CreateEndpointConfig.*InstanceType"):
+    with pytest.raises(
+        RenderError, match=r"sagemaker/CreateEndpointConfig.json: invalid CreateEndpointConfig.*InstanceType"
+    ):
         _render(tmp_path, "  instance_type: ml.nope\n")
-    with pytest.raises(RenderError, match=r"sagemaker/CreateEndpointConfig.json.*EndpointConfigName.*bad_endpoint!.*does not match"):
+    with pytest.raises(
+        RenderError, match=r"sagemaker/CreateEndpointConfig.json.*EndpointConfigName.*bad_endpoint!.*does not match"
+    ):
         _render(tmp_path, "  endpoint_name: bad_endpoint!\n")
     with pytest.raises(RenderError, match=r"EndpointName.*at most 63"):
         _render(tmp_path, f"  endpoint_name: {'e' * 70}\n")
     with pytest.raises(RenderError, match=r"CreateTransformJob.*TransformResources.InstanceType"):
-        _render(tmp_path, "  mode: batch\n  instance_type: ml.m5.bogus\n  batch: {input_uri: 's3://a/in', output_uri: 's3://a/out'}\n")
+        _render(
+            tmp_path,
+            "  mode: batch\n  instance_type: ml.m5.bogus\n  batch: {input_uri: 's3://a/in', output_uri: 's3://a/out'}\n",
+        )
