@@ -28,6 +28,7 @@ example: $(BIN)/python
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check modeldeploy tests bench setup.py
+	$(BIN)/ruff format --check modeldeploy tests bench setup.py
 	$(BIN)/mypy
 	sh tests/install-browser.sh
 	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
