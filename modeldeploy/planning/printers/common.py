@@ -3,6 +3,7 @@ the evaluation gate's values, the lease line, and redacting a change again on th
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -71,6 +72,16 @@ def _short_digest(digest: str) -> str:
 
 
 _VERSION_IN_URI = re.compile(r"^models:/[^/@]+/(\d+)$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _same_place(uri: str, pinned: str) -> bool:
+    """``./model`` and ``model`` name one folder: showing ``./model → model`` would read as a change."""
+    if uri == pinned:
+        return True
+    if _SCHEME.match(uri) or _SCHEME.match(pinned):
+        return False
+    return posixpath.normpath(uri) == posixpath.normpath(pinned)
 
 
 def model_line(model: Mapping[str, Any]) -> str:
@@ -81,7 +92,7 @@ def model_line(model: Mapping[str, Any]) -> str:
     uri, pinned = str(model["uri"]), str(model.get("pinned") or model.get("pinned_uri") or "")
     previous = dict(model.get("previous") or {})
     previous.setdefault("pinned", previous.get("pinned_uri"))
-    text = uri if not pinned or pinned == uri else f"{uri} → {pinned}"
+    text = uri if not pinned or _same_place(uri, pinned) else f"{uri} → {pinned}"
     version = model.get("version")
     if version is None and (m := _VERSION_IN_URI.match(pinned)):
         version = m.group(1)

@@ -105,6 +105,20 @@ def test_text_model_line():
     [
         ({}, ""),
         ({"uri": "./model", "pinned": "./model", "digest": DIGEST_4}, "./model, digest sha256:4a4a4a4a4a4a…"),
+        # one folder written two ways is not a change (the Quick start's second plan)
+        (
+            {
+                "uri": "./model",
+                "pinned": "model",
+                "digest": DIGEST_4,
+                "previous": {"pinned": "model", "digest": DIGEST_4},
+            },
+            "./model (unchanged), digest sha256:4a4a4a4a4a4a…",
+        ),
+        (
+            {"uri": "../iris/model", "pinned": "examples/iris/model", "digest": DIGEST_4},
+            "../iris/model → examples/iris/model, digest sha256:4a4a4a4a4a4a…",
+        ),
         (
             {"uri": "models:/iris/4", "pinned": "models:/iris/4", "digest": DIGEST_4},
             "models:/iris/4 (version: 4), digest sha256:4a4a4a4a4a4a…",
