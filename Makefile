@@ -24,14 +24,14 @@ example: $(BIN)/python
 # virtualenv of its own because its pins clash with the SDKs'; chromium via apt for the evaluation
 # report test), lints, type-checks and runs them all, under a private Docker engine that
 # tests/docker/engine.sh starts (installing docker.io and mmdebstrap if missing) and stops again however
-# the tests end. The engine tests run on one worker (xdist group "docker").
+# the tests end. The engine tests run after the rest, in one process (tests/run.sh says why).
 test: $(BIN)/python .venv-checkov/bin/checkov
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check modeldeploy tests bench setup.py
 	$(BIN)/ruff format --check modeldeploy tests bench setup.py
 	$(BIN)/mypy
 	sh tests/install-browser.sh
-	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+	MODELDEPLOY_REQUIRE_BROWSER=1 tests/docker/engine.sh run -- sh tests/run.sh $(BIN)/python
 
 .venv-checkov/bin/checkov:
 	$(PYTHON) -m venv .venv-checkov
