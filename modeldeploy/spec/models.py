@@ -1,24 +1,44 @@
 """deploy.yaml v1 as pydantic v2 models.
 
 The keys in the issue's example are a fixed contract. The built-in kinds' target sections live in
-``modeldeploy/spec/targets/<kind>.py`` and are joined here as a discriminated union on ``target.kind``;
-those modules must import nothing heavy. Any other kind is a plugin's: this layer knows no target
-registry, so it accepts the section as a PluginTarget and the library checks it against the plugin's
-own ``config_model`` when it loads the file (see ``plugins`` in modeldeploy.spec.loader).
+``modeldeploy/spec/targets/<kind>.py`` and are joined in ``DeploySpec`` as a discriminated union on
+``target.kind``; those modules must import nothing heavy. Any other kind is a plugin's: this layer
+knows no target registry, so it accepts the section as a PluginTarget and the library checks it
+against the plugin's own ``config_model`` when it loads the file (see ``plugins`` in
+modeldeploy.spec.loader).
+
+A file is validated against ``spec_model(kind)``: for a built-in kind, a subclass of ``DeploySpec``
+whose union holds that kind's section alone (beside PluginTarget), so a docker spec neither defines
+nor builds the classes of the other targets' sections — most of a one-file ``validate``'s start-up
+used to be spent there. The union keeps its tag, so every error location (``target.docker.image``)
+and message is the one the full union gives. ``DeploySpec`` itself, with every kind, is built when
+it is first used: the JSON Schema, a plugin's kind, a ``target`` without a usable ``kind``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import threading
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
 from modeldeploy.spec.evaluation import EvaluationSection
-from modeldeploy.spec.targets.azureml import AzureMLTarget
-from modeldeploy.spec.targets.docker import DockerTarget
-from modeldeploy.spec.targets.kubernetes import KubernetesTarget
-from modeldeploy.spec.targets.sagemaker import SageMakerTarget
+
+if TYPE_CHECKING:
+    from modeldeploy.spec.targets.azureml import AzureMLTarget
+    from modeldeploy.spec.targets.docker import DockerTarget
+    from modeldeploy.spec.targets.kubernetes import KubernetesTarget
+    from modeldeploy.spec.targets.sagemaker import SageMakerTarget
 
 API_VERSION = "modeldeploy/v1"
 
@@ -217,18 +237,51 @@ def _target_tag(value: Any) -> str | None:
     return kind if kind in BUILTIN_KINDS else "plugin"
 
 
-Target = Annotated[
-    Annotated[DockerTarget, Tag("docker")]
-    | Annotated[KubernetesTarget, Tag("kubernetes")]
-    | Annotated[SageMakerTarget, Tag("sagemaker")]
-    | Annotated[AzureMLTarget, Tag("azureml")]
-    | Annotated[PluginTarget, Tag("plugin")],
-    Discriminator(_target_tag),
-]
+def section_model(kind: str) -> type[StrictModel]:
+    """The section model of a built-in ``target.kind``, its module imported on first use."""
+    if kind == "docker":
+        from modeldeploy.spec.targets.docker import DockerTarget
+
+        return DockerTarget
+    if kind == "kubernetes":
+        from modeldeploy.spec.targets.kubernetes import KubernetesTarget
+
+        return KubernetesTarget
+    if kind == "sagemaker":
+        from modeldeploy.spec.targets.sagemaker import SageMakerTarget
+
+        return SageMakerTarget
+    if kind == "azureml":
+        from modeldeploy.spec.targets.azureml import AzureMLTarget
+
+        return AzureMLTarget
+    raise KeyError(kind)
+
+
+def _target_union(kinds: tuple[str, ...]) -> Any:
+    """``target``'s discriminated union over the sections of ``kinds`` (in BUILTIN_KINDS order) and
+    PluginTarget: the full union when ``kinds`` is every built-in kind."""
+    choices = tuple(Annotated[section_model(k), Tag(k)] for k in kinds)
+    union: Any = Union[choices + (Annotated[PluginTarget, Tag("plugin")],)]  # noqa: UP007
+    return Annotated[union, Discriminator(_target_tag)]
+
+
+if TYPE_CHECKING:
+    Target = Annotated[
+        Annotated[DockerTarget, Tag("docker")]
+        | Annotated[KubernetesTarget, Tag("kubernetes")]
+        | Annotated[SageMakerTarget, Tag("sagemaker")]
+        | Annotated[AzureMLTarget, Tag("azureml")]
+        | Annotated[PluginTarget, Tag("plugin")],
+        Discriminator(_target_tag),
+    ]
 
 
 class DeploySpec(StrictModel):
     """A deploy.yaml after environment overlays are applied."""
+
+    # ``Target`` (the union of every kind) is defined in this module's namespace only when this class
+    # is built; until then the annotation is a forward reference (see spec_model).
 
     apiVersion: Literal["modeldeploy/v1"] = Field(description="Always modeldeploy/v1.")
     name: DNSLabel = Field(description="DNS-1123 label; the base of every resource name.")
@@ -248,3 +301,46 @@ class DeploySpec(StrictModel):
         default_factory=dict,
         description="Overlays deep-merged over the base (maps merge, lists and scalars replace); pick one with --env.",
     )
+
+    @classmethod
+    def model_rebuild(cls, *args: Any, **kwargs: Any) -> bool | None:
+        if cls is DeploySpec and "Target" not in globals():
+            with _SPEC_LOCK:
+                globals().setdefault("Target", _target_union(BUILTIN_KINDS))
+        kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1  # this frame
+        return super().model_rebuild(*args, **kwargs)
+
+
+_SPEC_LOCK = threading.RLock()
+_SPEC_PREFIX = "DeploySpec_"
+_SPECS: dict[str, type[DeploySpec]] = {}
+
+
+def spec_model(kind: object) -> type[DeploySpec]:
+    """The model a deploy.yaml whose ``target.kind`` is ``kind`` is validated against: for a built-in
+    kind, DeploySpec with that kind's section alone in the ``target`` union (defined on first use and
+    kept); for anything else (a plugin's kind, a missing or malformed kind) DeploySpec itself, whose
+    errors name every kind."""
+    if not isinstance(kind, str) or kind not in BUILTIN_KINDS:
+        return DeploySpec
+    cls = _SPECS.get(kind)
+    if cls is None:
+        with _SPEC_LOCK:
+            cls = _SPECS.get(kind)
+            if cls is None:
+                cls = create_model(
+                    _SPEC_PREFIX + kind,
+                    __base__=DeploySpec,
+                    __module__=__name__,
+                    __doc__=DeploySpec.__doc__,
+                    target=(_target_union((kind,)), ...),
+                )
+                _SPECS[kind] = cls
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    # A spec travels between processes (render/plan --jobs) by its class's name: DeploySpec_docker.
+    if name.startswith(_SPEC_PREFIX) and name[len(_SPEC_PREFIX) :] in BUILTIN_KINDS:
+        return spec_model(name[len(_SPEC_PREFIX) :])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from modeldeploy.errors import Diagnostic, SpecError, show_key
 from modeldeploy.spec.credentials import check_env
-from modeldeploy.spec.models import BUILTIN_KINDS, DeploySpec, PluginTarget
+from modeldeploy.spec.models import BUILTIN_KINDS, DeploySpec, PluginTarget, spec_model
 from modeldeploy.spec.yamlread import Positions
 
 #: How the library tells this layer about plugin kinds without the spec importing a target registry:
@@ -23,11 +23,12 @@ from modeldeploy.spec.yamlread import Positions
 PluginConfigs = Callable[[str], type | None]
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the last element of ``loc`` (for "did you mean")."""
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last element of ``loc`` (for "did you mean"), from the
+    model that was validated."""
     from typing import get_args, get_origin
 
-    current: Any = DeploySpec
+    current: Any = root
     for part in loc[:-1]:
         ann = (
             current.model_fields[part].annotation
@@ -66,8 +67,8 @@ def _variants(ann: Any) -> list[type[BaseModel]]:
     return out
 
 
-def _suggest(loc: tuple[Any, ...]) -> str:
-    owner = _model_at(loc)
+def _suggest(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
+    owner = _model_at(loc, root)
     if owner is None:
         return ""
     names = [n for n in owner.model_fields]
@@ -110,7 +111,7 @@ def _data_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
 
 
 def validation_diagnostics(
-    exc: ValidationError, data: dict[str, Any], positions: Positions, display: str
+    exc: ValidationError, data: dict[str, Any], positions: Positions, display: str, root: type[BaseModel] = DeploySpec
 ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for err in exc.errors(include_url=False):
@@ -120,7 +121,7 @@ def validation_diagnostics(
         where = _format_loc(path)
         if kind == "extra_forbidden":
             line, col = positions.at(path, key=True)
-            msg = f"unknown key {where!r}{_suggest(loc)}"
+            msg = f"unknown key {where!r}{_suggest(loc, root)}"
             code = "MD110"
         elif kind == "missing":
             line, col = positions.at(path[:-1])
@@ -192,10 +193,11 @@ def validate_data(
                     "MD112",
                 )
             )
+    model = spec_model(kind)  # a built-in kind: only its own section's model is defined and built
     try:
-        spec = DeploySpec.model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as exc:
-        diags = validation_diagnostics(exc, data, positions, display) + kind_diags
+        diags = validation_diagnostics(exc, data, positions, display, model) + kind_diags
         diags.sort(key=lambda d: (d.line, d.col, d.message))
         raise SpecError("invalid deploy file", diagnostics=diags) from None
     if kind_diags:
