@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
+import types
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -15,6 +17,34 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 _BUILD_LOCK = threading.Lock()
+_LOADER = "pydantic.plugin._loader"
+_PLUGINS_OFF = ("__all__", "1", "true")
+
+
+def _lazy_plugin_loader() -> None:
+    """Stand in for pydantic's plugin loader module until a schema is built with plugins on.
+
+    pydantic imports its loader for every schema it builds, even with ``PYDANTIC_DISABLE_PLUGINS``
+    set, and the loader imports ``importlib.metadata`` at its top (which brings the ``email``
+    package, ``zipfile``, ``csv``…: ~15 ms, on every ``validate``) only to call ``entry_points``
+    when plugins are on. The stand-in answers "no plugins" exactly where the real loader would
+    (the variable set to ``__all__``, ``1`` or ``true``) and otherwise puts the real module in its
+    place and asks it, so models built with plugins on — a library user's own — see them as before."""
+    if _LOADER in sys.modules:
+        return
+    stand_in = types.ModuleType(_LOADER, _lazy_plugin_loader.__doc__)
+
+    def get_plugins() -> Any:
+        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in _PLUGINS_OFF:
+            return ()
+        if sys.modules.get(_LOADER) is stand_in:
+            del sys.modules[_LOADER]
+        import pydantic.plugin._loader as real
+
+        return real.get_plugins()
+
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    sys.modules[_LOADER] = stand_in
 
 
 class StrictModel(BaseModel):
@@ -32,6 +62,7 @@ class StrictModel(BaseModel):
     def model_rebuild(cls, *args: Any, **kwargs: Any) -> bool | None:
         kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1  # this frame
         with _BUILD_LOCK:
+            _lazy_plugin_loader()
             previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
             os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
             try:

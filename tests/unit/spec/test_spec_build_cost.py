@@ -4,6 +4,7 @@ is measured in bench/ (start-up); here only the behaviour is pinned."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,33 @@ def test_loading_a_spec_scans_no_entry_points_and_restores_the_environment() -> 
     count, rest = proc.stdout.split(" ", 1)
     assert int(count) >= 1
     assert rest.strip() == "[] True", proc.stdout
+
+
+STAND_IN = """
+import os, sys
+from pathlib import Path
+from modeldeploy.spec.loader import load_all_environments
+load_all_environments(Path("examples/iris/deploy.yaml"))
+print("metadata imported:", "importlib.metadata" in sys.modules)
+import importlib.metadata
+groups = []
+real = importlib.metadata.entry_points
+def spy(*a, **k):
+    groups.append(k.get("group"))
+    return real(*a, **k)
+importlib.metadata.entry_points = spy
+from pydantic import BaseModel
+class Mine(BaseModel):
+    a: int
+print("user model:", Mine(a=1).a, groups, sys.modules["pydantic.plugin._loader"].__file__.endswith("_loader.py"))
+"""
+
+
+def test_pydantic_plugin_loader_is_not_imported_for_a_spec_but_still_serves_other_models() -> None:
+    """pydantic imports its plugin loader (and with it importlib.metadata) for every schema it builds,
+    plugins off or not; the spec's builds leave it out, and a model of the caller's own, built with
+    plugins on, still has pydantic look for them through the real loader."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    proc = subprocess.run([sys.executable, "-c", STAND_IN], capture_output=True, text=True, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["metadata imported: False", "user model: 1 ['pydantic'] True"], proc.stdout
