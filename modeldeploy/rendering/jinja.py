@@ -5,21 +5,26 @@
 - ``finalize`` refuses any output value that did not pass through a named filter (see filters.py).
 - Templates come only from the package's templates (:func:`templates_dir`, read with
   importlib.resources); user data is passed as values, never compiled as a template. Compiled
-  templates are cached per process.
+  templates are cached per process, and their code on disk across processes with Jinja's own
+  ``FileSystemBytecodeCache`` (under the cache dir, see :func:`_bytecode_cache`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateError, TemplateNotFound
+import jinja2
+from jinja2 import BaseLoader, Environment, FileSystemBytecodeCache, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2.bccache import Bucket
 from jinja2.sandbox import SandboxedEnvironment
 
+from modeldeploy._version import __version__
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering.filters import FILTERS, Escaped
 
@@ -30,14 +35,25 @@ if TYPE_CHECKING:
         from importlib.abc import Traversable
 
 
+@lru_cache(maxsize=1)
 def templates_dir() -> Traversable:
     """The templates, read with importlib.resources.
 
     The repository's top-level ``templates/`` folder is the one real copy. A wheel carries it as
     ``modeldeploy/templates`` (the build hook in setup.py copies it there; no symlink); a source
     checkout or an editable install reads the top-level folder beside the package. Neither being
-    there is a broken installation, refused here rather than as a missing template later."""
-    packaged = resources.files("modeldeploy").joinpath("templates")
+    there is a broken installation, refused here rather than as a missing template later.
+
+    A package installed in a folder is looked up as the folder it is (what importlib.resources
+    answers for it, without the ~5 ms of loading its machinery); a zipped one through
+    importlib.resources."""
+    package = Path(__file__).parents[1]
+    if (package / "__init__.py").is_file():
+        packaged: Traversable = package / "templates"
+    else:
+        from importlib import resources
+
+        packaged = resources.files("modeldeploy").joinpath("templates")
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[2] / "templates"
@@ -73,17 +89,68 @@ def _finalize(value: Any) -> Any:
     raise RenderError(f"template output {value!r} did not pass through an escaping filter")
 
 
+# What the code Jinja compiles a template to depends on, besides the template's text and Jinja's own
+# version: these options, the environment's class and whether output is finalized.
+_OPTIONS: dict[str, Any] = {
+    "undefined": StrictUndefined,
+    "autoescape": False,
+    "keep_trailing_newline": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
+
+
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Jinja's bytecode cache, for which a cache is only ever a saving: a file it cannot read or
+    write (a read-only or full disk, a file cut short by a crash) means compiling the template, as
+    without a cache; a file whose source checksum or Jinja bytecode version differs is ignored by
+    Jinja itself."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - unreadable or damaged: compile instead
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> _BytecodeCache | None:
+    """The compiled templates under ``<cache dir>/jinja/<key>`` (the cache dir of the digest cache:
+    ``$MODELDEPLOY_CACHE_DIR``, ``$XDG_CACHE_HOME/modeldeploy`` or ``~/.cache/modeldeploy``), the key
+    naming the Jinja and modeldeploy versions and the options above, so code compiled under other
+    settings is never loaded. None (compile every time) when the folder cannot be made."""
+    from modeldeploy.model.sources import default_cache_dir
+
+    settings = repr(
+        (
+            jinja2.__version__,
+            __version__,
+            SandboxedEnvironment.__qualname__,
+            _finalize.__qualname__,
+            sorted(_OPTIONS.items()),
+        )
+    )
+    folder = default_cache_dir(os.environ) / "jinja" / hashlib.sha256(settings.encode()).hexdigest()[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return _BytecodeCache(str(folder), "%s.cache")
+
+
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=_ResourceLoader(templates_dir()),
-        undefined=StrictUndefined,
-        autoescape=False,
         finalize=_finalize,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(),
+        **_OPTIONS,
     )
     env.filters.update(FILTERS)
     return env
