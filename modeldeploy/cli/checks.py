@@ -132,6 +132,8 @@ def _shown(uri: str, pinned: str) -> str:
 
 def _check_evaluation_data(loaded_all) -> None:
     """evaluation.data / train_data must exist next to deploy.yaml (every configuration, located)."""
+    if all(loaded.spec.evaluation is None for loaded in loaded_all):
+        return
     from modeldeploy.errors import SpecError
     from modeldeploy.spec.evaluation import path_diagnostics
 

@@ -32,9 +32,9 @@ from pydantic import (
 )
 
 from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
-from modeldeploy.spec.evaluation import EvaluationSection
 
 if TYPE_CHECKING:
+    from modeldeploy.spec.evaluation import EvaluationSection
     from modeldeploy.spec.targets.azureml import AzureMLTarget
     from modeldeploy.spec.targets.docker import DockerTarget
     from modeldeploy.spec.targets.kubernetes import KubernetesTarget
@@ -277,11 +277,15 @@ if TYPE_CHECKING:
     ]
 
 
+_EVALUATION = "Responsible AI gate: metrics, error cohorts, fairness and baseline on held-out rows."
+
+
 class DeploySpec(StrictModel):
     """A deploy.yaml after environment overlays are applied."""
 
-    # ``Target`` (the union of every kind) is defined in this module's namespace only when this class
-    # is built; until then the annotation is a forward reference (see spec_model).
+    # ``Target`` (the union of every kind) and ``EvaluationSection`` are put in this module's
+    # namespace only when this class is built; until then the annotations are forward references
+    # (see spec_model).
 
     apiVersion: Literal["modeldeploy/v1"] = Field(description="Always modeldeploy/v1.")
     name: DNSLabel = Field(description="DNS-1123 label; the base of every resource name.")
@@ -294,9 +298,7 @@ class DeploySpec(StrictModel):
         default_factory=dict, description="Labels/tags added to every resource modeldeploy creates."
     )
     target: Target
-    evaluation: EvaluationSection | None = Field(
-        default=None, description="Responsible AI gate: metrics, error cohorts, fairness and baseline on held-out rows."
-    )
+    evaluation: EvaluationSection | None = Field(default=None, description=_EVALUATION)
     environments: dict[DNSLabel, dict[str, Any]] = Field(
         default_factory=dict,
         description="Overlays deep-merged over the base (maps merge, lists and scalars replace); pick one with --env.",
@@ -306,41 +308,56 @@ class DeploySpec(StrictModel):
     def model_rebuild(cls, *args: Any, **kwargs: Any) -> bool | None:
         if cls is DeploySpec and "Target" not in globals():
             with _SPEC_LOCK:
+                globals().setdefault("EvaluationSection", _evaluation_section())
                 globals().setdefault("Target", _target_union(BUILTIN_KINDS))
         kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1  # this frame
         return super().model_rebuild(*args, **kwargs)
 
 
+def _evaluation_section() -> type[StrictModel]:
+    from modeldeploy.spec.evaluation import EvaluationSection
+
+    return EvaluationSection
+
+
 _SPEC_LOCK = threading.RLock()
 _SPEC_PREFIX = "DeploySpec_"
-_SPECS: dict[str, type[DeploySpec]] = {}
+_WITH_EVALUATION = "_evaluation"
+_SPECS: dict[tuple[str, bool], type[DeploySpec]] = {}
 
 
-def spec_model(kind: object) -> type[DeploySpec]:
+def spec_model(kind: object, evaluation: bool = True) -> type[DeploySpec]:
     """The model a deploy.yaml whose ``target.kind`` is ``kind`` is validated against: for a built-in
-    kind, DeploySpec with that kind's section alone in the ``target`` union (defined on first use and
-    kept); for anything else (a plugin's kind, a missing or malformed kind) DeploySpec itself, whose
-    errors name every kind."""
+    kind, DeploySpec with that kind's section alone in the ``target`` union, and with the
+    ``evaluation`` section's model only when the data has the key (``evaluation`` False: it has not,
+    so the field keeps its default, None, and is never validated); defined on first use and kept.
+    For anything else (a plugin's kind, a missing or malformed kind) DeploySpec itself, whose errors
+    name every kind."""
     if not isinstance(kind, str) or kind not in BUILTIN_KINDS:
         return DeploySpec
-    cls = _SPECS.get(kind)
+    cls = _SPECS.get((kind, evaluation))
     if cls is None:
         with _SPEC_LOCK:
-            cls = _SPECS.get(kind)
+            cls = _SPECS.get((kind, evaluation))
             if cls is None:
+                section: Any = (_evaluation_section() | None) if evaluation else None
                 cls = create_model(
-                    _SPEC_PREFIX + kind,
+                    _SPEC_PREFIX + kind + (_WITH_EVALUATION if evaluation else ""),
                     __base__=DeploySpec,
                     __module__=__name__,
                     __doc__=DeploySpec.__doc__,
                     target=(_target_union((kind,)), ...),
+                    evaluation=(section, Field(default=None, description=_EVALUATION)),
                 )
-                _SPECS[kind] = cls
+                _SPECS[(kind, evaluation)] = cls
     return cls
 
 
 def __getattr__(name: str) -> Any:
-    # A spec travels between processes (render/plan --jobs) by its class's name: DeploySpec_docker.
-    if name.startswith(_SPEC_PREFIX) and name[len(_SPEC_PREFIX) :] in BUILTIN_KINDS:
-        return spec_model(name[len(_SPEC_PREFIX) :])
+    # A spec travels between processes (render/plan --jobs) by its class's name: DeploySpec_docker,
+    # DeploySpec_docker_evaluation.
+    if name.startswith(_SPEC_PREFIX):
+        kind = name[len(_SPEC_PREFIX) :].removesuffix(_WITH_EVALUATION)
+        if kind in BUILTIN_KINDS:
+            return spec_model(kind, name.endswith(_WITH_EVALUATION))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

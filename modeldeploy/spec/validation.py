@@ -193,7 +193,8 @@ def validate_data(
                     "MD112",
                 )
             )
-    model = spec_model(kind)  # a built-in kind: only its own section's model is defined and built
+    # A built-in kind: only its own section's model (and evaluation's, when present) is defined and built.
+    model = spec_model(kind, "evaluation" in data)
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
