@@ -3,7 +3,9 @@
 A temp file in the same folder gets the bytes, is flushed and fsynced, takes its mode, and is renamed
 over the target (``os.replace``), so a reader sees the old file or the new one, never a torn one; the
 folder is then fsynced where the platform allows it, so the rename survives a crash. On any failure
-the temp file is removed and the old file is left as it was.
+the temp file is removed and the old file is left as it was. A cache (``durable=False``) keeps the
+rename — a reader still never sees a torn file — but not the fsyncs: losing it in a crash costs only
+the work it saved, and its readers ignore a file they cannot parse.
 
 Bottom layer: no modeldeploy imports.
 """
@@ -23,9 +25,12 @@ def write_atomic(
     data: bytes | Callable[[BinaryIO], object],
     *,
     mode: int | None = None,
+    durable: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` — bytes, or a function that writes into the open temp file
-    (a streamed copy). ``mode`` sets the permission bits; without it mkstemp's 0o600 stays."""
+    (a streamed copy). ``mode`` sets the permission bits; without it mkstemp's 0o600 stays.
+    ``durable`` False (a cache): no fsync of the file or its folder, the wait for the disk that is
+    most of a small write's time."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -35,7 +40,8 @@ def write_atomic(
             else:
                 data(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, target)
@@ -43,6 +49,8 @@ def write_atomic(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

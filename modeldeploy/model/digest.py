@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from modeldeploy.atomic import write_atomic
 from modeldeploy.errors import ModelError
 
 _BUFFER = 1 << 20  # 1 MiB reads: near sha256sum speed without large memory
+# Below this many bytes to hash, threads cost more to start than they save (a few ms of hashing).
+_THREADS_FROM_BYTES = 8 << 20
 _MAX_CACHE_ENTRIES = 20_000
 _CACHE_FILE = "digests.json"
 _CACHE_VERSION = 1
@@ -162,10 +163,14 @@ def _hash_all(entries: list[FileEntry], cache: _DigestCache | None, workers: int
             out[entry.rel] = hit
     if todo:
         n = workers or min(4, os.cpu_count() or 1, len(todo))
+        if workers is None and sum(e.size for e in todo) < _THREADS_FROM_BYTES:
+            n = 1
         try:
             if n <= 1:
                 results = [file_sha256(e.real) for e in todo]
             else:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(max_workers=n) as pool:
                     results = list(pool.map(lambda e: file_sha256(e.real), todo))
         except OSError as exc:
@@ -247,7 +252,7 @@ class _DigestCache:
         payload = json.dumps({"version": _CACHE_VERSION, "files": dict(items)}, separators=(",", ":"))
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.file, payload.encode("utf-8"))
+            write_atomic(self.file, payload.encode("utf-8"), durable=False)  # a cache: a crash costs a re-hash
             self.dirty = False
             self.seen = _file_key(self.file)
         except OSError:

@@ -48,3 +48,26 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -
         write_atomic(path, broken)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_a_cache_write_is_atomic_without_waiting_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync"))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    write_atomic(tmp_path / "f", b"old")
+    events.clear()
+    write_atomic(tmp_path / "f", b"new", durable=False)
+    assert events == ["replace"] and (tmp_path / "f").read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["f"]
+
+
+def test_the_digest_cache_is_written_as_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeldeploy.model.digest import model_digest
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
+    fsyncs: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
+    model_digest(tmp_path / "model", cache_dir=tmp_path / "cache")
+    assert (tmp_path / "cache" / "digests.json").is_file() and fsyncs == []

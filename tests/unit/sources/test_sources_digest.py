@@ -45,6 +45,22 @@ def test_digest_matches_independent_computation(tmp_path: Path) -> None:
     assert model_digest(folder) == independent_digest(folder)
 
 
+@pytest.mark.parametrize("big", [False, True], ids=["small-serial", "large-threads"])
+def test_a_small_model_is_hashed_in_this_thread_and_a_large_one_on_threads_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    import threading
+
+    folder = make_folder(tmp_path / "m")
+    if big:  # past the size from which threads pay off
+        (folder / "weights.bin").write_bytes(os.urandom(digest_mod._THREADS_FROM_BYTES))
+    started: list[str] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self.name), real_start(self))[1])
+    assert model_digest(folder) == independent_digest(folder)
+    assert bool(started) is big
+
+
 def test_digest_is_deterministic_and_content_sensitive(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "m")
     first = model_digest(folder, workers=1)
