@@ -11,7 +11,7 @@ import functools
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modeldeploy.deployment import (
     LOCK_FILE,
@@ -24,13 +24,15 @@ from modeldeploy.deployment import (
     shown_uri,
 )
 from modeldeploy.errors import ModelDeployError, PlanError, PolicyViolation
-from modeldeploy.model.findings import Finding
-from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.plan import Plan
 from modeldeploy.progress import Progress
 from modeldeploy.rendering.artifact import Artifact, RenderResult
 from modeldeploy.spec.loader import LoadedSpec, load_loaded, parse_text
 from modeldeploy.targets import plugin_config
+
+if TYPE_CHECKING:  # planning is imported by the operations that plan: render and validate need none of it
+    from modeldeploy.model.findings import Finding
+    from modeldeploy.planning.options import ObserveOptions
+    from modeldeploy.planning.plan import Plan
 
 __all__ = [
     "LOCK_FILE",
@@ -111,6 +113,8 @@ def _plan(
     dep: Deployment, against: str | None, options: ObserveOptions | None, repo_root: Path | None, scratch: Path | None
 ) -> tuple[Plan, RenderResult]:
     from modeldeploy.planning import current as readers
+    from modeldeploy.planning.options import ObserveOptions
+    from modeldeploy.planning.plan import Plan
 
     baseline_copy: Path | None = None  # git:REF and baseline: deployed: the model's files as of REF
 
@@ -267,6 +271,7 @@ def _missing_folder(folder: Path) -> PlanError:
 def lease_status(dep: Deployment, options: ObserveOptions | None = None) -> dict[str, Any] | None:
     """Who holds the deployment's live lease now (the shape of ``Plan.lease``), or None."""
     from modeldeploy.lease import holder_gone, iso
+    from modeldeploy.planning.options import ObserveOptions
 
     backend = dep.target.lease(dep.context(), options or ObserveOptions())
     if backend is None:

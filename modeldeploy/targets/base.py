@@ -6,7 +6,8 @@ Targets import their SDK (boto3, azure.ai.ml, kubernetes) inside observe/apply, 
 
 The data the contract speaks in lives in the layer that owns it and is re-exported here for plugin
 authors: ModelRef (model), RenderContext and Artifact (rendering), Resource, LiveResource, Observed,
-ApplyResult, ObserveOptions and Plan (planning).
+ApplyResult, ObserveOptions and Plan (planning). The planning types are imported on first use of
+their name here (``render`` and ``validate`` need none of them).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from modeldeploy.errors import PlanError
 from modeldeploy.model.ref import ModelRef
-from modeldeploy.planning.options import ObserveOptions, RunShared
-from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.lease import LeaseBackend
+    from modeldeploy.planning.options import ObserveOptions, RunShared
     from modeldeploy.planning.plan import Change, Plan
+    from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
     from modeldeploy.progress import Progress
 
 __all__ = [
@@ -142,6 +143,8 @@ class Target(ABC):
     ) -> ApplyResult:
         """Against a folder: what the target does before the render is written there (the docker target
         builds its image). Default: nothing."""
+        from modeldeploy.planning.resources import ApplyResult
+
         return ApplyResult()
 
     def destroy(
@@ -215,6 +218,7 @@ class MlflowRegistration(Auxiliary):
 
     def apply(self, progress: Progress, options: ObserveOptions) -> ApplyResult:
         from modeldeploy.model.register import register_mlflow
+        from modeldeploy.planning.resources import ApplyResult
 
         version = register_mlflow(
             self.ctx.ref, self.reg, tracking_uri=self.ctx.spec.model.tracking_uri, progress=progress
@@ -246,3 +250,19 @@ def image_host_warnings(target: Target, ctx: RenderContext) -> list[tuple[str, t
                 )
             )
     return out
+
+
+_PLANNING = {"ObserveOptions", "RunShared", "ApplyResult", "LiveResource", "Observed", "Resource"}
+
+
+def __getattr__(name: str) -> Any:
+    # The planning types re-exported for plugin authors, imported when first asked for.
+    if name in ("ObserveOptions", "RunShared"):
+        from modeldeploy.planning import options
+
+        return getattr(options, name)
+    if name in _PLANNING:
+        from modeldeploy.planning import resources
+
+        return getattr(resources, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

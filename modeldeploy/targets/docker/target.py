@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modeldeploy.errors import RenderError
-from modeldeploy.planning.options import ObserveOptions
-from modeldeploy.planning.resources import ApplyResult, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.rendering.jinja import render_template, templates_dir
@@ -30,8 +28,10 @@ from modeldeploy.targets.docker.image import (  # noqa: F401  (re-exported)
     requirements,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover (planning is imported by the calls that plan, not by render)
+    from modeldeploy.planning.options import ObserveOptions
     from modeldeploy.planning.plan import Plan
+    from modeldeploy.planning.resources import ApplyResult, Observed, Resource
     from modeldeploy.progress import Progress
 
 
@@ -137,6 +137,7 @@ class DockerTargetImpl(Target):
         options: ObserveOptions | None = None,
     ) -> ApplyResult:
         """Build the image, start (or replace) the deployment's container, wait for /ping, smoke-test it."""
+        from modeldeploy.planning.options import ObserveOptions
         from modeldeploy.targets.docker import lifecycle
 
         self._need_run(ctx, "apply --against live")
@@ -161,6 +162,7 @@ class DockerTargetImpl(Target):
     ) -> ApplyResult:
         """The docker target's deployment is the image: build (and with push: true, push) it with the
         docker CLI from the rendered context, before apply records the render in the folder."""
+        from modeldeploy.planning.resources import ApplyResult
         from modeldeploy.targets.docker.build import build_image, docker_cli, push_image
 
         docker = docker_cli()
