@@ -209,12 +209,12 @@ def write_results(out: Path, results: Sequence[RenderResult], *, threads: int = 
     """Write each result to ``out/<name>/`` (rendering.write.write_tree); returns each tree's changed
     paths, in the order given. Trees are written on a few threads: each file is fsynced before it is
     renamed into place, and the waits for the disk overlap instead of adding up."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from modeldeploy.rendering.write import write_tree
 
     if len(results) <= 1 or threads <= 1:
         return [write_tree(out / r.name, r.artifacts) for r in results]
+    from concurrent.futures import ThreadPoolExecutor  # (not for one tree: it also imports logging)
+
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="modeldeploy-write") as pool:
         return list(pool.map(lambda r: write_tree(out / r.name, r.artifacts), results))
 
