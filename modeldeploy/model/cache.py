@@ -7,6 +7,7 @@ Layout under the cache dir (``$MODELDEPLOY_CACHE_DIR`` or ``~/.cache/modeldeploy
     tmp/                                      downloads in progress (ignored; stale ones swept)
     locks/<sha256>.lock                       one downloader per entry at a time
     digests.json                              per-file hash cache (modeldeploy.model.digest)
+    jinja/<key>/                              compiled templates (modeldeploy.rendering.jinja)
 
 The key names an immutable thing (a registry version's storage location, an S3 listing with ETags, an
 Azure ML asset version), so the entry is addressed by content identity: the same key is never
