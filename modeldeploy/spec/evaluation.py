@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from modeldeploy.errors import Diagnostic
-from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.base import Line, StrictModel, empty_dict, empty_list
 
 # Metric names are MLflow's own (mlflow.evaluate's default evaluator), so thresholds written for
 # mlflow.validate_evaluation_results mean the same here. error_rate = 1 - accuracy_score.
@@ -228,7 +228,7 @@ class EvaluationSection(StrictModel):
         default=None, description="Columns treated as categories (default: the non-numeric columns)."
     )
     thresholds: dict[Line, MetricThresholdSpec] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="MLflow MetricThreshold per metric name (accuracy_score, f1_score, r2_score, ...).",
     )
     cohorts: CohortGate = Field(default_factory=CohortGate)
@@ -239,7 +239,7 @@ class EvaluationSection(StrictModel):
     )
     fairness: Fairness | None = Field(default=None)
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="Rows per scoring batch.")
-    waivers: list[EvaluationWaiver] = Field(default_factory=list, description="Findings accepted with a reason.")
+    waivers: list[EvaluationWaiver] = Field(default_factory=empty_list, description="Findings accepted with a reason.")
     clarify: Clarify | None = Field(
         default=None, description="sagemaker target: also render a SageMaker Clarify processing job request (optional)."
     )

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel
+from modeldeploy.spec.base import DNSLabel, EnvName, Line, Quantity, StrictModel, empty_dict, empty_list
 
 if TYPE_CHECKING:
     from modeldeploy.spec.evaluation import EvaluationSection
@@ -47,7 +47,7 @@ class ModelRegistration(StrictModel):
     """Register the model on apply where the target has a registry (MLflow, Azure ML, SageMaker)."""
 
     name: Line = Field(description="Registered model name.")
-    tags: dict[str, Line] = Field(default_factory=dict, description="Tags added to the new version.")
+    tags: dict[str, Line] = Field(default_factory=empty_dict, description="Tags added to the new version.")
     description: str | None = Field(default=None, description="Description of the registered version.")
 
 
@@ -144,7 +144,7 @@ class SignaturePolicy(StrictModel):
     input_kinds: list[Literal["columns", "tensors"]] | None = Field(
         default=None, description="Allowed input signature kinds (default: any)."
     )
-    waivers: list[Waiver] = Field(default_factory=list, description="Findings accepted with a reason.")
+    waivers: list[Waiver] = Field(default_factory=empty_list, description="Findings accepted with a reason.")
     check_input_example: bool = Field(
         default=True, description="Check that the model's saved input example conforms to its signature."
     )
@@ -159,7 +159,7 @@ class SecretRef(StrictModel):
 
 class Serving(StrictModel):
     env: dict[EnvName, str] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description=(
             "Plain environment variables, no secrets: an entry whose name marks a secret (*PASSWORD*, "
             "*SECRET*, *_TOKEN, *API_KEY*, ...) or whose value looks like a credential is refused (MD120); "
@@ -167,10 +167,10 @@ class Serving(StrictModel):
         ),
     )
     secrets: dict[EnvName, SecretRef] = Field(
-        default_factory=dict, description="Environment variables filled from secret references."
+        default_factory=empty_dict, description="Environment variables filled from secret references."
     )
     allow_plain: dict[EnvName, Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description=(
             "env variables whose plain value may look like a credential (MD120), each with the reason "
             "it is not a secret, e.g. {DEMO_KEY: public sandbox key}."
@@ -295,12 +295,12 @@ class DeploySpec(StrictModel):
     resources: Resources = Field(default_factory=Resources)
     scaling: Scaling = Field(default_factory=Scaling)
     labels: dict[Line, Line] = Field(
-        default_factory=dict, description="Labels/tags added to every resource modeldeploy creates."
+        default_factory=empty_dict, description="Labels/tags added to every resource modeldeploy creates."
     )
     target: Target
     evaluation: EvaluationSection | None = Field(default=None, description=_EVALUATION)
     environments: dict[DNSLabel, dict[str, Any]] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Overlays deep-merged over the base (maps merge, lists and scalars replace); pick one with --env.",
     )
 

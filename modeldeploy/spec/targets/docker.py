@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.base import Line, StrictModel, empty_list
 from modeldeploy.spec.targets.imagebuild import BuildConfig
 
 
@@ -46,7 +46,7 @@ class DockerTarget(StrictModel):
     build: BuildConfig = Field(default_factory=BuildConfig, description="docker build options.")
     pip_index_url: Line | None = Field(default=None, description="Extra build argument: pip index to install from.")
     extra_requirements: list[Line] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="pip requirements added to the model's own (e.g. boto3 to resolve SageMaker secret references).",
     )
     run_as_root: bool = Field(

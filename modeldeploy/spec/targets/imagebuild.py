@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.base import Line, StrictModel, empty_dict
 
 # host[:port][/path...]: lower-case path components as the OCI distribution spec names them.
 _REGISTRY = re.compile(
@@ -22,7 +22,7 @@ class BuildConfig(StrictModel):
     network: Literal["default", "host", "none"] | None = Field(
         default=None, description="docker build --network for the RUN steps (e.g. host behind a proxy)."
     )
-    args: dict[Line, Line] = Field(default_factory=dict, description="docker build --build-arg NAME=VALUE pairs.")
+    args: dict[Line, Line] = Field(default_factory=empty_dict, description="docker build --build-arg NAME=VALUE pairs.")
     pull: bool = Field(default=False, description="docker build --pull: always fetch a newer base image.")
 
 

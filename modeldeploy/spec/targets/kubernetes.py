@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modeldeploy.spec.base import DNSLabel, Line, StrictModel
+from modeldeploy.spec.base import DNSLabel, Line, StrictModel, empty_dict, empty_list
 from modeldeploy.spec.targets.imagebuild import ImageBuildFields
 
 # Schemes KServe's storage initializer understands (kserve/kserve python/storage).
@@ -79,7 +79,9 @@ class IngressConfig(StrictModel):
     path: Line = Field(default="/", description="Path prefix routed to the model server.")
     class_name: Line | None = Field(default=None, description="spec.ingressClassName (default: the cluster default).")
     tls_secret: Line | None = Field(default=None, description="Secret holding the TLS certificate for host.")
-    annotations: dict[Line, Line] = Field(default_factory=dict, description="Annotations for the ingress controller.")
+    annotations: dict[Line, Line] = Field(
+        default_factory=empty_dict, description="Annotations for the ingress controller."
+    )
 
     @field_validator("path")
     @classmethod
@@ -93,7 +95,7 @@ class ServiceAccountConfig(StrictModel):
     create: bool = Field(default=True, description="Render a ServiceAccount for the pods.")
     name: Line | None = Field(default=None, description="ServiceAccount name (default: the deployment name).")
     annotations: dict[Line, Line] = Field(
-        default_factory=dict, description="ServiceAccount annotations (e.g. IRSA role, workload identity)."
+        default_factory=empty_dict, description="ServiceAccount annotations (e.g. IRSA role, workload identity)."
     )
 
 
@@ -203,7 +205,7 @@ class KubernetesTarget(ImageBuildFields):
             "source), batch pods admit none. Turn off where a cluster-wide policy manages this."
         ),
     )
-    image_pull_secrets: list[Line] = Field(default_factory=list, description="Secrets for pulling the image.")
+    image_pull_secrets: list[Line] = Field(default_factory=empty_list, description="Secrets for pulling the image.")
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(default="ClusterIP")
     service_port: int = Field(default=80, ge=1, le=65535, description="Port the Service exposes (to 8080 in the pod).")
     ingress: IngressConfig | None = Field(default=None, description="Render an Ingress (flavor deployment).")
@@ -219,7 +221,7 @@ class KubernetesTarget(ImageBuildFields):
     )
     kserve: KServeConfig = Field(default_factory=KServeConfig)
     scanner_skips: list[ScannerSkip] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description=(
             "Policy-scanner checks to skip on the workloads, each with its reason: rendered as checkov.io/skipN: "
             "ID=reason annotations. None by default: your scanner sees every check."

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from modeldeploy.spec.base import Line, StrictModel
+from modeldeploy.spec.base import Line, StrictModel, empty_dict, empty_list
 from modeldeploy.spec.targets.imagebuild import ImageBuildFields
 
 _ECR = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(?:/.*)?$")
@@ -99,7 +99,9 @@ class RolloutSettings(StrictModel):
         default=None, ge=600, le=28800, description="Give up the update after this long."
     )
     alarms: list[Line] = Field(
-        default_factory=list, max_length=10, description="CloudWatch alarm names; any in ALARM rolls the update back."
+        default_factory=empty_list,
+        max_length=10,
+        description="CloudWatch alarm names; any in ALARM rolls the update back.",
     )
 
 
@@ -145,7 +147,9 @@ class SageMakerTarget(ImageBuildFields):
     )
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     batch: BatchSettings | None = Field(default=None, description="Required for mode batch.")
-    tags: dict[Line, Line] = Field(default_factory=dict, description="Extra AWS tags (added to deploy.yaml labels).")
+    tags: dict[Line, Line] = Field(
+        default_factory=empty_dict, description="Extra AWS tags (added to deploy.yaml labels)."
+    )
     scale_in_cooldown_seconds: int = Field(default=300, ge=0)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0)
     kms_key_id: Line | None = Field(default=None, description="KMS key for the endpoint's storage volume.")

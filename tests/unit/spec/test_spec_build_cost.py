@@ -65,3 +65,40 @@ def test_pydantic_plugin_loader_is_not_imported_for_a_spec_but_still_serves_othe
     proc = subprocess.run([sys.executable, "-c", STAND_IN], capture_output=True, text=True, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["metadata imported: False", "user model: 1 ['pydantic'] True"], proc.stdout
+
+
+def test_no_spec_field_has_a_builtin_default_factory() -> None:
+    """pydantic reads a default factory's signature when it builds a schema; a builtin's (``dict``,
+    ``list``) is parsed from text with the tokenize module, whose first use compiles a large regular
+    expression on every ``validate``. The spec's factories are plain functions."""
+    import inspect
+
+    from pydantic import BaseModel
+
+    from modeldeploy.spec.models import DeploySpec
+
+    DeploySpec.model_rebuild()  # every section model, every kind
+    seen: set[type[BaseModel]] = set()
+    todo: list[type[BaseModel]] = [DeploySpec]
+    builtins = []
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            factory = field.default_factory
+            if factory is not None and (inspect.isbuiltin(factory) or factory in (dict, list, set, tuple)):
+                builtins.append(f"{model.__name__}.{name}")
+            todo.extend(_models_in(field.annotation))
+    assert len(seen) > 20 and builtins == []
+
+
+def _models_in(annotation: object) -> list[type]:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in get_args(annotation) for m in _models_in(a)]
