@@ -28,6 +28,8 @@ from modeldeploy.errors import ModelError
 _BUFFER = 1 << 20  # 1 MiB reads: near sha256sum speed without large memory
 # Below this many bytes to hash, threads cost more to start than they save (a few ms of hashing).
 _THREADS_FROM_BYTES = 8 << 20
+# Below this many bytes in the whole model, the on-disk digest cache is neither read nor written.
+_CACHE_FROM_BYTES = 1 << 20
 _MAX_CACHE_ENTRIES = 20_000
 _CACHE_FILE = "digests.json"
 _CACHE_VERSION = 1
@@ -46,13 +48,16 @@ class FileEntry:
 def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: int | None = None) -> str:
     """``"sha256:<hex>"`` over the folder's files (see the module docstring for the definition).
 
-    ``cache_dir`` holds the per-file hash cache (no caching when None).
+    ``cache_dir`` holds the per-file hash cache (no caching when None, nor for a model under 1 MiB).
     """
     root = Path(path)
     if not root.is_dir():
         raise ModelError(f"model folder not found: {root}")
     entries = list_files(root)
-    cache = _DigestCache.shared(cache_dir) if cache_dir is not None else None
+    # A small model is hashed rather than looked up: reading the cache file (up to 20,000 entries,
+    # ~30 ms to parse when full) would cost more than hashing it, and the answer is the same.
+    small = sum(e.size for e in entries) < _CACHE_FROM_BYTES
+    cache = _DigestCache.shared(cache_dir) if cache_dir is not None and not small else None
     hashes = _hash_all(entries, cache, workers)
     if cache is not None:
         cache.save()

@@ -67,6 +67,7 @@ def test_the_digest_cache_is_written_as_a_cache(tmp_path: Path, monkeypatch: pyt
 
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
+    (tmp_path / "model" / "weights.bin").write_bytes(b"\0" * (1 << 20))  # big enough to be cached
     fsyncs: list[int] = []
     monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
     model_digest(tmp_path / "model", cache_dir=tmp_path / "cache")

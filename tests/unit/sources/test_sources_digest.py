@@ -130,6 +130,22 @@ def test_hash_cache_skips_unchanged_files_and_rehashes_changed_ones(tmp_path: Pa
     assert [p.name for p in hashed] == ["a.txt"]
 
 
+def test_a_small_model_is_hashed_without_reading_or_writing_the_cache(tmp_path: Path) -> None:
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    (entry,) = digest_mod.list_files(folder)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stored = {"version": 1, "files": {str(entry.real): [entry.stat_key, "0" * 64]}}  # a wrong hash, if read
+    (cache / "digests.json").write_text(json.dumps(stored))
+    assert model_digest(folder, cache_dir=cache) == independent_digest(folder)
+    assert json.loads((cache / "digests.json").read_text()) == stored  # neither used nor rewritten
+    (folder / "weights.bin").write_bytes(b"\0" * digest_mod._CACHE_FROM_BYTES)
+    digest_mod._SEEN.clear()
+    assert model_digest(folder, cache_dir=cache) != independent_digest(folder)  # big: the cache is read
+
+
 def test_corrupt_hash_cache_is_ignored(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "m")
     cache = tmp_path / "cache"

@@ -60,6 +60,7 @@ def test_cache_dir_comes_from_the_given_environment(tmp_path: Path) -> None:
     assert default_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "modeldeploy"
     assert default_cache_dir({}) == Path.home() / ".cache" / "modeldeploy"
     make_model(tmp_path / "m")
+    (tmp_path / "m" / "weights.bin").write_bytes(b"\0" * (1 << 20))  # big enough to be worth caching
     resolve("m", base_dir=tmp_path, environ={"MODELDEPLOY_CACHE_DIR": str(tmp_path / "envcache")})
     assert (tmp_path / "envcache" / "digests.json").is_file()
 
