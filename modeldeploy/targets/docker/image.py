@@ -132,10 +132,15 @@ def _before_skinny(specifier: str) -> bool:
 _SCORING_BOUNDS = {1: ("numpy<2", "pandas<2"), 2: ("numpy<3", "pandas<3"), 3: ("numpy<3", "pandas<3")}
 
 
+# A flavor's loader can need a package that the full mlflow depends on and mlflow-skinny does not:
+# scikit-learn models saved in the skops format (MLflow 3's default) are loaded with skops.
+_FLAVOR_NEEDS = ((("sklearn", "serialization_format", "skops"), "skops<1"),)
+
+
 def serving_requirements(ctx: RenderContext, reqs: list[str]) -> list[str]:
     """The lines of serving-requirements.txt: the server the model's MLflow line scores with and,
-    when the image installs mlflow-skinny, the numpy and pandas that the full package would have
-    brought (only if the model's requirements do not name them already)."""
+    when the image installs mlflow-skinny, what the full package would have brought for scoring this
+    model (numpy, pandas, a flavor's loader such as skops) unless the model's requirements name it."""
     major = mlflow_major(ctx, reqs)
     lines = ["# Serving dependencies added by modeldeploy (versions bounded by the model's mlflow)."]
     if major < 3:
@@ -144,6 +149,10 @@ def serving_requirements(ctx: RenderContext, reqs: list[str]) -> list[str]:
     if "mlflow-skinny" in names and "mlflow" not in names:
         bounds = _SCORING_BOUNDS.get(major, _SCORING_BOUNDS[3])
         lines += [b for b in bounds if re.split(r"[<=>]", b, maxsplit=1)[0] not in names]
+        for (flavor, key, value), need in _FLAVOR_NEEDS:
+            conf = ctx.model.flavors.get(flavor) or {}
+            if conf.get(key) == value and need.split("<", 1)[0] not in names:
+                lines.append(need)
     return lines
 
 

@@ -194,7 +194,9 @@ def test_skinny_without_numpy_and_pandas_gets_them_with_the_lines_bounds(tmp_pat
     (model / "requirements.txt").write_text("mlflow==3.17.2\nscikit-learn==1.9.1\n")
     files = render(tmp_path, model)
     assert files["requirements.txt"].decode().splitlines()[0] == "mlflow-skinny==3.17.2"
-    assert files["serving-requirements.txt"].decode().splitlines()[1:] == ["numpy<3", "pandas<3"]
+    # iris is saved in the skops format (MLflow 3's default for scikit-learn): the full mlflow brings
+    # skops, mlflow-skinny does not.
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == ["numpy<3", "pandas<3", "skops<1"]
     # The full package, named in extra_requirements, is kept beside it and brings its own.
     files = render(tmp_path, model, extra=", extra_requirements: ['mlflow==3.17.2']")
     assert "mlflow==3.17.2" in files["requirements.txt"].decode().splitlines()
