@@ -65,3 +65,29 @@ def test_kubernetes_objects_are_schema_checked_once_per_content(monkeypatch: pyt
         with pytest.raises(Exception, match="port"):
             validate.validate_object(bad, "1.29.0")
     assert seen == ["Service", "Service", "Service"]
+
+
+def test_remembered_text_is_made_once_per_input_and_is_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from modeldeploy.rendering.canonical import dump_yaml
+
+    monkeypatch.setattr(checked, "_MADE", OrderedDict())
+    made: list[object] = []
+
+    def make(data: object) -> bytes:
+        made.append(data)
+        return dump_yaml(data)
+
+    dump = checked.remembered("t", make)
+    doc = {"kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}}
+    first = dump(doc)
+    assert dump({"kind": "Service", "metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}}) == first
+    assert len(made) == 1 and first == dump_yaml(doc)
+    assert dump({**doc, "spec": {"ports": [{"port": "80"}]}}) != first  # a str is another input
+    assert len(made) == 2
+    monkeypatch.setattr(checked, "_MAX_MADE", 2)
+    dump({"a": 1})
+    dump({"b": 1})  # the oldest (doc) is dropped: made again
+    dump(doc)
+    assert len(made) == 5
