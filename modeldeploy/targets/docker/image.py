@@ -127,8 +127,8 @@ def _before_skinny(specifier: str) -> bool:
 
 # What the full mlflow package of each major line bounds, for the libraries MLflow's scoring server
 # imports that mlflow-skinny does not install (numpy and pandas for pyfunc; Flask and gunicorn serve
-# 1.x/2.x, FastAPI and uvicorn are in mlflow-skinny 3). Conservative: the bounds of the line's first
-# releases, which its later releases still accept.
+# 1.x and early 2.x; FastAPI and uvicorn are in mlflow-skinny from late 2.x on). Conservative: the
+# bounds of the line's first releases, which its later releases still accept.
 _SCORING_BOUNDS = {1: ("numpy<2", "pandas<2"), 2: ("numpy<3", "pandas<3"), 3: ("numpy<3", "pandas<3")}
 
 
@@ -143,8 +143,12 @@ def serving_requirements(ctx: RenderContext, reqs: list[str]) -> list[str]:
     model (numpy, pandas, a flavor's loader such as skops) unless the model's requirements name it."""
     major = mlflow_major(ctx, reqs)
     lines = ["# Serving dependencies added by modeldeploy (versions bounded by the model's mlflow)."]
-    if major < 3:
-        lines += ["gunicorn<21" if major < 2 else "gunicorn<24", "flask<3"]
+    if major < 2:
+        lines += ["gunicorn<21", "flask<3"]
+    elif major == 2:
+        # Early 2.x serve a Flask app under gunicorn; late 2.x (2.22 among them) a FastAPI app whose
+        # routes use Starlette's `app.route`, which Starlette 1.0 removed.
+        lines += ["gunicorn<24", "flask<3", "starlette<1"]
     names = _names(reqs)
     if "mlflow-skinny" in names and "mlflow" not in names:
         bounds = _SCORING_BOUNDS.get(major, _SCORING_BOUNDS[3])

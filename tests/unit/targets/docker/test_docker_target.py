@@ -148,7 +148,7 @@ def test_conda_only_model_gets_pip_requirements(tmp_path: Path) -> None:
     ]
 
 
-GUNICORN_2 = ["gunicorn<24", "flask<3"]
+GUNICORN_2 = ["gunicorn<24", "flask<3", "starlette<1"]
 
 
 @pytest.mark.parametrize(
