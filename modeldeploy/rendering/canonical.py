@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from modeldeploy.errors import RenderError
+from modeldeploy.rendering.yamlemit import FastEmitter, Unsupported
 
 _K8S_FIRST = ("apiVersion", "kind", "metadata")
 _AZURE_FIRST = ("$schema", "name", "type")
@@ -67,20 +68,35 @@ def _ordered(data: Any, first: tuple[str, ...]) -> Any:
     return data
 
 
+_WIDTH = 1_000_000
+_INDENT = 2
+
+
 def dump_yaml(data: Any, *, first: tuple[str, ...] = _K8S_FIRST) -> bytes:
     """Canonical YAML: keys sorted (``first`` keys leading), block style, no aliases, UTF-8, parsed back."""
     ordered = _ordered(data, first)
-    text = yaml.dump(
+    try:
+        text = FastEmitter(_Dumper(None, allow_unicode=True), width=_WIDTH, indent=_INDENT).dump(ordered)
+    except Unsupported:
+        text = _pyyaml_dump(ordered)
+    # ``ordered`` holds only dicts and lists (tuples became lists), and so does what a YAML loader
+    # builds: they compare as they are, without _normalise's copies.
+    if ordered != yaml.load(text, Loader=_Loader):
+        raise RenderError("rendered YAML does not parse back to the data it was made from")
+    return text.encode("utf-8")
+
+
+def _pyyaml_dump(ordered: Any) -> str:
+    """The reference: PyYAML's own dump with the canonical settings (FastEmitter writes the same bytes)."""
+    return yaml.dump(
         ordered,
         Dumper=_Dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
-        width=1_000_000,
-        indent=2,
+        width=_WIDTH,
+        indent=_INDENT,
     )
-    _check_roundtrip(ordered, yaml.load(text, Loader=_Loader), "YAML")
-    return text.encode("utf-8")
 
 
 def dump_azure_yaml(data: Any) -> bytes:
