@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -183,3 +184,40 @@ def test_unsupported_values_fall_back_to_pyyaml() -> None:
     ordered = canonical._ordered(data, canonical._K8S_FIRST)
     assert canonical.dump_yaml(data) == canonical._pyyaml_dump(ordered).encode("utf-8")
     assert b"? " in canonical.dump_yaml(data)
+
+
+@SETTINGS
+@given(data=documents(), other=documents(), same=st.booleans())
+def test_parse_back_check_agrees_with_a_full_load(data: Any, other: Any, same: bool) -> None:
+    """The node-by-node parse-back check raises exactly when ``yaml.load(text) != data`` (the old check).
+
+    The text is the reference dump of ``data`` itself or of other generated data, so both answers occur.
+    """
+    ordered = canonical._ordered(data, canonical._K8S_FIRST)
+    written = canonical._ordered(data if same else other, canonical._K8S_FIRST)
+    text = canonical._pyyaml_dump(written)
+    try:
+        loaded = yaml.load(text, Loader=canonical._Loader)
+    except yaml.YAMLError:
+        return  # e.g. a lone surrogate, written escaped and refused by the reader; both raise it
+    expected_equal = canonical._normalise(ordered) == canonical._normalise(loaded)
+    event(f"equal: {expected_equal}")
+    try:
+        canonical._check_parses_back(ordered, text)
+    except RenderError:
+        assert not expected_equal
+    else:
+        assert expected_equal
+
+
+def test_parse_back_check_refuses_text_that_differs() -> None:
+    """A text that loads to other data — a value, a key, a type, a merge key — is refused."""
+    data = {"a": "1", "b": [1, {"c": None}]}
+    for text in ("a: 1\nb:\n- 1\n- c: null\n", "a: '1'\nb:\n- 1\n- d: null\n", "a: '1'\nb: [1]\n", "a: '1'\n"):
+        with pytest.raises(RenderError, match="does not parse back"):
+            canonical._check_parses_back(data, text)
+    canonical._check_parses_back(data, "a: '1'\nb:\n- 1\n- c: null\n")
+    merged = {"x": {"k": 1}, "y": {"k": 1}}
+    canonical._check_parses_back(merged, "x: &m\n  k: 1\ny:\n  <<: *m\n")  # decided by the full load
+    with pytest.raises(RenderError):
+        canonical._check_parses_back({"x": {"k": 1}, "y": {"<<": {"k": 1}}}, "x: &m\n  k: 1\ny:\n  <<: *m\n")
