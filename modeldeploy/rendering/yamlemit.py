@@ -143,8 +143,6 @@ class FastEmitter(Emitter):
         style, text, fragment = found
         if self.column + 10 * len(text) + 16 > self.best_width:
             raise Unsupported("a line could reach the width")
-        # expect_scalar: a scalar is processed one indentation step in.
-        self.increase_indent(flow=True)
         if fragment is not None:  # one line, as the writer wrote it in the scratch emitter
             if not self.whitespace:
                 fragment = " " + fragment
@@ -155,7 +153,11 @@ class FastEmitter(Emitter):
                 self.open_ended = False  # the closing quote is an indicator
             elif self.root_context:
                 self.open_ended = True
-        elif style == "|":
+            return
+        # expect_scalar: a scalar is processed one indentation step in (only lines after the first
+        # are indented, so a one-line fragment above needs no indent).
+        self.increase_indent(flow=True)
+        if style == "|":
             self.write_literal(text)
         else:
             self.write_single_quoted(text, not simple_key)
