@@ -8,6 +8,7 @@ output ends with one newline.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -102,7 +103,7 @@ def dump_yaml(data: Any, *, first: tuple[str, ...] = _K8S_FIRST) -> bytes:
     """Canonical YAML: keys sorted (``first`` keys leading), block style, no aliases, UTF-8, parsed back."""
     ordered = _ordered(data, first)
     try:
-        text = FastEmitter(_Dumper(None, allow_unicode=True), width=_WIDTH, indent=_INDENT).dump(ordered)
+        text = fast_emitter().dump(ordered)
     except Unsupported:
         text = _pyyaml_dump(ordered)
     _check_parses_back(ordered, text)
@@ -153,6 +154,11 @@ def _same(node: yaml.Node, data: Any) -> bool:
         if len(_CONSTRUCTED) >= 100_000:
             _CONSTRUCTED.clear()
     return bool(value == data)
+
+
+def fast_emitter() -> FastEmitter:
+    """A FastEmitter with the canonical settings (one per dump: it holds the document's state)."""
+    return FastEmitter(_Dumper(io.StringIO(), allow_unicode=True), width=_WIDTH, indent=_INDENT)
 
 
 def _pyyaml_dump(ordered: Any) -> str:

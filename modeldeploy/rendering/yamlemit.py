@@ -51,12 +51,12 @@ class FastEmitter(Emitter):
     """One document per :meth:`dump`; not shared between threads (the memo is, read-only entries)."""
 
     def __init__(self, dumper: yaml.SafeDumper, *, width: int, indent: int) -> None:
-        super().__init__(None, allow_unicode=True, width=width, indent=indent)
+        super().__init__(io.StringIO(), allow_unicode=True, width=width, indent=indent)
         if not dumper.allow_unicode:  # the analysis it lends (and may remember) must be this one's
             raise ValueError("FastEmitter needs a dumper made with allow_unicode=True")
         self._dumper = dumper  # its representer and resolver decide, as they do in yaml.dump
         self.tag_prefixes = self.DEFAULT_TAG_PREFIXES.copy()
-        self._scratch = Emitter(None, allow_unicode=True, width=width, indent=indent)
+        self._scratch = Emitter(io.StringIO(), allow_unicode=True, width=width, indent=indent)
 
     # PyYAML's analysis is the dumper's (remembered per string there).
     def analyze_scalar(self, scalar: str) -> Any:

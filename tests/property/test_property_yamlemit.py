@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from modeldeploy.errors import RenderError
 from modeldeploy.rendering import canonical
-from modeldeploy.rendering.yamlemit import FastEmitter, Unsupported
+from modeldeploy.rendering.yamlemit import Unsupported
 from tests.property.generators import CONTROL, NASTY_TEXT
 
 SCALE = int(os.environ.get("MODELDEPLOY_FUZZ_SCALE", "1"))
@@ -111,7 +111,7 @@ def test_fast_emitter_writes_what_pyyaml_writes(data: Any, first: tuple[str, ...
     ordered = canonical._ordered(data, first)
     reference = canonical._pyyaml_dump(ordered)
     try:
-        fast = FastEmitter(canonical._Dumper(None, allow_unicode=True), width=1_000_000, indent=2).dump(ordered)
+        fast = canonical.fast_emitter().dump(ordered)
     except Unsupported as exc:
         event(f"fallback: {exc}")
     else:
@@ -165,14 +165,14 @@ EVERY_KIND = {
 def test_rendered_shapes_take_the_fast_path() -> None:
     """The data the targets render (every style, nesting and key kind above) does not fall back."""
     ordered = canonical._ordered(EVERY_KIND, canonical._K8S_FIRST)
-    fast = FastEmitter(canonical._Dumper(None, allow_unicode=True), width=1_000_000, indent=2).dump(ordered)
+    fast = canonical.fast_emitter().dump(ordered)
     assert fast == canonical._pyyaml_dump(ordered)
     assert canonical.dump_yaml(EVERY_KIND) == fast.encode("utf-8")
 
 
 def test_unsupported_values_fall_back_to_pyyaml() -> None:
     """A key that needs the '? ' form, or a type outside the subset, is dumped by PyYAML itself."""
-    emitter = FastEmitter(canonical._Dumper(None, allow_unicode=True), width=1_000_000, indent=2)
+    emitter = canonical.fast_emitter()
     for data in ({"a\nb": 1}, {"x" * 200: 1}, {"": 1}, {"a": ("t",)}, {"a": b"bytes"}):
         try:
             emitter.dump(data)
