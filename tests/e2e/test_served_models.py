@@ -262,3 +262,34 @@ def test_predict_command_scores_a_file_once(served, tmp_path):
             timeout=120,
         )
         assert json.loads((tmp_path / out).read_text()) == expected(served.model, data), name
+
+
+def test_full_mlflow_requirement_is_served_by_mlflow_skinny(served):
+    """The test models name `mlflow==3.17.2` as MLflow's log_model writes it; the image holds
+    mlflow-skinny 3.17.2 and none of the full package's tracking-server dependencies, and every
+    scoring test of this module ran against it."""
+    probe = eng.docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "python",
+        served.image,
+        "-c",
+        "import importlib.metadata as m\n"
+        "for d in ('mlflow-skinny', 'mlflow', 'sqlalchemy', 'alembic', 'matplotlib', 'pyarrow', 'flask'):\n"
+        "    try:\n"
+        "        print(d, m.version(d))\n"
+        "    except m.PackageNotFoundError:\n"
+        "        print(d, '-')\n",
+    ).stdout.split("\n")
+    assert [line for line in probe if line] == [
+        "mlflow-skinny 3.17.2",
+        "mlflow -",
+        "sqlalchemy -",
+        "alembic -",
+        "matplotlib -",
+        "pyarrow -",
+        "flask -",
+    ]

@@ -31,7 +31,14 @@ def describe(obj: Mapping[str, Any]) -> str:
 
 
 def validate_object(obj: Mapping[str, Any], kubernetes_version: str) -> None:
-    """Raise RenderError naming the object and the offending field, or return quietly."""
+    """Raise RenderError naming the object and the offending field, or return quietly (an object
+    that passed before in this process is not checked again: rendering.checked)."""
+    from modeldeploy.rendering.checked import once
+
+    once("kubernetes", (obj, kubernetes_version), lambda: _validate_object(obj, kubernetes_version))
+
+
+def _validate_object(obj: Mapping[str, Any], kubernetes_version: str) -> None:
     where = describe(obj)
     meta.check_metadata(obj, where)
     crd = CRD_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
