@@ -4,7 +4,8 @@
 
 Both images are built on the same engine from the same local base (the Debian python image
 tests/docker/engine.sh makes, tagged to whatever `FROM python:…` each Dockerfile names), for the same
-model (default: the bundled iris example), one after the other:
+model (default: the bundled iris example, its requirements naming the full `mlflow==<version>` as
+MLflow's `log_model` writes them), one after the other:
 
 - cold build: `docker build --no-cache` (every dependency downloaded and installed);
 - model-only rebuild: one byte appended to a model file that no loader reads, then `docker build`
@@ -51,14 +52,25 @@ def _touch_model(model_dir: Path) -> None:
         f.write("x")
 
 
+def _as_logged(example: Path, dest: Path) -> Path:
+    """A copy of the example whose model names the full ``mlflow==<its version>`` in requirements.txt,
+    as ``mlflow.<flavor>.log_model`` writes it (the bundled example names mlflow-skinny)."""
+    shutil.copytree(example, dest)
+    reqs = dest / "model" / "requirements.txt"
+    lines = reqs.read_text().splitlines()
+    lines = [("mlflow" + line[len("mlflow-skinny") :]) if line.startswith("mlflow-skinny") else line for line in lines]
+    reqs.write_text("\n".join(lines) + "\n")
+    return dest / "deploy.yaml"
+
+
 def main(argv: list[str]) -> int:
     reason = eng.unavailable_reason()
     if reason:
         print(f"docker_image bench: {reason}", file=sys.stderr)
         return 2
-    deploy = Path(argv[0]) if argv else REPO / "examples" / "iris" / "deploy.yaml"
     work = Path(tempfile.mkdtemp(prefix="md-bench-docker-"))
     try:
+        deploy = Path(argv[0]) if argv else _as_logged(REPO / "examples" / "iris", work / "example")
         ours = eng.render(deploy, work / "ours")
         model_src = ours / "model"
         proc = subprocess.run(

@@ -25,10 +25,13 @@ def write_atomic(
     data: bytes | Callable[[BinaryIO], object],
     *,
     mode: int | None = None,
+    sync_dir: bool = True,
     durable: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` — bytes, or a function that writes into the open temp file
     (a streamed copy). ``mode`` sets the permission bits; without it mkstemp's 0o600 stays.
+    ``sync_dir=False`` leaves the folder's fsync to the caller, who writes several files into it and
+    calls :func:`fsync_dir` once after the last rename (a rendered tree: one fsync per folder, not per file).
     ``durable`` False (a cache): no fsync of the file or its folder, the wait for the disk that is
     most of a small write's time."""
     target = Path(path)
@@ -49,10 +52,14 @@ def write_atomic(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if not durable:
-        return
-    with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+    if sync_dir and durable:
+        fsync_dir(target.parent)
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make the renames into ``folder`` durable where the platform allows it."""
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -39,13 +39,17 @@ def plan_many(
     *,
     allow_breaking: bool = False,
     jobs: int = 1,
+    plans_only: bool = False,
     **opts: Any,
 ) -> list[Planned]:
     """[(plan, deployment, render result)] for every file, errors from all files reported together.
 
     Against a folder or ``git:REF`` with ``jobs`` > 1, the files are planned in that many worker
     processes, as ``render_many`` renders them (same results, in the order given); a live plan reads
-    on threads (``parallelism``) in this process."""
+    on threads (``parallelism``) in this process. ``plans_only``: the caller reads only the plans (it
+    prints them), so the workers send back just those — the deployment and render result of a
+    worker's file are then None (a render result is ~10 KB a file, and unpickling a deployment
+    rebuilds its spec in this process, one file after another)."""
     from collections import Counter
 
     from modeldeploy import api
@@ -53,7 +57,7 @@ def plan_many(
     observe = options(**opts)
     jobs = max(1, min(jobs, len(paths)))
     if jobs > 1 and against is not None and against != "live":
-        return _plan_in_workers(paths, env, against, allow_breaking, observe, jobs)
+        return _plan_in_workers(paths, env, against, allow_breaking, observe, jobs, plans_only)
     # Reading live state is network-bound: files are loaded and planned concurrently, bounded by
     # --parallelism, in the order given (results and errors are reported in file order).
     live = against == "live" or against is None
@@ -81,21 +85,29 @@ def plan_many(
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 
-def _plan_one(item: tuple[Path, str | None, str, bool, ObserveOptions]) -> _Outcome:
+def _plan_one(item: tuple[Path, str | None, str, bool, ObserveOptions, bool]) -> _Outcome:
     from modeldeploy import api
 
-    path, env, against, allow_breaking, observe = item
+    path, env, against, allow_breaking, observe, plans_only = item
 
-    def one(p: Path) -> Planned:
+    def one(p: Path) -> Any:
         dep = api.load(p, env)
         plan, result = api.plan(dep, against, options=observe)
-        return dataclasses.replace(plan, source=str(p), allow_breaking=allow_breaking), dep, result
+        # The run's options are put back by the parent: not sent back once per file.
+        plan = dataclasses.replace(plan, source=str(p), allow_breaking=allow_breaking, options=None)
+        return (plan, None, None) if plans_only else (plan, dep, result)
 
     return _capture(one, path)
 
 
 def _plan_in_workers(
-    paths: Sequence[Path], env: str | None, against: str, allow_breaking: bool, observe: ObserveOptions, jobs: int
+    paths: Sequence[Path],
+    env: str | None,
+    against: str,
+    allow_breaking: bool,
+    observe: ObserveOptions,
+    jobs: int,
+    plans_only: bool = False,
 ) -> list[Planned]:
     """A folder or git plan of many files in worker processes. Nothing here reads live state, so no
     target needs the run's count of its deployments (``expected``). This process first renders one
@@ -109,7 +121,7 @@ def _plan_in_workers(
     from modeldeploy.planning.current import trees_under
     from modeldeploy.planning.gitrepo import git_rev, one_git_run, snapshot, toplevel
 
-    items = [(Path(p), env, against, allow_breaking, observe) for p in paths]
+    items = [(Path(p), env, against, allow_breaking, observe, plans_only) for p in paths]
     for i in _one_per_kind(paths):
         _capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
     with one_git_run(), tempfile.TemporaryDirectory(prefix="modeldeploy-plan-") as scratch, trees_under(scratch):
@@ -125,9 +137,9 @@ def _plan_in_workers(
         outcomes = _in_workers(_plan_one, items, jobs, {})
     planned = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
     # As a serial run has it: every plan carries this run's options, counted per target.
-    counts = Counter(dep.target for _, dep, _ in planned)
-    per_target = {target: dataclasses.replace(observe, expected=n) for target, n in counts.items()}
-    return [(dataclasses.replace(p, options=per_target[dep.target]), dep, r) for p, dep, r in planned]
+    counts = Counter(p.target for p, _, _ in planned)  # the target's kind: one shared target per kind
+    per_target = {kind: dataclasses.replace(observe, expected=n) for kind, n in counts.items()}
+    return [(dataclasses.replace(p, options=per_target[p.target]), dep, r) for p, dep, r in planned]
 
 
 def available_cpus() -> int:

@@ -66,6 +66,7 @@ def plan(
             against,
             allow_breaking=allow_breaking,
             jobs=jobs or available_cpus(),
+            plans_only=out is None,  # only printed: the workers send back the plans alone
             context=context,
             parallelism=parallelism,
             **extra,

@@ -54,6 +54,8 @@ def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: in
     if not root.is_dir():
         raise ModelError(f"model folder not found: {root}")
     entries = list_files(root)
+    if cache_dir is not None and _is_transient(entries):
+        cache_dir = None  # a temporary copy: its paths never recur, this process's memo is enough
     # A small model is hashed rather than looked up: reading the cache file (up to 20,000 entries,
     # ~30 ms to parse when full) would cost more than hashing it, and the answer is the same.
     small = sum(e.size for e in entries) < _CACHE_FROM_BYTES
@@ -65,6 +67,22 @@ def model_digest(path: Path | str, *, cache_dir: Path | None = None, workers: in
     for entry in entries:
         outer.update(f"{entry.rel}\0{entry.size}\0{hashes[entry.rel]}\n".encode())
     return "sha256:" + outer.hexdigest()
+
+
+def transient(folder: Path | str) -> None:
+    """Files under ``folder`` are a temporary copy (a git ref's tree extracted for one plan): their
+    digests are remembered in this process only, never written to the on-disk cache, where their
+    paths would never be asked for again (each new copy rewrote the whole cache file, and the copies
+    pushed real models' entries out of it)."""
+    real = os.path.realpath(folder)
+    with _SEEN_LOCK:
+        if real not in _TRANSIENT:
+            _TRANSIENT.append(real)
+
+
+def _is_transient(entries: list[FileEntry]) -> bool:
+    roots = tuple(root + os.sep for root in _TRANSIENT)
+    return bool(roots) and bool(entries) and all(str(e.real).startswith(roots) for e in entries)
 
 
 def list_files(root: Path) -> list[FileEntry]:
@@ -135,6 +153,7 @@ def file_sha256(path: Path) -> str:
 _SEEN: dict[tuple[str, str], str] = {}
 _SEEN_LOCK = threading.Lock()
 _MAX_SEEN = 200_000
+_TRANSIENT: list[str] = []  # real paths of temporary copies (see transient)
 
 
 def _remember(entry: FileEntry, digest: str) -> None:

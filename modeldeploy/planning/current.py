@@ -251,6 +251,9 @@ def _tree_for(root: Path, commit: str) -> tuple[Path, set[str]]:
     if key not in _TREES:
         tmp = tempfile.mkdtemp(prefix="modeldeploy-git-", dir=_TREES_UNDER[-1] if _TREES_UNDER else None)
         atexit.register(shutil.rmtree, tmp, True)
+        from modeldeploy.model.digest import transient
+
+        transient(tmp)  # its models' digests stay in this process, out of the on-disk cache
         # The copy stands for the repository's root: a model folder outside deploy.yaml's folder is
         # pinned relative to it (model.sources.local.repo_root), as it is in the working tree.
         (Path(tmp) / ".git").write_text("")

@@ -60,18 +60,33 @@ def one_git_run() -> Iterator[None]:
             _RUNS -= 1
             if not _RUNS:
                 _REVS.clear()
+                _TOPLEVEL_OF.clear()
 
 
 _GIT_LOCK = threading.RLock()
 _RUNS = 0  # open one_git_run blocks
 _REVS: dict[tuple[str, str], str] = {}
 _TOPLEVELS: set[Path] = set()
+_TOPLEVEL_OF: dict[str, Path] = {}  # folder as given -> its repository's top level, for one run
 _SNAPSHOTS: dict[tuple[str, str], Snapshot] = {}
 
 
 def toplevel(folder: Path) -> Path | None:
     """The repository root around ``folder``: the nearest folder above holding ``.git`` when git
     already named it as a top level in this run, else git's own answer."""
+    key = str(folder)
+    with _GIT_LOCK:
+        known = _TOPLEVEL_OF.get(key) if _RUNS else None
+    if known is not None:
+        return known
+    root = _toplevel(folder)
+    with _GIT_LOCK:
+        if _RUNS and root is not None:  # a run asks once per folder (every deploy.yaml, several times)
+            _TOPLEVEL_OF[key] = root
+    return root
+
+
+def _toplevel(folder: Path) -> Path | None:
     folder = folder.resolve()
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():

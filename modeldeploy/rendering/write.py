@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeldeploy.atomic import write_atomic
+from modeldeploy.atomic import fsync_dir, write_atomic
 from modeldeploy.rendering.artifact import Artifact
 
 # Files found in a folder up to this size are read whole (rendered text is diffed line by line); a
@@ -33,10 +33,11 @@ def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
     return write_artifact(path, Artifact("file", "application/octet-stream", content, mode=mode))
 
 
-def write_artifact(path: Path, artifact: Artifact) -> bool:
+def write_artifact(path: Path, artifact: Artifact, *, sync_dir: bool = True) -> bool:
     """Write atomically (modeldeploy.atomic: temp file, fsync, rename); returns False, leaving the file alone
     but for its mode, when it already holds these bytes. A model-file copy is streamed (and checked
-    against its digest); the file already there is compared by size and sha256, not read whole."""
+    against its digest); the file already there is compared by size and sha256, not read whole.
+    ``sync_dir=False``: the caller fsyncs the folder after its last file (write_tree does)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.is_file() and not path.is_symlink() and _holds(path, artifact):
@@ -45,7 +46,7 @@ def write_artifact(path: Path, artifact: Artifact) -> bool:
             return False
     except OSError:
         pass
-    write_atomic(path, artifact.copy_to, mode=artifact.mode)
+    write_atomic(path, artifact.copy_to, mode=artifact.mode, sync_dir=sync_dir)
     return True
 
 
@@ -60,17 +61,25 @@ def _holds(path: Path, artifact: Artifact) -> bool:
 
 
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
-    """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed."""
+    """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed.
+
+    Each file is written atomically and fsynced before its rename; each folder a file was renamed
+    into is fsynced once, after its last rename, before this returns (not once per file: a tree's
+    files share a few folders)."""
     root = Path(root)
     wanted = {a.path: a for a in artifacts}
     changed: list[str] = []
+    renamed_into: dict[Path, None] = {}
     for rel in sorted(wanted):
         a = wanted[rel]
         target = root / rel
         if target.is_symlink() or (target.exists() and target.is_dir()):
             _remove(target)
-        if write_artifact(target, a):
+        if write_artifact(target, a, sync_dir=False):
             changed.append(rel)
+            renamed_into[target.parent] = None
+    for folder in renamed_into:
+        fsync_dir(folder)
     if prune and root.exists():
         for dirpath, dirnames, filenames in os.walk(root, topdown=False):
             for f in filenames:

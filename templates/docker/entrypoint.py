@@ -146,6 +146,24 @@ def _mlflow_major():
     return 0
 
 
+def _serves_asgi():
+    """Whether MLflow's scoring server is a FastAPI app (every 3.x and the late 2.x releases, 2.22
+    among them) or a Flask one (1.x, early 2.x): the Flask versions import flask at the top of the
+    module. Read from the installed file, so the server process does not import mlflow itself."""
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7
+        import importlib_metadata as metadata
+    for dist in ("mlflow", "mlflow-skinny"):
+        try:
+            path = metadata.distribution(dist).locate_file("mlflow/pyfunc/scoring_server/__init__.py")
+            with open(str(path)) as f:
+                return "\nimport flask\n" not in f.read()
+        except Exception:
+            continue
+    return _mlflow_major() >= 3
+
+
 def _asgi_app():
     """MLflow 3 serves with FastAPI under uvicorn; the model is loaded once per worker."""
     from mlflow import pyfunc
@@ -195,13 +213,13 @@ def __getattr__(name):
 
 def serve():
     os.environ.setdefault("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", str(TIMEOUT))
-    if _mlflow_major() >= 3:
+    if _serves_asgi():
         import uvicorn
 
         uvicorn.run("entrypoint:_asgi_app", factory=True, host="0.0.0.0", port=PORT, http="entrypoint:NoDelayHTTPProtocol",
                     workers=WORKERS, timeout_keep_alive=5, app_dir=os.path.dirname(os.path.abspath(__file__)))
         return
-    # MLflow 1.x/2.x: a Flask app under gunicorn.
+    # MLflow 1.x and early 2.x: a Flask app under gunicorn.
     from gunicorn.app.base import BaseApplication
 
     class App(BaseApplication):

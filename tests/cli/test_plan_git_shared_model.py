@@ -51,3 +51,21 @@ def test_git_plan_of_a_model_not_in_git_at_the_ref_is_a_located_error(tmp_path: 
     assert r.returncode == 1, r.stdout + r.stderr
     assert "svc0/deploy.yaml@HEAD:6:" in r.stderr and "'../model' is not in git at HEAD" in r.stderr, r.stderr
     assert "modeldeploy-git-" not in r.stderr and "/tmp" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_git_plan_keeps_the_refs_temporary_trees_out_of_the_digest_cache(tmp_path: Path) -> None:
+    """The ref's model is digested from a temporary copy whose paths never recur: those digests stay
+    in the process. Writing them to the on-disk cache rewrote (and fsynced) the whole cache file once
+    per model, made parallel workers re-read each other's writes, and pushed real models out of it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=2)
+    cache = tmp_path / "cache"
+    env = {"MODELDEPLOY_CACHE_DIR": str(cache)}
+    for jobs in ("1", "2"):
+        r = md("plan", "svc0", "svc1", "--against", "git:HEAD", "--jobs", jobs, cwd=repo, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "No changes" in r.stdout
+        files = json.loads((cache / "digests.json").read_text())["files"]
+        assert files, "the working tree's model is cached as before"
+        assert all(str(repo.resolve()) in path for path in files), [p for p in files if "modeldeploy-git-" in p]

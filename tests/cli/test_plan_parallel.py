@@ -102,3 +102,23 @@ def test_jobs_must_be_at_least_one(tmp_path: Path) -> None:
     result = _md(root, tmp_path, "plan", ".", "--against", "git:HEAD", "--jobs", "0")
     assert result.returncode == 1
     assert "'--jobs'" in result.stderr and "0 is not at least 1" in result.stderr
+
+
+def test_workers_send_back_only_the_plans_when_asked(tmp_path: Path, monkeypatch) -> None:
+    """``plans_only`` (what the CLI asks when it only prints): the same plans, options included, as a
+    serial run; no deployment or render result crosses back. Without it, both come back as before."""
+    from modeldeploy import runs
+    from modeldeploy.planning import printers
+
+    root = _repo(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MODELDEPLOY_CACHE_DIR", str(root / ".cache"))
+    paths = sorted(Path(".").glob("svc-*/deploy.yaml"))[:6]
+    serial = runs.plan_many(paths, None, "git:HEAD", jobs=1)
+    light = runs.plan_many(paths, None, "git:HEAD", jobs=2, plans_only=True)
+    full = runs.plan_many(paths, None, "git:HEAD", jobs=2)
+    assert all(dep is None and result is None for _, dep, result in light)
+    assert all(dep is not None and result is not None for _, dep, result in full)
+    text = printers.format_json([p for p, _, _ in serial])
+    assert printers.format_json([p for p, _, _ in light]) == text == printers.format_json([p for p, _, _ in full])
+    assert [p.options for p, _, _ in light] == [p.options for p, _, _ in serial]

@@ -262,3 +262,81 @@ def test_predict_command_scores_a_file_once(served, tmp_path):
             timeout=120,
         )
         assert json.loads((tmp_path / out).read_text()) == expected(served.model, data), name
+
+
+def test_full_mlflow_requirement_is_served_by_mlflow_skinny(served):
+    """The test models name `mlflow==3.17.2` as MLflow's log_model writes it; the image holds
+    mlflow-skinny 3.17.2 and none of the full package's tracking-server dependencies, and every
+    scoring test of this module ran against it."""
+    probe = eng.docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--entrypoint",
+        "python",
+        served.image,
+        "-c",
+        "import importlib.metadata as m\n"
+        "for d in ('mlflow-skinny', 'mlflow', 'sqlalchemy', 'alembic', 'matplotlib', 'pyarrow', 'flask'):\n"
+        "    try:\n"
+        "        print(d, m.version(d))\n"
+        "    except m.PackageNotFoundError:\n"
+        "        print(d, '-')\n",
+    ).stdout.split("\n")
+    assert [line for line in probe if line] == [
+        "mlflow-skinny 3.17.2",
+        "mlflow -",
+        "sqlalchemy -",
+        "alembic -",
+        "matplotlib -",
+        "pyarrow -",
+        "flask -",
+    ]
+
+
+def test_mlflow_2_model_is_served_on_mlflow_skinny_2(docker_engine, tmp_path):
+    """A model whose requirements name `mlflow==2.22.1`: the image installs mlflow-skinny 2.22.1, whose
+    scoring server is a FastAPI app (served under uvicorn, with Starlette < 1, which still has the
+    `app.route` it uses), and answers as the model does here. The model is saved by this process's
+    MLflow 3 in the cloudpickle format (2.x cannot read skops) and labelled 2.22.1, its requirements
+    as a 2.x `log_model` would write them: the seam is the image's install and server, not MLflow's
+    own saving code."""
+    import mlflow.sklearn
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    x = pd.DataFrame(np.random.RandomState(0).rand(40, 4), columns=list("abcd"))
+    clf = LogisticRegression().fit(x, (x.a > 0.5).astype(int))
+    model = tmp_path / "model"
+    mlflow.sklearn.save_model(
+        clf,
+        str(model),
+        serialization_format="cloudpickle",
+        signature=infer_signature(x, clf.predict(x)),
+        pip_requirements=["mlflow==2.22.1", "cloudpickle>=2", f"scikit-learn=={sklearn.__version__}"],
+    )
+    text = (model / "MLmodel").read_text()
+    (model / "MLmodel").write_text(text.replace("mlflow_version: 3.17.2", "mlflow_version: 2.22.1"))
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: modeldeploy/v1\nname: e2e-mlflow2\nmodel: {source: ./model}\n"
+        "signature: {required: false}\ntarget: {kind: docker}\n"
+    )
+    context = eng.render(tmp_path / "deploy.yaml", tmp_path / "out")
+    assert (context / "requirements.txt").read_text().splitlines()[0] == "mlflow-skinny==2.22.1"
+    image = "modeldeploy-e2e/mlflow2:test"
+    eng.build(context, image)
+    container = eng.Container(image, "serve")
+    try:
+        container.wait_ready()
+        assert requests.get(container.url + "/version", timeout=10).text.strip() == "2.22.1"
+        rows = x.head(5)
+        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))})
+        answer = requests.post(container.url + "/invocations", data=body, headers=JSON, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"predictions": clf.predict(rows).tolist()}
+    finally:
+        container.stop()

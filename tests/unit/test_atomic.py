@@ -72,3 +72,42 @@ def test_the_digest_cache_is_written_as_a_cache(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
     model_digest(tmp_path / "model", cache_dir=tmp_path / "cache")
     assert (tmp_path / "cache" / "digests.json").is_file() and fsyncs == []
+
+
+def test_a_tree_fsyncs_each_file_before_its_rename_and_each_folder_once_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_tree: every file fsynced, then renamed; each folder fsynced once, after its last rename."""
+    from modeldeploy.rendering.artifact import Artifact
+    from modeldeploy.rendering.write import write_tree
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        events.append(("fsync-dir" if os.path.isdir(target) else "fsync", target))
+        real_fsync(fd)
+
+    def replace(a: str, b: str) -> None:
+        events.append(("replace", str(b)))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    files = ["a.yaml", "b.yaml", "k8s/c.yaml", "k8s/d.yaml", "k8s/e.yaml"]
+    changed = write_tree(tmp_path / "out", [Artifact(f, "text/plain", f.encode()) for f in files])
+    assert changed == files
+    assert [(tmp_path / "out" / f).read_bytes() for f in files] == [f.encode() for f in files]
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("fsync") == 5 and kinds.count("replace") == 5
+    dirs = [where for kind, where in events if kind == "fsync-dir"]
+    assert sorted(dirs) == sorted([str(tmp_path / "out"), str(tmp_path / "out" / "k8s")])
+    last_rename = max(i for i, (kind, _) in enumerate(events) if kind == "replace")
+    assert all(events.index(("fsync-dir", d)) > last_rename for d in dirs)
+    for i, (kind, _where) in enumerate(events):
+        if kind == "replace":  # the file's own fsync came right before its rename
+            assert events[i - 1][0] == "fsync"
+    events.clear()
+    assert write_tree(tmp_path / "out", [Artifact(f, "text/plain", f.encode()) for f in files]) == []
+    assert events == []  # nothing rewritten, nothing synced

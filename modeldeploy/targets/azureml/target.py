@@ -18,7 +18,8 @@ from modeldeploy import interrupt
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.canonical import dump_azure_yaml
+from modeldeploy.rendering.canonical import dump_azure_yaml as _dump_azure_yaml
+from modeldeploy.rendering.checked import remembered
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.targets.azureml import AzureMLTarget
 from modeldeploy.targets.azureml import resources as res
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.progress import Progress
 
 ClientFactory = Callable[[RenderContext], AzureMLAPI]
+# A git plan renders an unchanged file twice: the ref's render reuses the text just made (pure in its data).
+dump_azure_yaml = remembered("azureml-yaml", _dump_azure_yaml)
 
 
 def _connect(ctx: RenderContext) -> AzureMLAPI:

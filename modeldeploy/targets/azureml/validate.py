@@ -82,7 +82,26 @@ def write_tree(root: Path, artifacts: Iterable[Artifact], *, placeholders: bool 
 
 
 def validate_artifacts(artifacts: list[Artifact], mode: str) -> None:
-    """Load every spec with the SDK from a temporary copy of the tree; RenderError on any problem."""
+    """Load every spec with the SDK from a temporary copy of the tree; RenderError on any problem.
+    The loaders read only that copy, so a tree that passed before in this process (the same paths,
+    bytes and placeholders) is not loaded again (rendering.checked)."""
+    from modeldeploy.rendering.checked import once
+
+    tree = [(a.path, a.mode, _placed(a)) for a in artifacts]
+    once("azureml", (mode, tree), lambda: _validate_artifacts(artifacts, mode))
+
+
+def _placed(a: Artifact) -> Any:
+    """What ``write_tree(..., placeholders=True)`` writes for ``a``: nothing for a model/code copy,
+    a file artifact's bytes by their sha256 (reading it checks them), else the content."""
+    if a.source is not None:
+        return None
+    if a.file is not None:
+        return ("sha256", a.digest, a.size)
+    return a.content
+
+
+def _validate_artifacts(artifacts: list[Artifact], mode: str) -> None:
     with tempfile.TemporaryDirectory(prefix="modeldeploy-azureml-") as tmp:
         root = Path(tmp)
         write_tree(root, artifacts, placeholders=True)

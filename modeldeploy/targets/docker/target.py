@@ -26,6 +26,8 @@ from modeldeploy.targets.docker.image import (  # noqa: F401  (re-exported)
     mlflow_major,
     python_version,
     requirements,
+    serving_requirements,
+    uv_supports,
 )
 
 if TYPE_CHECKING:  # pragma: no cover (planning is imported by the calls that plan, not by render)
@@ -82,15 +84,14 @@ class DockerTargetImpl(Target):
             build_image=build,
             base_image=base,
             pip_index_url=target.pip_index_url,
+            use_uv=uv_supports(py),
             serving_env=sorted(serving_env(spec.serving).items()),
             env_vars=sorted(spec.serving.env.items()),
             secret_names=sorted(spec.serving.secrets),
             run_as_root=target.run_as_root,
             labels=image_labels(ctx),
         )
-        serving = ["# Serving dependencies added by modeldeploy (versions bounded by the model's mlflow)."]
-        if mlflow_major(ctx, reqs) < 3:
-            serving += ["gunicorn", "flask"]
+        serving = serving_requirements(ctx, reqs)
         entrypoint = (templates_dir() / "docker" / "entrypoint.py").read_bytes()
         artifacts = [
             Artifact("Dockerfile", "text/x-dockerfile", dockerfile.encode()),

@@ -18,7 +18,8 @@ from modeldeploy.errors import ApplyError, PlanError, RenderError
 from modeldeploy.planning.options import ObserveOptions
 from modeldeploy.planning.resources import ApplyResult, LiveResource, Observed, Resource
 from modeldeploy.rendering.artifact import Artifact
-from modeldeploy.rendering.canonical import dump_yaml
+from modeldeploy.rendering.canonical import dump_yaml as _dump_yaml
+from modeldeploy.rendering.checked import remembered
 from modeldeploy.rendering.context import RenderContext
 from modeldeploy.spec.targets.kubernetes import KubernetesTarget
 from modeldeploy.targets.base import Auxiliary, Target
@@ -33,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from modeldeploy.targets.kubernetes.api import KubeApi
 
 DIR = "k8s"
+# A git plan renders an unchanged file twice: the ref's render reuses the text just made (pure in its data).
+dump_yaml = remembered("kubernetes-yaml", _dump_yaml)
 YAML = "application/yaml"
 
 # Apply order (lower first); deletes run in the reverse order. The ApplySet parent comes first so a

@@ -18,6 +18,7 @@ from typing import Any
 
 from modeldeploy.errors import MissingDependencyError, RenderError
 from modeldeploy.targets.kubernetes import meta
+from modeldeploy.targets.kubernetes.schemarefs import KeepRefs, inline_refs
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 CRD_SCHEMAS = {("serving.kserve.io/v1beta1", "InferenceService"): "inferenceservice-v1beta1.json"}
@@ -30,7 +31,14 @@ def describe(obj: Mapping[str, Any]) -> str:
 
 
 def validate_object(obj: Mapping[str, Any], kubernetes_version: str) -> None:
-    """Raise RenderError naming the object and the offending field, or return quietly."""
+    """Raise RenderError naming the object and the offending field, or return quietly (an object
+    that passed before in this process is not checked again: rendering.checked)."""
+    from modeldeploy.rendering.checked import once
+
+    once("kubernetes", (obj, kubernetes_version), lambda: _validate_object(obj, kubernetes_version))
+
+
+def _validate_object(obj: Mapping[str, Any], kubernetes_version: str) -> None:
     where = describe(obj)
     meta.check_metadata(obj, where)
     crd = CRD_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
@@ -99,7 +107,21 @@ def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
         ) from None
     defs = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", desired_version)
     registry = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
-    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+    validator = jsonschema.validators.Draft202012Validator
+    return validator(_inlined(schema, registry, validator.VALIDATORS), registry=registry)
+
+
+def _inlined(schema: dict[str, Any], registry: Any, keywords: Any) -> dict[str, Any]:
+    """The schema with its $refs replaced by their targets (the same validation, several times
+    faster: see schemarefs.py), or as it is when that cannot be done faithfully."""
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    try:
+        resource = DRAFT202012.create_resource(schema)
+        return inline_refs(schema, registry.resolver_with_root(resource), keywords)
+    except (KeepRefs, Unresolvable):  # an unresolvable $ref fails, as before, when an object reaches it
+        return schema
 
 
 @cache

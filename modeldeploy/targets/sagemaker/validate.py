@@ -56,7 +56,18 @@ def skipped_patterns() -> frozenset[str]:
 
 
 def validate_request(service: str, operation: str, body: dict[str, Any], *, where: str | None = None) -> None:
-    """Raise RenderError naming the operation and field if ``body`` is not a valid request."""
+    """Raise RenderError naming the operation and field if ``body`` is not a valid request (a request
+    that passed before in this process is not checked again: rendering.checked)."""
+    from modeldeploy.rendering.checked import once
+
+    once(
+        "sagemaker",
+        (service, operation, body),
+        lambda: _validate_request(service, operation, body, where=where),
+    )
+
+
+def _validate_request(service: str, operation: str, body: dict[str, Any], *, where: str | None) -> None:
     import botocore.validate
     from botocore.exceptions import ParamValidationError
 

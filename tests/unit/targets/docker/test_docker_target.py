@@ -135,11 +135,81 @@ def test_conda_only_model_gets_pip_requirements(tmp_path: Path) -> None:
     (model / "model.pkl").write_bytes(b"\x80\x04.")
     files = render(tmp_path, model)
     reqs = files["requirements.txt"].decode().splitlines()
-    assert "scikit-learn==0.24.1" in reqs and "mlflow==1.20.2" in reqs and "cloudpickle==1.6.0" in reqs
+    assert "scikit-learn==0.24.1" in reqs and "mlflow-skinny==1.20.2" in reqs and "cloudpickle==1.6.0" in reqs
     assert not any(r.startswith("python") for r in reqs)
     assert "FROM python:3.8.12-slim" in files["Dockerfile"].decode()
-    # MLflow 1.x serves through Flask + gunicorn.
-    assert files["serving-requirements.txt"].decode().splitlines()[1:] == ["gunicorn", "flask"]
+    # MLflow 1.x serves through Flask + gunicorn; mlflow-skinny 1.x brings neither, nor numpy and
+    # pandas, so they come with the bounds the full mlflow 1.x package sets.
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == [
+        "gunicorn<21",
+        "flask<3",
+        "numpy<2",
+        "pandas<2",
+    ]
+
+
+GUNICORN_2 = ["gunicorn<24", "flask<3", "starlette<1"]
+
+
+@pytest.mark.parametrize(
+    ("line", "installed", "serving"),
+    [
+        ("mlflow==2.7.0", "mlflow-skinny==2.7.0", GUNICORN_2),
+        ("mlflow", "mlflow-skinny", []),
+        ("mlflow<3,>=2.1", "mlflow-skinny<3,>=2.1", GUNICORN_2),
+        ('mlflow==2.9.2; python_version >= "3.8"', 'mlflow-skinny==2.9.2; python_version >= "3.8"', GUNICORN_2),
+        # Kept: no mlflow-skinny before 1.14, extras of the full package, a URL.
+        ("mlflow==1.13.1", "mlflow==1.13.1", ["gunicorn<21", "flask<3"]),
+        ("mlflow<1.14", "mlflow<1.14", ["gunicorn<21", "flask<3"]),
+        ("mlflow[gateway]==2.9.2", "mlflow[gateway]==2.9.2", GUNICORN_2),
+        (
+            "mlflow @ https://example.com/mlflow-3.1.0-py3-none-any.whl",
+            "mlflow @ https://example.com/mlflow-3.1.0-py3-none-any.whl",
+            [],
+        ),
+        ("mlflow-skinny==3.1.0", "mlflow-skinny==3.1.0", []),
+    ],
+)
+def test_full_mlflow_is_installed_as_mlflow_skinny(
+    line: str, installed: str, serving: list[str], tmp_path: Path
+) -> None:
+    """The full package adds the tracking server and UI (about half the image); scoring needs none of it."""
+    model = tmp_path / "model"
+    shutil.copytree(REPO / "examples" / "iris" / "model", model)
+    lines = (model / "requirements.txt").read_text().splitlines()
+    (model / "requirements.txt").write_text("\n".join([line, *lines[1:]]) + "\n")
+    files = render(tmp_path, model)
+    reqs = files["requirements.txt"].decode().splitlines()
+    assert reqs[0] == installed
+    note = f"# Note: the model's requirements name the full mlflow package ({line}); installed {installed} instead"
+    assert (note in files["Dockerfile"].decode()) == (installed != line)
+    # iris names numpy and pandas itself, so only the server of the MLflow line the specifier admits
+    # (MLmodel's 3.17.2 where it says nothing) is added: Flask and gunicorn for 1.x and 2.x.
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == serving
+
+
+def test_skinny_without_numpy_and_pandas_gets_them_with_the_lines_bounds(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(REPO / "examples" / "iris" / "model", model)
+    (model / "requirements.txt").write_text("mlflow==3.17.2\nscikit-learn==1.9.1\n")
+    files = render(tmp_path, model)
+    assert files["requirements.txt"].decode().splitlines()[0] == "mlflow-skinny==3.17.2"
+    # iris is saved in the skops format (MLflow 3's default for scikit-learn): the full mlflow brings
+    # skops, mlflow-skinny does not.
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == ["numpy<3", "pandas<3", "skops<1"]
+    # The full package, named in extra_requirements, is kept beside it and brings its own.
+    files = render(tmp_path, model, extra=", extra_requirements: ['mlflow==3.17.2']")
+    assert "mlflow==3.17.2" in files["requirements.txt"].decode().splitlines()
+    assert files["serving-requirements.txt"].decode().splitlines()[1:] == []
+
+
+def test_build_stage_installs_with_uv_from_python_3_8(tmp_path: Path) -> None:
+    files = render(tmp_path, REPO / "examples" / "iris" / "model")
+    dockerfile = files["Dockerfile"].decode()
+    assert "RUN python -m pip install --no-cache-dir uv==" in dockerfile
+    assert "python -m venv --without-pip /opt/venv" in dockerfile
+    assert "RUN uv pip install -r /tmp/deps/requirements.txt -r /tmp/deps/serving-requirements.txt" in dockerfile
+    assert "pip install --no-cache-dir -r" not in dockerfile
 
 
 def test_symlink_leaving_the_model_folder_is_refused(tmp_path: Path) -> None:
