@@ -13,8 +13,10 @@ from pathlib import Path
 from tests.cli.test_plan_apply import EXAMPLE, git, md
 
 
-def _monorepo(root: Path, services: int = 2) -> Path:
+def _monorepo(root: Path, services: int = 2, weights: int = 0) -> Path:
     shutil.copytree(EXAMPLE / "model", root / "model")
+    if weights:
+        (root / "model" / "weights.bin").write_bytes(b"\0" * weights)
     text = (EXAMPLE / "deploy.yaml").read_text().replace("source: ./model", "source: ../model")
     for i in range(services):
         (root / f"svc{i}").mkdir()
@@ -59,7 +61,7 @@ def test_git_plan_keeps_the_refs_temporary_trees_out_of_the_digest_cache(tmp_pat
     per model, made parallel workers re-read each other's writes, and pushed real models out of it."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _monorepo(repo, services=2)
+    _monorepo(repo, services=2, weights=1 << 20)  # a model under 1 MiB is hashed without the cache at all
     cache = tmp_path / "cache"
     env = {"MODELDEPLOY_CACHE_DIR": str(cache)}
     for jobs in ("1", "2"):

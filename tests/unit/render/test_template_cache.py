@@ -23,12 +23,10 @@ def spy(self, source, name=None, *a, **k):
     compiled.append(name)
     return real(self, source, name, *a, **k)
 SandboxedEnvironment.compile = spy
-from modeldeploy.rendering.jinja import render_template
-out = render_template("docker/Dockerfile.j2", tool_version="1", name="iris", env=None, notes=["n"],
-    model_uri="./model", model_digest="sha256:" + "0" * 64, signature_json="", build_image="python:3.11",
-    base_image="python:3.11-slim", pip_index_url=None, serving_env=[], env_vars=[], secret_names=[],
-    run_as_root=False, labels={})
-print(compiled, hashlib.sha256(out.encode()).hexdigest())
+from modeldeploy import api
+result = api.render(api.load("examples/iris/deploy.yaml", "prod"))
+dockerfile = next(a.content for a in result.artifacts if a.path == "Dockerfile")
+print(compiled, hashlib.sha256(dockerfile).hexdigest())
 """
 
 
