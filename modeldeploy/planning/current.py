@@ -133,8 +133,8 @@ def read_git(
     ``parse(text, display, path, env)`` validates the old deploy.yaml into a LoadedSpec;
     ``build(loaded)`` resolves its model and renders it. Everything the old spec reaches inside the
     repository is read at ``ref``: its own folder, and a local model folder wherever it lies in the
-    repository (``source: ../model``, shared by many services). A local model folder that is not in git
-    at ``ref`` is a located error.
+    repository (``source: ../model``, shared by many services), and the folders of evaluation data files
+    outside its folder. A local model folder that is not in git at ``ref`` is a located error.
     """
     from modeldeploy.rendering.write import Blob
 
@@ -167,6 +167,7 @@ def read_git(
         except SpecError as exc:
             raise PlanError(f"{display} at {ref} is not valid; cannot plan against it: {exc.lines()[0]}") from None
         _extract_model_folder(old_loaded, root, ref, folder, tmpdir, f"{display}@{ref}", done)
+        _extract_data_folders(old_loaded, root, ref, folder, tmpdir, done)
         old_sig, lock_model, artifacts = build(old_loaded)
     # Model copies by digest: the old render's files were in a folder that is gone now.
     files = {a.path: a.content if a.file is None else Blob(a.digest.split(":", 1)[1], a.size) for a in artifacts}
@@ -193,18 +194,9 @@ def _extract_model_folder(
         return
     if not isinstance(parsed, LocalUri) or PurePosixPath(parsed.path).is_absolute() or parsed.path.startswith("~"):
         return
-    joined = PurePosixPath(spec_folder) / parsed.path if spec_folder != "." else PurePosixPath(parsed.path)
-    parts: list[str] = []
-    for part in joined.parts:
-        if part == "..":
-            if not parts:
-                return  # outside the repository: resolve reports it as it does today
-            parts.pop()
-        elif part not in (".", ""):
-            parts.append(part)
-    model_rel = "/".join(parts) or "."
-    if model_rel == ".":
-        return
+    model_rel = _in_repository(spec_folder, parsed.path)
+    if model_rel is None or model_rel == ".":
+        return  # outside the repository: resolve reports it as it does today
     if _covered(model_rel, done):
         present = (tmpdir / model_rel).is_dir()  # inside a folder already extracted at ref
     else:
@@ -222,6 +214,43 @@ def _extract_model_folder(
     if _covered(model_rel, done):
         return
     _extract_once(root, ref, model_rel, tmpdir, done)
+
+
+def _in_repository(spec_folder: str, written: str) -> str | None:
+    """``written`` (relative to the spec's folder) as a path from the repository's root, or None when
+    it is absolute or leaves the repository."""
+    if PurePosixPath(written).is_absolute() or written.startswith("~"):
+        return None
+    joined = PurePosixPath(spec_folder) / written if spec_folder != "." else PurePosixPath(written)
+    parts: list[str] = []
+    for part in joined.parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    return "/".join(parts) or "."
+
+
+def _extract_data_folders(loaded: Any, root: Path, ref: str, spec_folder: str, tmpdir: Path, done: set[str]) -> None:
+    """Extract, as of ``ref``, the folders of the evaluation data files outside the spec's own folder
+    (``evaluation.data: ../data/test.csv``): a render that reads them (Azure ML's Responsible AI job
+    uploads them) reads them at the ref. A file not in git at the ref is left to the render, which
+    reports it missing, located, as it does in the working tree."""
+    from modeldeploy.spec.evaluation import data_paths
+
+    section = getattr(loaded.spec, "evaluation", None)
+    if section is None:
+        return
+    snap = snapshot(root, git_rev(ref, root))
+    for written in data_paths(section).values():
+        rel = _in_repository(spec_folder, written)
+        if rel is None or rel == ".":
+            continue
+        parent = PurePosixPath(rel).parent.as_posix()
+        if parent != "." and not _covered(parent, done) and snap.is_dir(parent):
+            _extract_once(root, ref, parent, tmpdir, done)
 
 
 # (repository root, commit) -> (extracted tree, folders extracted into it); removed at exit.

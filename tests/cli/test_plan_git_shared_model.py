@@ -7,6 +7,7 @@ Real git repositories in tmp_path; the CLI runs as a user runs it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -71,3 +72,44 @@ def test_git_plan_keeps_the_refs_temporary_trees_out_of_the_digest_cache(tmp_pat
         files = json.loads((cache / "digests.json").read_text())["files"]
         assert files, "the working tree's model is cached as before"
         assert all(str(repo.resolve()) in path for path in files), [p for p in files if "modeldeploy-git-" in p]
+
+
+def test_git_plan_reads_evaluation_data_beside_the_service_at_the_ref(tmp_path: Path) -> None:
+    """Azure ML's Responsible AI job uploads the evaluation data, so its render reads the files:
+    data kept beside the service (``evaluation.data: ../data/test.csv``) is read at the ref too. It
+    failed with 'not found next to deploy.yaml' before: only the spec's and the model's folders were
+    extracted at the ref."""
+    import sys
+
+    import pandas as pd
+
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "data").mkdir()
+    shutil.copytree(EXAMPLE / "model", repo / "model")
+    rows = pd.DataFrame(
+        [[5.1, 3.5, 1.4, 0.2, 0], [6.7, 3.1, 4.4, 1.4, 1], [6.3, 3.3, 6.0, 2.5, 2], [4.9, 3.0, 1.4, 0.2, 0]] * 5,
+        columns=["sepal_length", "sepal_width", "petal_length", "petal_width", "label"],
+    )
+    rows.to_csv(repo / "data" / "test.csv", index=False)
+    rows.to_csv(repo / "data" / "train.csv", index=False)
+    text = (EXAMPLE.parent / "azureml" / "deploy.yaml").read_text()
+    text = re.sub(r"source: \S+", "source: ../model", text, count=1)
+    text += (
+        "evaluation:\n  data: ../data/test.csv\n  train_data: ../data/train.csv\n  target: label\n"
+        "  task: classification\n  thresholds:\n    accuracy_score: {threshold: 0.5, greater_is_better: true}\n"
+    )
+    (repo / "svc" / "deploy.yaml").write_text(text)
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "init", cwd=repo)
+    env = {"MODELDEPLOY_EVAL_PYTHON": sys.executable}
+    args = ("plan", "svc/deploy.yaml", "--against", "git:HEAD", "--env", "prod", "--detailed-exitcode")
+    r = md(*args, cwd=repo, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No changes" in r.stdout
+    # The data at the ref, not the working tree's: new rows now are a change against HEAD.
+    rows.iloc[:4].to_csv(repo / "data" / "test.csv", mode="a", header=False, index=False)
+    r = md(*args, cwd=repo, env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "rai-data/test/test.csv" in r.stdout, r.stdout
