@@ -9,6 +9,7 @@ inside the function, never at module import time (it costs ~2 s).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,6 +35,10 @@ def _sdk() -> Any:
             hint="pip install 'modeldeploy[azure]'",
         ) from None
     _fast_yaml_once()
+    # The SDK logs "Class X: This is an experimental class" when its loaders build the Responsible AI
+    # job's classes: about the SDK's internals, nothing a user can act on, and it broke into the CLI's
+    # output (six lines on stderr for every render of such a job).
+    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
     return aml
 
 

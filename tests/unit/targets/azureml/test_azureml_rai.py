@@ -220,3 +220,25 @@ def test_adapter_submits_with_the_sdks_job_operations(tmp_path: Path) -> None:
     jobs.get.side_effect = lambda name: SimpleNamespace(name=name, status="Failed")
     with pytest.raises(ApplyError, match="ended Failed"):
         client.wait_job("rai-xyz")
+
+
+def test_rendering_the_job_prints_nothing_of_the_sdks_experimental_classes(tmp_path: Path) -> None:
+    """The SDK logs "Class X: This is an experimental class…" once per process when its loaders build
+    the job's classes. A fresh CLI process (the SDK remembers what it printed) renders the job and its
+    stderr holds none of it: six such lines broke into the CLI's output before."""
+    import os
+    import subprocess
+    import sys
+
+    spec = _spec(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MODELDEPLOY_EVAL_PYTHON": sys.executable}
+    proc = subprocess.run(
+        [sys.executable, "-m", "modeldeploy", "render", str(spec), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "out" / "iris-classifier" / "azureml" / "rai-dashboard.job.yml").is_file(), proc.stdout
+    assert "experimental class" not in proc.stderr, proc.stderr
