@@ -138,7 +138,12 @@ def _bytecode_cache() -> _BytecodeCache | None:
     folder = default_cache_dir(os.environ) / "jinja" / hashlib.sha256(settings.encode()).hexdigest()[:16]
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = folder.stat()
     except OSError:
+        return None
+    # The cache holds code this process will run: only a folder of this user's that no one else may
+    # write to (the check Jinja makes of its own default folder). Otherwise compile every time.
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
         return None
     return _BytecodeCache(str(folder), "%s.cache")
 

@@ -71,3 +71,15 @@ def test_the_folder_is_keyed_by_the_options_the_code_is_compiled_with(
     assert first is not None and second is not None
     assert Path(first.directory).parent == Path(second.directory).parent == tmp_path / "jinja"
     assert first.directory != second.directory
+
+
+def test_a_folder_others_may_write_to_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache holds code the process runs: a folder group or others may write to (or owned by
+    another user) is not trusted, as Jinja does not trust its own default folder then."""
+    monkeypatch.setenv("MODELDEPLOY_CACHE_DIR", str(tmp_path))
+    cache = jinja._bytecode_cache()
+    assert cache is not None
+    Path(cache.directory).chmod(0o777)
+    assert jinja._bytecode_cache() is None
+    Path(cache.directory).chmod(0o700)
+    assert jinja._bytecode_cache() is not None
