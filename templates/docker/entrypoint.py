@@ -147,9 +147,10 @@ def _mlflow_major():
 
 
 def _serves_asgi():
-    """Whether MLflow's scoring server is a FastAPI app (every 3.x and the late 2.x releases, 2.22
-    among them) or a Flask one (1.x, early 2.x): the Flask versions import flask at the top of the
-    module. Read from the installed file, so the server process does not import mlflow itself."""
+    """Whether MLflow's scoring server is a FastAPI app (every 3.x, and 2.x from 2.21) or a Flask one
+    (1.x, 2.x up to 2.20): the Flask versions make their app with ``flask.Flask(``, some of them
+    importing flask inside functions. Read from the installed file, so the server process does not
+    import mlflow itself."""
     try:
         from importlib import metadata
     except ImportError:  # Python 3.7
@@ -158,7 +159,7 @@ def _serves_asgi():
         try:
             path = metadata.distribution(dist).locate_file("mlflow/pyfunc/scoring_server/__init__.py")
             with open(str(path)) as f:
-                return "\nimport flask\n" not in f.read()
+                return "flask.Flask(" not in f.read()
         except Exception:
             continue
     return _mlflow_major() >= 3

@@ -295,10 +295,12 @@ def test_full_mlflow_requirement_is_served_by_mlflow_skinny(served):
     ]
 
 
-def test_mlflow_2_model_is_served_on_mlflow_skinny_2(docker_engine, tmp_path):
-    """A model whose requirements name `mlflow==2.22.1`: the image installs mlflow-skinny 2.22.1, whose
-    scoring server is a FastAPI app (served under uvicorn, with Starlette < 1, which still has the
-    `app.route` it uses), and answers as the model does here. The model is saved by this process's
+@pytest.mark.parametrize("version", ["2.22.1", "2.17.2"])
+def test_mlflow_2_model_is_served_on_mlflow_skinny_2(version, docker_engine, tmp_path):
+    """A model whose requirements name `mlflow==2.22.1` (or 2.17.2): the image installs that
+    mlflow-skinny, whose scoring server is a FastAPI app from 2.21 (served under uvicorn, with
+    Starlette < 1, which still has the `app.route` it uses) and a Flask app before (under gunicorn,
+    Flask < 3), and answers as the model does here. The model is saved by this process's
     MLflow 3 in the cloudpickle format (2.x cannot read skops) and labelled 2.22.1, its requirements
     as a 2.x `log_model` would write them: the seam is the image's install and server, not MLflow's
     own saving code."""
@@ -317,22 +319,22 @@ def test_mlflow_2_model_is_served_on_mlflow_skinny_2(docker_engine, tmp_path):
         str(model),
         serialization_format="cloudpickle",
         signature=infer_signature(x, clf.predict(x)),
-        pip_requirements=["mlflow==2.22.1", "cloudpickle>=2", f"scikit-learn=={sklearn.__version__}"],
+        pip_requirements=[f"mlflow=={version}", "cloudpickle>=2", f"scikit-learn=={sklearn.__version__}"],
     )
     text = (model / "MLmodel").read_text()
-    (model / "MLmodel").write_text(text.replace("mlflow_version: 3.17.2", "mlflow_version: 2.22.1"))
+    (model / "MLmodel").write_text(text.replace("mlflow_version: 3.17.2", f"mlflow_version: {version}"))
     (tmp_path / "deploy.yaml").write_text(
         "apiVersion: modeldeploy/v1\nname: e2e-mlflow2\nmodel: {source: ./model}\n"
         "signature: {required: false}\ntarget: {kind: docker}\n"
     )
     context = eng.render(tmp_path / "deploy.yaml", tmp_path / "out")
-    assert (context / "requirements.txt").read_text().splitlines()[0] == "mlflow-skinny==2.22.1"
-    image = "modeldeploy-e2e/mlflow2:test"
+    assert (context / "requirements.txt").read_text().splitlines()[0] == f"mlflow-skinny=={version}"
+    image = f"modeldeploy-e2e/mlflow{version.replace('.', '-')}:test"
     eng.build(context, image)
     container = eng.Container(image, "serve")
     try:
         container.wait_ready()
-        assert requests.get(container.url + "/version", timeout=10).text.strip() == "2.22.1"
+        assert requests.get(container.url + "/version", timeout=10).text.strip() == version
         rows = x.head(5)
         body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))})
         answer = requests.post(container.url + "/invocations", data=body, headers=JSON, timeout=30)

@@ -146,8 +146,8 @@ def serving_requirements(ctx: RenderContext, reqs: list[str]) -> list[str]:
     if major < 2:
         lines += ["gunicorn<21", "flask<3"]
     elif major == 2:
-        # Early 2.x serve a Flask app under gunicorn; late 2.x (2.22 among them) a FastAPI app whose
-        # routes use Starlette's `app.route`, which Starlette 1.0 removed.
+        # 2.x up to 2.20 serve a Flask app under gunicorn; from 2.21 a FastAPI app whose routes use
+        # Starlette's `app.route`, which Starlette 1.0 removed.
         lines += ["gunicorn<24", "flask<3", "starlette<1"]
     names = _names(reqs)
     if "mlflow-skinny" in names and "mlflow" not in names:
