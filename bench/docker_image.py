@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,28 +71,11 @@ def main(argv: list[str]) -> int:
     try:
         deploy = Path(argv[0]) if argv else _as_logged(REPO / "examples" / "iris", work / "example")
         ours = eng.render(deploy, work / "ours")
-        model_src = ours / "model"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "models",
-                "generate-dockerfile",
-                "-m",
-                str(model_src),
-                "-d",
-                str(work / "mlflow"),
-                "--env-manager",
-                "local",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            print(proc.stderr[-2000:], file=sys.stderr)
+        try:
+            theirs = eng.mlflow_context(ours / "model", work / "mlflow")
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        theirs = work / "mlflow"
         rows = {}
         for label, context, model_dir in (
             ("modeldeploy", ours, ours / "model"),

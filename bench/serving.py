@@ -31,7 +31,6 @@ import re
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -284,29 +283,14 @@ def main(argv: list[str]) -> int:
     servers: list[Server] = []
     try:
         ours = eng.render(Path(args.deploy), work / "ours")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "models",
-                "generate-dockerfile",
-                "-m",
-                str(ours / "model"),
-                "-d",
-                str(work / "mlflow"),
-                "--env-manager",
-                "local",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            print(proc.stderr[-2000:], file=sys.stderr)
+        try:
+            theirs = eng.mlflow_context(ours / "model", work / "mlflow")
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
         images = {
             "modeldeploy": _image(ours, "modeldeploy", args.rebuild),
-            "mlflow": _image(work / "mlflow", "mlflow", args.rebuild),
+            "mlflow": _image(theirs, "mlflow", args.rebuild),
         }
         same_bytes = _check_answers(images, args.cpus, servers)
         results: dict[tuple[str, int], list[dict]] = {}

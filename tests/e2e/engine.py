@@ -113,6 +113,16 @@ def render(deploy_yaml: Path, out: Path, env: str | None = None) -> Path:
     return folders[0]
 
 
+def mlflow_context(model: Path, dest: Path) -> Path:
+    """MLflow's own build context for ``model`` (``mlflow models generate-dockerfile``, local env
+    manager), the peer the benchmarks compare with; RuntimeError with MLflow's stderr if it fails."""
+    cmd = [sys.executable, "-m", "mlflow", "models", "generate-dockerfile", "-m", str(model), "-d", str(dest)]
+    proc = subprocess.run([*cmd, "--env-manager", "local"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return dest
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
