@@ -1,9 +1,12 @@
 """`render --jobs N` renders in N worker processes and writes exactly what a serial run writes.
 
-Real worker processes (the CLI in a subprocess): ~20 specs over the docker, kubernetes and sagemaker
-targets sharing one model folder (``source: ../model``), rendered with --jobs 1 and --jobs 2 and compared
-byte for byte, file modes included; and a monorepo with broken files reports the same located errors,
-in the same order, whichever the number of workers. Speed is measured in bench/ (monorepo)."""
+Real worker processes (the CLI in a subprocess): ~20 specs over the docker, kubernetes, sagemaker and
+azureml targets sharing one model folder (``source: ../model``), rendered with --jobs 1 and --jobs 2 and
+compared byte for byte, file modes included; and a monorepo with broken files reports the same located
+errors, in the same order, whichever the number of workers. The Azure ML files are rendered by the
+parent while the workers render the others, then shared with workers forked after it
+(tests/unit/test_render_schedule.py checks that order): the output must not show it. Speed is
+measured in bench/ (monorepo)."""
 
 from __future__ import annotations
 
@@ -23,10 +26,14 @@ _TARGETS = {
         "  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/svc:abababababab\n  artifact_bucket: ml-artifacts\n"
         "  instance_type: ml.c5.xlarge\n  instance_count: 1\n"
     ),
+    "azureml": (
+        "target:\n  kind: azureml\n  subscription_id: 11111111-2222-3333-4444-555555555555\n"
+        "  resource_group: ml-rg\n  workspace: ml-ws\n  instance_type: Standard_DS3_v2\n  instance_count: 1\n"
+    ),
 }
 
 
-def _monorepo(root: Path, n: int = 21) -> Path:
+def _monorepo(root: Path, n: int = 25) -> Path:
     shutil.copytree(REPO / "examples" / "iris" / "model", root / "model")
     kinds = list(_TARGETS)
     for i in range(n):
@@ -65,7 +72,8 @@ def test_parallel_render_is_byte_identical_to_serial(tmp_path: Path) -> None:
     assert serial.returncode == 0, serial.stderr
     assert parallel.returncode == 0, parallel.stderr
     a, b = _tree(tmp_path / "serial"), _tree(tmp_path / "parallel")
-    assert len({k.split("/")[0] for k in a}) == 21
+    assert len({k.split("/")[0] for k in a}) == 25
+    assert any(k.endswith("azureml/deployment.yaml") for k in a)
     assert a == b
     # the same report, in the order the files were given
     strip = lambda text, out: text.replace(str(out), "OUT")  # noqa: E731
@@ -73,18 +81,21 @@ def test_parallel_render_is_byte_identical_to_serial(tmp_path: Path) -> None:
 
 
 def test_errors_of_every_worker_are_reported_as_a_serial_run_reports_them(tmp_path: Path) -> None:
-    root = _monorepo(tmp_path / "repo", n=9)
+    root = _monorepo(tmp_path / "repo", n=16)
     (root / "svc-02" / "deploy.yaml").write_text(
         "apiVersion: modeldeploy/v1\nname: svc-02\nmodel:\n  source: ../model\ntarget:\n  kind: dockr\n"
     )
     (root / "svc-07" / "deploy.yaml").write_text(
         "apiVersion: modeldeploy/v1\nname: svc-07\nmodel:\n  source: ../nowhere\ntarget:\n  kind: docker\n"
     )
+    azure = (root / "svc-11" / "deploy.yaml").read_text()
+    (root / "svc-11" / "deploy.yaml").write_text(azure.replace("instance_count: 1", "instance_count: -1"))
     serial, parallel = _render(root, tmp_path / "serial", 1), _render(root, tmp_path / "parallel", 3)
     assert serial.returncode == parallel.returncode == 1
     assert serial.stderr == parallel.stderr
     assert "svc-02/deploy.yaml:6:9" in serial.stderr and "dockr" in serial.stderr
     assert "svc-07/deploy.yaml" in serial.stderr and "nowhere" in serial.stderr
+    assert "svc-11/deploy.yaml" in serial.stderr and "instance_count" in serial.stderr  # an Azure ML file
     assert not (tmp_path / "parallel").exists()  # nothing is written when any file fails
 
 
