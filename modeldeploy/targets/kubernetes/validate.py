@@ -108,7 +108,10 @@ def builtin_validator(desired_version: str, api_version: str, kind: str) -> Any:
     defs = utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", desired_version)
     registry = Resource.from_contents(defs) @ (Resource.from_contents(schema) @ Registry())
     validator = jsonschema.validators.Draft202012Validator
-    return validator(_inlined(schema, registry, validator.VALIDATORS), registry=registry)
+    inlined = _inlined(schema, registry, validator.VALIDATORS)
+    if _context_dependent(inlined):
+        return validator(inlined, registry=registry)
+    return _passes_remembered(validator)(inlined, registry=registry)
 
 
 def _inlined(schema: dict[str, Any], registry: Any, keywords: Any) -> dict[str, Any]:
@@ -157,3 +160,74 @@ def _validate_crd(obj: Mapping[str, Any], filename: str, where: str) -> None:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise RenderError(f"{where}: {_field(best.path)}: {best.message} (KServe CRD schema)")
+
+
+_SUBTREES_PASSED: set[tuple[int, bytes]] = set()
+
+
+def _passes_remembered(cls: Any) -> Any:
+    """``cls`` whose ``properties`` and ``items`` keywords skip a container value that already passed
+    its subschema in this process.
+
+    A monorepo renders the same pod template, probes, resources and volumes again and again under
+    objects that differ only in a few names. Whether a value is valid against a subschema depends on
+    nothing else when the schema holds no reference (all ``$ref``s inlined) and no keyword that
+    collects annotations across subschemas (``unevaluated*``) — ``_context_dependent``; a schema
+    that holds one is used without this. So a (subschema, value) pair that produced no error before
+    produces none again; only a pass is remembered, and errors come from pairs walked as before — the
+    same errors in the same order, so ``best_match`` picks the same one. The value is keyed by its
+    pickle (exact types: ``True`` is not ``1``); the subschema by identity (the validator, and so its
+    schema, lives for the process). Scalars are walked as before (cheaper than a key)."""
+    import pickle
+
+    import jsonschema
+    from jsonschema import _keywords
+
+    def walk(validator: Any, value: Any, subschema: Any, path: Any, schema_path: Any) -> Any:
+        if type(value) not in (dict, list) or type(subschema) is not dict:
+            yield from validator.descend(value, subschema, path=path, schema_path=schema_path)
+            return
+        try:
+            key = (id(subschema), pickle.dumps(value, protocol=5))
+        except Exception:  # noqa: BLE001 - not picklable: walked as before
+            yield from validator.descend(value, subschema, path=path, schema_path=schema_path)
+            return
+        if key in _SUBTREES_PASSED:
+            return
+        errors = list(validator.descend(value, subschema, path=path, schema_path=schema_path))
+        if errors:
+            yield from errors
+        else:
+            if len(_SUBTREES_PASSED) >= 100_000:
+                _SUBTREES_PASSED.clear()
+            _SUBTREES_PASSED.add(key)
+
+    def properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        for prop, subschema in properties.items():
+            if prop in instance:
+                yield from walk(validator, instance[prop], subschema, prop, prop)
+
+    def items(validator: Any, items: Any, instance: Any, schema: Any) -> Any:
+        if items is False or not validator.is_type(instance, "array") or "prefixItems" in schema:
+            yield from _keywords.items(validator, items, instance, schema)
+            return
+        for index in range(len(instance)):
+            yield from walk(validator, instance[index], items, index, None)
+
+    return jsonschema.validators.extend(cls, {"properties": properties, "items": items})
+
+
+_CONTEXT = frozenset({"$ref", "$dynamicRef", "$recursiveRef", "unevaluatedProperties", "unevaluatedItems"})
+
+
+def _context_dependent(node: Any) -> bool:
+    """True when a schema holds a keyword whose result depends on more than the (subschema, value)
+    pair: a reference (resolved against the walk's base URI) or one that collects annotations across
+    subschemas."""
+    if isinstance(node, dict):
+        return bool(_CONTEXT & node.keys()) or any(_context_dependent(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_context_dependent(v) for v in node)
+    return False
