@@ -46,13 +46,13 @@ def resolve(
     False for a command-line argument (``inspect``, ``signature``).
     Raises SourceError (one line, naming the URI) or ModelError (unreadable folder).
     """
-    env = dict(os.environ if environ is None else environ)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+    source = os.environ if environ is None else environ
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(source)
     parsed = parse(uri)
-    if isinstance(parsed, LocalUri):
+    if isinstance(parsed, LocalUri):  # (the environment is not copied for a folder: once per spec in a monorepo)
         return resolve_local(uri, parsed, base_dir=Path(base_dir), cache_dir=cache, in_spec=in_spec)
     from modeldeploy.model.sources.remote import resolve_remote
 
     return resolve_remote(
-        uri, parsed, tracking_uri=tracking_uri, cache_dir=cache, progress=progress or Progress(), environ=env
+        uri, parsed, tracking_uri=tracking_uri, cache_dir=cache, progress=progress or Progress(), environ=dict(source)
     )
