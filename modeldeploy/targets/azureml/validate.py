@@ -10,7 +10,6 @@ inside the function, never at module import time (it costs ~2 s).
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,9 +106,11 @@ def _placed(a: Artifact) -> Any:
 
 
 def _validate_artifacts(artifacts: list[Artifact], mode: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="modeldeploy-azureml-") as tmp:
-        root = Path(tmp)
-        write_tree(root, artifacts, placeholders=True)
+    """The loaders read the tree from this process's scratch folder, brought to hold exactly what
+    ``write_tree(..., placeholders=True)`` writes in a fresh one (scratch.py)."""
+    from modeldeploy.targets.azureml import scratch
+
+    with scratch.folder(artifacts, _placed) as root:
         validate_tree(root, mode)
 
 
