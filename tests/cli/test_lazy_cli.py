@@ -28,6 +28,8 @@ def _loaded(argv: list[str], env: dict[str, str] | None = None) -> tuple[subproc
         "finally:\n"
         "    print('loaded:' + ','.join(sorted(sys.modules)))\n"
         "    print('gc:' + str(__import__('gc').isenabled()))\n"
+        "    print('classes:' + ','.join(sorted(f'{m}.{n}' for m in list(sys.modules) if m.startswith('modeldeploy')"
+        " for n, v in vars(sys.modules[m]).items() if isinstance(v, type) and v.__module__ == m)))\n"
     )
     import os
 
@@ -36,6 +38,12 @@ def _loaded(argv: list[str], env: dict[str, str] | None = None) -> tuple[subproc
     )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("loaded:"))
     return proc, set(line[len("loaded:") :].split(","))
+
+
+def _classes(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    """The classes the run defined in modeldeploy's modules (``module.Name``)."""
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("classes:"))
+    return set(line[len("classes:") :].split(","))
 
 
 def _gc_enabled(proc: subprocess.CompletedProcess[str]) -> bool:
@@ -85,6 +93,11 @@ def test_validate_and_render_of_a_docker_spec_load_only_what_they_use(argv: list
     }
     assert not loaded & unwanted, loaded & unwanted
     assert {"modeldeploy.spec.targets.docker", "modeldeploy.targets.docker.target"} <= loaded
+    # A local model: the registry and cloud URI forms (frozen dataclasses, ~0.7 ms each) are not defined.
+    remote_forms = {"ModelsUri", "LoggedModelUri", "RunsUri", "ArtifactsUri", "S3Uri", "AzureMLUri"}
+    defined = {c.rsplit(".", 1)[1] for c in _classes(proc)}
+    assert "LocalUri" in defined
+    assert not defined & remote_forms, defined & remote_forms
 
 
 @pytest.mark.parametrize("command", ["validate", "render"])
