@@ -217,18 +217,13 @@ def render_many(paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> lis
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 
-def write_results(out: Path, results: Sequence[RenderResult], *, threads: int = 8) -> list[list[str]]:
-    """Write each result to ``out/<name>/`` (rendering.write.write_tree); returns each tree's changed
-    paths, in the order given. Trees are written on a few threads: each file is fsynced before it is
-    renamed into place, and the waits for the disk overlap instead of adding up."""
-    from modeldeploy.rendering.write import write_tree
+def write_results(out: Path, results: Sequence[RenderResult]) -> list[list[str]]:
+    """Write each result to ``out/<name>/`` (rendering.write.write_trees); returns each tree's changed
+    paths, in the order given. Nothing is renamed into place until every tree's files are written and
+    durable, so a failure part-way leaves every tree as it was."""
+    from modeldeploy.rendering.write import write_trees
 
-    if len(results) <= 1 or threads <= 1:
-        return [write_tree(out / r.name, r.artifacts) for r in results]
-    from concurrent.futures import ThreadPoolExecutor  # (not for one tree: it also imports logging)
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="modeldeploy-write") as pool:
-        return list(pool.map(lambda r: write_tree(out / r.name, r.artifacts), results))
+    return write_trees([(out / r.name, r.artifacts) for r in results])
 
 
 def _outcomes(fn, items) -> list[_Outcome]:

@@ -2,17 +2,21 @@
 
 A render of deployment NAME owns exactly ``OUT/NAME/``: files that are no longer rendered are removed
 from there, nothing outside it is touched. Each file is written to a temp file in the same folder and
-renamed over the old one, so a crash never leaves a half-written artifact.
+renamed over the old one, so a crash never leaves a half-written artifact; a render of many trees
+renames nothing until every temp file of every tree is written and durable (:func:`write_trees`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+import stat
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from modeldeploy.atomic import fsync_dir, write_atomic
+from modeldeploy.atomic import make_durable, write_atomic
 from modeldeploy.rendering.artifact import Artifact
 
 # Files found in a folder up to this size are read whole (rendered text is diffed line by line); a
@@ -37,22 +41,33 @@ def write_artifact(path: Path, artifact: Artifact, *, sync_dir: bool = True) -> 
     """Write atomically (modeldeploy.atomic: temp file, fsync, rename); returns False, leaving the file alone
     but for its mode, when it already holds these bytes. A model-file copy is streamed (and checked
     against its digest); the file already there is compared by size and sha256, not read whole.
-    ``sync_dir=False``: the caller fsyncs the folder after its last file (write_tree does)."""
+    ``sync_dir=False``: the caller fsyncs the folder after its last file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if _unchanged(path, artifact):
+        return False
+    write_atomic(path, artifact.copy_to, mode=artifact.mode, sync_dir=sync_dir)
+    return True
+
+
+def _unchanged(path: Path, artifact: Artifact) -> bool:
+    """The file already holds these bytes (its mode is set right if it differs)."""
     try:
         if path.is_file() and not path.is_symlink() and _holds(path, artifact):
             if (path.stat().st_mode & 0o777) != artifact.mode:
                 os.chmod(path, artifact.mode)
-            return False
+            return True
     except OSError:
         pass
-    write_atomic(path, artifact.copy_to, mode=artifact.mode, sync_dir=sync_dir)
-    return True
+    return False
 
 
 def _holds(path: Path, artifact: Artifact) -> bool:
     if path.stat().st_size != artifact.size:
         return False
+    return _same_bytes(path, artifact)
+
+
+def _same_bytes(path: Path, artifact: Artifact) -> bool:
     if artifact.file is None:
         return path.read_bytes() == artifact.content
     from modeldeploy.model.digest import file_sha256
@@ -61,38 +76,100 @@ def _holds(path: Path, artifact: Artifact) -> bool:
 
 
 def write_tree(root: Path, artifacts: Iterable[Artifact], *, prune: bool = True) -> list[str]:
-    """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed.
+    """Make ``root`` hold exactly these artifacts. Returns the relative paths that changed."""
+    return write_trees([(Path(root), artifacts)], prune=prune)[0]
 
-    Each file is written atomically and fsynced before its rename; each folder a file was renamed
-    into is fsynced once, after its last rename, before this returns (not once per file: a tree's
-    files share a few folders)."""
-    root = Path(root)
-    wanted = {a.path: a for a in artifacts}
-    changed: list[str] = []
-    renamed_into: dict[Path, None] = {}
-    for rel in sorted(wanted):
-        a = wanted[rel]
-        target = root / rel
-        if target.is_symlink() or (target.exists() and target.is_dir()):
-            _remove(target)
-        if write_artifact(target, a, sync_dir=False):
-            changed.append(rel)
-            renamed_into[target.parent] = None
-    for folder in renamed_into:
-        fsync_dir(folder)
-    if prune and root.exists():
-        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-            for f in filenames:
-                full = Path(dirpath, f)
-                rel = full.relative_to(root).as_posix()
-                if rel not in wanted:
-                    full.unlink()
+
+def write_trees(trees: Sequence[tuple[Path, Iterable[Artifact]]], *, prune: bool = True) -> list[list[str]]:
+    """Make each ``root`` hold exactly its artifacts; returns each tree's changed relative paths.
+
+    In three steps, so that a crash or a failure leaves every file old or new, never torn, and a failure
+    while writing renames nothing at all: (1) each changed file is written to a temp file beside it;
+    (2) one barrier makes all their bytes durable (modeldeploy.atomic.make_durable: one syncfs for a
+    thousand trees, an fsync per file for a few); (3) the temp files are renamed into place and a second
+    barrier makes the renames durable. Files no longer rendered are then removed (``prune``)."""
+    staged: list[tuple[str, Path]] = []  # (temp file, target), in the order written
+    staged_dirs: list[str] = []
+    changed_per_tree: list[list[str]] = []
+    wanted_per_tree: list[set[str] | None] = []  # None: the tree was not there before, nothing to prune
+    folders: set[Path] = set()  # folders known to exist: one mkdir per folder, not one per file
+    try:
+        for root, artifacts in trees:
+            wanted = {a.path: a for a in artifacts}
+            wanted_per_tree.append(set(wanted) if prune and os.path.lexists(root) else None)
+            changed: list[str] = []
+            for rel in sorted(wanted):
+                target = Path(root) / rel
+                if _stale(target, wanted[rel], folders):
+                    staged.append((_temp_copy(target, wanted[rel]), target))
                     changed.append(rel)
-            for d in dirnames:
-                full = Path(dirpath, d)
-                if full.is_dir() and not full.is_symlink() and not any(full.iterdir()):
-                    full.rmdir()
-    return sorted(set(changed))
+            changed_per_tree.append(changed)
+        make_durable([tmp for tmp, _ in staged])
+        for tmp, target in staged:
+            if target.is_symlink() or target.is_dir():
+                _remove(target)  # a folder or link where a file now goes
+            os.replace(tmp, target)
+        staged_dirs = list(dict.fromkeys(str(target.parent) for _, target in staged))
+        staged.clear()
+    finally:
+        for tmp, _ in staged:  # a failure or an interrupt before the renames: no temp file is left
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    make_durable(staged_dirs, folders=True)
+    for (root, _), changed, keep in zip(trees, changed_per_tree, wanted_per_tree, strict=True):
+        if keep is not None:
+            changed.extend(_prune(Path(root), keep))
+    return [sorted(set(changed)) for changed in changed_per_tree]
+
+
+def _stale(target: Path, artifact: Artifact, folders: set[Path]) -> bool:
+    """Whether ``target`` must be (re)written: it is missing, not a regular file (a folder or a link is
+    replaced at the renames), or holds other bytes — one lstat for a file not there yet. A file that
+    holds the bytes only gets its mode set right. Makes the folder a new file goes into."""
+    try:
+        st = os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        return True
+    if not stat.S_ISREG(st.st_mode) or st.st_size != artifact.size or not _same_bytes(target, artifact):
+        return True
+    if stat.S_IMODE(st.st_mode) != artifact.mode:
+        os.chmod(target, artifact.mode)
+    return False
+
+
+def _temp_copy(target: Path, artifact: Artifact) -> str:
+    """``artifact``'s bytes in a new temp file beside ``target`` (with its mode), not yet synced."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fd, artifact.mode)
+            artifact.copy_to(fh)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _prune(root: Path, wanted: set[str]) -> list[str]:
+    removed: list[str] = []
+    if not root.exists():
+        return removed
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for f in filenames:
+            full = Path(dirpath, f)
+            rel = full.relative_to(root).as_posix()
+            if rel not in wanted:
+                full.unlink()
+                removed.append(rel)
+        for d in dirnames:
+            full = Path(dirpath, d)
+            if full.is_dir() and not full.is_symlink() and not any(full.iterdir()):
+                full.rmdir()
+    return removed
 
 
 def read_tree(root: Path) -> dict[str, bytes | Blob]:
