@@ -307,5 +307,12 @@ def _root(
     """modeldeploy: validate, render, plan and apply model deployments."""
 
 
+#: True in the console script's process (and ``python -m modeldeploy``), which exits when its one
+#: command returns; False where a program runs commands and goes on (``CliRunner`` in tests).
+OWN_PROCESS = False
+
+
 def main() -> None:
+    global OWN_PROCESS
+    OWN_PROCESS = True
     app()

@@ -58,7 +58,9 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
     placeholders: list[str] = []
     seen_placeholders: list[Diagnostic] = []
     for loaded in loaded_all:
-        data = loaded.spec.target.model_dump(mode="json", by_alias=True)
+        # Dumped through the spec's own serializer, built with it: the section's (DockerTarget's)
+        # would be built just for this (~2 ms). The same data, key order included.
+        data = loaded.spec.model_dump(mode="json", by_alias=True, include={"target"})["target"]
         for d in placeholder_warnings({"target": data}, loaded.positions.at, loaded.display):
             if d not in seen_placeholders:
                 seen_placeholders.append(d)

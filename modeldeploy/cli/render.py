@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from modeldeploy.cli.common import err, expand_files, handled
+from modeldeploy.cli.common import err, expand_files, handled, one_file_without_gc
 
 EPILOG = """Writes OUT/<name>/... for each deployment; files no longer rendered are removed from
 OUT/<name>/ and nothing else is touched. Output is byte-identical across runs and machines.
@@ -29,10 +29,11 @@ def render(
     if jobs is not None and jobs < 1:  # a usage error (exit 1, one line), as typer's own range check
         raise typer.BadParameter(f"{jobs} is not at least 1.", param_hint="'--jobs'")
     with handled():
+        paths = expand_files(files)
+        one_file_without_gc(paths)
         from modeldeploy import runs
         from modeldeploy.errors import SpecError
 
-        paths = expand_files(files)
         results = runs.render_many(paths, env, jobs=jobs or runs.available_cpus())
         names: dict[str, Path] = {}
         for p, r in zip(paths, results, strict=False):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from modeldeploy.cli.common import collect, err, expand_files, handled
+from modeldeploy.cli.common import collect, err, expand_files, handled, one_file_without_gc
 
 EPILOG = """Without --env the base and every environment overlay are checked. Exit 0 valid, 1 invalid,
 3 signature policy violation (e.g. signature.required and the model has none).
@@ -21,9 +21,10 @@ def validate(
 ) -> None:
     """Check deploy.yaml files: schema, overlays, the model, and the signature policy."""
     with handled():
+        paths = expand_files(files)
+        one_file_without_gc(paths)
         from modeldeploy.cli.checks import validate_file
 
-        paths = expand_files(files)
         results = collect(lambda p: validate_file(p, env, offline=offline), paths)
         for lines in results:
             for line in lines:

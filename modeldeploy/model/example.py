@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from modeldeploy.errors import ModelError
 from modeldeploy.model.compat import InputExampleMismatch
-from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
+from modeldeploy.model.datatypes import ScalarType
 from modeldeploy.model.files import read_json
 from modeldeploy.model.findings import Finding
 from modeldeploy.model.info import ModelInfo
@@ -33,6 +33,9 @@ from modeldeploy.model.signature import (
     TensorSpec,
     label,
 )
+
+if TYPE_CHECKING:
+    from modeldeploy.model.complextypes import DataType
 
 MAX_LEAVES = 1_000_000  # leaves checked per tensor; shapes are always computed fully
 
@@ -152,10 +155,12 @@ def value_problem(t: DataType, v: Any, required: bool = True) -> str | None:
         if required and not (isinstance(t, ScalarType) and t.name in ("float", "double")):
             return "null in a required value"
         return None
-    if isinstance(t, AnyType):
-        return None
     if isinstance(t, ScalarType):
         return None if _SCALAR_CHECKS[t.name](v) else f"{_json_kind(v)} is not {t.name}"
+    from modeldeploy.model.complextypes import AnyType, ArrayType, MapType, ObjectType  # only when one is used
+
+    if isinstance(t, AnyType):
+        return None
     if isinstance(t, ArrayType):
         if not isinstance(v, list):
             return f"{_json_kind(v)} is not an array"

@@ -25,9 +25,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modeldeploy.model.datatypes import DataType, ScalarType, need_dict, parse_type, signature_error
+from modeldeploy.model.datatypes import ScalarType, need_dict, parse_type, signature_error
+
+if TYPE_CHECKING:
+    from modeldeploy.model.complextypes import DataType
 
 SIGNATURE_PARTS = ("inputs", "outputs", "params")
 # JSON in a model (signature parts, input examples) nests at most this deep: the same bound as

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from modeldeploy.model.datatypes import AnyType, ArrayType, DataType, MapType, ObjectType, ScalarType
+from modeldeploy.model.datatypes import ScalarType
 from modeldeploy.model.signature import (
     ColumnSpec,
     ParamSpec,
@@ -16,6 +16,9 @@ from modeldeploy.model.signature import (
     Signature,
     TensorSpec,
 )
+
+if TYPE_CHECKING:
+    from modeldeploy.model.complextypes import DataType
 
 MODES = ("none", "backward", "forward", "full")
 SEVERITIES = ("info", "warning", "breaking")
@@ -54,10 +57,14 @@ def accepts(declared: DataType, sent: DataType, table: dict[str, frozenset[str]]
     Follows ``_enforce_type``: ``any`` accepts everything; arrays and maps compare their element
     types; an object (``_enforce_object``) needs every required property and rejects undeclared ones.
     """
+    if isinstance(declared, ScalarType):
+        return isinstance(sent, ScalarType) and (
+            declared.name == sent.name or sent.name in table.get(declared.name, frozenset())
+        )
+    from modeldeploy.model.complextypes import AnyType, ArrayType, MapType, ObjectType  # only when one is used
+
     if isinstance(declared, AnyType):
         return True
-    if isinstance(declared, ScalarType) and isinstance(sent, ScalarType):
-        return declared.name == sent.name or sent.name in table.get(declared.name, frozenset())
     if isinstance(declared, ArrayType) and isinstance(sent, ArrayType):
         return accepts(declared.items, sent.items, table)
     if isinstance(declared, MapType) and isinstance(sent, MapType):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from modeldeploy.model.ref import ModelRef
 from modeldeploy.model.sources.local import resolve_local
-from modeldeploy.model.sources.uri import LocalUri, SourceUri, parse
+from modeldeploy.model.sources.uri import LocalUri, parse
 from modeldeploy.progress import Progress
 
-__all__ = ["resolve", "default_cache_dir", "parse", "SourceUri"]
+__all__ = ["resolve", "default_cache_dir", "parse"]
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:

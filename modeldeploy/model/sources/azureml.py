@@ -19,7 +19,7 @@ from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.ref import ModelRef
-from modeldeploy.model.sources.uri import AzureMLUri
+from modeldeploy.model.sources.remoteuri import AzureMLUri
 from modeldeploy.progress import Progress
 
 _HINT = "pip install 'modeldeploy[azure]'"

@@ -14,7 +14,7 @@ from typing import Any, cast
 from modeldeploy.errors import SourceError
 from modeldeploy.model.sources.artifacts import join
 from modeldeploy.model.sources.http import MlflowRest, RestError
-from modeldeploy.model.sources.uri import ArtifactsUri, LoggedModelUri, ModelsUri, RunsUri
+from modeldeploy.model.sources.remoteuri import ArtifactsUri, LoggedModelUri, ModelsUri, RunsUri
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from pathlib import Path
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.ref import ModelRef
-from modeldeploy.model.sources.uri import AzureMLUri, S3Uri, SourceUri
+from modeldeploy.model.sources.remoteuri import AzureMLUri, RemoteUri, S3Uri
 from modeldeploy.progress import Progress
 
 
 def resolve_remote(
     uri: str,
-    parsed: SourceUri,
+    parsed: RemoteUri,
     *,
     tracking_uri: str | None,
     cache_dir: Path,
@@ -35,7 +35,7 @@ def resolve_remote(
 
 def _resolve_mlflow(
     uri: str,
-    parsed: SourceUri,
+    parsed: RemoteUri,
     *,
     tracking_uri: str | None,
     cache: ModelCache,

@@ -17,8 +17,8 @@ from modeldeploy.errors import MissingDependencyError, SourceError
 from modeldeploy.model.cache import ModelCache, materialize
 from modeldeploy.model.digest import model_digest
 from modeldeploy.model.ref import ModelRef
+from modeldeploy.model.sources.remoteuri import S3Uri
 from modeldeploy.model.sources.transfer import RemoteFile, fetch_all
-from modeldeploy.model.sources.uri import S3Uri
 from modeldeploy.progress import Progress
 
 

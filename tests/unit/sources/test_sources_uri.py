@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from modeldeploy.errors import SourceError
-from modeldeploy.model.sources.uri import (
+from modeldeploy.model.sources.remoteuri import (
     ArtifactsUri,
     AzureMLUri,
-    LocalUri,
     LoggedModelUri,
     ModelsUri,
     RunsUri,
     S3Uri,
-    parse,
 )
+from modeldeploy.model.sources.uri import LocalUri, parse
 
 
 @pytest.mark.parametrize(

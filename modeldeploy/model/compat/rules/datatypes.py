@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modeldeploy.model.compat.base import COLUMN_ACCEPTS, PARAM_ACCEPTS, Change, Rule, accepts
-from modeldeploy.model.datatypes import DataType
 from modeldeploy.model.signature import ColumnSpec, ParamSpec
+
+if TYPE_CHECKING:
+    from modeldeploy.model.complextypes import DataType
 
 
 def _typed(change: Change) -> tuple[DataType, DataType, dict[str, frozenset[str]]] | None:
