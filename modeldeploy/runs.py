@@ -97,7 +97,7 @@ def _plan_one(item: tuple[Path, str | None, str, bool, ObserveOptions, bool]) ->
         plan = dataclasses.replace(plan, source=str(p), allow_breaking=allow_breaking, options=None)
         return (plan, None, None) if plans_only else (plan, dep, result)
 
-    return _capture(one, path)
+    return capture(one, path)
 
 
 def _plan_in_workers(
@@ -123,7 +123,7 @@ def _plan_in_workers(
 
     items = [(Path(p), env, against, allow_breaking, observe, plans_only) for p in paths]
     for i in _one_per_kind(paths):
-        _capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
+        capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
     with one_git_run(), tempfile.TemporaryDirectory(prefix="modeldeploy-plan-") as scratch, trees_under(scratch):
         if against.startswith("git:"):
             for folder in dict.fromkeys(Path(p).resolve().parent for p in paths):
@@ -156,7 +156,7 @@ def _render_one(item: tuple[Path, str | None]) -> _Outcome:
     from modeldeploy import api
 
     path, env = item
-    return _capture(lambda p: api.render(api.load(p, env)), path)
+    return capture(lambda p: api.render(api.load(p, env)), path)
 
 
 _KIND = re.compile(rb"^target:[ \t]*\n(?:[ \t]+.*\n|[ \t]*\n)*?[ \t]+kind:[ \t]*['\"]?([A-Za-z0-9_.-]+)", re.M)
@@ -215,59 +215,68 @@ def render_many(paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> lis
 
     With ``jobs`` > 1 the files are rendered in that many worker processes (rendering is CPU work in
     Python, so threads would not help): the results, and so the files written from them, are the same
-    bytes as a serial run's. One file of each target kind is rendered in this process first, so the
-    forked workers share its imports, templates and model reads; the on-disk digest cache is shared
-    by all of them. Azure ML files mixed with others are rendered by this process while the workers
-    render the others (the SDK's import, ~1.4 s, is then paid once and not before the fork):
-    ``_render_overlapped``."""
-    items = [(Path(p), env) for p in paths]
-    jobs = max(1, min(jobs, len(items)))
-    if jobs == 1:
-        outcomes = [_render_one(item) for item in items]
-    else:
-        hints = _kind_hints(paths)
-        heavy = [i for i, kind in enumerate(hints) if kind in _HEAVY_KINDS]
-        if heavy and len(heavy) < len(items):
-            outcomes = _render_overlapped(items, hints, heavy, jobs)
-        else:
-            done = {i: _render_one(items[i]) for i in _first_of_each(hints, range(len(items))) or [0]}
-            outcomes = _in_workers(_render_one, items, jobs, done)
+    bytes as a serial run's. How the work is spread: :func:`per_file`."""
+    outcomes = per_file(_render_one, [(Path(p), env) for p in paths], jobs)
     return collect_errors(lambda outcome: outcome.unwrap(), outcomes)
 
 
-def _render_chunk(items: Sequence[tuple[Path, str | None]]) -> list[_Outcome]:
-    return [_render_one(item) for item in items]
+def per_file(fn: Callable[[Any], _Outcome], items: Sequence[tuple[Any, ...]], jobs: int) -> list[_Outcome]:
+    """``fn(item)`` of every item, in order; an item's first element is a deploy.yaml's path. ``fn`` is a
+    module-level function (it is sent to the workers by name) that loads and renders that file.
+
+    With ``jobs`` > 1, in that many worker processes. One file of each target kind is done in this
+    process first, so the forked workers share its imports, templates and model reads; the on-disk
+    digest cache is shared by all of them. Azure ML files mixed with others are done by this process
+    while the workers do the others (the SDK's import, ~1.4 s, is then paid once and not before the
+    fork): ``_overlapped``."""
+    jobs = max(1, min(jobs, len(items)))
+    if jobs == 1:
+        return [fn(item) for item in items]
+    hints = _kind_hints([item[0] for item in items])
+    heavy = [i for i, kind in enumerate(hints) if kind in _HEAVY_KINDS]
+    if heavy and len(heavy) < len(items):
+        return _overlapped(fn, items, hints, heavy, jobs)
+    done = {i: fn(items[i]) for i in _first_of_each(hints, range(len(items))) or [0]}
+    return _in_workers(fn, items, jobs, done)
 
 
-def _render_overlapped(
-    items: Sequence[tuple[Path, str | None]], hints: Sequence[bytes | None], heavy: Sequence[int], jobs: int
+def _chunk(fn: Callable[[Any], _Outcome], items: Sequence[Any]) -> list[_Outcome]:
+    return [fn(item) for item in items]
+
+
+def _overlapped(
+    fn: Callable[[Any], _Outcome],
+    items: Sequence[Any],
+    hints: Sequence[bytes | None],
+    heavy: Sequence[int],
+    jobs: int,
 ) -> list[_Outcome]:
-    """A monorepo mixing heavy kinds (``_HEAVY_KINDS``) with others, rendered so that the heavy kinds'
-    warm-up is paid once, in this process, while the workers already render the other files.
+    """A monorepo mixing heavy kinds (``_HEAVY_KINDS``) with others, done so that the heavy kinds'
+    warm-up is paid once, in this process, while the workers already do the other files.
 
-    1. This process renders the first file of each light kind, then forks ``jobs`` workers (which
+    1. This process does the first file of each light kind, then forks ``jobs`` workers (which
        start with those imports, templates and models) and gives them every other light file.
-    2. Meanwhile it renders the heavy files itself (the first pays the SDK's import), one at a time
+    2. Meanwhile it does the heavy files itself (the first pays the SDK's import), one at a time
        until the workers are done.
     3. The heavy files left are shared between this process and ``jobs - 1`` workers forked now
        (after the first pool has ended, so no thread is running at the fork), which start with the
-       SDK imported. Every file is rendered exactly once, by the same code as in a serial run."""
+       SDK imported. Every file is done exactly once, by the same code as in a serial run."""
     import collections
 
     done: dict[int, _Outcome] = {}
     light = [i for i in range(len(items)) if i not in set(heavy)]
     for i in _first_of_each(hints, light) or light[:1]:
-        done[i] = _render_one(items[i])
+        done[i] = fn(items[i])
     rest = [i for i in light if i not in done]
     queue = collections.deque(heavy)
     if rest:
         with _pool(min(jobs, len(rest))) as pool:
             size = max(1, len(rest) // (jobs * 8))
             chunks = [rest[k : k + size] for k in range(0, len(rest), size)]
-            futures = [pool.submit(_render_chunk, [items[i] for i in chunk]) for chunk in chunks]
+            futures = [pool.submit(_chunk, fn, [items[i] for i in chunk]) for chunk in chunks]
             while queue and not all(f.done() for f in futures):
                 i = queue.popleft()
-                done[i] = _render_one(items[i])
+                done[i] = fn(items[i])
             for chunk, future in zip(chunks, futures, strict=True):
                 done.update(zip(chunk, future.result(), strict=True))
     left = list(queue)
@@ -276,14 +285,14 @@ def _render_overlapped(
         with _pool(jobs - 1) as pool:
             size = max(1, len(theirs) // ((jobs - 1) * 4))
             chunks = [theirs[k : k + size] for k in range(0, len(theirs), size)]
-            futures = [pool.submit(_render_chunk, [items[i] for i in chunk]) for chunk in chunks]
+            futures = [pool.submit(_chunk, fn, [items[i] for i in chunk]) for chunk in chunks]
             for i in mine:
-                done[i] = _render_one(items[i])
+                done[i] = fn(items[i])
             for chunk, future in zip(chunks, futures, strict=True):
                 done.update(zip(chunk, future.result(), strict=True))
     else:
         for i in left:
-            done[i] = _render_one(items[i])
+            done[i] = fn(items[i])
     return [done[i] for i in range(len(items))]
 
 
@@ -308,7 +317,7 @@ def write_results(out: Path, results: Sequence[RenderResult]) -> list[list[str]]
 
 
 def _outcomes(fn, items) -> list[_Outcome]:
-    return [_capture(fn, item) for item in items]
+    return [capture(fn, item) for item in items]
 
 
 def _outcomes_concurrently(fn, items, parallelism: int) -> list[_Outcome]:
@@ -318,7 +327,7 @@ def _outcomes_concurrently(fn, items, parallelism: int) -> list[_Outcome]:
     if len(items) <= 1 or parallelism <= 1:
         return _outcomes(fn, items)
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="modeldeploy-plan") as pool:
-        futures = [pool.submit(_capture, fn, item) for item in items]
+        futures = [pool.submit(capture, fn, item) for item in items]
         return [f.result() for f in futures]
 
 
@@ -332,7 +341,9 @@ class _Outcome:
         return self.value
 
 
-def _capture(fn, item) -> _Outcome:
+def capture(fn, item) -> _Outcome:
+    """``fn(item)``'s value, or the ModelDeployError it raised, as one picklable outcome (a worker's
+    errors travel back to be reported with every other file's, in file order)."""
     try:
         return _Outcome(value=fn(item))
     except ModelDeployError as exc:

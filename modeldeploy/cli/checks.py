@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from modeldeploy.errors import Diagnostic, MissingDependencyError, ModelDeployError, PolicyViolation, show_key
 from modeldeploy.spec.loader import LoadedSpec, load_all_environments, load_spec
@@ -122,6 +123,14 @@ def validate_file(path: Path, env: str | None, *, offline: bool = False) -> list
         error.exit_code = max(e.exit_code for e, _ in failures)  # type: ignore[misc]
         raise error
     return lines
+
+
+def validate_one(item: tuple[Path, str | None, bool]) -> Any:
+    """:func:`validate_file` of one ``(path, env, offline)`` as a worker's outcome (runs.per_file)."""
+    from modeldeploy import runs
+
+    path, env, offline = item
+    return runs.capture(lambda p: validate_file(p, env, offline=offline), path)
 
 
 def _shown(uri: str, pinned: str) -> str:
