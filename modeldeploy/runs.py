@@ -110,20 +110,18 @@ def _plan_in_workers(
     plans_only: bool = False,
 ) -> list[Planned]:
     """A folder or git plan of many files in worker processes. Nothing here reads live state, so no
-    target needs the run's count of its deployments (``expected``). This process first renders one
-    file of each target kind (imports, templates, model reads) and, against ``git:REF``, asks git for
-    the ref's commit and lists its tree, so every worker plans against the same commit without asking
-    again; the trees the workers extract go to a folder removed when the run ends."""
+    target needs the run's count of its deployments (``expected``). Against ``git:REF`` this process
+    first asks git for the ref's commit and lists its tree, so every worker plans against the same
+    commit without asking again; the trees the workers extract go to a folder removed when the run
+    ends. The files are then spread as ``render --jobs`` spreads them (:func:`per_file`: one file of
+    each kind planned here first, Azure ML files overlapped with the others)."""
     import tempfile
     from collections import Counter
 
-    from modeldeploy import api
     from modeldeploy.planning.current import trees_under
     from modeldeploy.planning.gitrepo import git_rev, one_git_run, snapshot, toplevel
 
     items = [(Path(p), env, against, allow_breaking, observe, plans_only) for p in paths]
-    for i in _one_per_kind(paths):
-        capture(lambda p: api.render(api.load(p, env)), Path(paths[i]))  # warm-up only: errors come from the workers
     with one_git_run(), tempfile.TemporaryDirectory(prefix="modeldeploy-plan-") as scratch, trees_under(scratch):
         if against.startswith("git:"):
             for folder in dict.fromkeys(Path(p).resolve().parent for p in paths):
@@ -134,7 +132,7 @@ def _plan_in_workers(
                     snapshot(root, git_rev(against[4:], root))
                 except ModelDeployError:
                     break  # reported, located, by the worker planning that file
-        outcomes = _in_workers(_plan_one, items, jobs, {})
+        outcomes = per_file(_plan_one, items, jobs)
     planned = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
     # As a serial run has it: every plan carries this run's options, counted per target.
     counts = Counter(p.target for p, _, _ in planned)  # the target's kind: one shared target per kind
@@ -185,12 +183,6 @@ def _first_of_each(hints: Sequence[bytes | None], among: Sequence[int]) -> list[
         if hints[i] is not None:
             seen.setdefault(hints[i], i)  # type: ignore[arg-type]
     return sorted(seen.values())
-
-
-def _one_per_kind(paths: Sequence[Path]) -> list[int]:
-    """The index of the first file of each target kind, read from the text (a hint only: it decides
-    which files are rendered in the parent before the workers are forked, never what is rendered)."""
-    return _first_of_each(_kind_hints(paths), range(len(paths))) or [0]
 
 
 def _in_workers(
