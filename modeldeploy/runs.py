@@ -308,6 +308,52 @@ def write_results(out: Path, results: Sequence[RenderResult]) -> list[list[str]]
     return write_trees([(out / r.name, r.artifacts) for r in results])
 
 
+def render_to(out: Path, paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> list[tuple[str, int, list[str]]]:
+    """Render every file and make ``out/<name>/`` hold it: (name, number of files, changed paths) per
+    file, in the order given — what ``render_many`` then ``write_results`` do, with the writing spread
+    too: each process stages the trees of the files it rendered (temp files beside their targets,
+    rendering.write.stage) as it goes, and this process commits them all at once (one durability
+    barrier, then the renames). Nothing is renamed into place unless every file rendered and staged
+    and no two files render the same deployment name; an interrupted run removes its temp files."""
+    import secrets
+
+    from modeldeploy.errors import SpecError
+    from modeldeploy.rendering.write import commit, discard, sweep
+
+    run = secrets.token_hex(4)
+    try:
+        outcomes = per_file(_render_stage_one, [(Path(p), env, Path(out), run) for p in paths], jobs)
+    except BaseException:
+        sweep(Path(out), run)
+        raise
+    staged = [o.value[2] for o in outcomes if o.error is None]
+    try:
+        done = collect_errors(lambda outcome: outcome.unwrap(), outcomes)
+        names: dict[str, Path] = {}
+        for p, (name, _, _) in zip(paths, done, strict=True):
+            if name in names:
+                raise SpecError(f"{p} and {names[name]} both render deployment {name!r}; names must be unique")
+            names[name] = p
+        commit(staged)
+    except BaseException:
+        discard(staged)
+        raise
+    return [(name, files, s.changed) for name, files, s in done]
+
+
+def _render_stage_one(item: tuple[Path, str | None, Path, str]) -> _Outcome:
+    from modeldeploy import api
+    from modeldeploy.rendering.write import stage
+
+    path, env, out, run = item
+
+    def one(p: Path) -> tuple[str, int, Any]:
+        result = api.render(api.load(p, env))
+        return result.name, len(result.artifacts), stage(out / result.name, result.artifacts, run=run)
+
+    return capture(one, path)
+
+
 def _outcomes(fn, items) -> list[_Outcome]:
     return [capture(fn, item) for item in items]
 

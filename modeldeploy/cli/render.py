@@ -32,13 +32,6 @@ def render(
         paths = expand_files(files)
         one_file_without_gc(paths)
         from modeldeploy import runs
-        from modeldeploy.errors import SpecError
 
-        results = runs.render_many(paths, env, jobs=jobs or runs.available_cpus())
-        names: dict[str, Path] = {}
-        for p, r in zip(paths, results, strict=False):
-            if r.name in names:
-                raise SpecError(f"{p} and {names[r.name]} both render deployment {r.name!r}; names must be unique")
-            names[r.name] = p
-        for r, changed in zip(results, runs.write_results(out, results), strict=True):
-            err(f"{out / r.name}: {len(r.artifacts)} files ({len(changed)} changed)")
+        for name, count, changed in runs.render_to(out, paths, env, jobs=jobs or runs.available_cpus()):
+            err(f"{out / name}: {count} files ({len(changed)} changed)")

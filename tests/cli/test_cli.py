@@ -99,6 +99,7 @@ def test_render_many_files_in_one_call_and_duplicate_names(project: Path, tmp_pa
     )
     r = run("render", str(project.parent), "-o", str(tmp_path / "out2"))
     assert r.exit_code == 1 and "names must be unique" in r.stderr
+    assert not (tmp_path / "out2").exists()  # both trees were staged, neither is written
 
 
 def test_inspect_text_and_json() -> None:

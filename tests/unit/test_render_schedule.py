@@ -89,3 +89,31 @@ def test_a_monorepo_of_one_weight_is_rendered_as_before(tmp_path: Path, kinds: l
     assert [(pid == parent, warm) for _, pid, warm, _ in results[len(set(kinds)) :]] == [(False, True)] * (
         len(kinds) - len(set(kinds))
     )
+
+
+def test_an_interrupted_render_leaves_no_temp_file(tmp_path: Path, monkeypatch) -> None:
+    """Each process stages the trees it rendered (temp files beside their targets) before the parent
+    commits them; a run stopped before the commit (Ctrl-C reaching the workers: their staged trees
+    never come back) removes every temp file it made, found by the run's mark in their names."""
+    monkeypatch.undo()  # the real render: this test is about what is left on disk
+    import shutil
+
+    from tests.cli.test_render_parallel import _monorepo
+
+    root = _monorepo(tmp_path / "repo", n=8)
+    out = tmp_path / "out"
+    real = runs.per_file
+
+    def stopped(fn, items, jobs):
+        real(fn, items[:5], 1)  # five trees staged, then the stop
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "per_file", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        runs.render_to(out, sorted(root.glob("svc-*/deploy.yaml")), None, jobs=2)
+    assert out.is_dir() and not [p for p in out.rglob("*") if p.is_file()]
+    shutil.rmtree(out)
+    monkeypatch.undo()
+    results = runs.render_to(out, sorted(root.glob("svc-*/deploy.yaml")), None, jobs=1)
+    assert [name for name, _, _ in results] == [f"svc-{i:02d}" for i in range(8)]
+    assert not list(out.rglob("*.tmp")) and (out / "svc-00" / "Dockerfile").is_file()
