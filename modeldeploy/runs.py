@@ -299,18 +299,9 @@ def _pool(workers: int):
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
-def write_results(out: Path, results: Sequence[RenderResult]) -> list[list[str]]:
-    """Write each result to ``out/<name>/`` (rendering.write.write_trees); returns each tree's changed
-    paths, in the order given. Nothing is renamed into place until every tree's files are written and
-    durable, so a failure part-way leaves every tree as it was."""
-    from modeldeploy.rendering.write import write_trees
-
-    return write_trees([(out / r.name, r.artifacts) for r in results])
-
-
 def render_to(out: Path, paths: Sequence[Path], env: str | None, *, jobs: int = 1) -> list[tuple[str, int, list[str]]]:
     """Render every file and make ``out/<name>/`` hold it: (name, number of files, changed paths) per
-    file, in the order given — what ``render_many`` then ``write_results`` do, with the writing spread
+    file, in the order given — ``render_many`` and rendering.write.write_trees in one, with the writing spread
     too: each process stages the trees of the files it rendered (temp files beside their targets,
     rendering.write.stage) as it goes, and this process commits them all at once (one durability
     barrier, then the renames). Nothing is renamed into place unless every file rendered and staged
