@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modeldeploy.atomic import make_durable, write_atomic
+from modeldeploy.atomic import make_durable
 from modeldeploy.rendering.artifact import Artifact
 
 # Files found in a folder up to this size are read whole (rendered text is diffed line by line); a
@@ -33,38 +33,13 @@ class Blob:
 
 
 def write_file(path: Path, content: bytes, mode: int = 0o644) -> bool:
-    """Write atomically; returns False (and leaves the file alone) when the bytes are already there."""
-    return write_artifact(path, Artifact("file", "application/octet-stream", content, mode=mode))
-
-
-def write_artifact(path: Path, artifact: Artifact, *, sync_dir: bool = True) -> bool:
-    """Write atomically (modeldeploy.atomic: temp file, fsync, rename); returns False, leaving the file alone
-    but for its mode, when it already holds these bytes. A model-file copy is streamed (and checked
-    against its digest); the file already there is compared by size and sha256, not read whole.
-    ``sync_dir=False``: the caller fsyncs the folder after its last file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if _unchanged(path, artifact):
-        return False
-    write_atomic(path, artifact.copy_to, mode=artifact.mode, sync_dir=sync_dir)
-    return True
-
-
-def _unchanged(path: Path, artifact: Artifact) -> bool:
-    """The file already holds these bytes (its mode is set right if it differs)."""
-    try:
-        if path.is_file() and not path.is_symlink() and _holds(path, artifact):
-            if (path.stat().st_mode & 0o777) != artifact.mode:
-                os.chmod(path, artifact.mode)
-            return True
-    except OSError:
-        pass
-    return False
-
-
-def _holds(path: Path, artifact: Artifact) -> bool:
-    if path.stat().st_size != artifact.size:
-        return False
-    return _same_bytes(path, artifact)
+    """Write one file atomically, as a tree's files are (:func:`write_trees`, nothing pruned beside it);
+    returns False (setting only its mode) when the bytes are already there."""
+    return bool(
+        write_trees(
+            [(path.parent, [Artifact(path.name, "application/octet-stream", content, mode=mode)])], prune=False
+        )[0]
+    )
 
 
 def _same_bytes(path: Path, artifact: Artifact) -> bool:
