@@ -5,10 +5,11 @@ The test reads ``[project].dependencies``, pins each one that has a lower bound 
 release (``typer>=0.29`` → ``typer==0.29``), installs the pins together with the project (built
 from a copy of its sources, so nothing is written into the checkout; in one pip command, so pip
 checks the project's own requirements against the pins: a bound lower than another dependency
-allows is a resolution error here) into a fresh virtualenv, and runs the CLI
-there as a user would: ``--help`` and every command's ``--help``, ``validate``, ``render -o``,
-``plan --against``, a usage error and ``--version`` on examples/iris. Dependencies of dependencies
-take the newest release pip finds, as they do for a user who pins only modeldeploy's own.
+allows is a resolution error here) into a fresh virtualenv, and runs the CLI there as a user
+would: ``--help`` and every command's ``--help``, ``validate``, ``render -o`` (compared with the
+goldens), ``plan --against``, ``schema``, a usage error and ``--version`` on examples/iris.
+Dependencies of dependencies take the newest release pip finds, as they do for a user who pins only
+modeldeploy's own.
 
 A bound that is too low fails here, not in a user's install: typer 0.12 (the bound until this test)
 crashed on ``--help`` and ran the ``--version`` callback for every command, so ``validate`` printed
@@ -21,13 +22,16 @@ it runs in CI's first (non-engine) pytest run. About a minute, most of it pip.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -147,6 +151,17 @@ def test_the_cli_works_with_every_direct_dependency_at_its_lowest_bound(tmp_path
     plan = md("plan", "--env", "prod", IRIS, "--against", out, "--detailed-exitcode")
     assert plan.returncode == 0, f"plan {at}:\n{plan.stdout}{plan.stderr}"
     assert "No changes" in plan.stdout + plan.stderr, plan.stdout + plan.stderr
+
+    # schema: an older pydantic (2.7 does) spells the JSON Schema differently (allOf around a $ref, 0.0 for 0,
+    # enum beside const), so its text is not compared with schemas/deploy.schema.json; it must be a
+    # valid schema that accepts the example and refuses a misspelt key
+    schema = md("schema")
+    assert schema.returncode == 0, f"schema {at}:\n{schema.stderr}"
+    validator = jsonschema.Draft202012Validator(json.loads(schema.stdout))
+    validator.check_schema(validator.schema)
+    example = yaml.safe_load(IRIS.read_text(encoding="utf-8"))
+    assert [e.message for e in validator.iter_errors(example)] == [], at
+    assert list(validator.iter_errors({**example, "servng": {}})), f"schema {at} accepts an unknown key"
 
     # a usage error: one line, exit 1 (never 0, never 2)
     bad = md("validate", "--jobs", "x", IRIS)
