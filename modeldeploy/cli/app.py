@@ -17,10 +17,8 @@ from typing import Any
 
 import typer
 
-try:  # typer vendors click from 0.2x on; older ones use click itself
-    from typer._click import exceptions as _cx
-except ImportError:  # pragma: no cover
-    from click import exceptions as _cx  # type: ignore[no-redef]
+# typer's own copy of click (typer 0.26 on; pyproject.toml requires 0.29): the exceptions its commands raise.
+from typer._click import exceptions as _cx
 
 from modeldeploy import __version__
 from modeldeploy.cli.helpfmt import Command, Group

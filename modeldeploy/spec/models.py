@@ -340,7 +340,9 @@ def spec_model(kind: object, evaluation: bool = True) -> type[DeploySpec]:
         with _SPEC_LOCK:
             cls = _SPECS.get((kind, evaluation))
             if cls is None:
-                section: Any = (_evaluation_section() | None) if evaluation else None
+                # type(None), not None: create_model before pydantic 2.11 drops a falsy annotation and
+                # then refuses the Field as a "non-annotated" override (DeploySpec declares the field).
+                section: Any = (_evaluation_section() | None) if evaluation else type(None)
                 cls = create_model(
                     _SPEC_PREFIX + kind + (_WITH_EVALUATION if evaluation else ""),
                     __base__=DeploySpec,
