@@ -15,6 +15,7 @@ import atexit
 import io
 import json
 import shutil
+import sys
 import tarfile
 import tempfile
 import threading
@@ -313,6 +314,13 @@ def _where(loaded: Any, path: tuple[str, ...]) -> tuple[int, int]:
 def _extract(root: Path, ref: str, folder: str, into: Path) -> None:
     if snapshot(root, git_rev(ref, root)).extract(folder, into):
         return
+    if not hasattr(tarfile, "data_filter"):  # the filter came in Python 3.10.12 and 3.11.4 (3.12 has it)
+        raise PlanError(
+            f"cannot read {folder} at {ref} safely: it holds a symbolic link or a submodule, which is read "
+            f"through git archive and tar's 'data' extraction filter, and this Python ({sys.version.split()[0]}) "
+            "has no such filter",
+            hint="run modeldeploy on Python 3.10.12, 3.11.4 or later",
+        )
     archive = git(["archive", "--format=tar", ref, folder if folder != "." else "."], root)
     if archive.returncode != 0:
         raise PlanError(f"cannot read {folder} at {ref}: {archive.stderr.decode().strip()}")

@@ -85,3 +85,34 @@ def test_a_folder_holding_a_symlink_is_read_as_before(tmp_path: Path) -> None:
     git("commit", "-qm", "a link", cwd=repo)
     r = md("plan", "svc0/deploy.yaml", "--against", "git:HEAD", "--detailed-exitcode", cwd=repo)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_without_tars_extraction_filter_a_folder_holding_a_symlink_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Python before 3.10.12 / 3.11.4 (Debian 12's 3.11.2 among them) has no tarfile ``data`` filter:
+    such a folder is refused with what to do, instead of an internal error (``extractall`` there
+    raises TypeError for the unknown ``filter`` argument). The seam: ``tarfile.data_filter`` removed,
+    the attribute those Pythons lack; this Python's extractall would still filter. A folder without
+    links never reaches tar, so its plan still passes."""
+    import tarfile
+
+    from modeldeploy import runs
+    from modeldeploy.errors import PlanError
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _monorepo(repo, services=2)
+    (repo / "svc1" / "notes.md").write_text("notes\n")
+    (repo / "svc1" / "link.md").symlink_to("notes.md")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a link", cwd=repo)
+    monkeypatch.setenv("MODELDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delattr(tarfile, "data_filter")
+    ((plan, _, _),) = runs.plan_many([repo / "svc0" / "deploy.yaml"], None, "git:HEAD")
+    assert not [c for c in plan.changes if c.action.value != "no-op"]
+    try:
+        runs.plan_many([repo / "svc1" / "deploy.yaml"], None, "git:HEAD")
+    except PlanError as exc:
+        assert "no such filter" in exc.message and "symbolic link" in exc.message, exc.message
+        assert exc.hint and "3.11.4" in exc.hint
+    else:
+        raise AssertionError("a folder holding a symlink was extracted without tar's data filter")
