@@ -29,8 +29,8 @@ until this test) pip installs marshmallow 4, which that release does not cap and
 Azure ML SDK".
 
 Needs a package index pip can reach (marker ``index``); it fails, it does not skip, without one. One
-test function, so under xdist the virtualenv is built once. About two minutes with a warm pip cache,
-most of it pip.
+test function, so under xdist the virtualenv is built once. About two and a quarter minutes with a
+warm pip cache (136 s on a shared 2-core machine), most of it pip.
 """
 
 from __future__ import annotations
