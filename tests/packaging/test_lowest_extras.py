@@ -17,6 +17,8 @@ There, offline:
   spec and each environment. The rendered trees are compared with tests/golden/examples/<name>/<env>
   as the golden tests do: text files byte for byte, model copies and verbatim templates by the
   sha256 that MODEL_FILES.sha256 records, and no file more or less.
+- the SDK clients ``apply`` and a live ``plan`` use, built as modeldeploy builds them (boto3's
+  SageMaker client, the kubernetes client from a kubeconfig, Azure ML's ``MLClient``), no call made;
 - ``evaluate`` (the eval extra: numpy, pandas, scikit-learn run the analysis) on the iris example's
   model with the iris data set as held-out rows, scored by this suite's Python (which has mlflow, as
   ``--eval-python`` needs). Its evaluation.json must equal the one this suite's own (newest)
@@ -63,6 +65,30 @@ evaluation:
     accuracy_score: {{threshold: 0.9, greater_is_better: true}}
   cohorts: {{max_error_rate: 0.5, max_depth: 3, min_samples_leaf: 20}}
   fairness: {{sensitive_features: [site], metric: error_rate, kind: difference, threshold: 0.5}}
+"""
+
+# What `apply` and a live `plan` build before their first call, offline: each target's SDK client, the
+# way modeldeploy builds it (a kubeconfig naming a server nobody listens on; no call is made).
+CLIENTS = """
+import sys
+from modeldeploy.targets.azureml.client import AzureMLClient
+from modeldeploy.targets.kubernetes.api import connect
+from modeldeploy.targets.sagemaker.aws import Clients
+
+sm = Clients().get("sagemaker", "eu-west-1")
+assert (sm.meta.region_name, sm.meta.service_model.service_name) == ("eu-west-1", "sagemaker"), sm.meta
+kube = connect(None, sys.argv[1])
+assert kube.api_client.configuration.host == "https://127.0.0.1:1", kube.api_client.configuration.host
+az = AzureMLClient.connect("00000000-0000-0000-0000-000000000000", "rg", "ws", "online")
+assert (az.ml.subscription_id, az.ml.workspace_name) == ("00000000-0000-0000-0000-000000000000", "ws")
+print("clients built")
+"""
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: not-a-secret}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
 """
 
 
@@ -156,6 +182,13 @@ def test_the_extras_work_with_every_direct_dependency_at_its_lowest_bound(tmp_pa
             plan = md("plan", *select, path, "--against", out, "--detailed-exitcode")
             assert plan.returncode == 0, f"plan {case}:\n{plan.stdout}{plan.stderr}"
             assert "No changes" in plan.stdout + plan.stderr, f"plan {case}:\n{plan.stdout}{plan.stderr}"
+
+    # the SDK clients of the live commands (the kubernetes client is used nowhere else)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG, encoding="utf-8")
+    python = str(venv / "bin" / "python")
+    clients = subprocess.run([python, "-c", CLIENTS, kubeconfig], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert (clients.returncode, clients.stdout) == (0, "clients built\n"), f"{at}\n{clients.stdout}{clients.stderr}"
 
     # the eval extra: the lowest numpy/pandas/scikit-learn analyse as the newest do
     spec = _iris_eval_world(tmp_path / "eval")
