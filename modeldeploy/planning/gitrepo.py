@@ -32,6 +32,10 @@ def git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
 def git_rev(ref: str, cwd: Path) -> str:
     """The commit ``ref`` names in the repository around ``cwd`` (asked once per repository and ref
     in a run: every deploy.yaml of a monorepo plan is planned against the same commit)."""
+    if not ref.strip():
+        raise PlanError(
+            "--against git: names no ref", hint="name one after the colon: git:origin/main, git:HEAD~1, git:v1.2"
+        )
     key = (str(toplevel(Path(cwd)) or Path(cwd)), ref) if _RUNS else None
     with _GIT_LOCK:
         if key is not None and key in _REVS:

@@ -110,6 +110,10 @@ def test_plan_json_is_versioned_and_stable(repo: Path) -> None:
 def test_unknown_git_ref_is_a_clear_error(repo: Path) -> None:
     r = md("plan", "iris/deploy.yaml", "--against", "git:nope", cwd=repo)
     assert r.returncode == 1 and "git ref 'nope' not found" in r.stderr and "Traceback" not in r.stderr
+    # No ref at all is not a ref to fetch: it says what to write instead.
+    r = md("plan", "iris/deploy.yaml", "--against", "git:", cwd=repo)
+    assert r.returncode == 1 and "--against git: names no ref" in r.stderr and "git:origin/main" in r.stderr
+    assert "fetch it first" not in r.stderr and "Traceback" not in r.stderr
 
 
 def _add_required_input(model: Path) -> None:
