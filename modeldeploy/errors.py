@@ -163,6 +163,22 @@ class MissingDependencyError(ModelDeployError):
     code = "MD701"
 
 
+def missing_dependency(exc: ImportError, modules: Iterable[str], message: str, extra: str) -> MissingDependencyError:
+    """MD701 for an import of ``modules`` that failed with ``exc``. Not installed: ``message`` and the
+    extra's install hint. Installed but not importable (one of its own dependencies at a release it
+    does not work with, as azure-ai-ml 1.20 with marshmallow 4): says so with the import error, as
+    "install it" would send the user to install what is already there."""
+    hint = f"pip install 'modeldeploy[{extra}]'"
+    gone = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if gone and any(m == gone or m.startswith(gone + ".") for m in modules):
+        return MissingDependencyError(message, hint=hint)
+    return MissingDependencyError(
+        f"{message}: it is installed but cannot be imported ({type(exc).__name__}: {exc})",
+        hint=f"pip install --upgrade 'modeldeploy[{extra}]', then `pip check`: one of its dependencies is at a "
+        "release it does not work with",
+    )
+
+
 class ApplyError(TargetError):
     code = "MD800"
 

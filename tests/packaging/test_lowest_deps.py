@@ -76,8 +76,27 @@ def test_lowest_pins_are_read_from_the_bounds() -> None:
         lowest_pins(["jinja2"])
 
 
-def _install_lowest(root: Path) -> tuple[Path, dict[str, str], list[str]]:
-    """A virtualenv holding modeldeploy and its direct dependencies at their lowest bounds."""
+def extra_requirements(optional: dict[str, list[str]], extras: tuple[str, ...]) -> list[str]:
+    """The requirements of ``extras``, with an extra that names other extras of modeldeploy
+    (``all = ["modeldeploy[aws,azure,kubernetes]"]``) expanded; each requirement once."""
+    found: list[str] = []
+    for extra in extras:
+        for spec in optional[extra]:
+            req = Requirement(spec)
+            more = extra_requirements(optional, tuple(sorted(req.extras))) if req.name == "modeldeploy" else [spec]
+            found += [s for s in more if s not in found]
+    return found
+
+
+def test_extra_requirements_expand_the_self_reference() -> None:
+    optional = {"aws": ["boto3>=1.34"], "eval": ["numpy>=1.24"], "all": ["modeldeploy[aws]"]}
+    assert extra_requirements(optional, ("all", "eval")) == ["boto3>=1.34", "numpy>=1.24"]
+    assert lowest_pins(extra_requirements(optional, ("all",))) == ["boto3==1.34"]
+
+
+def _install_lowest(root: Path, extras: tuple[str, ...] = ()) -> tuple[Path, dict[str, str], list[str]]:
+    """A virtualenv holding modeldeploy and its direct dependencies at their lowest bounds: the core
+    ones, and those of ``extras`` (installed as ``modeldeploy[extras]``, all pins in one pip command)."""
     src = root / "src"
     for name in SOURCES:
         if (REPO / name).is_dir():
@@ -87,13 +106,14 @@ def _install_lowest(root: Path) -> tuple[Path, dict[str, str], list[str]]:
             shutil.copy2(REPO / name, src / name)
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
-    pins = lowest_pins(deps)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = lowest_pins(project["dependencies"] + extra_requirements(project["optional-dependencies"], extras))
+    target = f"{src}[{','.join(extras)}]" if extras else str(src)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(COLUMNS="100", NO_COLOR="1", TERM="dumb")
     python = str(venv / "bin" / "python")
     pip = [python, "-m", "pip", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, "install", "--quiet", *pins, str(src)], capture_output=True, text=True, env=env)
+    proc = subprocess.run([*pip, "install", "--quiet", *pins, target], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"the lowest bounds do not install together ({' '.join(pins)}):\n{proc.stderr}"
     check = subprocess.run([*pip, "check"], capture_output=True, text=True, env=env)
     assert check.returncode == 0, check.stdout + check.stderr

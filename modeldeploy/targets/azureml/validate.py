@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from modeldeploy.errors import MissingDependencyError, RenderError
+from modeldeploy.errors import RenderError, missing_dependency
 from modeldeploy.rendering.artifact import Artifact
 
 ENDPOINT = "azureml/endpoint.yaml"
@@ -28,11 +28,9 @@ RAI_JOB = "azureml/rai-dashboard.job.yml"
 def _sdk() -> Any:
     try:
         import azure.ai.ml as aml
-    except ImportError:
-        raise MissingDependencyError(
-            "the azureml target needs the Azure ML SDK to validate its specs",
-            hint="pip install 'modeldeploy[azure]'",
-        ) from None
+    except ImportError as exc:
+        needs = "the azureml target needs the Azure ML SDK to validate its specs"
+        raise missing_dependency(exc, ["azure.ai.ml"], needs, "azure") from None
     _fast_yaml_once()
     # The SDK logs "Class X: This is an experimental class" when its loaders build the Responsible AI
     # job's classes: about the SDK's internals, nothing a user can act on, and it broke into the CLI's

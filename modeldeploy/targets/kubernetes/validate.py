@@ -16,13 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from modeldeploy.errors import MissingDependencyError, RenderError
+from modeldeploy.errors import RenderError, missing_dependency
 from modeldeploy.targets.kubernetes import meta
 from modeldeploy.targets.kubernetes.schemarefs import KeepRefs, inline_refs
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 CRD_SCHEMAS = {("serving.kserve.io/v1beta1", "InferenceService"): "inferenceservice-v1beta1.json"}
-INSTALL_HINT = "pip install 'modeldeploy[kubernetes]'"
 
 
 def describe(obj: Mapping[str, Any]) -> str:
@@ -60,8 +59,9 @@ def _validate_builtin(obj: Mapping[str, Any], version: str, where: str) -> None:
         import jsonschema
         import kubernetes_validate
         from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
-    except ImportError:
-        raise MissingDependencyError(f"validating {where} needs kubernetes-validate", hint=INSTALL_HINT) from None
+    except ImportError as exc:
+        needs = f"validating {where} needs kubernetes-validate"
+        raise missing_dependency(exc, ["jsonschema", "kubernetes_validate"], needs, "kubernetes") from None
     try:
         validator = builtin_validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         validator.validate(dict(obj))

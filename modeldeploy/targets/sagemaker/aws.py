@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from modeldeploy.errors import MissingDependencyError, TargetError
+from modeldeploy.errors import TargetError, missing_dependency
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 8
@@ -79,10 +79,8 @@ def _new_client(service: str, region: str) -> Any:
     try:
         import boto3  # noqa: F401  (the extra's marker: boto3 brings botocore)
         from botocore.config import Config
-    except ImportError:  # pragma: no cover - depends on the install
-        raise MissingDependencyError(
-            "the sagemaker target needs boto3", hint="pip install 'modeldeploy[aws]'"
-        ) from None
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise missing_dependency(exc, ["boto3", "botocore.config"], "the sagemaker target needs boto3", "aws") from None
     config = Config(
         retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         user_agent_extra="modeldeploy",
