@@ -74,15 +74,21 @@ def test_a_ref_that_moves_between_runs_is_read_again(tmp_path: Path, monkeypatch
     assert changed() == 0
 
 
-def test_a_folder_holding_a_symlink_is_read_as_before(tmp_path: Path) -> None:
-    """Folders holding symbolic links are extracted with git archive and tar's safety filter."""
+def _with_a_link(tmp_path: Path, services: int, linked: str) -> Path:
+    """A committed monorepo of ``services`` services whose folder ``linked`` holds a symbolic link."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _monorepo(repo, services=1)
-    (repo / "svc0" / "notes.md").write_text("notes\n")
-    (repo / "svc0" / "link.md").symlink_to("notes.md")
+    _monorepo(repo, services=services)
+    (repo / linked / "notes.md").write_text("notes\n")
+    (repo / linked / "link.md").symlink_to("notes.md")
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "a link", cwd=repo)
+    return repo
+
+
+def test_a_folder_holding_a_symlink_is_read_as_before(tmp_path: Path) -> None:
+    """Folders holding symbolic links are extracted with git archive and tar's safety filter."""
+    repo = _with_a_link(tmp_path, 1, "svc0")
     r = md("plan", "svc0/deploy.yaml", "--against", "git:HEAD", "--detailed-exitcode", cwd=repo)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -98,13 +104,7 @@ def test_without_tars_extraction_filter_a_folder_holding_a_symlink_is_refused(tm
     from modeldeploy import runs
     from modeldeploy.errors import PlanError
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _monorepo(repo, services=2)
-    (repo / "svc1" / "notes.md").write_text("notes\n")
-    (repo / "svc1" / "link.md").symlink_to("notes.md")
-    git("add", "-A", cwd=repo)
-    git("commit", "-qm", "a link", cwd=repo)
+    repo = _with_a_link(tmp_path, 2, "svc1")
     monkeypatch.setenv("MODELDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delattr(tarfile, "data_filter")
     ((plan, _, _),) = runs.plan_many([repo / "svc0" / "deploy.yaml"], None, "git:HEAD")
